@@ -1,0 +1,155 @@
+//! The `honeytoken` command line: one module per command, all thin over the
+//! library. Errors go to stderr with a non-zero exit and say what to do next.
+
+mod hits;
+mod output;
+mod serve;
+mod tokens;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::key::SigningKey;
+use crate::store::{HitStore, TokenStore};
+
+/// Decoy API keys that raise an alarm the moment anyone uses them.
+///
+/// Mint realistic keys, plant them where attackers look for credentials,
+/// and run the decoy endpoint that records and alerts on every use.
+///
+/// Quick start (no AWS account needed):
+///   honeytoken serve &
+///   TOKEN=$(honeytoken mint --kind key --prefix acme_live_ --label demo --format json | jq -r .token)
+///   curl -H "Authorization: Bearer $TOKEN" 127.0.0.1:8080/v1/users
+///   honeytoken hits
+#[derive(Debug, Parser)]
+#[command(name = "honeytoken", version, verbatim_doc_comment)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Where tokens and hits are kept: `local` (embedded SQLite) or `aws` (a deployed stack).
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Local, env = "HONEYTOKEN_BACKEND")]
+    pub backend: Backend,
+    /// Data directory of the local backend (signing key and database).
+    #[arg(long, global = true, env = "HONEYTOKEN_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// CloudFormation stack whose outputs name the tables and secret (aws backend).
+    #[arg(long, global = true, env = "HONEYTOKEN_STACK", value_name = "NAME")]
+    pub stack: Option<String>,
+}
+
+/// Storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Embedded SQLite database in the data directory.
+    Local,
+    /// DynamoDB tables and the Secrets Manager key of a deployed stack.
+    Aws,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mint a new decoy token and store it.
+    Mint(tokens::MintArgs),
+    /// List tokens.
+    List(tokens::ListArgs),
+    /// Show one token.
+    Show(tokens::ShowArgs),
+    /// Stop alerting on a token (hits are still recorded).
+    Disable(tokens::IdArg),
+    /// Alert on a token again.
+    Enable(tokens::IdArg),
+    /// Show recorded hits.
+    Hits(hits::HitsArgs),
+    /// Run the decoy endpoint locally on the embedded store.
+    Serve(serve::ServeArgs),
+}
+
+/// Stores and key a command works on.
+pub struct Context {
+    /// Tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Hits.
+    pub hits: Arc<dyn HitStore>,
+    /// Signing key.
+    pub key: SigningKey,
+    /// Local data directory (local backend only).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Context {
+    /// Opens the backend the global options select.
+    pub async fn open(g: &Global) -> Result<Context> {
+        match g.backend {
+            Backend::Local => {
+                let dir = crate::config::data_dir(g.data_dir.as_deref())?;
+                let key = crate::config::signing_key(&dir)?;
+                let store = Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("honeytoken.db"))?);
+                Ok(Context { tokens: store.clone(), hits: store, key, data_dir: Some(dir) })
+            }
+            Backend::Aws => aws_context(g).await,
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn aws_context(g: &Global) -> Result<Context> {
+    crate::store::dynamodb::cli_context(g).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_context(_: &Global) -> Result<Context> {
+    Err(Error::Config("this build has no AWS support; rebuild with --features aws".into()))
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                Error::Invalid(_) => 2,
+                _ => 1,
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(a) => serve::run(&cli.global, a).await,
+        cmd => {
+            let ctx = Context::open(&cli.global).await?;
+            match cmd {
+                Command::Mint(a) => tokens::mint(&ctx, a).await,
+                Command::List(a) => tokens::list(&ctx, a).await,
+                Command::Show(a) => tokens::show(&ctx, a).await,
+                Command::Disable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Disabled).await,
+                Command::Enable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Active).await,
+                Command::Hits(a) => hits::run(&ctx, a).await,
+                Command::Serve(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` sets the level (default: warnings).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,232 @@
+//! `mint`, `list`, `show`, `disable`, `enable`.
+
+use clap::Args;
+use serde_json::json;
+
+use super::Context;
+use super::output::{self, Format};
+use crate::error::{Error, Result};
+use crate::token::{self, Alphabet, KeyShape, MintSpec, TokenKind, TokenRecord, TokenState};
+
+/// Text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextFormat {
+    /// For people.
+    Text,
+    /// For programs.
+    Json,
+}
+
+/// `mint` options.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  honeytoken mint --kind jwt --label payments-repo --location github.com/acme/payments/.env
+  honeytoken mint --kind key --prefix acme_live_ --length 32 --label ci-secrets
+  honeytoken mint --like sk_live_51HqLyjWDarjtT1zdp7dcXYZab --label stripe-lookalike
+
+The label and a sha256 of the location are visible inside a JWT to whoever finds it:
+pick labels that read like an ordinary service name.")]
+pub struct MintArgs {
+    /// Token kind: a signed JWT or a prefixed API key (implied `key` with --like).
+    #[arg(long, value_parser = clap::value_parser!(TokenKind))]
+    pub kind: Option<TokenKind>,
+    /// Literal prefix of a key, e.g. `acme_live_`.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Number of body characters of a key (after the prefix).
+    #[arg(long)]
+    pub length: Option<usize>,
+    /// Body alphabet of a key: base62, hex, hex_upper, base64url, base32, base32_lower.
+    #[arg(long, default_value = "base62", value_parser = clap::value_parser!(Alphabet))]
+    pub alphabet: Alphabet,
+    /// Copy the shape (prefix, separators, alphabet, length) of one real key.
+    #[arg(long, value_name = "EXAMPLE", conflicts_with_all = ["prefix", "length", "alphabet"])]
+    pub like: Option<String>,
+    /// What the token is for; shown in every alert.
+    #[arg(long)]
+    pub label: String,
+    /// Where the token will be planted; shown in every alert.
+    #[arg(long, default_value = "")]
+    pub location: String,
+    /// A note for yourself.
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// `iss` claim of a JWT.
+    #[arg(long, default_value = token::DEFAULT_ISSUER)]
+    pub issuer: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+}
+
+/// Builds what to mint from the options.
+pub fn spec(a: &MintArgs) -> Result<MintSpec> {
+    if let Some(example) = &a.like {
+        if a.kind == Some(TokenKind::Jwt) {
+            return Err(Error::Invalid("--like makes a key; drop --kind jwt".into()));
+        }
+        return Ok(MintSpec::Key(token::like::infer(example)?));
+    }
+    match a.kind {
+        Some(TokenKind::Jwt) => {
+            if !a.prefix.is_empty() || a.length.is_some() {
+                return Err(Error::Invalid("--prefix and --length apply to --kind key, not jwt".into()));
+            }
+            Ok(MintSpec::Jwt { issuer: a.issuer.clone() })
+        }
+        Some(TokenKind::Key) => Ok(MintSpec::Key(KeyShape::plain(
+            &a.prefix,
+            a.alphabet,
+            a.length.unwrap_or(token::DEFAULT_KEY_LENGTH.max(a.alphabet.identity_len())),
+        )?)),
+        None => Err(Error::Invalid("say what to mint: --kind jwt, --kind key, or --like EXAMPLE".into())),
+    }
+}
+
+fn check_label(label: &str) -> Result<()> {
+    if label.trim().is_empty() || label.len() > 200 || label.chars().any(char::is_control) {
+        return Err(Error::Invalid("--label must be 1 to 200 printable characters".into()));
+    }
+    Ok(())
+}
+
+/// The stable JSON of a minted token.
+pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "token": t.token,
+        "kind": t.kind,
+        "label": t.label,
+        "location": t.location,
+        "created_at": t.created_at,
+        "state": t.state,
+    })
+}
+
+/// `mint`.
+pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
+    check_label(&a.label)?;
+    let spec = spec(&a)?;
+    let rec = token::mint(&ctx.key, &spec, &a.label, &a.location, &a.memo, time::OffsetDateTime::now_utc())?;
+    if let Some(p) = token::vendor_prefix(&rec.token) {
+        eprintln!(
+            "warning: {p:?} is a real vendor's prefix; public secret scanning reports such keys to the vendor. \
+             Use your own prefix for tokens planted in public places."
+        );
+    }
+    ctx.tokens.create(&rec).await?;
+    match a.format {
+        TextFormat::Json => output::json(&minted_json(&rec)),
+        TextFormat::Text => {
+            println!("{}", rec.token);
+            eprintln!("minted {} {} ({}); plant it, then watch `honeytoken hits --token {}`", rec.kind, rec.id, rec.label, rec.id);
+        }
+    }
+    Ok(())
+}
+
+/// `list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+fn age(created_at: &str) -> String {
+    let Some(t) = crate::time::parse(created_at) else { return "?".into() };
+    let d = time::OffsetDateTime::now_utc() - t;
+    if d.whole_days() > 0 {
+        format!("{}d", d.whole_days())
+    } else if d.whole_hours() > 0 {
+        format!("{}h", d.whole_hours())
+    } else {
+        format!("{}m", d.whole_minutes().max(0))
+    }
+}
+
+/// `list`.
+pub async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
+    let tokens = ctx.tokens.list().await?;
+    let headers = ["id", "kind", "state", "age", "created_at", "label", "location"];
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                t.kind.to_string(),
+                t.state.to_string(),
+                age(&t.created_at),
+                t.created_at.clone(),
+                t.label.clone(),
+                t.location.clone(),
+            ]
+        })
+        .collect();
+    match a.format {
+        Format::Json => output::json(&tokens),
+        Format::Csv => output::csv(&headers, &rows),
+        Format::Table => {
+            if tokens.is_empty() {
+                eprintln!("no tokens yet; mint one with `honeytoken mint --kind key --label NAME`");
+            } else {
+                output::table(&headers, &rows)
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A token id argument.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// Token id (from `honeytoken list`).
+    pub id: String,
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Token id (from `honeytoken list`).
+    pub id: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+}
+
+/// `show`.
+pub async fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
+    let t = ctx.tokens.get(&a.id).await?.ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    match a.format {
+        TextFormat::Json => output::json(&t),
+        TextFormat::Text => {
+            println!("id:          {}", t.id);
+            println!("token:       {}", t.token);
+            println!("kind:        {}", t.kind);
+            println!("state:       {}", t.state);
+            println!("label:       {}", t.label);
+            println!("location:    {}", t.location);
+            println!("created_at:  {} ({} ago)", t.created_at, age(&t.created_at));
+            if !t.memo.is_empty() {
+                println!("memo:        {}", t.memo);
+            }
+            for p in &t.placements {
+                println!("planted:     {} as {} at {}", p.path, p.var, p.planted_at);
+            }
+            if let Some(r) = &t.replaced_by {
+                println!("replaced_by: {r}");
+            }
+            if let Some(r) = &t.replaces {
+                println!("replaces:    {r}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `disable` / `enable`.
+pub async fn set_state(ctx: &Context, a: IdArg, state: TokenState) -> Result<()> {
+    let t = crate::store::set_state(ctx.tokens.as_ref(), &a.id, state).await?;
+    eprintln!("{} is now {}", t.id, t.state);
+    Ok(())
+}

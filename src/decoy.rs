@@ -1,0 +1,229 @@
+//! The decoy endpoint: one handler from `http::Request` to `http::Response`,
+//! used unchanged by `honeytoken serve` and by the Lambda function.
+//!
+//! Order matters: extract (bounded), recognise (pure CPU), look up only what
+//! was recognised, store each hit durably, then answer exactly as for any
+//! other request. A hit that cannot be stored is written to the log in full.
+
+use bytes::Bytes;
+use http::{Request, Response};
+use std::sync::Arc;
+
+use crate::hit::{Hit, RequestFacts, new_hit_id};
+use crate::key::SigningKey;
+use crate::persona::Persona;
+use crate::store::{HitStore, TokenStore};
+use crate::token::extract::{Limits, candidates};
+use crate::token::{Recognised, jwt, recognise};
+
+/// Called with each stored hit (the local server raises alerts from here;
+/// on AWS the DynamoDB stream does that instead).
+pub type HitListener = Arc<dyn Fn(&Hit) + Send + Sync>;
+
+/// Facts about a request that only the runtime knows.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// Client address (the TCP peer, or API Gateway's `sourceIp`).
+    pub source_ip: String,
+    /// Front-door request id, if any.
+    pub request_id: Option<String>,
+}
+
+/// The decoy handler and everything it needs, built once per process.
+pub struct Decoy {
+    key: SigningKey,
+    tokens: Arc<dyn TokenStore>,
+    hits: Arc<dyn HitStore>,
+    persona: Persona,
+    limits: Limits,
+    listener: Option<HitListener>,
+    enricher: Option<Arc<crate::enrich::Enricher>>,
+}
+
+impl Decoy {
+    /// A handler over the given key and stores, answering with the default persona.
+    pub fn new(key: SigningKey, tokens: Arc<dyn TokenStore>, hits: Arc<dyn HitStore>) -> Self {
+        Decoy {
+            key,
+            tokens,
+            hits,
+            persona: Persona::default(),
+            limits: Limits::default(),
+            listener: None,
+            enricher: None,
+        }
+    }
+
+    /// Calls `f` with every stored hit.
+    pub fn with_listener(mut self, f: HitListener) -> Self {
+        self.listener = Some(f);
+        self
+    }
+
+    /// Adds geolocation and network owner to hits.
+    pub fn with_enricher(mut self, e: Arc<crate::enrich::Enricher>) -> Self {
+        self.enricher = Some(e);
+        self
+    }
+
+    /// Answers a request, recording a hit for every honeytoken it carries.
+    /// `body` may be only the first bytes of the request body.
+    pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
+        self.record(req, meta).await;
+        self.persona.response()
+    }
+
+    /// The answer every request gets.
+    pub fn persona(&self) -> &Persona {
+        &self.persona
+    }
+
+    /// Records the hits a request carries and returns them (stored or not).
+    pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
+        let (parts, body) = req.into_parts();
+        let found: Vec<(Recognised, String)> = candidates(&parts, &body, &self.limits)
+            .into_iter()
+            .filter_map(|c| recognise(&self.key, &c.value).map(|r| (r, c.found_in)))
+            .collect();
+        if found.is_empty() {
+            return Vec::new();
+        }
+        let facts = RequestFacts::capture(&parts, &meta.source_ip);
+        let received_at = crate::time::now();
+        let mut out = Vec::new();
+        let mut seen_ids: Vec<String> = Vec::new();
+        for (r, found_in) in found {
+            if seen_ids.contains(&r.token_id) {
+                continue;
+            }
+            seen_ids.push(r.token_id.clone());
+            let record = match self.tokens.get(&r.token_id).await {
+                Ok(rec) => rec,
+                Err(e) => {
+                    // Still a hit: record what we know rather than lose it.
+                    tracing::error!(event = "token_lookup_failed", token_id = %r.token_id, error = %e);
+                    None
+                }
+            };
+            let (tampered, tampered_claims) = match (&r.jwt, &record) {
+                (Some(seen), Some(rec)) => {
+                    let changes = jwt::changes(&rec.token, seen);
+                    (!seen.signature_valid || !changes.is_empty(), changes)
+                }
+                (Some(seen), None) => (!seen.signature_valid, Vec::new()),
+                _ => (false, Vec::new()),
+            };
+            let (geo, asn) = match &self.enricher {
+                Some(e) => e.lookup(&facts.source_ip),
+                None => (None, None),
+            };
+            let hit = Hit {
+                token_id: r.token_id.clone(),
+                hit_id: new_hit_id(),
+                received_at: received_at.clone(),
+                source_ip: facts.source_ip.clone(),
+                user_agent: facts.user_agent.clone(),
+                method: facts.method.clone(),
+                path: facts.path.clone(),
+                query: facts.query.clone(),
+                headers: facts.headers.clone(),
+                found_in,
+                tampered,
+                tampered_claims,
+                orphan: record.is_none(),
+                test: false,
+                ignored: false,
+                geo,
+                asn,
+                token_state: record.as_ref().map(|t| t.state),
+                label: record.as_ref().map(|t| t.label.clone()).unwrap_or_default(),
+                location: record.as_ref().map(|t| t.location.clone()).unwrap_or_default(),
+                request_id: meta.request_id.as_ref().map(|s| crate::sanitize::escape_str(s, 128)),
+            };
+            match self.hits.put(&hit).await {
+                Ok(()) => {
+                    if let Some(l) = &self.listener {
+                        l(&hit);
+                    }
+                }
+                Err(e) => log_unstored(&hit, &e),
+            }
+            out.push(hit);
+        }
+        out
+    }
+}
+
+/// Writes a hit that could not be stored as one structured log line, so the
+/// log (CloudWatch Logs on AWS) still holds every field.
+pub fn log_unstored(hit: &Hit, e: &crate::Error) {
+    let doc = serde_json::to_string(hit).unwrap_or_default();
+    tracing::error!(event = "hit_not_stored", error = %e, hit = %doc, "hit could not be stored");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use crate::token::{Alphabet, KeyShape, MintSpec, mint};
+
+    fn setup() -> (Decoy, Arc<MemoryStore>, SigningKey) {
+        let key = SigningKey::from_secret(&[5u8; 32]).unwrap();
+        let store = Arc::new(MemoryStore::new());
+        (Decoy::new(key.clone(), store.clone(), store.clone()), store, key)
+    }
+
+    fn req(auth: &str) -> Request<Bytes> {
+        Request::builder()
+            .uri("/v1/users")
+            .header("authorization", auth)
+            .header("user-agent", "curl/8.5.0")
+            .body(Bytes::new())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn unrecognised_candidates_never_reach_the_store() {
+        let (d, store, _) = setup();
+        let shape = KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap();
+        let other = SigningKey::from_secret(&[6u8; 32]).unwrap();
+        for _ in 0..200 {
+            let foreign = mint(&other, &MintSpec::Key(shape.clone()), "x", "", "", time::OffsetDateTime::now_utc()).unwrap();
+            let r = d.handle(req(&format!("Bearer {}", foreign.token)), RequestMeta::default()).await;
+            assert_eq!(r.status(), 401);
+        }
+        assert_eq!(store.reads(), 0);
+        assert_eq!(store.hit_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn hit_and_miss_get_the_same_answer() {
+        let (d, store, key) = setup();
+        let rec = mint(&key, &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()), "demo", "web/.env", "", time::OffsetDateTime::now_utc()).unwrap();
+        store.create(&rec).await.unwrap();
+        let meta = RequestMeta { source_ip: "127.0.0.1".into(), request_id: None };
+        let hit = d.handle(req(&format!("Bearer {}", rec.token)), meta.clone()).await;
+        let miss = d.handle(req("Bearer sk_live_notourswhatsoever0000000000"), meta).await;
+        assert_eq!(hit.status(), miss.status());
+        assert_eq!(hit.headers(), miss.headers());
+        assert_eq!(hit.body(), miss.body());
+        let hits = store.query(&Default::default()).await.unwrap();
+        assert_eq!(hits.len(), 1);
+        let h = &hits[0];
+        assert_eq!((h.source_ip.as_str(), h.method.as_str(), h.path.as_str()), ("127.0.0.1", "GET", "/v1/users"));
+        assert_eq!((h.found_in.as_str(), h.user_agent.as_str(), h.label.as_str()), ("authorization", "curl/8.5.0", "demo"));
+        assert!(!h.orphan && !h.tampered);
+    }
+
+    #[tokio::test]
+    async fn orphan_and_store_failure() {
+        let (d, store, key) = setup();
+        let rec = mint(&key, &MintSpec::Jwt { issuer: "i".into() }, "demo", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        let hits = d.record(req(&format!("Bearer {}", rec.token)), RequestMeta::default()).await;
+        assert!(hits[0].orphan);
+        store.fail_writes(true);
+        let hits = d.record(req(&format!("Bearer {}", rec.token)), RequestMeta::default()).await;
+        assert_eq!(hits.len(), 1, "an unstored hit is still reported");
+        assert_eq!(store.hit_count(), 1);
+    }
+}

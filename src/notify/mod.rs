@@ -1,0 +1,19 @@
+//! Alert channels behind one trait, so the same pipeline runs in `serve`,
+//! in the alerter Lambda and in tests.
+
+pub mod terminal;
+pub mod webhook;
+
+use async_trait::async_trait;
+
+use crate::alert::Alert;
+use crate::error::Result;
+
+/// Something that tells a human about an alert.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Channel name for logs and errors.
+    fn name(&self) -> &str;
+    /// Delivers one alert; an error means it was not delivered.
+    async fn notify(&self, alert: &Alert) -> Result<()>;
+}

@@ -1,0 +1,288 @@
+//! Candidate extraction: every place a client may put a key, scanned with
+//! hard bounds so a hostile request costs little and never breaks anything.
+//!
+//! Values are split into words of token characters (`A-Za-z0-9-_.`); any
+//! other byte, including invalid UTF-8, ends a word. Nothing is interpreted
+//! beyond decoding Basic credentials, percent-encoding and JSON strings.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::request::Parts;
+use serde_json::Value;
+use std::borrow::Cow;
+
+use super::{MAX_CANDIDATE_LEN, MIN_CANDIDATE_LEN};
+
+/// Bounds on what one request may make us look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Body bytes scanned (the rest is ignored).
+    pub body_scan: usize,
+    /// Query bytes scanned.
+    pub query_scan: usize,
+    /// Headers scanned.
+    pub headers: usize,
+    /// Bytes scanned per header value.
+    pub header_value_scan: usize,
+    /// Distinct candidates kept per request.
+    pub candidates: usize,
+    /// JSON nesting followed.
+    pub json_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_scan: 64 * 1024,
+            query_scan: 64 * 1024,
+            headers: 128,
+            header_value_scan: 16 * 1024,
+            candidates: 64,
+            json_depth: 32,
+        }
+    }
+}
+
+/// A string that might be a token, and where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The candidate bytes (token characters only).
+    pub value: Vec<u8>,
+    /// `authorization`, a header name, `query:NAME`, `cookie:NAME` or `body`.
+    pub found_in: String,
+}
+
+#[inline]
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+struct Collector {
+    out: Vec<Candidate>,
+    limit: usize,
+}
+
+impl Collector {
+    fn full(&self) -> bool {
+        self.out.len() >= self.limit
+    }
+
+    /// Splits `s` into words and keeps those long enough to be a token.
+    fn words(&mut self, s: &[u8], found_in: &dyn Fn() -> String) {
+        for w in s.split(|b| !is_token_byte(*b)) {
+            if self.full() {
+                return;
+            }
+            let w = trim_dots(w);
+            if w.len() < MIN_CANDIDATE_LEN || w.len() > MAX_CANDIDATE_LEN {
+                continue;
+            }
+            if self.out.iter().any(|c| c.value == w) {
+                continue;
+            }
+            self.out.push(Candidate { value: w.to_vec(), found_in: found_in() });
+        }
+    }
+}
+
+/// Trailing dots end sentences in prose (`use sk_live_… .`); leading ones never start a token.
+fn trim_dots(w: &[u8]) -> &[u8] {
+    let start = w.iter().position(|&b| b != b'.').unwrap_or(w.len());
+    let end = w.iter().rposition(|&b| b != b'.').map_or(start, |e| e + 1);
+    &w[start..end.max(start)]
+}
+
+/// A printable, bounded label for a parameter or cookie name.
+fn name_label(prefix: &str, name: &[u8]) -> String {
+    format!("{prefix}:{}", crate::sanitize::escape(name, 64))
+}
+
+/// Extracts candidates from a request's head and (the first bytes of) its body.
+pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate> {
+    let mut c = Collector { out: Vec::new(), limit: limits.candidates };
+
+    // Authorization first: it is where a found key is most often tried.
+    for v in parts.headers.get_all(http::header::AUTHORIZATION).iter().take(4) {
+        let v = cap(v.as_bytes(), limits.header_value_scan);
+        let label = || "authorization".to_string();
+        if let Some(rest) = strip_scheme(v, b"basic") {
+            let rest = rest.trim_ascii();
+            if let Ok(decoded) = STANDARD.decode(rest) {
+                // user:password, either of which may carry the key.
+                c.words(&decoded, &label);
+            }
+        }
+        c.words(v, &label);
+    }
+
+    for (i, (name, value)) in parts.headers.iter().enumerate() {
+        if i >= limits.headers || c.full() {
+            break;
+        }
+        if name == http::header::AUTHORIZATION {
+            continue;
+        }
+        let v = cap(value.as_bytes(), limits.header_value_scan);
+        if name == http::header::COOKIE {
+            for pair in v.split(|&b| b == b';') {
+                let pair = pair.trim_ascii();
+                let (k, val) = match pair.iter().position(|&b| b == b'=') {
+                    Some(p) => (&pair[..p], &pair[p + 1..]),
+                    None => (&b""[..], pair),
+                };
+                let val = percent_decode(val);
+                c.words(&val, &|| name_label("cookie", k));
+            }
+            continue;
+        }
+        let n = name.as_str().to_string();
+        c.words(v, &|| n.clone());
+    }
+
+    if let Some(q) = parts.uri.query() {
+        let q = cap(q.as_bytes(), limits.query_scan);
+        for (k, v) in form_urlencoded::parse(q) {
+            if c.full() {
+                break;
+            }
+            c.words(v.as_bytes(), &|| name_label("query", k.as_bytes()));
+            // A key pasted as the parameter name (`?sk_live_…`) counts too.
+            if v.is_empty() {
+                c.words(k.as_bytes(), &|| "query".to_string());
+            }
+        }
+    }
+
+    let body = cap(body, limits.body_scan);
+    if !body.is_empty() && !c.full() {
+        scan_body(parts, body, limits, &mut c);
+    }
+    c.out
+}
+
+fn scan_body(parts: &Parts, body: &[u8], limits: &Limits, c: &mut Collector) {
+    let label = || "body".to_string();
+    let ctype = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| v.as_bytes().to_ascii_lowercase())
+        .unwrap_or_default();
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{') | Some(b'[')) || contains(&ctype, b"json") {
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            walk_json(&v, 0, limits.json_depth, c);
+        }
+    } else if contains(&ctype, b"x-www-form-urlencoded") {
+        for (k, v) in form_urlencoded::parse(body) {
+            if c.full() {
+                break;
+            }
+            c.words(v.as_bytes(), &label);
+            c.words(k.as_bytes(), &label);
+        }
+    }
+    // Always scan the raw bytes as well: truncated or malformed JSON, multipart,
+    // XML and plain text still carry keys verbatim.
+    c.words(body, &label);
+}
+
+fn walk_json(v: &Value, depth: usize, max_depth: usize, c: &mut Collector) {
+    if depth > max_depth || c.full() {
+        return;
+    }
+    match v {
+        Value::String(s) => c.words(s.as_bytes(), &|| "body".to_string()),
+        Value::Array(a) => a.iter().for_each(|x| walk_json(x, depth + 1, max_depth, c)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            c.words(k.as_bytes(), &|| "body".to_string());
+            walk_json(x, depth + 1, max_depth, c)
+        }),
+        _ => {}
+    }
+}
+
+fn cap(b: &[u8], n: usize) -> &[u8] {
+    &b[..b.len().min(n)]
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn strip_scheme<'a>(v: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
+    let v = v.trim_ascii_start();
+    if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) && v[scheme.len()] == b' ' {
+        Some(&v[scheme.len() + 1..])
+    } else {
+        None
+    }
+}
+
+fn percent_decode(v: &[u8]) -> Cow<'_, [u8]> {
+    percent_encoding::percent_decode(v).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, headers: &[(&str, &[u8])]) -> Parts {
+        let mut b = http::Request::builder().uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, http::HeaderValue::from_bytes(v).unwrap());
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    const K: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+
+    fn found(p: &Parts, body: &[u8]) -> Vec<String> {
+        candidates(p, body, &Limits::default())
+            .into_iter()
+            .filter(|c| c.value == K.as_bytes())
+            .map(|c| c.found_in)
+            .collect()
+    }
+
+    #[test]
+    fn finds_keys_everywhere() {
+        assert_eq!(found(&parts("/", &[("authorization", format!("Bearer {K}").as_bytes())]), b""), ["authorization"]);
+        let basic = STANDARD.encode(format!("user:{K}"));
+        assert_eq!(found(&parts("/", &[("authorization", format!("Basic {basic}").as_bytes())]), b""), ["authorization"]);
+        assert_eq!(found(&parts("/", &[("x-api-key", K.as_bytes())]), b""), ["x-api-key"]);
+        assert_eq!(found(&parts(&format!("/v1?api_key={K}"), &[]), b""), ["query:api_key"]);
+        assert_eq!(found(&parts("/", &[("cookie", format!("a=b; session={K}").as_bytes())]), b""), ["cookie:session"]);
+        let json = format!(r#"{{"auth":{{"deep":["x",{{"k":"{}"}}]}}}}"#, K.replace('_', "\\u005f"));
+        assert_eq!(found(&parts("/", &[("content-type", b"application/json")]), json.as_bytes()), ["body"]);
+        let form = format!("user=a&key={}", K.replace('_', "%5F"));
+        assert_eq!(found(&parts("/", &[("content-type", b"application/x-www-form-urlencoded")]), form.as_bytes()), ["body"]);
+    }
+
+    #[test]
+    fn non_utf8_bytes_separate_words() {
+        let mut v = b"\xff\xfe".to_vec();
+        v.extend_from_slice(K.as_bytes());
+        v.extend_from_slice(b"\x80");
+        assert_eq!(found(&parts("/", &[("x-token", &v)]), b""), ["x-token"]);
+    }
+
+    #[test]
+    fn bounded_candidates_and_body() {
+        let mut body = Vec::new();
+        for i in 0..10_000 {
+            body.extend_from_slice(format!("word{i:030} ").as_bytes());
+        }
+        let c = candidates(&parts("/", &[]), &body, &Limits::default());
+        assert_eq!(c.len(), 64);
+        // A key beyond the scanned prefix of the body is not looked at.
+        let mut big = vec![b' '; 70 * 1024];
+        big.extend_from_slice(K.as_bytes());
+        assert!(found(&parts("/", &[]), &big).is_empty());
+    }
+
+    #[test]
+    fn short_words_are_not_candidates() {
+        let c = candidates(&parts("/?a=b&c=d", &[("user-agent", b"curl/8.5.0")]), b"hello", &Limits::default());
+        assert!(c.is_empty(), "{c:?}");
+    }
+}

@@ -1,0 +1,377 @@
+//! Tokens: their shapes, minting, and recognition without I/O.
+//!
+//! Every token carries a 64-bit random id and a 64-bit truncated HMAC tag
+//! over it, encoded in the token's own alphabet in the last digits of its
+//! body (or in a JWT's `jti`). A random string passes the tag check with
+//! probability 2^-64, so garbage never costs a database read.
+
+pub mod alphabet;
+pub mod extract;
+pub mod jwt;
+pub mod like;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub use alphabet::Alphabet;
+
+use crate::error::{Error, Result};
+use crate::key::SigningKey;
+
+/// What kind of decoy a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// An HS256 JSON Web Token.
+    Jwt,
+    /// A prefixed API key.
+    Key,
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::Jwt => "jwt",
+            TokenKind::Key => "key",
+        })
+    }
+}
+
+impl FromStr for TokenKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "jwt" => Ok(TokenKind::Jwt),
+            "key" => Ok(TokenKind::Key),
+            _ => Err(format!("unknown kind {s:?}; use jwt or key")),
+        }
+    }
+}
+
+/// Lifecycle of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    /// Hits are recorded and alert.
+    Active,
+    /// Hits are recorded, no alert.
+    Disabled,
+    /// Replaced by rotation; hits still alert because a leaked copy is still out there.
+    Retired,
+}
+
+impl fmt::Display for TokenState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenState::Active => "active",
+            TokenState::Disabled => "disabled",
+            TokenState::Retired => "retired",
+        })
+    }
+}
+
+impl FromStr for TokenState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(TokenState::Active),
+            "disabled" => Ok(TokenState::Disabled),
+            "retired" => Ok(TokenState::Retired),
+            _ => Err(format!("unknown state {s:?}")),
+        }
+    }
+}
+
+/// The shape of a key token: literal prefix, alphabet and body layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyShape {
+    /// Literal prefix, e.g. `sk_live_`.
+    pub prefix: String,
+    /// Alphabet of the body digits.
+    pub alphabet: Alphabet,
+    /// Body layout: `*` for each digit, other characters literal separators.
+    pub layout: String,
+}
+
+/// Default body length of a key.
+pub const DEFAULT_KEY_LENGTH: usize = 32;
+
+impl KeyShape {
+    /// A body of `length` digits with no separators.
+    pub fn plain(prefix: &str, alphabet: Alphabet, length: usize) -> Result<Self> {
+        let shape = KeyShape { prefix: prefix.to_string(), alphabet, layout: "*".repeat(length) };
+        shape.validate()?;
+        Ok(shape)
+    }
+
+    /// Number of digits in the body.
+    pub fn digits(&self) -> usize {
+        self.layout.bytes().filter(|&b| b == b'*').count()
+    }
+
+    /// Refuses shapes that cannot carry an identity or that would not be
+    /// recognised when seen.
+    pub fn validate(&self) -> Result<()> {
+        let min = self.alphabet.identity_len();
+        if self.digits() < min {
+            return Err(Error::Invalid(format!(
+                "a {} body of {} characters is too short to carry the token's id and tag; \
+                 the minimum is {min} (use --length {min} or more)",
+                self.alphabet,
+                self.digits()
+            )));
+        }
+        if self.digits() > 512 {
+            return Err(Error::Invalid("a body of more than 512 characters is not supported".into()));
+        }
+        if !self.prefix.bytes().all(|b| b.is_ascii_graphic()) || self.prefix.len() > 64 {
+            return Err(Error::Invalid(
+                "the prefix must be at most 64 printable ASCII characters without spaces".into(),
+            ));
+        }
+        if self.layout.bytes().any(|b| b != b'*' && !alphabet::is_separator(b)) {
+            return Err(Error::Invalid("a layout may only separate digits with - _ or .".into()));
+        }
+        // The identity sits in the last digits; separators inside them would
+        // break recognition for alphabets that use - and _ as digits.
+        if self.alphabet == Alphabet::Base64url && self.layout.bytes().any(|b| b != b'*') {
+            return Err(Error::Invalid("base64url bodies cannot contain separators".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Where a token was planted (recorded by `plant`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// File path as given to `plant`.
+    pub path: String,
+    /// Variable or key name it was written under.
+    pub var: String,
+    /// When, RFC 3339.
+    pub planted_at: String,
+}
+
+/// A minted token as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// 16 lowercase hex digits.
+    pub id: String,
+    /// The token itself.
+    pub token: String,
+    /// jwt or key.
+    pub kind: TokenKind,
+    /// Who or what the token is for (shown in alerts).
+    pub label: String,
+    /// Where it is planted (shown in alerts).
+    pub location: String,
+    /// Free-form note for the operator.
+    #[serde(default)]
+    pub memo: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// Lifecycle state.
+    pub state: TokenState,
+    /// Shape of a key token, kept so rotation can mint a twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<KeyShape>,
+    /// JWT issuer, kept so rotation can mint a twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Files the token was planted into.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placements: Vec<Placement>,
+    /// The token this one replaced (rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The token that replaced this one (rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
+}
+
+/// Builds the identity (id << 64 | tag) for an id.
+pub fn identity_for(key: &SigningKey, id: u64) -> u128 {
+    ((id as u128) << 64) | key.tag(id) as u128
+}
+
+/// Whether an identity's tag is valid under `key`.
+pub fn identity_is_valid(key: &SigningKey, identity: u128) -> bool {
+    key.verify_tag((identity >> 64) as u64, identity as u64)
+}
+
+/// The printable id of an identity.
+pub fn id_string(identity: u128) -> String {
+    format!("{:016x}", (identity >> 64) as u64)
+}
+
+/// What to mint.
+#[derive(Debug, Clone)]
+pub enum MintSpec {
+    /// A JWT with this issuer.
+    Jwt {
+        /// `iss` claim.
+        issuer: String,
+    },
+    /// A key of this shape.
+    Key(KeyShape),
+}
+
+/// Default `iss` of minted JWTs.
+pub const DEFAULT_ISSUER: &str = "https://auth.internal";
+
+/// Mints a new token (no I/O; the caller stores the record).
+pub fn mint(
+    key: &SigningKey,
+    spec: &MintSpec,
+    label: &str,
+    location: &str,
+    memo: &str,
+    now: time::OffsetDateTime,
+) -> Result<TokenRecord> {
+    let mut rng = rand::rng();
+    let id: u64 = rng.random();
+    let identity = identity_for(key, id);
+    let (token, kind, shape, issuer) = match spec {
+        MintSpec::Jwt { issuer } => {
+            let t = jwt::mint(key, identity, label, location, issuer, now.unix_timestamp())?;
+            (t, TokenKind::Jwt, None, Some(issuer.clone()))
+        }
+        MintSpec::Key(shape) => {
+            shape.validate()?;
+            (render_key(shape, identity, &mut rng), TokenKind::Key, Some(shape.clone()), None)
+        }
+    };
+    Ok(TokenRecord {
+        id: id_string(identity),
+        token,
+        kind,
+        label: label.to_string(),
+        location: location.to_string(),
+        memo: memo.to_string(),
+        created_at: crate::time::rfc3339(now),
+        state: TokenState::Active,
+        shape,
+        issuer,
+        placements: Vec::new(),
+        replaces: None,
+        replaced_by: None,
+    })
+}
+
+fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
+    let n = shape.digits();
+    let m = shape.alphabet.identity_len();
+    let mut digits: Vec<u8> = (0..n - m).map(|_| shape.alphabet.random_char(rng)).collect();
+    digits.extend(shape.alphabet.encode_identity(identity, rng));
+    let mut out = String::with_capacity(shape.prefix.len() + shape.layout.len());
+    out.push_str(&shape.prefix);
+    let mut it = digits.into_iter();
+    for b in shape.layout.bytes() {
+        out.push(if b == b'*' { it.next().expect("one digit per slot") as char } else { b as char });
+    }
+    out
+}
+
+/// The outcome of recognising a candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognised {
+    /// Token id.
+    pub token_id: String,
+    /// Kind it was recognised as.
+    pub kind: TokenKind,
+    /// For JWTs, what the token says about itself.
+    pub jwt: Option<jwt::JwtInspection>,
+}
+
+/// Shortest candidate worth decoding.
+pub const MIN_CANDIDATE_LEN: usize = 22;
+/// Longest candidate worth decoding.
+pub const MAX_CANDIDATE_LEN: usize = jwt::MAX_JWT_LEN;
+
+/// Recognises one of this deployment's tokens, with no I/O: at most one
+/// HMAC per alphabet family, and none for strings of the wrong shape.
+pub fn recognise(key: &SigningKey, candidate: &[u8]) -> Option<Recognised> {
+    if candidate.len() < MIN_CANDIDATE_LEN || candidate.len() > MAX_CANDIDATE_LEN {
+        return None;
+    }
+    if jwt::looks_like_jwt(candidate) {
+        if let Some(seen) = jwt::inspect(key, candidate) {
+            return Some(Recognised {
+                token_id: id_string(seen.identity),
+                kind: TokenKind::Jwt,
+                jwt: Some(seen),
+            });
+        }
+    }
+    // Keys are at most prefix + 512 digits; longer words are not ours.
+    if candidate.len() > 640 {
+        return None;
+    }
+    for a in alphabet::RECOGNISED {
+        if let Some(identity) = a.decode_identity(candidate) {
+            if identity_is_valid(key, identity) {
+                return Some(Recognised { token_id: id_string(identity), kind: TokenKind::Key, jwt: None });
+            }
+        }
+    }
+    None
+}
+
+/// Vendor prefixes that public secret scanning reports to the vendor; a decoy
+/// using one in a public place gets revoked-by-report noise.
+pub const VENDOR_PREFIXES: &[&str] = &[
+    "sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+    "github_pat_", "glpat-", "AKIA", "ASIA", "xoxb-", "xoxp-", "xoxa-", "xapp-", "SG.", "AIza",
+    "npm_", "pypi-", "shpat_", "sq0atp-", "dop_v1_", "hf_",
+];
+
+/// The vendor prefix a token starts with, if any.
+pub fn vendor_prefix(token: &str) -> Option<&'static str> {
+    VENDOR_PREFIXES.iter().copied().find(|p| token.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_secret(b"0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn minted_keys_have_the_requested_shape_and_are_recognised() {
+        let k = key();
+        for a in Alphabet::ALL {
+            let shape = KeyShape::plain("sk_live_", a, a.identity_len() + 5).unwrap();
+            let rec = mint(&k, &MintSpec::Key(shape), "l", "loc", "", time::OffsetDateTime::now_utc()).unwrap();
+            let body = rec.token.strip_prefix("sk_live_").unwrap();
+            assert_eq!(body.len(), a.identity_len() + 5);
+            assert!(body.bytes().all(|b| a.chars().contains(&b)), "{a}: {body}");
+            let r = recognise(&k, rec.token.as_bytes()).expect("recognised");
+            assert_eq!(r.token_id, rec.id);
+        }
+    }
+
+    #[test]
+    fn too_short_body_names_the_minimum() {
+        let err = KeyShape::plain("p_", Alphabet::Hex, 20).unwrap_err().to_string();
+        assert!(err.contains("minimum is 32"), "{err}");
+    }
+
+    #[test]
+    fn other_keys_tokens_are_not_recognised() {
+        let k = key();
+        let other = SigningKey::from_secret(&[3u8; 32]).unwrap();
+        let shape = KeyShape::plain("", Alphabet::Base62, 40).unwrap();
+        let rec = mint(&other, &MintSpec::Key(shape), "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        assert!(recognise(&k, rec.token.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn vendor_prefixes_are_detected() {
+        assert_eq!(vendor_prefix("sk_live_abc"), Some("sk_live_"));
+        assert_eq!(vendor_prefix("acme_abc"), None);
+    }
+}
