@@ -1,0 +1,156 @@
+//! Helpers for tests that drive the real `honeytoken` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_honeytoken"))
+}
+
+/// Runs `honeytoken --data-dir DIR args…`.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("HONEYTOKEN_SIGNING_KEY")
+        .output()
+        .expect("run honeytoken")
+}
+
+/// Runs and expects success; returns stdout.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args);
+    assert!(o.status.success(), "honeytoken {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("utf-8 stdout")
+}
+
+/// Mints a token and returns (id, token).
+pub fn mint(dir: &Path, args: &[&str]) -> (String, String) {
+    let mut a = vec!["mint", "--format", "json"];
+    a.extend_from_slice(args);
+    let v: serde_json::Value = serde_json::from_str(&ok(dir, &a)).expect("mint json");
+    (v["id"].as_str().unwrap().to_string(), v["token"].as_str().unwrap().to_string())
+}
+
+/// Hits as JSON.
+pub fn hits(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut a = vec!["hits", "--format", "json"];
+    a.extend_from_slice(extra);
+    serde_json::from_str(&ok(dir, &a)).expect("hits json")
+}
+
+/// A running `honeytoken serve`, killed by its own pid on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `serve --addr 127.0.0.1:0` and waits for its address.
+    pub fn start(dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("HONEYTOKEN_SIGNING_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("listening on http://") {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(20)).expect("serve did not start");
+        Server { child, addr: addr.parse().expect("address"), stderr: lines }
+    }
+
+    /// Lines starting with `ALERT`.
+    pub fn alerts(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().iter().filter(|l| l.starts_with("ALERT")).cloned().collect()
+    }
+
+    /// Waits until `n` alert lines were printed (or a timeout).
+    pub fn wait_alerts(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.alerts().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.alerts()
+    }
+
+    /// Sends raw bytes and returns the raw response.
+    pub fn raw(&self, request: &[u8]) -> Vec<u8> {
+        raw(self.addr, request)
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id() as i32;
+        unsafe_kill(pid);
+        let status = self.child.wait().expect("wait");
+        std::mem::forget(self);
+        status
+    }
+}
+
+fn unsafe_kill(pid: i32) {
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends raw bytes to `addr` and reads the whole response.
+pub fn raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    // The server may answer before reading a huge body; ignore write errors then.
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+/// A GET with the given extra header lines.
+pub fn get(path: &str, headers: &[&str]) -> Vec<u8> {
+    let mut r = format!("GET {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n");
+    for h in headers {
+        r.push_str(h);
+        r.push_str("\r\n");
+    }
+    r.push_str("\r\n");
+    r.into_bytes()
+}
+
+/// Status line and body of a raw response, with the Date header dropped.
+pub fn comparable(resp: &[u8]) -> (String, Vec<String>, Vec<u8>) {
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").expect("complete response");
+    let head = String::from_utf8_lossy(&resp[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or("").to_string();
+    let headers = lines.filter(|l| !l.to_ascii_lowercase().starts_with("date:")).map(str::to_string).collect();
+    (status, headers, resp[split + 4..].to_vec())
+}
