@@ -38,6 +38,8 @@ pub struct Decoy {
     limits: Limits,
     listener: Option<HitListener>,
     enricher: Option<Arc<crate::enrich::Enricher>>,
+    trusted_cloudfront: bool,
+    min_latency: std::time::Duration,
 }
 
 impl Decoy {
@@ -51,7 +53,18 @@ impl Decoy {
             limits: Limits::default(),
             listener: None,
             enricher: None,
+            trusted_cloudfront: false,
+            min_latency: std::time::Duration::ZERO,
         }
+    }
+
+    /// Answers no request sooner than `floor` (plus up to a quarter of it in
+    /// random jitter) after it arrived. A hit costs a lookup and a durable
+    /// write that a miss does not; with a floor above that cost, hits and
+    /// misses take the same time and timing cannot tell them apart.
+    pub fn with_min_latency(mut self, floor: std::time::Duration) -> Self {
+        self.min_latency = floor;
+        self
     }
 
     /// Calls `f` with every stored hit.
@@ -66,10 +79,28 @@ impl Decoy {
         self
     }
 
+    /// Trusts CloudFront's viewer headers (`cloudfront-viewer-address`, `-country`,
+    /// `-city`, `-latitude`, `-longitude`, `-asn`). Only for an origin that nobody
+    /// but CloudFront can reach: any client can send these headers.
+    ///
+    /// When trusted, the viewer address becomes the hit's `source_ip` (the peer is
+    /// a CloudFront edge). The MaxMind databases stay the first source of `geo`
+    /// and `asn`, so every hit of a deployment is located the same way; CloudFront's
+    /// values fill in, each as a whole, when the databases have nothing.
+    pub fn with_trusted_cloudfront(mut self, trusted: bool) -> Self {
+        self.trusted_cloudfront = trusted;
+        self
+    }
+
     /// Answers a request, recording a hit for every honeytoken it carries.
     /// `body` may be only the first bytes of the request body.
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
+        let start = tokio::time::Instant::now();
         self.record(req, meta).await;
+        if !self.min_latency.is_zero() {
+            let jitter = self.min_latency.mul_f64(rand::random::<f64>() / 4.0);
+            tokio::time::sleep_until(start + self.min_latency + jitter).await;
+        }
         self.persona.response()
     }
 
@@ -88,7 +119,13 @@ impl Decoy {
         if found.is_empty() {
             return Vec::new();
         }
-        let facts = RequestFacts::capture(&parts, &meta.source_ip);
+        let viewer = if self.trusted_cloudfront {
+            crate::enrich::cloudfront::viewer(&parts.headers)
+        } else {
+            Default::default()
+        };
+        let source_ip = viewer.ip.map(|ip| ip.to_string()).unwrap_or_else(|| meta.source_ip.clone());
+        let facts = RequestFacts::capture(&parts, &source_ip);
         let received_at = crate::time::now();
         let mut out = Vec::new();
         let mut seen_ids: Vec<String> = Vec::new();
@@ -117,6 +154,7 @@ impl Decoy {
                 Some(e) => e.lookup(&facts.source_ip),
                 None => (None, None),
             };
+            let (geo, asn) = (geo.or_else(|| viewer.geo.clone()), asn.or_else(|| viewer.asn.clone()));
             let hit = Hit {
                 token_id: r.token_id.clone(),
                 hit_id: new_hit_id(),

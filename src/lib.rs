@@ -9,6 +9,9 @@
 #![warn(missing_docs)]
 
 pub mod alert;
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod analysis;
 pub mod decoy;
 pub mod enrich;
 pub mod error;
@@ -16,6 +19,7 @@ pub mod hit;
 pub mod key;
 pub mod notify;
 pub mod persona;
+pub mod report;
 pub mod sanitize;
 pub mod store;
 pub mod time;

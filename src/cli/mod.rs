@@ -47,6 +47,15 @@ pub struct Global {
     /// CloudFormation stack whose outputs name the tables and secret (aws backend).
     #[arg(long, global = true, env = "HONEYTOKEN_STACK", value_name = "NAME")]
     pub stack: Option<String>,
+    /// DynamoDB tokens table (aws backend without --stack, or overriding its output).
+    #[arg(long, global = true, env = "HONEYTOKEN_TOKENS_TABLE", value_name = "TABLE")]
+    pub tokens_table: Option<String>,
+    /// DynamoDB hits table (aws backend without --stack, or overriding its output).
+    #[arg(long, global = true, env = "HONEYTOKEN_HITS_TABLE", value_name = "TABLE")]
+    pub hits_table: Option<String>,
+    /// Secrets Manager secret holding the signing key (aws backend without --stack).
+    #[arg(long, global = true, env = "HONEYTOKEN_SECRET_ARN", value_name = "ARN")]
+    pub secret_arn: Option<String>,
 }
 
 /// Storage backend.

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Also POST each alert as JSON to this URL (Slack-compatible `text` field).
     #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
     pub webhook: Option<String>,
+    /// Answer no request faster than this (plus jitter), so a hit's store
+    /// write cannot be told from a miss by timing. `0ms` turns it off.
+    #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub min_latency: std::time::Duration,
     /// MaxMind City database for geolocation of hits.
     #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_CITY")]
     pub geoip_city: Option<std::path::PathBuf>,
@@ -71,7 +75,8 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         notifiers.push(Arc::new(Webhook::new(url, secret.trim().as_bytes())?));
     }
     let fanout = crate::alert::local::spawn(notifiers);
-    let mut decoy = Decoy::new(ctx.key.clone(), ctx.tokens.clone(), ctx.hits.clone()).with_listener(fanout.listener.clone());
+    let mut decoy = Decoy::new(ctx.key.clone(), ctx.tokens.clone(), ctx.hits.clone()).with_listener(fanout.listener.clone())
+        .with_min_latency(a.min_latency);
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));

@@ -4,6 +4,8 @@
 //! Each database is read into memory once per process; lookups are pure
 //! memory reads. Anything unknown or unparseable yields `None`, never an error.
 
+pub mod cloudfront;
+
 use maxminddb::{Reader, geoip2};
 use std::net::IpAddr;
 use std::path::Path;
@@ -44,6 +46,25 @@ impl Enricher {
             return Ok(None);
         }
         Self::open(city.as_deref().map(Path::new), asn.as_deref().map(Path::new)).map(Some)
+    }
+
+    /// For long-running functions (the decoy Lambda): like [`Enricher::from_env`]
+    /// but never fails. A configured file that is missing or unreadable (say the
+    /// template's default path under `/opt` with no layer attached) is logged once
+    /// and skipped, so hits are still recorded, with null geo or asn.
+    pub fn from_env_or_absent() -> Option<Self> {
+        let load = |var: &str| -> Option<Reader<Vec<u8>>> {
+            let path = std::env::var_os(var).filter(|v| !v.is_empty())?;
+            match open(Path::new(&path)) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(event = "geoip_unavailable", variable = var, error = %e, "enrichment disabled for this database");
+                    None
+                }
+            }
+        };
+        let e = Enricher { city: load("HONEYTOKEN_GEOIP_CITY"), asn: load("HONEYTOKEN_GEOIP_ASN") };
+        (e.city.is_some() || e.asn.is_some()).then_some(e)
     }
 
     /// Looks up an address given as text; `(None, None)` when it does not parse
