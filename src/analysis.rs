@@ -109,7 +109,11 @@ pub fn group(hits: &[Hit], by: GroupBy) -> Vec<Group> {
     let mut groups: HashMap<(Option<&str>, Option<u32>), Acc<'_>> = HashMap::new();
     for h in hits {
         let (key, name) = key_of(by, h);
-        let asn = if by == GroupBy::Asn { h.asn.as_ref().map(|a| a.number) } else { None };
+        let asn = if by == GroupBy::Asn {
+            h.asn.as_ref().map(|a| a.number)
+        } else {
+            None
+        };
         let acc = groups.entry((key, asn)).or_insert_with(|| Acc {
             key: match by {
                 GroupBy::Asn => asn.map(|n| format!("AS{n}")),
@@ -156,7 +160,11 @@ pub fn group(hits: &[Hit], by: GroupBy) -> Vec<Group> {
         out.sort_by(|a, b| a.key.cmp(&b.key));
     } else {
         out.sort_by(|a, b| {
-            a.key.is_none().cmp(&b.key.is_none()).then(b.count.cmp(&a.count)).then_with(|| a.key.cmp(&b.key))
+            a.key
+                .is_none()
+                .cmp(&b.key.is_none())
+                .then(b.count.cmp(&a.count))
+                .then_with(|| a.key.cmp(&b.key))
         });
     }
     out
@@ -166,14 +174,22 @@ pub fn group(hits: &[Hit], by: GroupBy) -> Vec<Group> {
 /// between as zeros, so a timeline shows gaps as gaps.
 pub fn daily(hits: &[Hit]) -> Vec<(String, u64)> {
     let days = group(hits, GroupBy::Day);
-    let parse = |d: &str| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok();
-    let counts: HashMap<&str, u64> = days.iter().filter_map(|g| Some((g.key.as_deref()?, g.count))).collect();
+    let parse = |d: &str| {
+        time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+    };
+    let counts: HashMap<&str, u64> = days
+        .iter()
+        .filter_map(|g| Some((g.key.as_deref()?, g.count)))
+        .collect();
     let (Some(first), Some(last)) = (
         days.first().and_then(|g| g.key.as_deref()).and_then(parse),
         days.last().and_then(|g| g.key.as_deref()).and_then(parse),
     ) else {
         // Unparseable days (not written by this program): show them as they are.
-        return days.into_iter().map(|g| (g.key.unwrap_or_default(), g.count)).collect();
+        return days
+            .into_iter()
+            .map(|g| (g.key.unwrap_or_default(), g.count))
+            .collect();
     };
     let mut out = Vec::new();
     let mut d = first;
@@ -227,10 +243,25 @@ mod tests {
             hit("t1", "10.0.0.2", "2026-01-02T11:00:00.000Z"),
             hit("t3", "10.0.0.3", "2026-01-02T12:00:00.000Z"),
         ];
-        v[0].geo = Some(Geo { country_code: Some("GB".into()), country: Some("United Kingdom".into()), city: None, latitude: None, longitude: None });
+        v[0].geo = Some(Geo {
+            country_code: Some("GB".into()),
+            country: Some("United Kingdom".into()),
+            city: None,
+            latitude: None,
+            longitude: None,
+        });
         v[1].geo = v[0].geo.clone();
-        v[3].geo = Some(Geo { country_code: Some("SE".into()), country: Some("Sweden".into()), city: None, latitude: None, longitude: None });
-        v[0].asn = Some(Asn { number: 15169, org: Some("Google Inc.".into()) });
+        v[3].geo = Some(Geo {
+            country_code: Some("SE".into()),
+            country: Some("Sweden".into()),
+            city: None,
+            latitude: None,
+            longitude: None,
+        });
+        v[0].asn = Some(Asn {
+            number: 15169,
+            org: Some("Google Inc.".into()),
+        });
         v[4].user_agent = String::new();
         v
     }
@@ -238,25 +269,49 @@ mod tests {
     #[test]
     fn by_ip_counts_first_last_and_distinct_tokens() {
         let g = group(&sample(), GroupBy::Ip);
-        assert_eq!(g.iter().map(|g| (g.key.as_deref().unwrap(), g.count)).collect::<Vec<_>>(), [("10.0.0.1", 3), ("10.0.0.2", 1), ("10.0.0.3", 1)]);
-        assert_eq!((g[0].first_seen.as_str(), g[0].last_seen.as_str()), ("2026-01-01T09:00:00.000Z", "2026-01-05T08:00:00.000Z"));
+        assert_eq!(
+            g.iter()
+                .map(|g| (g.key.as_deref().unwrap(), g.count))
+                .collect::<Vec<_>>(),
+            [("10.0.0.1", 3), ("10.0.0.2", 1), ("10.0.0.3", 1)]
+        );
+        assert_eq!(
+            (g[0].first_seen.as_str(), g[0].last_seen.as_str()),
+            ("2026-01-01T09:00:00.000Z", "2026-01-05T08:00:00.000Z")
+        );
         assert_eq!((g[0].distinct_tokens, g[0].distinct_sources), (2, 1));
     }
 
     #[test]
     fn by_token_counts_distinct_sources_and_names_the_label() {
         let g = group(&sample(), GroupBy::Token);
-        assert_eq!((g[0].key.as_deref(), g[0].count, g[0].distinct_sources), (Some("t1"), 3, 2));
+        assert_eq!(
+            (g[0].key.as_deref(), g[0].count, g[0].distinct_sources),
+            (Some("t1"), 3, 2)
+        );
         assert_eq!(g[0].name.as_deref(), Some("label-t1"));
     }
 
     #[test]
     fn unknown_keys_are_null_and_last() {
         let c = group(&sample(), GroupBy::Country);
-        let got: Vec<_> = c.iter().map(|g| (g.key.as_deref(), g.name.as_deref(), g.count)).collect();
-        assert_eq!(got, [(Some("GB"), Some("United Kingdom"), 2), (Some("SE"), Some("Sweden"), 1), (None, None, 2)]);
+        let got: Vec<_> = c
+            .iter()
+            .map(|g| (g.key.as_deref(), g.name.as_deref(), g.count))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("GB"), Some("United Kingdom"), 2),
+                (Some("SE"), Some("Sweden"), 1),
+                (None, None, 2)
+            ]
+        );
         let a = group(&sample(), GroupBy::Asn);
-        assert_eq!((a[0].key.as_deref(), a[0].name.as_deref(), a[0].count), (Some("AS15169"), Some("Google Inc."), 1));
+        assert_eq!(
+            (a[0].key.as_deref(), a[0].name.as_deref(), a[0].count),
+            (Some("AS15169"), Some("Google Inc."), 1)
+        );
         assert_eq!((a[1].key.as_deref(), a[1].count), (None, 4));
         let u = group(&sample(), GroupBy::UserAgent);
         assert_eq!((u[1].key.as_deref(), u[1].count), (None, 1));
@@ -265,11 +320,16 @@ mod tests {
     #[test]
     fn days_in_calendar_order_and_timeline_fills_gaps() {
         let d = group(&sample(), GroupBy::Day);
-        assert_eq!(d.iter().map(|g| (g.key.clone().unwrap(), g.count)).collect::<Vec<_>>(), [
-            ("2026-01-01".to_string(), 1),
-            ("2026-01-02".to_string(), 3),
-            ("2026-01-05".to_string(), 1)
-        ]);
+        assert_eq!(
+            d.iter()
+                .map(|g| (g.key.clone().unwrap(), g.count))
+                .collect::<Vec<_>>(),
+            [
+                ("2026-01-01".to_string(), 1),
+                ("2026-01-02".to_string(), 3),
+                ("2026-01-05".to_string(), 1)
+            ]
+        );
         let t = daily(&sample());
         assert_eq!(t.len(), 5);
         assert_eq!(t[2], ("2026-01-03".to_string(), 0));
@@ -283,7 +343,19 @@ mod tests {
         let v = serde_json::to_value(g).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(keys, ["by", "count", "distinct_sources", "distinct_tokens", "first_seen", "key", "last_seen", "name"]);
+        assert_eq!(
+            keys,
+            [
+                "by",
+                "count",
+                "distinct_sources",
+                "distinct_tokens",
+                "first_seen",
+                "key",
+                "last_seen",
+                "name"
+            ]
+        );
         assert_eq!(v["by"], "user-agent");
     }
 }

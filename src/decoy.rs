@@ -40,6 +40,8 @@ pub struct Decoy {
     enricher: Option<Arc<crate::enrich::Enricher>>,
     trusted_cloudfront: bool,
     min_latency: std::time::Duration,
+    allowlist: Option<Arc<crate::allow::Allowlist>>,
+    test_marks: crate::testhit::Verifier,
 }
 
 impl Decoy {
@@ -55,6 +57,8 @@ impl Decoy {
             enricher: None,
             trusted_cloudfront: false,
             min_latency: std::time::Duration::ZERO,
+            allowlist: None,
+            test_marks: crate::testhit::Verifier::new(),
         }
     }
 
@@ -64,6 +68,13 @@ impl Decoy {
     /// misses take the same time and timing cannot tell them apart.
     pub fn with_min_latency(mut self, floor: std::time::Duration) -> Self {
         self.min_latency = floor;
+        self
+    }
+
+    /// Flags hits from globally allowlisted sources `ignored` (per-token
+    /// entries come with the token record and need nothing here).
+    pub fn with_allowlist(mut self, a: Arc<crate::allow::Allowlist>) -> Self {
+        self.allowlist = Some(a);
         self
     }
 
@@ -127,6 +138,11 @@ impl Decoy {
         let source_ip = viewer.ip.map(|ip| ip.to_string()).unwrap_or_else(|| meta.source_ip.clone());
         let facts = RequestFacts::capture(&parts, &source_ip);
         let received_at = crate::time::now();
+        // Read (through a short-lived cache) only now that the request carried a token.
+        let global_allow = match &self.allowlist {
+            Some(a) => a.global().await,
+            None => Default::default(),
+        };
         let mut out = Vec::new();
         let mut seen_ids: Vec<String> = Vec::new();
         for (r, found_in) in found {
@@ -134,12 +150,12 @@ impl Decoy {
                 continue;
             }
             seen_ids.push(r.token_id.clone());
-            let record = match self.tokens.get(&r.token_id).await {
-                Ok(rec) => rec,
+            let (record, lookup_failed) = match self.tokens.get(&r.token_id).await {
+                Ok(rec) => (rec, false),
                 Err(e) => {
                     // Still a hit: record what we know rather than lose it.
                     tracing::error!(event = "token_lookup_failed", token_id = %r.token_id, error = %e);
-                    None
+                    (None, true)
                 }
             };
             let (tampered, tampered_claims) = match (&r.jwt, &record) {
@@ -168,9 +184,14 @@ impl Decoy {
                 found_in,
                 tampered,
                 tampered_claims,
-                orphan: record.is_none(),
-                test: false,
-                ignored: false,
+                // Unknown only when the store said so, not when it could not be asked.
+                orphan: record.is_none() && !lookup_failed,
+                test: self.test_marks.verify(&self.key, &parts.headers, &r.token_id),
+                ignored: crate::allow::is_allowed(
+                    &facts.source_ip,
+                    &global_allow,
+                    record.as_ref().map(|t| t.allow.as_slice()).unwrap_or_default(),
+                ),
                 geo,
                 asn,
                 token_state: record.as_ref().map(|t| t.state),

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod alert;
+pub mod allow;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod analysis;
@@ -19,9 +20,12 @@ pub mod hit;
 pub mod key;
 pub mod notify;
 pub mod persona;
+pub mod plant;
 pub mod report;
+pub mod rotate;
 pub mod sanitize;
 pub mod store;
+pub mod testhit;
 pub mod time;
 pub mod token;
 

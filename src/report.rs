@@ -70,7 +70,9 @@ fn clip(s: &str, max: usize) -> String {
 /// `2026-01-02T10:00:00.000Z` → `2026-01-02 10:00`; anything else shown escaped as is.
 fn short_time(s: &str) -> String {
     match (s.get(..10), s.get(11..16)) {
-        (Some(d), Some(t)) if s.as_bytes().get(10) == Some(&b'T') => escape_html(&format!("{d} {t}")),
+        (Some(d), Some(t)) if s.as_bytes().get(10) == Some(&b'T') => {
+            escape_html(&format!("{d} {t}"))
+        }
         _ => escape_html(s),
     }
 }
@@ -94,13 +96,14 @@ main { padding:20px 32px 40px; max-width:1400px; }
 .stat.warn b { color:var(--bar); }
 section { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:14px 18px; margin-bottom:20px; }
 section h2 { margin:0 0 10px; font-size:16px; font-weight:600; }
-.grid { display:grid; grid-template-columns:repeat(auto-fit,minmax(380px,1fr)); gap:20px; }
-.grid section { margin-bottom:0; }
+.split { display:grid; grid-template-columns:minmax(0,5fr) minmax(0,6fr); gap:24px; align-items:start; }
+@media (max-width:900px) { .split { grid-template-columns:minmax(0,1fr); } }
 table { border-collapse:collapse; width:100%; font-size:13px; }
 th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { color:var(--muted); font-weight:600; font-size:12px; }
 td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; }
-td code, td.mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; word-break:break-all; }
+td.mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; overflow-wrap:anywhere; }
+td.t { white-space:nowrap; }
 .flag { color:var(--bar); font-weight:600; }
 .muted { color:var(--muted); }
 svg { display:block; width:100%; height:auto; }
@@ -120,7 +123,12 @@ fn timeline_svg(days: &[(String, u64)]) -> String {
         r#"<svg class="chart timeline" viewBox="0 0 {w} {h}" role="img" aria-label="Hits per day"><title>Hits per day</title>"#
     );
     if days.is_empty() {
-        let _ = write!(s, r#"<text x="{}" y="{}" class="axis">no hits</text></svg>"#, w / 2.0 - 20.0, h / 2.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" class="axis">no hits</text></svg>"#,
+            w / 2.0 - 20.0,
+            h / 2.0
+        );
         return s;
     }
     let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1) as f64;
@@ -138,7 +146,11 @@ fn timeline_svg(days: &[(String, u64)]) -> String {
         );
     }
     let step = plot_w / days.len() as f64;
-    let gap = if step > 4.0 { (step * 0.2).min(6.0) } else { 0.0 };
+    let gap = if step > 4.0 {
+        (step * 0.2).min(6.0)
+    } else {
+        0.0
+    };
     let label_every = (days.len() / 10).max(1);
     for (i, (day, n)) in days.iter().enumerate() {
         let x = left + step * i as f64;
@@ -212,20 +224,34 @@ fn stat(out: &mut String, value: impl std::fmt::Display, label: &str, warn: bool
     );
 }
 
-fn group_table(out: &mut String, groups: &[Group], first_col: &str, unknown: &str, with_name: Option<&str>) {
+fn group_table(
+    out: &mut String,
+    groups: &[Group],
+    first_col: &str,
+    unknown: &str,
+    with_name: Option<&str>,
+) {
     let _ = write!(out, "<table><thead><tr><th>{}</th>", escape_html(first_col));
     if let Some(n) = with_name {
         let _ = write!(out, "<th>{}</th>", escape_html(n));
     }
     out.push_str(r#"<th class="n">hits</th><th class="n">tokens</th><th class="n">sources</th><th>first seen</th><th>last seen</th></tr></thead><tbody>"#);
     for g in groups.iter().take(TOP) {
-        let _ = write!(out, r#"<tr><td class="mono">{}</td>"#, clip(&key_or(g, unknown), CELL));
+        let _ = write!(
+            out,
+            r#"<tr><td class="mono">{}</td>"#,
+            clip(&key_or(g, unknown), CELL)
+        );
         if with_name.is_some() {
-            let _ = write!(out, "<td>{}</td>", clip(g.name.as_deref().unwrap_or(""), CELL));
+            let _ = write!(
+                out,
+                "<td>{}</td>",
+                clip(g.name.as_deref().unwrap_or(""), CELL)
+            );
         }
         let _ = write!(
             out,
-            r#"<td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="t">{}</td><td class="t">{}</td></tr>"#,
             g.count,
             g.distinct_tokens,
             g.distinct_sources,
@@ -250,12 +276,10 @@ fn chart_rows(groups: &[Group], unknown: &str, name: bool) -> Vec<(String, u64)>
         .iter()
         .take(TOP)
         .map(|g| {
-            let mut label = key_or(g, unknown);
-            if name {
-                if let Some(n) = &g.name {
-                    label = format!("{label} {n}");
-                }
-            }
+            let label = match (&g.name, name) {
+                (Some(n), true) => format!("{} {n}", key_or(g, unknown)),
+                _ => key_or(g, unknown),
+            };
             (label, g.count)
         })
         .collect()
@@ -263,7 +287,10 @@ fn chart_rows(groups: &[Group], unknown: &str, name: bool) -> Vec<(String, u64)>
 
 fn token_section(out: &mut String, hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) {
     let by_token = analysis::group(hits, GroupBy::Token);
-    let stats: HashMap<&str, &Group> = by_token.iter().filter_map(|g| Some((g.key.as_deref()?, g))).collect();
+    let stats: HashMap<&str, &Group> = by_token
+        .iter()
+        .filter_map(|g| Some((g.key.as_deref()?, g)))
+        .collect();
     let records: HashMap<&str, &TokenRecord> = tokens.iter().map(|t| (t.id.as_str(), t)).collect();
     // Tokens with hits, most used first, then tokens the store knows that were not used.
     let mut ids: Vec<&str> = by_token.iter().filter_map(|g| g.key.as_deref()).collect();
@@ -289,22 +316,33 @@ fn token_section(out: &mut String, hits: &[Hit], tokens: &[TokenRecord], opts: &
                 planted.push(clip(&r.location, CELL));
             }
             for p in &r.placements {
-                let place = if p.var.is_empty() { p.path.clone() } else { format!("{} ({})", p.path, p.var) };
+                let place = if p.var.is_empty() {
+                    p.path.clone()
+                } else {
+                    format!("{} ({})", p.path, p.var)
+                };
                 planted.push(clip(&place, CELL));
             }
         }
-        let planted = if planted.is_empty() { r#"<span class="muted">not recorded</span>"#.to_string() } else { planted.join("<br>") };
+        let planted = if planted.is_empty() {
+            r#"<span class="muted">not recorded</span>"#.to_string()
+        } else {
+            planted.join("<br>")
+        };
         let never = r#"<span class="muted">never</span>"#;
         let _ = write!(
             out,
-            r#"<tr><td class="mono">{}</td><td>{label}</td><td>{}</td><td>{planted}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td class="mono">{}</td><td>{label}</td><td>{}</td><td>{planted}</td><td class="t">{}</td><td class="n">{}</td><td class="n">{}</td><td class="t">{}</td><td class="t">{}</td></tr>"#,
             escape_html(id),
-            rec.map(|r| escape_html(&r.state.to_string())).unwrap_or_default(),
+            rec.map(|r| escape_html(&r.state.to_string()))
+                .unwrap_or_default(),
             rec.map(|r| short_time(&r.created_at)).unwrap_or_default(),
             g.map(|g| g.count).unwrap_or(0),
             g.map(|g| g.distinct_sources).unwrap_or(0),
-            g.map(|g| short_time(&g.first_seen)).unwrap_or_else(|| never.to_string()),
-            g.map(|g| short_time(&g.last_seen)).unwrap_or_else(|| never.to_string()),
+            g.map(|g| short_time(&g.first_seen))
+                .unwrap_or_else(|| never.to_string()),
+            g.map(|g| short_time(&g.last_seen))
+                .unwrap_or_else(|| never.to_string()),
         );
     }
     out.push_str("</tbody></table></section>");
@@ -312,19 +350,33 @@ fn token_section(out: &mut String, hits: &[Hit], tokens: &[TokenRecord], opts: &
 
 fn recent_section(out: &mut String, hits: &[Hit]) {
     let mut recent: Vec<&Hit> = hits.iter().collect();
-    recent.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(b.hit_id.cmp(&a.hit_id)));
+    recent.sort_by(|a, b| {
+        b.received_at
+            .cmp(&a.received_at)
+            .then(b.hit_id.cmp(&a.hit_id))
+    });
     recent.truncate(RECENT);
     out.push_str(r#"<section id="recent"><h2>Most recent hits</h2><table><thead><tr><th>received</th><th>token</th><th>source</th><th>location</th><th>network</th><th>request</th><th>user agent</th><th>flags</th></tr></thead><tbody>"#);
     for h in recent {
         let place = h
             .geo
             .as_ref()
-            .map(|g| [g.city.as_deref(), g.country_code.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", "))
+            .map(|g| {
+                [g.city.as_deref(), g.country_code.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
-        let net = h.asn.as_ref().map(|a| format!("AS{} {}", a.number, a.org.as_deref().unwrap_or(""))).unwrap_or_default();
+        let net = h
+            .asn
+            .as_ref()
+            .map(|a| format!("AS{} {}", a.number, a.org.as_deref().unwrap_or("")))
+            .unwrap_or_default();
         let _ = write!(
             out,
-            r#"<tr><td>{}</td><td class="mono">{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td class="mono">{} {}</td><td class="mono">{}</td><td class="flag">{}</td></tr>"#,
+            r#"<tr><td class="t">{}</td><td class="mono">{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td class="mono">{} {}</td><td class="mono">{}</td><td class="flag">{}</td></tr>"#,
             short_time(&h.received_at),
             escape_html(&h.token_id),
             clip(&h.source_ip, CELL),
@@ -358,7 +410,10 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
     if let Some(t) = &opts.token_id {
         scope.push(format!("token {}", escape_html(t)));
     }
-    if let (Some(f), Some(l)) = (hits.iter().map(|h| &h.received_at).min(), hits.iter().map(|h| &h.received_at).max()) {
+    if let (Some(f), Some(l)) = (
+        hits.iter().map(|h| &h.received_at).min(),
+        hits.iter().map(|h| &h.received_at).max(),
+    ) {
         scope.push(format!("first {} · last {}", short_time(f), short_time(l)));
     }
 
@@ -380,35 +435,90 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
     stat(&mut out, hits.len(), "hits", false);
     stat(&mut out, by_ip.len(), "sources", false);
     stat(&mut out, tokens_hit, "tokens used", false);
-    stat(&mut out, by_country.iter().filter(|g| g.key.is_some()).count(), "countries", false);
-    stat(&mut out, by_asn.iter().filter(|g| g.key.is_some()).count(), "networks", false);
+    stat(
+        &mut out,
+        by_country.iter().filter(|g| g.key.is_some()).count(),
+        "countries",
+        false,
+    );
+    stat(
+        &mut out,
+        by_asn.iter().filter(|g| g.key.is_some()).count(),
+        "networks",
+        false,
+    );
     stat(&mut out, tampered, "tampered", tampered > 0);
     stat(&mut out, orphans, "unknown tokens", orphans > 0);
     out.push_str("</div>");
 
-    let _ = write!(out, r#"<section id="timeline"><h2>Hits per day</h2>{}</section>"#, timeline_svg(&days));
+    let _ = write!(
+        out,
+        r#"<section id="timeline"><h2>Hits per day</h2>{}</section>"#,
+        timeline_svg(&days)
+    );
 
-    out.push_str(r#"<div class="grid">"#);
-    let _ = write!(out, r#"<section id="sources"><h2>Top sources</h2>{}"#, bars_svg("Top sources", &chart_rows(&by_ip, "(none)", false), "bar"));
-    group_table(&mut out, &by_ip, "address", "(none)", None);
-    out.push_str("</section>");
-    let _ = write!(
-        out,
-        r#"<section id="countries"><h2>Countries</h2>{}"#,
-        bars_svg("Countries", &chart_rows(&by_country, "unknown", true), "bar2")
-    );
-    group_table(&mut out, &by_country, "country", "unknown", Some("name"));
-    out.push_str("</section>");
-    let _ = write!(
-        out,
-        r#"<section id="networks"><h2>Networks</h2>{}"#,
-        bars_svg("Networks", &chart_rows(&by_asn, "unknown", true), "bar2")
-    );
-    group_table(&mut out, &by_asn, "network", "unknown", Some("owner"));
-    out.push_str("</section>");
+    // Each breakdown: its chart beside its table.
+    struct Breakdown<'a> {
+        id: &'a str,
+        title: &'a str,
+        groups: &'a [Group],
+        col: &'a str,
+        unknown: &'a str,
+        name: Option<&'a str>,
+        class: &'a str,
+    }
+    let breakdowns = [
+        Breakdown {
+            id: "sources",
+            title: "Top sources",
+            groups: &by_ip,
+            col: "address",
+            unknown: "(none)",
+            name: None,
+            class: "bar",
+        },
+        Breakdown {
+            id: "countries",
+            title: "Countries",
+            groups: &by_country,
+            col: "country",
+            unknown: "unknown",
+            name: Some("name"),
+            class: "bar2",
+        },
+        Breakdown {
+            id: "networks",
+            title: "Networks",
+            groups: &by_asn,
+            col: "network",
+            unknown: "unknown",
+            name: Some("owner"),
+            class: "bar2",
+        },
+    ];
+    for Breakdown {
+        id,
+        title,
+        groups,
+        col,
+        unknown,
+        name,
+        class,
+    } in breakdowns
+    {
+        let named = name.is_some();
+        let _ = write!(
+            out,
+            r#"<section id="{id}"><h2>{}</h2><div class="split"><div>{}</div><div>"#,
+            escape_html(title),
+            bars_svg(title, &chart_rows(groups, unknown, named), class)
+        );
+        group_table(&mut out, groups, col, unknown, name);
+        out.push_str("</div></div></section>");
+    }
     out.push_str(r#"<section id="user-agents"><h2>User agents</h2>"#);
     group_table(&mut out, &by_ua, "user agent", "(none)", None);
-    out.push_str("</section></div><br>");
+    out.push_str("</section>");
 
     token_section(&mut out, hits, tokens, opts);
     recent_section(&mut out, hits);
@@ -439,8 +549,17 @@ mod tests {
             orphan: false,
             test: false,
             ignored: false,
-            geo: Some(Geo { country_code: Some("GB".into()), country: Some("United Kingdom".into()), city: Some("London".into()), latitude: None, longitude: None }),
-            asn: Some(Asn { number: 15169, org: Some("Google Inc.".into()) }),
+            geo: Some(Geo {
+                country_code: Some("GB".into()),
+                country: Some("United Kingdom".into()),
+                city: Some("London".into()),
+                latitude: None,
+                longitude: None,
+            }),
+            asn: Some(Asn {
+                number: 15169,
+                org: Some("Google Inc.".into()),
+            }),
             token_state: None,
             label: String::new(),
             location: String::new(),
@@ -457,7 +576,10 @@ mod tests {
     }
 
     fn opts() -> ReportOptions {
-        ReportOptions { generated_at: "2026-03-10T12:00:00.000Z".into(), ..Default::default() }
+        ReportOptions {
+            generated_at: "2026-03-10T12:00:00.000Z".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -470,7 +592,9 @@ mod tests {
         let t = token("t1", "<b>label</b>", "repo/'quoted'.env");
         let html = render(&[h], &[t], &opts());
         assert!(!html.contains("<script"), "unescaped script tag");
-        assert!(!html.contains("<img") && !html.contains("<svg onload") && !html.contains("<b>label"));
+        assert!(
+            !html.contains("<img") && !html.contains("<svg onload") && !html.contains("<b>label")
+        );
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("&lt;b&gt;label&lt;/b&gt;"));
         assert!(html.contains("repo/&#39;quoted&#39;.env"));
@@ -478,24 +602,62 @@ mod tests {
 
     #[test]
     fn self_contained_with_strict_csp_and_charts() {
-        let hits: Vec<Hit> = (0..12).map(|i| hit(i, if i < 8 { "t1" } else { "t2" }, if i % 3 == 0 { "10.0.0.1" } else { "10.0.0.2" }, 1 + (i as u32 % 4) * 2)).collect();
-        let html = render(&hits, &[token("t1", "billing key", "infra/.env"), token("t3", "never used", "")], &opts());
-        assert!(html.contains(&format!(r#"<meta http-equiv="Content-Security-Policy" content="{CSP}">"#)));
-        for forbidden in ["<script", "http://", "https://", "@import", "url(", "<link", "<img"] {
-            assert!(!html.contains(forbidden), "report must not contain {forbidden}");
+        let hits: Vec<Hit> = (0..12)
+            .map(|i| {
+                hit(
+                    i,
+                    if i < 8 { "t1" } else { "t2" },
+                    if i % 3 == 0 { "10.0.0.1" } else { "10.0.0.2" },
+                    1 + (i as u32 % 4) * 2,
+                )
+            })
+            .collect();
+        let html = render(
+            &hits,
+            &[
+                token("t1", "billing key", "infra/.env"),
+                token("t3", "never used", ""),
+            ],
+            &opts(),
+        );
+        assert!(html.contains(&format!(
+            r#"<meta http-equiv="Content-Security-Policy" content="{CSP}">"#
+        )));
+        for forbidden in [
+            "<script", "http://", "https://", "@import", "url(", "<link", "<img",
+        ] {
+            assert!(
+                !html.contains(forbidden),
+                "report must not contain {forbidden}"
+            );
         }
-        assert_eq!(html.matches("<svg").count(), 4, "timeline, sources, countries, networks");
+        assert_eq!(
+            html.matches("<svg").count(),
+            4,
+            "timeline, sources, countries, networks"
+        );
         // Timeline: days 1..7, one bar per day, zeros included.
-        assert_eq!(html.matches(r#"<rect class="bar" "#).count() - 2, 7, "7 days plus 2 source bars");
+        assert_eq!(
+            html.matches(r#"<rect class="bar" "#).count() - 2,
+            7,
+            "7 days plus 2 source bars"
+        );
         assert!(html.contains("<title>2026-03-02: 0</title>"));
         assert!(html.contains("<title>2026-03-01: 3</title>"));
         // Source counts: i % 3 == 0 for i in 0..12 → 4 hits from 10.0.0.1, 8 from 10.0.0.2.
-        assert!(html.contains(r#"<td class="mono">10.0.0.2</td><td class="n">8</td><td class="n">2</td>"#), "{html}");
+        assert!(
+            html.contains(
+                r#"<td class="mono">10.0.0.2</td><td class="n">8</td><td class="n">2</td>"#
+            ),
+            "{html}"
+        );
         assert!(html.contains(r#"<td class="mono">10.0.0.1</td><td class="n">4</td>"#));
         // Tokens: t1 with its label and place, t2 unknown, t3 never used.
         assert!(html.contains("billing key") && html.contains("infra/.env"));
         assert!(html.contains("unknown token (no record)"));
-        assert!(html.contains("never used") && html.contains(r#"<span class="muted">never</span>"#));
+        assert!(
+            html.contains("never used") && html.contains(r#"<span class="muted">never</span>"#)
+        );
     }
 
     #[test]

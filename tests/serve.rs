@@ -196,3 +196,34 @@ fn disabled_tokens_record_without_alerting() {
     assert!(srv.stop().success());
     assert!(Server::start(dir.path(), &[]).alerts().is_empty());
 }
+
+/// Nothing in the answer tells a hit from a miss: status, header names,
+/// order and values (but Date) and body are the same for every kind of request.
+#[test]
+fn every_kind_of_request_gets_byte_identical_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = mint(dir.path(), &["--kind", "key", "--prefix", "acme_", "--label", "fp"]);
+    let (_, jwt) = mint(dir.path(), &["--kind", "jwt", "--label", "fp"]);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let tampered = format!("{}.{}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    let srv = Server::start(dir.path(), &["--min-latency", "0ms"]);
+    let requests: Vec<(&str, Vec<u8>)> = vec![
+        ("no key", get("/v1/users", &[])),
+        ("wrong key", get("/v1/users", &["Authorization: Bearer acme_4eC39HqLyjWDarjtT1zdp7dcXyZ0ab"])),
+        ("honeytoken", get("/v1/users", &[&format!("Authorization: Bearer {key}")])),
+        ("honeytoken jwt", get("/v1/users", &[&format!("Authorization: Bearer {jwt}")])),
+        ("tampered jwt", get("/v1/users", &[&format!("Authorization: Bearer {tampered}")])),
+        ("garbage", b"DELETE /%00%ff/../../etc/passwd?x=%zz HTTP/1.1\r\nHost: \xff\r\nX: \xfe\xfd\r\nConnection: close\r\n\r\n".to_vec()),
+        (
+            "post body",
+            format!("POST /v1/charges HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{key}", key.len()).into_bytes(),
+        ),
+    ];
+    let answers: Vec<(&str, (String, Vec<String>, Vec<u8>))> =
+        requests.iter().map(|(name, r)| (*name, comparable(&srv.raw(r)))).collect();
+    for (name, a) in &answers[1..] {
+        assert_eq!(a, &answers[0].1, "{name} differs from a request without a key");
+    }
+    assert_eq!(srv.wait_alerts(4).len(), 4, "the honeytokens were recorded");
+}

@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::Context;
 use super::output::{self, Format};
+use crate::analysis::{self, Group, GroupBy};
 use crate::error::{Error, Result};
 use crate::hit::Hit;
 use crate::store::HitQuery;
@@ -13,26 +14,42 @@ use crate::store::HitQuery;
 #[command(after_help = "Examples:
   honeytoken hits --since 24h
   honeytoken hits --token 3f2a9c0d1e4b5a6f --format json
-  honeytoken hits --since 30d --format csv > hits.csv")]
+  honeytoken hits --since 30d --format csv > hits.csv
+  honeytoken hits --by ip --since 7d          # repeat sources, how many tokens each tried
+  honeytoken hits --by token                  # which tokens leak, from how many places
+  honeytoken hits --by country --format json  # counts for a SIEM or a dashboard")]
 pub struct HitsArgs {
     /// Only this token's hits.
     #[arg(long, value_name = "ID")]
     pub token: Option<String>,
-    /// Only hits this recent: 90s, 15m, 24h, 7d, 4w.
-    #[arg(long, value_name = "DURATION")]
+    /// Only hits this recent (90s, 15m, 24h, 7d, 4w) or since a date (2026-11-01)
+    /// or time (2026-11-01T12:00:00Z).
+    #[arg(long, value_name = "DURATION|DATE")]
     pub since: Option<String>,
-    /// Show at most this many (the newest).
-    #[arg(long, default_value_t = 1000)]
+    /// Count hits per group instead of listing them: hits, first and last seen,
+    /// distinct tokens and distinct sources per group. Counts every matching hit.
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<GroupBy>,
+    /// Show at most this many (the newest); listing only.
+    #[arg(long, default_value_t = 1000, conflicts_with = "by")]
     pub limit: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
-/// Turns `24h` into an RFC 3339 lower bound.
+/// Turns `24h`, `2026-11-01` or an RFC 3339 time into an RFC 3339 lower bound.
 pub fn since_bound(since: &str) -> Result<String> {
+    if let Some(t) = crate::time::parse(since) {
+        return Ok(crate::time::rfc3339(t));
+    }
+    if let Ok(d) = time::Date::parse(since, time::macros::format_description!("[year]-[month]-[day]")) {
+        return Ok(crate::time::rfc3339(d.midnight().assume_utc()));
+    }
     let d = humantime::parse_duration(since).map_err(|e| {
-        Error::Invalid(format!("--since {since:?}: {e}; use a duration such as 90s, 15m, 24h or 7d"))
+        Error::Invalid(format!(
+            "--since {since:?}: {e}; use a duration such as 90s, 15m, 24h or 7d, or a date such as 2026-11-01"
+        ))
     })?;
     let d = time::Duration::try_from(d).map_err(|_| Error::Invalid(format!("--since {since:?} is too long")))?;
     let t = time::OffsetDateTime::now_utc().checked_sub(d).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -65,8 +82,97 @@ fn row(h: &Hit) -> Vec<String> {
     ]
 }
 
+/// `2026-01-02T10:00:00.000Z` → `2026-01-02 10:00` for tables.
+fn short_time(s: &str) -> String {
+    match (s.get(..10), s.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t}"),
+        _ => s.to_string(),
+    }
+}
+
+/// Column headers and rows of a grouped table; only the columns that say
+/// something for this grouping, so the table fits an 80–120 column terminal.
+pub fn group_rows(by: GroupBy, groups: &[Group]) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let (first, name): (&str, Option<&str>) = match by {
+        GroupBy::Ip => ("source_ip", None),
+        GroupBy::Token => ("token_id", Some("label")),
+        GroupBy::Country => ("country", Some("name")),
+        GroupBy::Asn => ("asn", Some("network")),
+        GroupBy::UserAgent => ("user_agent", None),
+        GroupBy::Day => ("day", None),
+    };
+    let tokens = by != GroupBy::Token;
+    // A source address is one source: its `sources` column would always read 1.
+    let sources = by != GroupBy::Ip;
+    let mut headers = vec![first];
+    headers.extend(name);
+    headers.push("hits");
+    if tokens {
+        headers.push("tokens");
+    }
+    if sources {
+        headers.push("sources");
+    }
+    headers.extend(["first_seen", "last_seen"]);
+    let rows = groups
+        .iter()
+        .map(|g| {
+            let mut r = vec![g.key.clone().unwrap_or_else(|| "(unknown)".into())];
+            if name.is_some() {
+                r.push(g.name.clone().unwrap_or_default());
+            }
+            r.push(g.count.to_string());
+            if tokens {
+                r.push(g.distinct_tokens.to_string());
+            }
+            if sources {
+                r.push(g.distinct_sources.to_string());
+            }
+            r.push(short_time(&g.first_seen));
+            r.push(short_time(&g.last_seen));
+            r
+        })
+        .collect();
+    (headers, rows)
+}
+
+fn csv_row(g: &Group) -> Vec<String> {
+    vec![
+        g.by.to_string(),
+        g.key.clone().unwrap_or_default(),
+        g.name.clone().unwrap_or_default(),
+        g.count.to_string(),
+        g.first_seen.clone(),
+        g.last_seen.clone(),
+        g.distinct_tokens.to_string(),
+        g.distinct_sources.to_string(),
+    ]
+}
+
+/// `hits --by`: every matching hit, grouped.
+async fn grouped(ctx: &Context, a: &HitsArgs, by: GroupBy) -> Result<()> {
+    let q = HitQuery { limit: None, ..query(a)? };
+    let groups = analysis::group(&ctx.hits.query(&q).await?, by);
+    match a.format {
+        Format::Json => output::json(&groups),
+        Format::Csv => output::csv(
+            &["by", "key", "name", "count", "first_seen", "last_seen", "distinct_tokens", "distinct_sources"],
+            &groups.iter().map(csv_row).collect::<Vec<_>>(),
+        ),
+        Format::Table if groups.is_empty() => eprintln!("no hits recorded for this filter"),
+        Format::Table => {
+            let (headers, rows) = group_rows(by, &groups);
+            output::table(&headers, &rows);
+        }
+    }
+    Ok(())
+}
+
 /// `hits`.
 pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
+    if let Some(by) = a.by {
+        return grouped(ctx, &a, by).await;
+    }
     let hits = ctx.hits.query(&query(&a)?).await?;
     let headers = ["received_at", "token_id", "label", "source_ip", "country", "method", "path", "found_in", "user_agent", "flags"];
     match a.format {

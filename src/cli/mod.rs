@@ -3,6 +3,7 @@
 
 mod hits;
 mod output;
+mod report;
 mod serve;
 mod tokens;
 
@@ -82,6 +83,8 @@ pub enum Command {
     Enable(tokens::IdArg),
     /// Show recorded hits.
     Hits(hits::HitsArgs),
+    /// Write a self-contained HTML report of the hits.
+    Report(report::ReportArgs),
     /// Run the decoy endpoint locally on the embedded store.
     Serve(serve::ServeArgs),
 }
@@ -150,6 +153,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Command::Disable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Disabled).await,
                 Command::Enable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Active).await,
                 Command::Hits(a) => hits::run(&ctx, a).await,
+                Command::Report(a) => report::run(&ctx, a).await,
                 Command::Serve(_) => unreachable!("handled above"),
             }
         }

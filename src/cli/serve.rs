@@ -75,7 +75,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         notifiers.push(Arc::new(Webhook::new(url, secret.trim().as_bytes())?));
     }
     let fanout = crate::alert::local::spawn(notifiers);
-    let mut decoy = Decoy::new(ctx.key.clone(), ctx.tokens.clone(), ctx.hits.clone()).with_listener(fanout.listener.clone())
+    // One token read per second per token, however hard a token is hammered.
+    let tokens: Arc<dyn crate::store::TokenStore> =
+        Arc::new(crate::store::cache::CachedTokens::new(ctx.tokens.clone(), std::time::Duration::from_secs(1)));
+    let mut decoy = Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone()).with_listener(fanout.listener.clone())
         .with_min_latency(a.min_latency);
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;

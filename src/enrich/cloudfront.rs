@@ -62,21 +62,31 @@ fn country_code(h: &HeaderMap) -> Option<String> {
 }
 
 fn address(h: &HeaderMap) -> Option<IpAddr> {
-    let raw = std::str::from_utf8(header(h, "cloudfront-viewer-address")?).ok()?.trim();
+    let raw = std::str::from_utf8(header(h, "cloudfront-viewer-address")?)
+        .ok()?
+        .trim();
     if raw.len() > 64 {
         return None;
     }
-    // `203.0.113.7:443` or `[2001:db8::1]:443`; accept a bare address too.
-    raw.parse::<SocketAddr>().map(|s| s.ip()).or_else(|_| raw.parse::<IpAddr>()).ok().or_else(|| {
-        // IPv6 without brackets: `2001:db8::1:443` — the last colon separates the port.
-        let (ip, port) = raw.rsplit_once(':')?;
-        port.parse::<u16>().ok()?;
-        ip.parse::<IpAddr>().ok().filter(IpAddr::is_ipv6)
-    })
+    // CloudFront always appends the source port: `203.0.113.7:46532`, and for
+    // IPv6 `2001:db8::1:46532` (unbracketed; brackets are accepted too). So for
+    // IPv6 the last group is the port, never part of the address.
+    if let Ok(s) = raw.parse::<SocketAddr>() {
+        return Some(s.ip());
+    }
+    match raw.rsplit_once(':') {
+        Some((ip, port)) => {
+            port.parse::<u16>().ok()?;
+            ip.parse::<IpAddr>().ok()
+        }
+        None => raw.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4),
+    }
 }
 
 fn asn(h: &HeaderMap) -> Option<Asn> {
-    let raw = std::str::from_utf8(header(h, "cloudfront-viewer-asn")?).ok()?.trim();
+    let raw = std::str::from_utf8(header(h, "cloudfront-viewer-asn")?)
+        .ok()?
+        .trim();
     let number: u32 = raw.parse().ok().filter(|n| *n > 0)?;
     Some(Asn { number, org: None })
 }
@@ -98,8 +108,15 @@ pub fn viewer(h: &HeaderMap) -> Viewer {
         latitude,
         longitude,
     };
-    let any = geo.country_code.is_some() || geo.country.is_some() || geo.city.is_some() || geo.latitude.is_some();
-    Viewer { ip: address(h), geo: any.then_some(geo), asn: asn(h) }
+    let any = geo.country_code.is_some()
+        || geo.country.is_some()
+        || geo.city.is_some()
+        || geo.latitude.is_some();
+    Viewer {
+        ip: address(h),
+        geo: any.then_some(geo),
+        asn: asn(h),
+    }
 }
 
 /// Whether the environment says CloudFront viewer headers are trusted
@@ -118,7 +135,10 @@ mod tests {
     fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), http::HeaderValue::from_bytes(v).unwrap());
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_bytes(v).unwrap(),
+            );
         }
         h
     }
@@ -140,15 +160,34 @@ mod tests {
         assert_eq!(g.country.as_deref(), Some("Germany"));
         assert_eq!(g.city.as_deref(), Some("München"));
         assert_eq!((g.latitude, g.longitude), (Some(48.13743), Some(11.57549)));
-        assert_eq!(v.asn, Some(Asn { number: 3320, org: None }));
+        assert_eq!(
+            v.asn,
+            Some(Asn {
+                number: 3320,
+                org: None
+            })
+        );
     }
 
     #[test]
     fn ipv6_addresses_with_and_without_brackets() {
-        let a = viewer(&headers(&[("cloudfront-viewer-address", b"[2001:db8::1]:443")]));
-        let b = viewer(&headers(&[("cloudfront-viewer-address", b"2001:db8::1:443")]));
+        let a = viewer(&headers(&[(
+            "cloudfront-viewer-address",
+            b"[2001:db8::1]:443",
+        )]));
+        let b = viewer(&headers(&[(
+            "cloudfront-viewer-address",
+            b"2001:db8::1:443",
+        )]));
         assert_eq!(a.ip, Some("2001:db8::1".parse().unwrap()));
         assert_eq!(b.ip, a.ip);
+        let c = viewer(&headers(&[("cloudfront-viewer-address", b"198.51.100.10")]));
+        assert_eq!(c.ip, Some("198.51.100.10".parse().unwrap()));
+        let d = viewer(&headers(&[(
+            "cloudfront-viewer-address",
+            b"198.51.100.10:99999",
+        )]));
+        assert_eq!(d.ip, None, "a bad port makes the whole value untrustworthy");
     }
 
     #[test]
@@ -157,7 +196,10 @@ mod tests {
         let v = viewer(&headers(&[
             ("cloudfront-viewer-address", b"<script>:80"),
             ("cloudfront-viewer-country", b"GBR"),
-            ("cloudfront-viewer-city", format!("<b>x</b>\x1b[2J%0a{long}").as_bytes()),
+            (
+                "cloudfront-viewer-city",
+                format!("<b>x</b>%1b[2J%0a{long}").as_bytes(),
+            ),
             ("cloudfront-viewer-latitude", b"NaN"),
             ("cloudfront-viewer-longitude", b"1e999"),
             ("cloudfront-viewer-asn", b"-1"),
@@ -175,10 +217,16 @@ mod tests {
 
     #[test]
     fn coordinates_need_both_halves_in_range() {
-        let v = viewer(&headers(&[("cloudfront-viewer-latitude", b"-90"), ("cloudfront-viewer-longitude", b"-180")]));
+        let v = viewer(&headers(&[
+            ("cloudfront-viewer-latitude", b"-90"),
+            ("cloudfront-viewer-longitude", b"-180"),
+        ]));
         let g = v.geo.unwrap();
         assert_eq!((g.latitude, g.longitude), (Some(-90.0), Some(-180.0)));
-        let v = viewer(&headers(&[("cloudfront-viewer-latitude", b"91"), ("cloudfront-viewer-longitude", b"-180")]));
+        let v = viewer(&headers(&[
+            ("cloudfront-viewer-latitude", b"91"),
+            ("cloudfront-viewer-longitude", b"-180"),
+        ]));
         assert_eq!(v.geo, None, "an out-of-range latitude drops the pair");
         assert_eq!(viewer(&HeaderMap::new()), Viewer::default());
     }

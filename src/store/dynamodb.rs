@@ -101,7 +101,11 @@ impl std::fmt::Debug for DynamoStore {
 
 impl DynamoStore {
     /// A store over the named tables.
-    pub fn new(client: Client, tokens_table: impl Into<String>, hits_table: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        tokens_table: impl Into<String>,
+        hits_table: impl Into<String>,
+    ) -> Self {
         DynamoStore {
             client,
             tokens_table: tokens_table.into(),
@@ -142,7 +146,8 @@ impl DynamoStore {
 
     /// The item stored for a hit: the hit plus `expires_at`, `day` and `ip`.
     pub fn hit_item(&self, hit: &Hit) -> Result<Item> {
-        let mut item: Item = to_item(hit).map_err(|e| Error::Store(format!("cannot encode hit: {e}")))?;
+        let mut item: Item =
+            to_item(hit).map_err(|e| Error::Store(format!("cannot encode hit: {e}")))?;
         // A hit's time comes from this process; fall back to now rather than
         // lose the hit if it were ever malformed.
         let at = crate::time::parse(&hit.received_at).unwrap_or_else(OffsetDateTime::now_utc);
@@ -156,7 +161,11 @@ impl DynamoStore {
     }
 
     fn hits_query(&self) -> QueryFluentBuilder {
-        let q = self.client.query().table_name(&self.hits_table).scan_index_forward(false);
+        let q = self
+            .client
+            .query()
+            .table_name(&self.hits_table)
+            .scan_index_forward(false);
         match self.page_size {
             Some(n) => q.limit(n),
             None => q,
@@ -165,7 +174,9 @@ impl DynamoStore {
 
     /// Queries by token: the base table, `hit_id` bounded below by the ULID of `since`.
     async fn by_token(&self, token_id: &str, q: &HitQuery) -> Result<Vec<Item>> {
-        let mut b = self.hits_query().expression_attribute_values(":t", AttributeValue::S(token_id.into()));
+        let mut b = self
+            .hits_query()
+            .expression_attribute_values(":t", AttributeValue::S(token_id.into()));
         let mut key = "token_id = :t".to_string();
         if let Some(since) = &q.since {
             // ULIDs start with their millisecond timestamp, so the smallest
@@ -243,7 +254,9 @@ impl DynamoStore {
                     key.push_str(" AND received_at >= :since");
                 }
                 // `day` is a reserved word in DynamoDB expressions.
-                let b = b.expression_attribute_names("#day", "day").key_condition_expression(key);
+                let b = b
+                    .expression_attribute_names("#day", "day")
+                    .key_condition_expression(key);
                 let (limit, stats) = (q.limit, self.stats.clone());
                 set.spawn(async move { (i, run_query(b, limit, stats).await) });
             }
@@ -268,17 +281,27 @@ fn day_key(d: Date) -> String {
 }
 
 fn parse_bound(since: &str) -> Result<u64> {
-    let t = crate::time::parse(since).ok_or_else(|| Error::Invalid(format!("not an RFC 3339 time: {since:?}")))?;
+    let t = crate::time::parse(since)
+        .ok_or_else(|| Error::Invalid(format!("not an RFC 3339 time: {since:?}")))?;
     Ok(u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
 }
 
 /// Runs a Query to the end (or until `limit` items), page by page.
-async fn run_query(b: QueryFluentBuilder, limit: Option<usize>, stats: Arc<Stats>) -> Result<Vec<Item>> {
+async fn run_query(
+    b: QueryFluentBuilder,
+    limit: Option<usize>,
+    stats: Arc<Stats>,
+) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let mut start: Option<Item> = None;
     loop {
         stats.queries.fetch_add(1, Ordering::Relaxed);
-        let page = b.clone().set_exclusive_start_key(start.take()).send().await.map_err(sdk_error)?;
+        let page = b
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(sdk_error)?;
         out.extend(page.items.unwrap_or_default());
         if limit.is_some_and(|n| out.len() >= n) {
             break;
@@ -316,7 +339,8 @@ fn decode<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn create(&self, token: &TokenRecord) -> Result<()> {
-        let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
+        let item: Item =
+            to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
         let r = self
             .client
             .put_item()
@@ -327,7 +351,10 @@ impl TokenStore for DynamoStore {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
                 Err(Error::Conflict(token.id.clone()))
             }
             Err(e) => Err(sdk_error(e)),
@@ -335,7 +362,8 @@ impl TokenStore for DynamoStore {
     }
 
     async fn update(&self, token: &TokenRecord) -> Result<()> {
-        let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
+        let item: Item =
+            to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
         let r = self
             .client
             .put_item()
@@ -346,7 +374,10 @@ impl TokenStore for DynamoStore {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
                 Err(Error::NotFound(token.id.clone()))
             }
             Err(e) => Err(sdk_error(e)),
@@ -373,7 +404,11 @@ impl TokenStore for DynamoStore {
         let mut out: Vec<TokenRecord> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let mut b = self.client.scan().table_name(&self.tokens_table).set_exclusive_start_key(start.take());
+            let mut b = self
+                .client
+                .scan()
+                .table_name(&self.tokens_table)
+                .set_exclusive_start_key(start.take());
             if let Some(n) = self.page_size {
                 b = b.limit(n);
             }
@@ -414,7 +449,10 @@ impl HitStore for DynamoStore {
             (None, Some(ip)) => self.by_ip(ip, q).await?,
             (None, None) => self.by_day(q).await?,
         };
-        let hits: Vec<Hit> = items.into_iter().map(|i| decode(i, "hit")).collect::<Result<_>>()?;
+        let hits: Vec<Hit> = items
+            .into_iter()
+            .map(|i| decode(i, "hit"))
+            .collect::<Result<_>>()?;
         Ok(apply_limit(hits, q.limit))
     }
 }
@@ -461,8 +499,13 @@ mod tests {
     fn hit_item_has_ttl_day_and_ip() {
         let s = store().with_hit_ttl_days(30);
         let item = s.hit_item(&hit("203.0.113.9")).unwrap();
-        let t = crate::time::parse("2026-11-28T23:59:59.999Z").unwrap().unix_timestamp();
-        assert_eq!(item["expires_at"], AttributeValue::N((t + 30 * 86_400).to_string()));
+        let t = crate::time::parse("2026-11-28T23:59:59.999Z")
+            .unwrap()
+            .unix_timestamp();
+        assert_eq!(
+            item["expires_at"],
+            AttributeValue::N((t + 30 * 86_400).to_string())
+        );
         assert_eq!(item["day"], AttributeValue::S("2026-11-28".into()));
         assert_eq!(item["ip"], AttributeValue::S("203.0.113.9".into()));
         let back: Hit = decode(item, "hit").unwrap();

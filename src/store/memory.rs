@@ -18,7 +18,11 @@ pub struct MemoryStore {
     hits: Mutex<Vec<Hit>>,
     reads: AtomicUsize,
     fail_writes: std::sync::atomic::AtomicBool,
+    allow: Mutex<BTreeMap<String, crate::allow::AllowEntry>>,
+    allow_reads: AtomicUsize,
 }
+
+mod allow;
 
 impl MemoryStore {
     /// An empty store.

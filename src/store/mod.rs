@@ -1,6 +1,8 @@
 //! Where tokens and hits live: traits, and their embedded, in-memory and
 //! DynamoDB implementations.
 
+pub mod allow;
+pub mod cache;
 pub mod memory;
 #[cfg(feature = "cli")]
 pub mod sqlite;
@@ -8,6 +10,8 @@ pub mod sqlite;
 pub mod dynamodb;
 
 use async_trait::async_trait;
+
+pub use allow::AllowStore;
 
 use crate::error::Result;
 use crate::hit::Hit;

@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::hit::Hit;
 use crate::token::TokenRecord;
 
+mod allow;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tokens (
     id TEXT PRIMARY KEY,
@@ -42,7 +44,7 @@ type Ack = tokio::sync::oneshot::Sender<Result<()>>;
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    writer: std::sync::mpsc::SyncSender<(Hit, Ack)>,
+    writer: std::sync::mpsc::SyncSender<(Hit, String, Ack)>,
     path: PathBuf,
 }
 
@@ -57,7 +59,7 @@ impl SqliteStore {
         let wconn = Connection::open(path).map_err(|e| open_error(path, e))?;
         wconn.busy_timeout(std::time::Duration::from_secs(10)).map_err(Error::store)?;
         wconn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Hit, Ack)>(4 * MAX_BATCH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Hit, String, Ack)>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("hit-writer".into())
             .spawn(move || write_loop(wconn, rx))
@@ -85,7 +87,7 @@ impl SqliteStore {
 }
 
 /// Commits queued hits in batches until every sender is gone.
-fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, Ack)>) {
+fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, String, Ack)>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -94,14 +96,14 @@ fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, Ack)>) {
                 Err(_) => break,
             }
         }
-        match insert_hits(&mut conn, batch.iter().map(|(h, _)| h)) {
-            Ok(()) => batch.into_iter().for_each(|(_, ack)| {
+        match insert_hits(&mut conn, batch.iter().map(|(h, d, _)| (h, d.as_str()))) {
+            Ok(()) => batch.into_iter().for_each(|(_, _, ack)| {
                 let _ = ack.send(Ok(()));
             }),
             Err(e) => {
                 // One bad row must not fail its neighbours: retry one by one.
-                for (h, ack) in batch {
-                    let r = insert_hits(&mut conn, std::iter::once(&h));
+                for (h, d, ack) in batch {
+                    let r = insert_hits(&mut conn, std::iter::once((&h, d.as_str())));
                     let _ = ack.send(r.map_err(|e2| Error::Store(format!("{e2} (batch: {e})"))));
                 }
             }
@@ -109,7 +111,7 @@ fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, Ack)>) {
     }
 }
 
-fn insert_hits<'a>(conn: &mut Connection, hits: impl Iterator<Item = &'a Hit>) -> Result<()> {
+fn insert_hits<'a>(conn: &mut Connection, hits: impl Iterator<Item = (&'a Hit, &'a str)>) -> Result<()> {
     let tx = conn.transaction().map_err(Error::store)?;
     {
         let mut st = tx
@@ -117,8 +119,7 @@ fn insert_hits<'a>(conn: &mut Connection, hits: impl Iterator<Item = &'a Hit>) -
                 "INSERT OR IGNORE INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(Error::store)?;
-        for h in hits {
-            let doc = json(h)?;
+        for (h, doc) in hits {
             st.execute(params![h.hit_id, h.token_id, h.received_at, h.source_ip, doc]).map_err(Error::store)?;
         }
     }
@@ -192,7 +193,9 @@ impl HitStore for SqliteStore {
     async fn put(&self, hit: &Hit) -> Result<()> {
         let (ack, done) = tokio::sync::oneshot::channel();
         let stopped = || Error::Store("the hit writer has stopped".into());
-        match self.writer.try_send((hit.clone(), ack)) {
+        // Serialise here, in parallel, so the single writer only inserts.
+        let doc = json(hit)?;
+        match self.writer.try_send((hit.clone(), doc, ack)) {
             Ok(()) => {}
             Err(std::sync::mpsc::TrySendError::Full(item)) => {
                 // The queue is bounded; when full, wait on a pool thread, not the runtime.

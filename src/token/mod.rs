@@ -189,6 +189,10 @@ pub struct TokenRecord {
     /// The token that replaced this one (rotation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
+    /// Source ranges whose hits of this token are stored `ignored` and raise
+    /// no alert (`honeytoken allow add CIDR --token ID`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<crate::allow::AllowEntry>,
 }
 
 /// Builds the identity (id << 64 | tag) for an id.
@@ -257,6 +261,7 @@ pub fn mint(
         placements: Vec::new(),
         replaces: None,
         replaced_by: None,
+        allow: Vec::new(),
     })
 }
 

@@ -27,7 +27,11 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
 /// Runs and expects success; returns stdout.
 pub fn ok(dir: &Path, args: &[&str]) -> String {
     let o = run(dir, args);
-    assert!(o.status.success(), "honeytoken {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "honeytoken {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout).expect("utf-8 stdout")
 }
 
@@ -36,7 +40,10 @@ pub fn mint(dir: &Path, args: &[&str]) -> (String, String) {
     let mut a = vec!["mint", "--format", "json"];
     a.extend_from_slice(args);
     let v: serde_json::Value = serde_json::from_str(&ok(dir, &a)).expect("mint json");
-    (v["id"].as_str().unwrap().to_string(), v["token"].as_str().unwrap().to_string())
+    (
+        v["id"].as_str().unwrap().to_string(),
+        v["token"].as_str().unwrap().to_string(),
+    )
 }
 
 /// Hits as JSON.
@@ -79,13 +86,25 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(20)).expect("serve did not start");
-        Server { child, addr: addr.parse().expect("address"), stderr: lines }
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve did not start");
+        Server {
+            child,
+            addr: addr.parse().expect("address"),
+            stderr: lines,
+        }
     }
 
     /// Lines starting with `ALERT`.
     pub fn alerts(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().iter().filter(|l| l.starts_with("ALERT")).cloned().collect()
+        self.stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("ALERT"))
+            .cloned()
+            .collect()
     }
 
     /// Waits until `n` alert lines were printed (or a timeout).
@@ -113,7 +132,9 @@ impl Server {
 }
 
 fn unsafe_kill(pid: i32) {
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
 }
 
 impl Drop for Server {
@@ -136,7 +157,9 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
 
 /// A GET with the given extra header lines.
 pub fn get(path: &str, headers: &[&str]) -> Vec<u8> {
-    let mut r = format!("GET {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n");
+    let mut r = format!(
+        "GET {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n"
+    );
     for h in headers {
         r.push_str(h);
         r.push_str("\r\n");
@@ -147,10 +170,16 @@ pub fn get(path: &str, headers: &[&str]) -> Vec<u8> {
 
 /// Status line and body of a raw response, with the Date header dropped.
 pub fn comparable(resp: &[u8]) -> (String, Vec<String>, Vec<u8>) {
-    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").expect("complete response");
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("complete response");
     let head = String::from_utf8_lossy(&resp[..split]).to_string();
     let mut lines = head.lines();
     let status = lines.next().unwrap_or("").to_string();
-    let headers = lines.filter(|l| !l.to_ascii_lowercase().starts_with("date:")).map(str::to_string).collect();
+    let headers = lines
+        .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
+        .map(str::to_string)
+        .collect();
     (status, headers, resp[split + 4..].to_vec())
 }

@@ -1,1 +1,52 @@
-fn main(){}
+//! The decoy endpoint on AWS Lambda behind an API Gateway HTTP API.
+//!
+//! Clients and the signing key are built once per cold start, outside the
+//! handler. If that fails (Secrets Manager unreachable), the function still
+//! answers every request exactly as the decoy does, retrying the setup on
+//! each request, so an outage never changes what a caller sees.
+
+use honeytoken::aws::{DecoyEnv, decoy as build_decoy, sdk_config};
+use honeytoken::decoy::Decoy;
+use honeytoken::persona::Persona;
+use lambda_http::{Body, Error, Request, Response, run, service_fn};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+async fn setup() -> honeytoken::Result<Decoy> {
+    let env = DecoyEnv::from_env()?;
+    build_decoy(&sdk_config().await, &env).await
+}
+
+async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {
+    match cell.get_or_try_init(setup).await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::error!(event = "decoy_setup_failed", error = %e);
+            None
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_ansi(false)
+        .with_current_span(false)
+        .init();
+    let cell: Arc<OnceCell<Decoy>> = Arc::new(OnceCell::new());
+    let _ = ready(&cell).await;
+    let fallback = Persona::default();
+    run(service_fn(move |req: Request| {
+        let (cell, fallback) = (cell.clone(), fallback.clone());
+        async move {
+            let resp: Response<Body> = match ready(&cell).await {
+                Some(d) => decoy::handle(d, req).await,
+                None => decoy::to_lambda(fallback.response()),
+            };
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,110 @@
+//! The decoy Lambda function's only code of its own: mapping an API Gateway
+//! HTTP API (payload v2) request onto the library's `http` types and back.
+//! Every decision is made by [`honeytoken::decoy::Decoy::handle`].
+
+use bytes::Bytes;
+use honeytoken::decoy::{Decoy, RequestMeta};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response, http};
+
+/// Body bytes handed to the decoy: the extractor never reads past its scan
+/// limit, so the rest of an up-to-10-MB payload is not even copied.
+pub fn body_keep() -> usize {
+    honeytoken::token::extract::Limits::default().body_scan
+}
+
+/// Source address and request id from the HTTP API request context.
+pub fn meta(req: &Request) -> RequestMeta {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => RequestMeta {
+            source_ip: ctx.http.source_ip.clone().unwrap_or_default(),
+            request_id: ctx.request_id.clone(),
+        },
+        _ => RequestMeta::default(),
+    }
+}
+
+/// The request as the client sent it: the raw path (no stage prefix), the
+/// raw query, the headers, and the first [`body_keep`] bytes of the body.
+pub fn to_http(req: Request) -> http::Request<Bytes> {
+    let raw = req.raw_http_path().to_string();
+    let (mut parts, body) = req.into_parts();
+    if !raw.is_empty() {
+        let pq = match parts.uri.query() {
+            Some(q) => format!("{raw}?{q}"),
+            None => raw,
+        };
+        // A raw path that is not a valid URI keeps the one lambda_http built.
+        if let Ok(uri) = pq.parse::<http::Uri>() {
+            parts.uri = uri;
+        }
+    }
+    let bytes: &[u8] = body.as_ref();
+    let kept = Bytes::copy_from_slice(&bytes[..bytes.len().min(body_keep())]);
+    http::Request::from_parts(parts, kept)
+}
+
+/// The decoy's answer as a Lambda response (text when it is UTF-8).
+pub fn to_lambda(resp: http::Response<Bytes>) -> Response<Body> {
+    let (parts, body) = resp.into_parts();
+    let body = match std::str::from_utf8(&body) {
+        Ok(s) => Body::Text(s.to_string()),
+        Err(_) => Body::Binary(body.to_vec()),
+    };
+    Response::from_parts(parts, body)
+}
+
+/// Handles one invocation.
+pub async fn handle(decoy: &Decoy, req: Request) -> Response<Body> {
+    let meta = meta(&req);
+    to_lambda(decoy.handle(to_http(req), meta).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> String {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/apigw-http-v2-event.json"
+        );
+        std::fs::read_to_string(p).expect("fixture")
+    }
+
+    #[test]
+    fn body_is_capped_at_the_scan_limit() {
+        let req: Request = http::Request::builder()
+            .body(Body::Binary(vec![b'a'; 1 << 20]))
+            .unwrap();
+        assert_eq!(to_http(req).body().len(), 64 * 1024);
+        let req: Request = http::Request::builder()
+            .body(Body::Text("short".into()))
+            .unwrap();
+        assert_eq!(to_http(req).body().as_ref(), b"short");
+    }
+
+    #[test]
+    fn raw_path_and_context_come_from_the_event() {
+        // A named stage: lambda_http prefixes it to the URI; the client never sent it.
+        let json = fixture().replace("\"$default\"", "\"prod\"");
+        let req = lambda_http::request::from_str(&json).unwrap();
+        assert!(req.uri().path().starts_with("/prod/"), "{}", req.uri());
+        let m = meta(&req);
+        assert_eq!(m.source_ip, "198.51.100.77");
+        assert_eq!(m.request_id.as_deref(), Some("CxVq1hXmIAMEVfQ="));
+        let h = to_http(req);
+        assert_eq!(h.uri().path(), "/v1/charges");
+        assert_eq!(h.uri().query(), Some("limit=3&expand[]=customer"));
+        assert_eq!(h.method(), http::Method::POST);
+        assert!(h.body().starts_with(b"{\"amount\""));
+    }
+
+    #[test]
+    fn binary_answers_stay_binary() {
+        let r = to_lambda(http::Response::new(Bytes::from_static(b"\xff\xfe")));
+        assert!(matches!(r.body(), Body::Binary(b) if b == b"\xff\xfe"));
+        let r = to_lambda(http::Response::new(Bytes::from_static(b"{}")));
+        assert!(matches!(r.body(), Body::Text(t) if t == "{}"));
+    }
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The project's one test command (README "Testing"; .ci/run execs it).
+#
+# On a fresh machine it installs its tools from PyPI into .venv-tools/
+# (pinned in scripts/requirements-tools.txt), starts a moto server on a free
+# loopback port for the AWS integration tests, and runs every check in order.
+#
+#   scripts/test.sh               all steps
+#   scripts/test.sh fmt clippy    only these steps (tools/moto start as needed)
+#
+# To add a check: write a `step_NAME` function below and add NAME to STEPS.
+# Steps that need the emulator call `need_moto` first; it exports
+# HONEYTOKEN_TEST_AWS_ENDPOINT (and dummy credentials) for the tests only.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+STEPS=(tools fmt clippy test sam_validate cfn_lint sam_build)
+
+VENV="$ROOT/.venv-tools"
+REQUIREMENTS="$ROOT/scripts/requirements-tools.txt"
+LOG_DIR="$ROOT/target/test-logs"
+export SAM_CLI_TELEMETRY=0
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ helpers
+
+# Runs a command with no AWS settings at all: template checks and builds
+# must never depend on an account, a region or credentials.
+without_aws() {
+    env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+        -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_PROFILE -u AWS_ENDPOINT_URL "$@"
+}
+
+MOTO_PID=""
+MOTO_PORT=""
+
+stop_moto() {
+    if [[ -n "$MOTO_PID" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    MOTO_PID=""
+}
+trap stop_moto EXIT
+
+# Prints a free loopback TCP port.
+free_port() {
+    "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Succeeds when the process PID owns the socket listening on 127.0.0.1:PORT
+# (matched through /proc: the listening socket's inode among PID's fds).
+pid_listens_on() {
+    "$VENV/bin/python" - "$1" "$2" <<'PY'
+import os, sys
+pid, port = sys.argv[1], int(sys.argv[2])
+inodes = set()
+with open("/proc/net/tcp") as f:
+    next(f)
+    for line in f:
+        parts = line.split()
+        local, state, inode = parts[1], parts[3], parts[9]
+        ip_hex, port_hex = local.split(":")
+        if state == "0A" and int(port_hex, 16) == port and ip_hex == "0100007F":
+            inodes.add(inode)
+if not inodes:
+    sys.exit(1)
+fds = f"/proc/{pid}/fd"
+for fd in os.listdir(fds):
+    try:
+        target = os.readlink(os.path.join(fds, fd))
+    except OSError:
+        continue
+    if target.startswith("socket:[") and target[8:-1] in inodes:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# Starts moto on a free loopback port (once) and exports its endpoint.
+need_moto() {
+    [[ -n "$MOTO_PID" ]] && return 0
+    mkdir -p "$LOG_DIR"
+    local attempt
+    for attempt in 1 2 3; do
+        MOTO_PORT="$(free_port)"
+        "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOG_DIR/moto.log" 2>&1 &
+        MOTO_PID=$!
+        local i
+        for i in $(seq 1 100); do
+            if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+                break # exited: most likely lost the port to another process
+            fi
+            if pid_listens_on "$MOTO_PID" "$MOTO_PORT" \
+                && curl -fsS "http://127.0.0.1:$MOTO_PORT/moto-api/data.json" >/dev/null 2>&1; then
+                say "moto server pid $MOTO_PID on 127.0.0.1:$MOTO_PORT"
+                export HONEYTOKEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_moto
+        say "moto did not come up on port $MOTO_PORT (attempt $attempt); see $LOG_DIR/moto.log"
+    done
+    die "could not start the moto server; see $LOG_DIR/moto.log"
+}
+
+# ------------------------------------------------------------------ steps
+
+# Python tools into .venv-tools (skipped when the pinned set is installed),
+# and the Rust standard library for the Lambda target.
+step_tools() {
+    local stamp="$VENV/.requirements.sha256" want
+    want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        say "creating $VENV"
+        python3 -m venv "$VENV" || die "python3 -m venv failed; install python3 with venv (apt-get install python3-venv)"
+    fi
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        say "installing pinned tools from $REQUIREMENTS"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+        echo "$want" >"$stamp"
+    fi
+    if command -v rustup >/dev/null 2>&1 \
+        && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+        say "adding the aarch64-unknown-linux-gnu standard library (Lambda arm64)"
+        rustup target add aarch64-unknown-linux-gnu
+    fi
+}
+
+step_fmt() {
+    cargo fmt --all --check
+}
+
+step_clippy() {
+    cargo clippy --workspace --all-targets -- -D warnings
+}
+
+step_test() {
+    need_moto
+    # Dummy credentials and region for the emulator, for this step only.
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+        AWS_EC2_METADATA_DISABLED=true \
+        cargo test --workspace
+}
+
+step_sam_validate() {
+    without_aws "$VENV/bin/sam" validate --lint --template-file template.yaml
+}
+
+step_cfn_lint() {
+    without_aws "$VENV/bin/cfn-lint" template.yaml
+}
+
+# Release arm64 bootstraps via cargo-lambda (zig as the linker). The build
+# lands in this checkout's ./target (found by `cargo metadata`), so reruns
+# only rebuild what changed.
+step_sam_build() {
+    without_aws "$VENV/bin/sam" build --template-file template.yaml --build-dir .aws-sam/build
+    local f size arch
+    for f in .aws-sam/build/*/bootstrap; do
+        [[ -f "$f" ]] || die "sam build produced no bootstrap"
+        size="$(stat -c %s "$f")"
+        arch="$(od -An -tu2 -j18 -N2 "$f" | tr -d ' ')"
+        [[ "$arch" == 183 ]] || die "$f is not an arm64 (aarch64) ELF binary (e_machine $arch)"
+        printf '%-40s %10d bytes (%s MiB) aarch64\n' "$f" "$size" "$(awk "BEGIN{printf \"%.1f\", $size/1048576}")"
+    done
+}
+
+# ------------------------------------------------------------------ main
+
+export PATH="$VENV/bin:$PATH"
+selected=("$@")
+[[ ${#selected[@]} -eq 0 ]] && selected=("${STEPS[@]}")
+# Every selection needs the tools.
+[[ " ${selected[*]} " == *" tools "* ]] || selected=(tools "${selected[@]}")
+
+for s in "${selected[@]}"; do
+    declare -F "step_$s" >/dev/null || die "unknown step $s (steps: ${STEPS[*]})"
+done
+start=$SECONDS
+for s in "${selected[@]}"; do
+    say "step $s"
+    t=$SECONDS
+    "step_$s"
+    say "step $s ok ($((SECONDS - t))s)"
+done
+say "all steps passed ($((SECONDS - start))s): ${selected[*]}"

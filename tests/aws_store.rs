@@ -1,0 +1,531 @@
+//! The DynamoDB stores and `honeytoken --backend aws` against the moto
+//! server that `scripts/test.sh` starts, on tables created from
+//! template.yaml's own definitions.
+
+#[path = "support/aws.rs"]
+mod support;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use honeytoken::Error;
+use honeytoken::hit::Hit;
+use honeytoken::key::SigningKey;
+use honeytoken::store::dynamodb::{DEFAULT_HIT_TTL_DAYS, DynamoStore};
+use honeytoken::store::{HitQuery, HitStore, TokenStore};
+use honeytoken::token::{Alphabet, KeyShape, MintSpec, TokenState, mint};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use support::Tables;
+use time::OffsetDateTime;
+
+async fn setup() -> (aws_config::SdkConfig, aws_sdk_dynamodb::Client, Tables) {
+    let conf = support::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let tables = Tables::create(&client).await;
+    (conf, client, tables)
+}
+
+fn store(client: &aws_sdk_dynamodb::Client, t: &Tables) -> DynamoStore {
+    DynamoStore::new(client.clone(), t.name("TokensTable"), t.name("HitsTable"))
+}
+
+fn key_spec() -> MintSpec {
+    MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap())
+}
+
+fn hit_at(token_id: &str, at: OffsetDateTime, ip: &str, n: u128) -> Hit {
+    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap();
+    Hit {
+        token_id: token_id.into(),
+        hit_id: ulid::Ulid::from_parts(ms, n).to_string(),
+        received_at: honeytoken::time::rfc3339(at),
+        source_ip: ip.into(),
+        user_agent: "python-requests/2.32".into(),
+        method: "GET".into(),
+        path: "/v1/charges".into(),
+        query: String::new(),
+        headers: [("user-agent".to_string(), "python-requests/2.32".to_string())]
+            .into_iter()
+            .collect(),
+        found_in: "authorization".into(),
+        tampered: false,
+        tampered_claims: vec![],
+        orphan: false,
+        test: false,
+        ignored: false,
+        geo: None,
+        asn: None,
+        token_state: Some(TokenState::Active),
+        label: "ci-secrets".into(),
+        location: "github.com/acme/api/.env".into(),
+        request_id: Some(format!("req-{n}")),
+    }
+}
+
+#[tokio::test]
+async fn the_template_defines_what_the_store_uses() {
+    let defs = support::table_definitions(&support::template());
+    let hits = &defs["HitsTable"];
+    let keys: Vec<_> = hits["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| k["AttributeName"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["token_id", "hit_id"]);
+    let indexes: Vec<_> = hits["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|g| g["IndexName"].as_str().unwrap())
+        .collect();
+    assert!(indexes.contains(&honeytoken::store::dynamodb::INDEX_BY_DAY));
+    assert!(indexes.contains(&honeytoken::store::dynamodb::INDEX_BY_SOURCE_IP));
+    assert_eq!(
+        hits["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some("expires_at")
+    );
+    assert_eq!(
+        hits["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_IMAGE")
+    );
+    assert!(defs.contains_key("TokensTable") && defs.contains_key("AlertStateTable"));
+}
+
+#[tokio::test]
+async fn tokens_round_trip_with_conditional_writes() {
+    let (_, client, t) = setup().await;
+    let s = store(&client, &t);
+    let key = SigningKey::from_secret(&[7u8; 32]).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let a = mint(
+        &key,
+        &key_spec(),
+        "ci-secrets",
+        "github.com/acme/api/.env",
+        "memo",
+        now,
+    )
+    .unwrap();
+    let b = mint(
+        &key,
+        &MintSpec::Jwt {
+            issuer: "https://auth.acme.test".into(),
+        },
+        "docs",
+        "",
+        "",
+        now,
+    )
+    .unwrap();
+
+    s.create(&a).await.unwrap();
+    s.create(&b).await.unwrap();
+    assert_eq!(s.get(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(s.get(&b.id).await.unwrap().as_ref(), Some(&b));
+    assert_eq!(s.get("0000000000000000").await.unwrap(), None);
+
+    // Creating an existing id is a conflict and leaves the stored token alone.
+    let mut clash = b.clone();
+    clash.id = a.id.clone();
+    match s.create(&clash).await {
+        Err(Error::Conflict(id)) => assert_eq!(id, a.id),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(s.get(&a.id).await.unwrap().as_ref(), Some(&a));
+
+    // Updates apply to existing tokens only.
+    let disabled = honeytoken::store::set_state(&s, &a.id, TokenState::Disabled)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get(&a.id).await.unwrap().unwrap().state,
+        TokenState::Disabled
+    );
+    assert_eq!(disabled.state, TokenState::Disabled);
+    let mut ghost = a.clone();
+    ghost.id = "ffffffffffffffff".into();
+    assert!(matches!(s.update(&ghost).await, Err(Error::NotFound(_))));
+
+    let ids: Vec<String> = s
+        .with_page_size(1)
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let mut want = vec![a.id.clone(), b.id.clone()];
+    want.sort();
+    let mut got = ids.clone();
+    got.sort();
+    assert_eq!(got, want, "list reads every page");
+}
+
+#[tokio::test]
+async fn hits_round_trip_with_ttl_day_and_ip_attributes() {
+    let (_, client, t) = setup().await;
+    let s = store(&client, &t).with_hit_ttl_days(30);
+    let at = OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    let h = hit_at("00112233aabbccdd", at, "203.0.113.7", 1);
+    s.put(&h).await.unwrap();
+
+    let raw = client
+        .get_item()
+        .table_name(t.name("HitsTable"))
+        .key("token_id", AttributeValue::S(h.token_id.clone()))
+        .key("hit_id", AttributeValue::S(h.hit_id.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("hit stored under token_id + hit_id");
+    let expires: i64 = raw["expires_at"].as_n().unwrap().parse().unwrap();
+    let received = honeytoken::time::parse(&h.received_at)
+        .unwrap()
+        .unix_timestamp();
+    assert_eq!(expires, received + 30 * 86_400);
+    assert_eq!(raw["day"].as_s().unwrap(), &h.received_at[..10]);
+    assert_eq!(raw["ip"].as_s().unwrap(), "203.0.113.7");
+
+    let back = s
+        .query(&HitQuery {
+            token_id: Some(h.token_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(back, vec![h.clone()]);
+
+    // The default TTL is 400 days.
+    let d = store(&client, &t);
+    let h2 = hit_at("00112233aabbccdd", at, "203.0.113.7", 2);
+    let item = d.hit_item(&h2).unwrap();
+    let e: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(e, received + i64::from(DEFAULT_HIT_TTL_DAYS) * 86_400);
+}
+
+/// 1,200 hits over 12 days, 3 tokens and 4 addresses, read back through
+/// every access path with 100-item pages: each answer must be exact, come
+/// from Queries over several pages, and never from a Scan.
+#[tokio::test]
+async fn since_and_source_ip_are_paginated_queries_not_scans() {
+    let (_, client, t) = setup().await;
+    let s = store(&client, &t).with_page_size(100);
+    let now = OffsetDateTime::now_utc() - time::Duration::seconds(5);
+    let tokens = ["1111111111111111", "2222222222222222", "3333333333333333"];
+    let ips = [
+        "198.51.100.1",
+        "198.51.100.2",
+        "2001:db8::7",
+        "203.0.113.200",
+    ];
+    let mut all = Vec::new();
+    for i in 0..1200u32 {
+        // Three quarters within the last 36 hours, the rest 3 to 12 days old.
+        let age = if i % 4 == 3 {
+            time::Duration::days(3 + i64::from(i % 10)) + time::Duration::minutes(i64::from(i))
+        } else {
+            time::Duration::minutes(i64::from(i) * 2)
+        };
+        all.push(hit_at(
+            tokens[(i % 3) as usize],
+            now - age,
+            ips[(i % 4) as usize],
+            u128::from(i),
+        ));
+    }
+    let shared = Arc::new(s.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for chunk in all.chunks(75) {
+        let (st, chunk) = (shared.clone(), chunk.to_vec());
+        set.spawn(async move {
+            for h in &chunk {
+                st.put(h).await.unwrap();
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+
+    let expect = |f: &dyn Fn(&Hit) -> bool| -> Vec<Hit> {
+        let mut v: Vec<Hit> = all.iter().filter(|h| f(h)).cloned().collect();
+        v.sort_by(|a, b| {
+            a.received_at
+                .cmp(&b.received_at)
+                .then(a.hit_id.cmp(&b.hit_id))
+        });
+        v
+    };
+    let since = honeytoken::time::rfc3339(now - time::Duration::hours(48));
+
+    // --since: the by_day index, one partition per day.
+    let q0 = s.stats().queries();
+    let got = s
+        .query(&HitQuery {
+            since: Some(since.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let want = expect(&|h| h.received_at >= since);
+    assert_eq!(want.len(), 900);
+    assert_eq!(got, want);
+    assert!(
+        s.stats().queries() - q0 >= 9,
+        "900 hits at 100 a page take 9+ query pages"
+    );
+
+    // --since with a limit: the newest N, oldest first.
+    let got = s
+        .query(&HitQuery {
+            since: Some(since.clone()),
+            limit: Some(250),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(got, want[want.len() - 250..].to_vec());
+
+    // By source address: the by_source_ip index.
+    let q0 = s.stats().queries();
+    let got = s
+        .query(&HitQuery {
+            source_ip: Some("2001:db8::7".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let want = expect(&|h| h.source_ip == "2001:db8::7");
+    assert_eq!(want.len(), 300);
+    assert_eq!(got, want);
+    assert!(s.stats().queries() - q0 >= 3);
+    let got = s
+        .query(&HitQuery {
+            source_ip: Some("198.51.100.1".into()),
+            since: Some(since.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        expect(&|h| h.source_ip == "198.51.100.1" && h.received_at >= since)
+    );
+
+    // By token (the base table), bounded by time through the ULID sort key.
+    let got = s
+        .query(&HitQuery {
+            token_id: Some(tokens[1].into()),
+            since: Some(since.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        expect(&|h| h.token_id == tokens[1] && h.received_at >= since)
+    );
+    let got = s
+        .query(&HitQuery {
+            token_id: Some(tokens[2].into()),
+            source_ip: Some("198.51.100.2".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        expect(&|h| h.token_id == tokens[2] && h.source_ip == "198.51.100.2")
+    );
+
+    // No filter: every day partition back to the TTL.
+    let got = s
+        .query(&HitQuery {
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let everything = expect(&|_| true);
+    assert_eq!(got, everything[200..].to_vec());
+
+    assert_eq!(s.stats().scans(), 0, "the hits table is never scanned");
+}
+
+// ------------------------------------------------------------------ CLI
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_honeytoken"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", support::endpoint())
+        .env_remove("HONEYTOKEN_STACK")
+        .env_remove("HONEYTOKEN_TOKENS_TABLE")
+        .env_remove("HONEYTOKEN_HITS_TABLE")
+        .env_remove("HONEYTOKEN_SECRET_ARN")
+        .env_remove("HONEYTOKEN_BACKEND")
+        .env_remove("HONEYTOKEN_SIGNING_KEY")
+        .output()
+        .expect("run honeytoken")
+}
+
+fn cli_ok(args: &[&str]) -> String {
+    let o = cli(args);
+    assert!(
+        o.status.success(),
+        "honeytoken {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
+    let (conf, client, t) = setup().await;
+    let secret_arn = support::create_signing_secret(&conf).await;
+    let (tokens, hits) = (
+        t.name("TokensTable").to_string(),
+        t.name("HitsTable").to_string(),
+    );
+    let base = [
+        "--backend",
+        "aws",
+        "--tokens-table",
+        &tokens,
+        "--hits-table",
+        &hits,
+        "--secret-arn",
+        &secret_arn,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |extra: &[&str]| {
+        let a = with(extra);
+        cli_ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    let minted: serde_json::Value = serde_json::from_str(&run(&[
+        "mint",
+        "--kind",
+        "key",
+        "--prefix",
+        "acme_live_",
+        "--label",
+        "payments-ci",
+        "--location",
+        "ci/.env",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let (id, token) = (
+        minted["id"].as_str().unwrap().to_string(),
+        minted["token"].as_str().unwrap().to_string(),
+    );
+
+    // The token is in DynamoDB, readable by the library too.
+    let s = store(&client, &t);
+    assert_eq!(s.get(&id).await.unwrap().unwrap().token, token);
+    let listed = run(&["list", "--format", "json"]);
+    assert!(listed.contains(&id), "{listed}");
+
+    // The decoy, built exactly as the Lambda builds it, records a hit.
+    let env = honeytoken::aws::DecoyEnv {
+        tokens_table: tokens.clone(),
+        hits_table: hits.clone(),
+        secret_arn: secret_arn.clone(),
+        hit_ttl_days: 400,
+    };
+    let decoy = honeytoken::aws::decoy(&conf, &env).await.unwrap();
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/v1/charges?amount=100")
+        .header("authorization", format!("Bearer {token}"))
+        .header("user-agent", "curl/8.5.0")
+        .body(bytes::Bytes::new())
+        .unwrap();
+    let meta = honeytoken::decoy::RequestMeta {
+        source_ip: "198.51.100.23".into(),
+        request_id: Some("r-1".into()),
+    };
+    let resp = decoy.handle(req, meta).await;
+    assert_eq!(resp.status(), decoy.persona().response().status());
+
+    let shown: Vec<serde_json::Value> =
+        serde_json::from_str(&run(&["hits", "--format", "json"])).unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["token_id"], id.as_str());
+    assert_eq!(shown[0]["source_ip"], "198.51.100.23");
+    assert_eq!(shown[0]["label"], "payments-ci");
+    assert_eq!(shown[0]["path"], "/v1/charges");
+    let recent: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "hits", "--since", "1h", "--token", &id, "--format", "json",
+    ]))
+    .unwrap();
+    assert_eq!(recent.len(), 1);
+
+    // disable / show go through the same store.
+    run(&["disable", &id]);
+    assert_eq!(
+        s.get(&id).await.unwrap().unwrap().state,
+        TokenState::Disabled
+    );
+    let shown = run(&["show", &id, "--format", "json"]);
+    assert!(shown.contains("disabled"), "{shown}");
+}
+
+#[tokio::test]
+async fn cli_reads_tables_and_secret_from_the_stack_outputs() {
+    let (conf, client, t) = setup().await;
+    let secret_arn = support::create_signing_secret(&conf).await;
+    let stack = support::unique("honeytoken-test");
+    // A stand-in stack whose outputs name the test tables, as a deployed
+    // stack's outputs name its own.
+    let body = serde_json::json!({
+        "Resources": { "Topic": { "Type": "AWS::SNS::Topic" } },
+        "Outputs": {
+            "TokensTableName": { "Value": t.name("TokensTable") },
+            "HitsTableName": { "Value": t.name("HitsTable") },
+            "SigningKeySecretArn": { "Value": secret_arn },
+        }
+    });
+    aws_sdk_cloudformation::Client::new(&conf)
+        .create_stack()
+        .stack_name(&stack)
+        .template_body(body.to_string())
+        .send()
+        .await
+        .expect("create stack");
+
+    let out = cli_ok(&[
+        "--backend",
+        "aws",
+        "--stack",
+        &stack,
+        "mint",
+        "--kind",
+        "jwt",
+        "--label",
+        "stack-test",
+        "--format",
+        "json",
+    ]);
+    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        store(&client, &t).get(&id).await.unwrap().unwrap().label,
+        "stack-test"
+    );
+
+    let o = cli(&["--backend", "aws", "--stack", "no-such-stack", "list"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no-such-stack"), "{err}");
+
+    let o = cli(&["--backend", "aws", "list"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--stack"));
+}
