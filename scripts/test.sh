@@ -144,10 +144,11 @@ step_clippy() {
 
 step_test() {
     need_moto
-    # Dummy credentials and region for the emulator, for this step only.
+    # Dummy credentials for the emulator, for this step only. moto serves
+    # only real region names; this one addresses the emulator, no deployment.
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
         AWS_EC2_METADATA_DISABLED=true \
-        cargo test --workspace
+        cargo test --workspace --no-fail-fast
 }
 
 step_sam_validate() {
@@ -175,20 +176,28 @@ step_sam_build() {
 
 # ------------------------------------------------------------------ main
 
-export PATH="$VENV/bin:$PATH"
-selected=("$@")
-[[ ${#selected[@]} -eq 0 ]] && selected=("${STEPS[@]}")
-# Every selection needs the tools.
-[[ " ${selected[*]} " == *" tools "* ]] || selected=(tools "${selected[@]}")
+main() {
+    export PATH="$VENV/bin:$PATH"
+    local selected=("$@") s t start
+    [[ ${#selected[@]} -eq 0 ]] && selected=("${STEPS[@]}")
+    # Every selection needs the tools.
+    [[ " ${selected[*]} " == *" tools "* ]] || selected=(tools "${selected[@]}")
 
-for s in "${selected[@]}"; do
-    declare -F "step_$s" >/dev/null || die "unknown step $s (steps: ${STEPS[*]})"
-done
-start=$SECONDS
-for s in "${selected[@]}"; do
-    say "step $s"
-    t=$SECONDS
-    "step_$s"
-    say "step $s ok ($((SECONDS - t))s)"
-done
-say "all steps passed ($((SECONDS - start))s): ${selected[*]}"
+    for s in "${selected[@]}"; do
+        declare -F "step_$s" >/dev/null || die "unknown step $s (steps: ${STEPS[*]})"
+    done
+    start=$SECONDS
+    for s in "${selected[@]}"; do
+        say "step $s"
+        t=$SECONDS
+        "step_$s"
+        say "step $s ok ($((SECONDS - t))s)"
+    done
+    say "all steps passed ($((SECONDS - start))s): ${selected[*]}"
+}
+
+# Sourcing this file (e.g. from another script that needs moto) defines the
+# helpers and steps without running anything.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
+fi

@@ -36,7 +36,11 @@ pub struct AllowEntry {
 impl AllowEntry {
     /// A new entry for `cidr` (validated and normalised) added now.
     pub fn new(cidr: &str, note: &str) -> Result<Self> {
-        Ok(AllowEntry { cidr: parse_cidr(cidr)?.to_string(), note: note.to_string(), added_at: crate::time::now() })
+        Ok(AllowEntry {
+            cidr: parse_cidr(cidr)?.to_string(),
+            note: note.to_string(),
+            added_at: crate::time::now(),
+        })
     }
 
     /// The network, if the stored text still parses.
@@ -62,9 +66,8 @@ pub fn parse_cidr(s: &str) -> Result<IpNet> {
     };
     let net = match net {
         IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
-            Some(v4) if v6.prefix_len() >= 96 => {
-                IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96).map_err(|e| Error::Invalid(e.to_string()))?
-            }
+            Some(v4) if v6.prefix_len() >= 96 => IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96)
+                .map_err(|e| Error::Invalid(e.to_string()))?,
             _ => IpNet::V6(v6),
         },
         n => n,
@@ -74,14 +77,24 @@ pub fn parse_cidr(s: &str) -> Result<IpNet> {
 
 /// Parses a hit's source address (as the decoy stored it).
 fn source_addr(source_ip: &str) -> Option<IpAddr> {
-    source_ip.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+    source_ip
+        .trim()
+        .parse::<IpAddr>()
+        .ok()
+        .map(|ip| ip.to_canonical())
 }
 
 /// Whether `source_ip` lies in a global range or one of the token's own.
 /// An address that does not parse is never allowlisted.
 pub fn is_allowed(source_ip: &str, global: &[IpNet], per_token: &[AllowEntry]) -> bool {
-    let Some(ip) = source_addr(source_ip) else { return false };
-    global.iter().any(|n| n.contains(&ip)) || per_token.iter().filter_map(AllowEntry::net).any(|n| n.contains(&ip))
+    let Some(ip) = source_addr(source_ip) else {
+        return false;
+    };
+    global.iter().any(|n| n.contains(&ip))
+        || per_token
+            .iter()
+            .filter_map(AllowEntry::net)
+            .any(|n| n.contains(&ip))
 }
 
 /// The global allowlist as the decoy sees it: read from the store at most
@@ -95,7 +108,11 @@ pub struct Allowlist {
 impl Allowlist {
     /// A cached view of `store`'s global entries, refreshed after `ttl`.
     pub fn new(store: Arc<dyn AllowStore>, ttl: Duration) -> Self {
-        Allowlist { store, ttl, cache: Mutex::new(None) }
+        Allowlist {
+            store,
+            ttl,
+            cache: Mutex::new(None),
+        }
     }
 
     /// The global ranges. When the store cannot be read, the last list read
@@ -103,14 +120,15 @@ impl Allowlist {
     /// so a store outage errs towards alerting.
     pub async fn global(&self) -> Arc<Vec<IpNet>> {
         let cached = self.cache.lock().map(|c| c.clone()).unwrap_or(None);
-        if let Some((at, nets)) = &cached {
-            if at.elapsed() < self.ttl {
-                return nets.clone();
-            }
+        if let Some((at, nets)) = &cached
+            && at.elapsed() < self.ttl
+        {
+            return nets.clone();
         }
         match self.store.allow_list().await {
             Ok(entries) => {
-                let nets: Arc<Vec<IpNet>> = Arc::new(entries.iter().filter_map(AllowEntry::net).collect());
+                let nets: Arc<Vec<IpNet>> =
+                    Arc::new(entries.iter().filter_map(AllowEntry::net).collect());
                 if let Ok(mut c) = self.cache.lock() {
                     *c = Some((Instant::now(), nets.clone()));
                 }
@@ -131,10 +149,22 @@ mod tests {
 
     #[test]
     fn parse_normalises_and_rejects_garbage() {
-        assert_eq!(parse_cidr("10.1.2.3/16").unwrap().to_string(), "10.1.0.0/16");
-        assert_eq!(parse_cidr("203.0.113.7").unwrap().to_string(), "203.0.113.7/32");
-        assert_eq!(parse_cidr("2001:db8::1/32").unwrap().to_string(), "2001:db8::/32");
-        assert_eq!(parse_cidr("::ffff:192.0.2.0/120").unwrap().to_string(), "192.0.2.0/24");
+        assert_eq!(
+            parse_cidr("10.1.2.3/16").unwrap().to_string(),
+            "10.1.0.0/16"
+        );
+        assert_eq!(
+            parse_cidr("203.0.113.7").unwrap().to_string(),
+            "203.0.113.7/32"
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::1/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            parse_cidr("::ffff:192.0.2.0/120").unwrap().to_string(),
+            "192.0.2.0/24"
+        );
         let e = parse_cidr("10.0.0.0/33").unwrap_err().to_string();
         assert!(e.contains("CIDR"), "{e}");
         assert!(parse_cidr("example.com").is_err());
@@ -145,7 +175,10 @@ mod tests {
         let global = vec![parse_cidr("10.0.0.0/8").unwrap()];
         let own = vec![AllowEntry::new("192.0.2.0/24", "ci").unwrap()];
         assert!(is_allowed("10.200.1.1", &global, &[]));
-        assert!(is_allowed("::ffff:10.0.0.1", &global, &[]), "IPv4-mapped peers match IPv4 ranges");
+        assert!(
+            is_allowed("::ffff:10.0.0.1", &global, &[]),
+            "IPv4-mapped peers match IPv4 ranges"
+        );
         assert!(is_allowed("192.0.2.9", &[], &own));
         assert!(!is_allowed("192.0.3.9", &global, &own));
         assert!(!is_allowed("not-an-ip", &global, &own));
@@ -155,15 +188,111 @@ mod tests {
     #[tokio::test]
     async fn global_list_is_cached_for_its_ttl() {
         let store = Arc::new(MemoryStore::new());
-        store.allow_add(&AllowEntry::new("10.0.0.0/8", "").unwrap()).await.unwrap();
+        store
+            .allow_add(&AllowEntry::new("10.0.0.0/8", "").unwrap())
+            .await
+            .unwrap();
         let cached = Allowlist::new(store.clone(), Duration::from_secs(3600));
         assert_eq!(cached.global().await.len(), 1);
-        store.allow_add(&AllowEntry::new("192.0.2.0/24", "").unwrap()).await.unwrap();
+        store
+            .allow_add(&AllowEntry::new("192.0.2.0/24", "").unwrap())
+            .await
+            .unwrap();
         assert_eq!(cached.global().await.len(), 1, "served from the cache");
         assert_eq!(store.allow_reads(), 1);
         let fresh = Allowlist::new(store.clone(), Duration::ZERO);
         assert_eq!(fresh.global().await.len(), 2);
         assert_eq!(fresh.global().await.len(), 2);
         assert_eq!(store.allow_reads(), 3);
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn per_token_entries_survive_a_dynamodb_item_round_trip() {
+        use crate::token::{MintSpec, TokenRecord, mint};
+        let key = crate::key::SigningKey::from_secret(&[2u8; 32]).unwrap();
+        let mut t = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "l",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        t.allow.push(AllowEntry::new("192.0.2.0/24", "ci").unwrap());
+        let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+            serde_dynamo::to_item(&t).unwrap();
+        let back: TokenRecord = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.allow, t.allow);
+    }
+
+    #[tokio::test]
+    async fn decoy_flags_allowlisted_hits_and_never_reads_the_list_for_misses() {
+        use crate::decoy::{Decoy, RequestMeta};
+        use crate::store::{HitStore, TokenStore};
+        use crate::token::{Alphabet, KeyShape, MintSpec, mint};
+        let key = crate::key::SigningKey::from_secret(&[7u8; 32]).unwrap();
+        let store = Arc::new(MemoryStore::new());
+        store
+            .allow_add(&AllowEntry::new("10.0.0.0/8", "office").unwrap())
+            .await
+            .unwrap();
+        let shape = KeyShape::plain("acme_", Alphabet::Base62, 32).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let plain = mint(&key, &MintSpec::Key(shape.clone()), "plain", "", "", now).unwrap();
+        let mut own = mint(&key, &MintSpec::Key(shape), "own", "", "", now).unwrap();
+        own.allow
+            .push(AllowEntry::new("192.0.2.0/24", "ci").unwrap());
+        store.create(&plain).await.unwrap();
+        store.create(&own).await.unwrap();
+        let decoy = Decoy::new(key, store.clone(), store.clone()).with_allowlist(Arc::new(
+            Allowlist::new(store.clone(), Duration::from_secs(60)),
+        ));
+        let send = |token: String, ip: &str| {
+            let req = http::Request::builder()
+                .uri("/v1/x")
+                .header("authorization", format!("Bearer {token}"))
+                .body(bytes::Bytes::new())
+                .unwrap();
+            decoy.record(
+                req,
+                RequestMeta {
+                    source_ip: ip.into(),
+                    request_id: None,
+                },
+            )
+        };
+        for _ in 0..50 {
+            assert!(
+                send("acme_notoursnotoursnotoursnotours00".into(), "203.0.113.1")
+                    .await
+                    .is_empty()
+            );
+        }
+        assert_eq!(store.allow_reads(), 0, "misses never read the allowlist");
+        let cases = [
+            (plain.token.clone(), "10.1.2.3", true),
+            (plain.token.clone(), "192.0.2.5", false),
+            (own.token.clone(), "192.0.2.5", true),
+            (own.token.clone(), "198.51.100.1", false),
+        ];
+        for (token, ip, ignored) in cases {
+            let h = send(token, ip).await;
+            assert_eq!(h.len(), 1);
+            assert_eq!(h[0].ignored, ignored, "{ip}");
+            assert_eq!(h[0].alerts(), !ignored);
+        }
+        assert_eq!(store.allow_reads(), 1, "one read, then the cache");
+        assert_eq!(
+            store
+                .query(&Default::default())
+                .await
+                .unwrap()
+                .iter()
+                .filter(|h| h.ignored)
+                .count(),
+            2
+        );
     }
 }

@@ -18,6 +18,8 @@ pub const OUTPUT_TOKENS_TABLE: &str = "TokensTableName";
 pub const OUTPUT_HITS_TABLE: &str = "HitsTableName";
 /// Stack output naming the signing key secret.
 pub const OUTPUT_SECRET_ARN: &str = "SigningKeySecretArn";
+/// Stack output giving the hits' TTL in days.
+pub const OUTPUT_HIT_TTL_DAYS: &str = "HitTtlDays";
 
 /// The SDK configuration from the usual sources: environment, profile
 /// (`AWS_PROFILE`), region (`AWS_REGION`), and `AWS_ENDPOINT_URL` for a
@@ -152,6 +154,7 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
         g.hits_table.clone(),
         g.secret_arn.clone(),
     ];
+    let mut ttl_days = DEFAULT_HIT_TTL_DAYS;
     let [tokens, hits, secret] = if explicit.iter().all(Option::is_some) {
         explicit.map(Option::unwrap_or_default)
     } else {
@@ -163,6 +166,13 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
             )
         })?;
         let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack).await?;
+        // How far back an unfiltered `hits` looks.
+        if let Some(d) = outputs
+            .get(OUTPUT_HIT_TTL_DAYS)
+            .and_then(|v| v.parse().ok())
+        {
+            ttl_days = d;
+        }
         let pick = |flag: &Option<String>, key: &str| -> Result<String> {
             match flag {
                 Some(v) => Ok(v.clone()),
@@ -180,11 +190,10 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
         ]
     };
     let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret).await?;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&conf),
-        tokens,
-        hits,
-    ));
+    let store = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits)
+            .with_hit_ttl_days(ttl_days),
+    );
     Ok(crate::cli::Context {
         tokens: store.clone(),
         hits: store,

@@ -185,13 +185,13 @@ mod tests {
         let big = vec![b'a'; 1 << 20];
         let req = http::Request::builder()
             .uri("/v1/users?x=1")
-            .header("user-agent", http::HeaderValue::from_bytes(b"evil\x1b[2J\xff").unwrap())
+            .header("user-agent", http::HeaderValue::from_bytes(b"evil\xe2\x80\xae[2J\xff").unwrap())
             .header("x-big", http::HeaderValue::from_bytes(&big).unwrap())
             .body(())
             .unwrap();
         let (parts, _) = req.into_parts();
         let f = RequestFacts::capture(&parts, "127.0.0.1");
-        assert_eq!(f.user_agent, "evil\\u{1b}[2J\\xff");
+        assert_eq!(f.user_agent, "evil\\u{202e}[2J\\xff");
         assert!(f.headers["x-big"].len() < caps::HEADER_VALUE + 32);
         assert_eq!(f.path, "/v1/users");
         assert_eq!(f.query, "x=1");

@@ -35,5 +35,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "cli")]
 pub mod server;
+#[cfg(feature = "cli")]
+pub mod survey;
 
 pub use error::{Error, Result};

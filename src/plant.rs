@@ -39,7 +39,11 @@ pub enum FileFormat {
 impl FileFormat {
     /// The format a path's name implies.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
         if name == ".env" || name.starts_with(".env.") || ext == "env" {
             return Ok(FileFormat::Dotenv);
@@ -76,15 +80,32 @@ pub enum YamlFlavour {
     GitlabCi,
     /// `docker-compose*.yml`, `compose*.yml`: a service's `environment:`.
     Compose,
+    /// A Kubernetes manifest: a Secret's `stringData:` or a ConfigMap's `data:`.
+    Kubernetes,
     /// Any other YAML.
     Generic,
 }
 
 impl YamlFlavour {
+    /// The flavour of a file, from its path and (for Kubernetes) its content.
+    pub fn detect(path: &Path, content: &str) -> Self {
+        match Self::from_path(path) {
+            YamlFlavour::Generic if is_kubernetes(content) => YamlFlavour::Kubernetes,
+            f => f,
+        }
+    }
+
     /// The flavour a path implies.
     pub fn from_path(path: &Path) -> Self {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-        let parent = path.parent().map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let parent = path
+            .parent()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
         if parent.ends_with(".github/workflows") {
             YamlFlavour::GithubWorkflow
         } else if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" {
@@ -95,6 +116,24 @@ impl YamlFlavour {
             YamlFlavour::Generic
         }
     }
+}
+
+/// Whether YAML text is a Kubernetes manifest (top-level `apiVersion:` and `kind:`).
+pub fn is_kubernetes(content: &str) -> bool {
+    let top = |k: &str| {
+        content
+            .lines()
+            .any(|l| l.strip_prefix(k).is_some_and(|r| r.starts_with(':')))
+    };
+    top("apiVersion") && top("kind")
+}
+
+/// The `kind:` of a Kubernetes manifest (the first document's).
+pub fn kubernetes_kind(content: &str) -> Option<&str> {
+    content
+        .lines()
+        .find_map(|l| l.strip_prefix("kind:"))
+        .map(|k| k.split('#').next().unwrap_or("").trim())
 }
 
 /// Spelling of a variable name.
@@ -112,8 +151,14 @@ impl NameStyle {
     /// The style an existing name is written in.
     pub fn of(name: &str) -> Self {
         if name.contains('_') || name.contains('-') {
-            if name.chars().any(|c| c.is_ascii_lowercase()) { NameStyle::LowerSnake } else { NameStyle::UpperSnake }
-        } else if name.chars().any(|c| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase()) {
+            if name.chars().any(|c| c.is_ascii_lowercase()) {
+                NameStyle::LowerSnake
+            } else {
+                NameStyle::UpperSnake
+            }
+        } else if name.chars().any(|c| c.is_ascii_uppercase())
+            && name.chars().any(|c| c.is_ascii_lowercase())
+        {
             NameStyle::Camel
         } else if name.chars().all(|c| !c.is_ascii_lowercase()) {
             NameStyle::UpperSnake
@@ -125,8 +170,16 @@ impl NameStyle {
     /// Joins lowercase words in this style.
     pub fn join(self, words: &[&str]) -> String {
         match self {
-            NameStyle::UpperSnake => words.iter().map(|w| w.to_ascii_uppercase()).collect::<Vec<_>>().join("_"),
-            NameStyle::LowerSnake => words.iter().map(|w| w.to_ascii_lowercase()).collect::<Vec<_>>().join("_"),
+            NameStyle::UpperSnake => words
+                .iter()
+                .map(|w| w.to_ascii_uppercase())
+                .collect::<Vec<_>>()
+                .join("_"),
+            NameStyle::LowerSnake => words
+                .iter()
+                .map(|w| w.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join("_"),
             NameStyle::Camel => {
                 let mut s = String::new();
                 for (i, w) in words.iter().enumerate() {
@@ -196,17 +249,29 @@ const VENDOR_SERVICE: &[(&str, &str)] = &[
 
 /// The service word a token's prefix suggests (`acme_live_` → `acme`), if any.
 pub fn service_of(token: &TokenRecord) -> Option<String> {
-    let prefix = token.shape.as_ref().map(|s| s.prefix.as_str()).unwrap_or("");
+    let prefix = token
+        .shape
+        .as_ref()
+        .map(|s| s.prefix.as_str())
+        .unwrap_or("");
     if prefix.is_empty() {
         return None;
     }
     if let Some((_, svc)) = VENDOR_SERVICE.iter().find(|(p, _)| prefix.starts_with(p)) {
         return Some(svc.to_string());
     }
-    let word: String = prefix.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let word: String = prefix
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
     let lower = word.to_ascii_lowercase();
     // Prefixes like `live_` or `key-` name no service.
-    if word.len() < 2 || ["live", "test", "key", "sk", "pk", "api", "tok", "token", "secret"].contains(&lower.as_str()) {
+    if word.len() < 2
+        || [
+            "live", "test", "key", "sk", "pk", "api", "tok", "token", "secret",
+        ]
+        .contains(&lower.as_str())
+    {
         None
     } else {
         Some(lower)
@@ -228,14 +293,19 @@ pub fn default_var(token: &TokenRecord, style: NameStyle) -> String {
 }
 
 /// Words that name the credential part of a variable, dropped to find its service.
-const CREDENTIAL_WORDS: &[&str] =
-    &["api", "key", "token", "secret", "access", "client", "private", "auth", "password", "pat", "bearer", "jwt"];
+const CREDENTIAL_WORDS: &[&str] = &[
+    "api", "key", "token", "secret", "access", "client", "private", "auth", "password", "pat",
+    "bearer", "jwt",
+];
 
 /// The API base URL variable that goes with `var` (`STRIPE_SECRET_KEY` →
 /// `STRIPE_API_BASE_URL`), in the same style.
 pub fn url_var_for(var: &str) -> String {
     let mut w = words(var);
-    while w.last().is_some_and(|x| CREDENTIAL_WORDS.contains(&x.as_str())) {
+    while w
+        .last()
+        .is_some_and(|x| CREDENTIAL_WORDS.contains(&x.as_str()))
+    {
         w.pop();
     }
     w.extend(["api", "base", "url"].map(String::from));
@@ -286,7 +356,9 @@ pub fn edits(content: &str, format: FileFormat, p: &Plant) -> Result<Vec<Edit>> 
     for (name, value) in &p.vars {
         check_name(name, format)?;
         if value.contains(['\n', '\r']) {
-            return Err(Error::Invalid(format!("the value of {name} contains a line break")));
+            return Err(Error::Invalid(format!(
+                "the value of {name} contains a line break"
+            )));
         }
     }
     let mut e = match format {
@@ -311,8 +383,13 @@ pub fn plant(content: &str, format: FileFormat, p: &Plant) -> Result<String> {
 }
 
 fn check_name(name: &str, format: FileFormat) -> Result<()> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || (c == '-' && format != FileFormat::Dotenv);
-    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let ok_char = |c: char| {
+        c.is_ascii_alphanumeric() || c == '_' || (c == '-' && format != FileFormat::Dotenv)
+    };
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if name.is_empty() || name.len() > 128 || !first_ok || !name.chars().all(ok_char) {
         return Err(Error::Invalid(format!(
             "{name:?} is not a usable variable name: start with a letter or _, then letters, digits or _ (e.g. ACME_API_KEY)"
@@ -323,12 +400,18 @@ fn check_name(name: &str, format: FileFormat) -> Result<()> {
 
 /// The refusal for an existing variable.
 fn exists(name: &str) -> Error {
-    Error::Invalid(format!("the file already sets {name}; pass --force to overwrite it, or --var to choose another name"))
+    Error::Invalid(format!(
+        "the file already sets {name}; pass --force to overwrite it, or --var to choose another name"
+    ))
 }
 
 /// The line ending a file uses.
 fn eol(content: &str) -> &'static str {
-    if content.contains("\r\n") { "\r\n" } else { "\n" }
+    if content.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
 }
 
 /// Appends `lines` at the end, adding the missing final line break first.
@@ -342,7 +425,11 @@ fn append(content: &str, lines: &[String]) -> Edit {
         s.push_str(l);
         s.push_str(nl);
     }
-    Edit { at: content.len(), removed: 0, inserted: s }
+    Edit {
+        at: content.len(),
+        removed: 0,
+        inserted: s,
+    }
 }
 
 /// Lines with their byte offsets: (start, text without line break, end including it).
@@ -368,6 +455,39 @@ fn indent_of(line: &str) -> &str {
 /// characters tokens and URLs use).
 fn quoted(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+/// Writes `content` to `path` atomically (a temporary file in the same
+/// directory, synced, then renamed over it), keeping the file's permissions,
+/// so a crash never leaves a half-written config behind.
+pub fn write_in_place(path: &Path, content: &str) -> Result<()> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.honeytoken-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(content.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
 }
 
 #[cfg(test)]

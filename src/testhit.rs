@@ -47,7 +47,11 @@ pub fn mark(key: &SigningKey, token_id: &str, unix_secs: u64, nonce: u32) -> Str
     let mut parent = [0u8; 8];
     parent[..4].copy_from_slice(&(unix_secs as u32).to_be_bytes());
     parent[4..].copy_from_slice(&nonce.to_be_bytes());
-    format!("00-{}-{}-01", hex::encode(mac(key, &parent, token_id)), hex::encode(parent))
+    format!(
+        "00-{}-{}-01",
+        hex::encode(mac(key, &parent, token_id)),
+        hex::encode(parent)
+    )
 }
 
 /// A fresh mark for now, with a random nonce.
@@ -56,7 +60,10 @@ pub fn fresh_mark(key: &SigningKey, token_id: &str) -> String {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Splits a `traceparent` value into (trace-id, parent-id) bytes.
@@ -73,7 +80,8 @@ fn parse(value: &[u8]) -> Option<([u8; MAC_LEN], [u8; 8])> {
 
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     // No early exit: the time taken does not depend on where bytes differ.
-    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+    a.len() == b.len()
+        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 /// Checks test marks; one per decoy process, remembering marks it accepted.
@@ -94,10 +102,18 @@ impl Verifier {
     }
 
     /// [`Verifier::verify`] against a given clock.
-    pub fn verify_at(&self, key: &SigningKey, headers: &HeaderMap, token_id: &str, now: u64) -> bool {
+    pub fn verify_at(
+        &self,
+        key: &SigningKey,
+        headers: &HeaderMap,
+        token_id: &str,
+        now: u64,
+    ) -> bool {
         // A client may send several; look at a few, never at an unbounded number.
         for value in headers.get_all(HEADER).iter().take(4) {
-            let Some((trace, parent)) = parse(value.as_bytes()) else { continue };
+            let Some((trace, parent)) = parse(value.as_bytes()) else {
+                continue;
+            };
             let ts = u32::from_be_bytes(parent[..4].try_into().expect("4 bytes")) as u64;
             if ts.abs_diff(now) > MAX_SKEW_SECS {
                 continue;
@@ -111,7 +127,9 @@ impl Verifier {
     }
 
     fn first_use(&self, parent: [u8; 8], ts: u64, now: u64) -> bool {
-        let Ok(mut seen) = self.seen.lock() else { return false };
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
         if seen.contains_key(&parent) {
             return false;
         }
@@ -125,6 +143,15 @@ impl Verifier {
         seen.insert(parent, ts);
         true
     }
+}
+
+/// Where `honeytoken test` can see that an alert went out, for backends
+/// whose alerter records it (on AWS, the alerter's state table). Each
+/// implementation adds the "alert published" stage to `test`.
+#[async_trait::async_trait]
+pub trait AlertLog: Send + Sync {
+    /// `Some(detail)` once the alert for `hit_id` is published; `None` while it is not.
+    async fn published(&self, hit_id: &str) -> crate::Result<Option<String>>;
 }
 
 #[cfg(test)]
@@ -149,7 +176,10 @@ mod tests {
         assert_eq!(parts.len(), 4);
         assert_eq!((parts[0], parts[3]), ("00", "01"));
         assert!(parts[1].len() == 32 && parts[2].len() == 16);
-        assert!(m.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            m.bytes()
+                .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
     }
 
     #[test]
@@ -158,7 +188,10 @@ mod tests {
         let now = 1_800_000_000;
         let h = headers(&mark(&k, "0011223344556677", now, 7));
         assert!(v.verify_at(&k, &h, "0011223344556677", now + 3));
-        assert!(!v.verify_at(&k, &h, "0011223344556677", now + 4), "a replay is a real hit");
+        assert!(
+            !v.verify_at(&k, &h, "0011223344556677", now + 4),
+            "a replay is a real hit"
+        );
     }
 
     #[test]
@@ -166,10 +199,30 @@ mod tests {
         let (k, v) = (key(), Verifier::new());
         let now = 1_800_000_000;
         let other = SigningKey::from_secret(&[8u8; 32]).unwrap();
-        assert!(!v.verify_at(&k, &headers(&mark(&other, "0011223344556677", now, 1)), "0011223344556677", now));
-        assert!(!v.verify_at(&k, &headers(&mark(&k, "0011223344556677", now, 2)), "8899aabbccddeeff", now));
-        assert!(!v.verify_at(&k, &headers(&mark(&k, "0011223344556677", now - 301, 3)), "0011223344556677", now));
-        assert!(!v.verify_at(&k, &headers(&mark(&k, "0011223344556677", now + 301, 4)), "0011223344556677", now));
+        assert!(!v.verify_at(
+            &k,
+            &headers(&mark(&other, "0011223344556677", now, 1)),
+            "0011223344556677",
+            now
+        ));
+        assert!(!v.verify_at(
+            &k,
+            &headers(&mark(&k, "0011223344556677", now, 2)),
+            "8899aabbccddeeff",
+            now
+        ));
+        assert!(!v.verify_at(
+            &k,
+            &headers(&mark(&k, "0011223344556677", now - 301, 3)),
+            "0011223344556677",
+            now
+        ));
+        assert!(!v.verify_at(
+            &k,
+            &headers(&mark(&k, "0011223344556677", now + 301, 4)),
+            "0011223344556677",
+            now
+        ));
         // A real client's random trace header.
         let random = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert!(!v.verify_at(&k, &headers(random), "0011223344556677", now));
@@ -177,7 +230,12 @@ mod tests {
         let good = mark(&k, "0011223344556677", now, 5);
         let mut bad = good.clone().into_bytes();
         bad[3] = if bad[3] == b'0' { b'1' } else { b'0' };
-        assert!(!v.verify_at(&k, &headers(std::str::from_utf8(&bad).unwrap()), "0011223344556677", now));
+        assert!(!v.verify_at(
+            &k,
+            &headers(std::str::from_utf8(&bad).unwrap()),
+            "0011223344556677",
+            now
+        ));
         assert!(v.verify_at(&k, &headers(&good), "0011223344556677", now));
     }
 
@@ -186,12 +244,64 @@ mod tests {
         let (k, v) = (key(), Verifier::new());
         let t0 = 1_800_000_000;
         for n in 0..REPLAY_CAPACITY as u32 {
-            assert!(v.verify_at(&k, &headers(&mark(&k, "0011223344556677", t0, n)), "0011223344556677", t0));
+            assert!(v.verify_at(
+                &k,
+                &headers(&mark(&k, "0011223344556677", t0, n)),
+                "0011223344556677",
+                t0
+            ));
         }
         let next = headers(&mark(&k, "0011223344556677", t0, u32::MAX));
-        assert!(!v.verify_at(&k, &next, "0011223344556677", t0), "full: refuse rather than forget live marks");
+        assert!(
+            !v.verify_at(&k, &next, "0011223344556677", t0),
+            "full: refuse rather than forget live marks"
+        );
         let later = t0 + MAX_SKEW_SECS + 10;
-        assert!(v.verify_at(&k, &headers(&mark(&k, "0011223344556677", later, 1)), "0011223344556677", later));
+        assert!(v.verify_at(
+            &k,
+            &headers(&mark(&k, "0011223344556677", later, 1)),
+            "0011223344556677",
+            later
+        ));
         assert_eq!(v.seen.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn decoy_flags_a_marked_request_as_a_test_and_a_forged_one_as_real() {
+        use crate::decoy::{Decoy, RequestMeta};
+        use crate::store::TokenStore;
+        use crate::token::{MintSpec, mint};
+        let k = key();
+        let store = std::sync::Arc::new(crate::store::memory::MemoryStore::new());
+        let t = mint(
+            &k,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "l",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&t).await.unwrap();
+        let decoy = Decoy::new(k.clone(), store.clone(), store.clone());
+        let send = |mark: String| {
+            let req = http::Request::builder()
+                .uri("/v1/x")
+                .header("authorization", format!("Bearer {}", t.token))
+                .header(HEADER, mark)
+                .body(bytes::Bytes::new())
+                .unwrap();
+            decoy.record(req, RequestMeta::default())
+        };
+        let good = fresh_mark(&k, &t.id);
+        assert!(send(good.clone()).await[0].test);
+        assert!(!send(good).await[0].test, "replayed");
+        let forged = fresh_mark(&SigningKey::from_secret(&[1u8; 32]).unwrap(), &t.id);
+        let h = send(forged).await;
+        assert!(!h[0].test && h[0].alerts());
+        assert_eq!(
+            crate::alert::severity(&h[0]),
+            crate::alert::Severity::Critical
+        );
     }
 }

@@ -166,7 +166,7 @@ fn grouped_counts_on_a_seeded_store() {
             (0..seed::SOURCES)
                 .map(|j| {
                     (0..seed::hits_from(j))
-                        .filter(|&k| seed::day_of(j, k) == day)
+                        .filter(|&k| seed::day_of(j, k, seed::DAYS) == day)
                         .count() as u64
                 })
                 .sum()

@@ -91,6 +91,119 @@ async fn the_template_defines_what_the_store_uses() {
     assert!(defs.contains_key("TokensTable") && defs.contains_key("AlertStateTable"));
 }
 
+/// `!Tag value` as (tag without `!`, value).
+fn tagged(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
+    match v {
+        serde_norway::Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        )),
+        _ => None,
+    }
+}
+
+/// What the linters cannot know: the decoy's role allows exactly one read of
+/// tokens, one write of hits and the key, and state survives the stack.
+#[test]
+fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
+    let t = support::template();
+    let r = &t["Resources"];
+    let decoy = &r["DecoyFunction"]["Properties"];
+    let policies = decoy["Policies"].as_sequence().expect("explicit policies");
+    assert_eq!(
+        policies.len(),
+        1,
+        "no SAM policy templates: they grant more than needed"
+    );
+    let mut grants: Vec<(String, String)> = Vec::new();
+    for st in policies[0]["Statement"].as_sequence().unwrap() {
+        assert_eq!(st["Effect"].as_str(), Some("Allow"));
+        let action = st["Action"]
+            .as_str()
+            .expect("one action per statement")
+            .to_string();
+        let (tag, target) = tagged(&st["Resource"]).expect("resource from the stack");
+        grants.push((action, format!("{tag} {}", target.as_str().unwrap())));
+    }
+    grants.sort();
+    assert_eq!(
+        grants,
+        [
+            (
+                "dynamodb:GetItem".to_string(),
+                "GetAtt TokensTable.Arn".to_string()
+            ),
+            (
+                "dynamodb:PutItem".to_string(),
+                "GetAtt HitsTable.Arn".to_string()
+            ),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                "Ref SigningKeySecret".to_string()
+            ),
+        ]
+    );
+    let env = &decoy["Environment"]["Variables"];
+    for (var, target) in [
+        ("TOKENS_TABLE", "TokensTable"),
+        ("HITS_TABLE", "HitsTable"),
+        ("SIGNING_KEY_SECRET_ARN", "SigningKeySecret"),
+        ("HIT_TTL_DAYS", "HitTtlDays"),
+    ] {
+        let (tag, v) = tagged(&env[var]).unwrap_or_else(|| panic!("{var} is set from the stack"));
+        assert_eq!((tag.as_str(), v.as_str()), ("Ref", Some(target)), "{var}");
+    }
+    for keep in ["TokensTable", "HitsTable", "SigningKeySecret"] {
+        assert_eq!(r[keep]["DeletionPolicy"].as_str(), Some("Retain"), "{keep}");
+        assert_eq!(
+            r[keep]["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{keep}"
+        );
+    }
+    // Whatever else the pager's filter lets through, a `test` = "true" message is not.
+    let pd = &r["PagerDutySubscription"]["Properties"];
+    assert_eq!(pd["FilterPolicyScope"].as_str(), Some("MessageAttributes"));
+    let policy = &pd["FilterPolicy"];
+    let branches: Vec<&serde_norway::Value> = match policy["$or"].as_sequence() {
+        Some(or) => or.iter().collect(),
+        None => vec![policy],
+    };
+    let mut admits_false = false;
+    for b in branches {
+        let test = b["test"]
+            .as_sequence()
+            .expect("every branch constrains `test`");
+        assert!(
+            !test.iter().any(|v| v.as_str() == Some("true")),
+            "test hits must never page: {b:?}"
+        );
+        admits_false |= test.iter().any(|v| v.as_str() == Some("false"));
+    }
+    assert!(admits_false, "real hits page");
+    let secret = &r["SigningKeySecret"]["Properties"]["GenerateSecretString"];
+    assert_eq!(secret["PasswordLength"].as_u64(), Some(64));
+    assert!(secret["PasswordLength"].as_u64().unwrap() as usize >= honeytoken::key::MIN_SECRET_LEN);
+    let outputs = t["Outputs"].as_mapping().unwrap();
+    for o in [
+        "ApiUrl",
+        "AlertTopicArn",
+        "TokensTableName",
+        "HitsTableName",
+        "SigningKeySecretArn",
+    ] {
+        assert!(outputs.contains_key(o), "output {o}");
+    }
+    // The CLI reads these outputs by name.
+    for o in [
+        honeytoken::aws::OUTPUT_TOKENS_TABLE,
+        honeytoken::aws::OUTPUT_HITS_TABLE,
+        honeytoken::aws::OUTPUT_SECRET_ARN,
+    ] {
+        assert!(outputs.contains_key(o), "output {o}");
+    }
+}
+
 #[tokio::test]
 async fn tokens_round_trip_with_conditional_writes() {
     let (_, client, t) = setup().await;

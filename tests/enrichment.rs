@@ -2,6 +2,9 @@
 //! the decoy handler, from MaxMind's public test databases and (only when
 //! trusted) CloudFront's viewer headers; and the alert email that shows them.
 
+#[path = "support/aws.rs"]
+mod support;
+
 use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
@@ -82,16 +85,13 @@ async fn stored_hit(s: &Setup, decoy: &Decoy, ip: &str, extra: &[(&str, &str)]) 
     assert_eq!(resp.status(), 401);
     let hits = s.store.query(&HitQuery::default()).await.unwrap();
     assert_eq!(hits.len(), before + 1, "one hit stored");
-    hits.into_iter()
-        .max_by(|a, b| a.hit_id.cmp(&b.hit_id))
-        .unwrap()
+    hits.into_iter().max_by(|a, b| a.hit_id.cmp(&b.hit_id)).unwrap()
 }
 
 #[tokio::test]
 async fn stored_hits_carry_location_and_network() {
     let s = setup().await;
-    let decoy =
-        Decoy::new(s.key.clone(), s.store.clone(), s.store.clone()).with_enricher(enricher());
+    let decoy = Decoy::new(s.key.clone(), s.store.clone(), s.store.clone()).with_enricher(enricher());
 
     let london = stored_hit(&s, &decoy, "81.2.69.142", &[]).await;
     let g = london.geo.as_ref().expect("geo for 81.2.69.142");
@@ -107,10 +107,7 @@ async fn stored_hits_carry_location_and_network() {
 
     let google = stored_hit(&s, &decoy, "1.0.0.1", &[]).await;
     let asn = google.asn.expect("asn for 1.0.0.1");
-    assert_eq!(
-        (asn.number, asn.org.as_deref()),
-        (15169, Some("Google Inc."))
-    );
+    assert_eq!((asn.number, asn.org.as_deref()), (15169, Some("Google Inc.")));
 
     let local = stored_hit(&s, &decoy, "127.0.0.1", &[]).await;
     assert_eq!((local.geo, local.asn), (None, None));
@@ -153,9 +150,7 @@ async fn untrusted_mode_ignores_forged_cloudfront_headers() {
         );
         // The headers are still recorded, as the untrusted request headers they are.
         assert_eq!(
-            h.headers
-                .get("cloudfront-viewer-country")
-                .map(String::as_str),
+            h.headers.get("cloudfront-viewer-country").map(String::as_str),
             Some("FR")
         );
     }
@@ -165,8 +160,7 @@ async fn untrusted_mode_ignores_forged_cloudfront_headers() {
 async fn trusted_cloudfront_fills_in_where_the_databases_know_nothing() {
     let s = setup().await;
     // Without databases: everything from CloudFront, including the viewer address.
-    let cf_only =
-        Decoy::new(s.key.clone(), s.store.clone(), s.store.clone()).with_trusted_cloudfront(true);
+    let cf_only = Decoy::new(s.key.clone(), s.store.clone(), s.store.clone()).with_trusted_cloudfront(true);
     let h = stored_hit(&s, &cf_only, "130.176.0.1", FORGED).await;
     assert_eq!(h.source_ip, "81.2.69.142");
     let g = h.geo.expect("geo from CloudFront");
@@ -217,32 +211,61 @@ async fn trusted_cloudfront_fills_in_where_the_databases_know_nothing() {
 #[tokio::test]
 async fn alert_email_names_location_and_network_when_known() {
     let s = setup().await;
-    let decoy =
-        Decoy::new(s.key.clone(), s.store.clone(), s.store.clone()).with_enricher(enricher());
+    let decoy = Decoy::new(s.key.clone(), s.store.clone(), s.store.clone()).with_enricher(enricher());
     let london = Alert::for_hit(&stored_hit(&s, &decoy, "81.2.69.142", &[]).await);
     let text = render::email_text(&london);
-    assert!(
-        text.contains("Location:     London, United Kingdom\n"),
-        "{text}"
-    );
-    assert!(
-        !text.contains("Network:"),
-        "no ASN is known for this address: {text}"
-    );
+    assert!(text.contains("Location:     London, United Kingdom\n"), "{text}");
+    assert!(!text.contains("Network:"), "no ASN is known for this address: {text}");
 
     let google = Alert::for_hit(&stored_hit(&s, &decoy, "1.0.0.1", &[]).await);
     let text = render::email_text(&google);
-    assert!(
-        text.contains("Network:      AS15169 Google Inc.\n"),
-        "{text}"
-    );
+    assert!(text.contains("Network:      AS15169 Google Inc.\n"), "{text}");
     assert!(!text.contains("Location:"), "{text}");
 
     let local = Alert::for_hit(&stored_hit(&s, &decoy, "127.0.0.1", &[]).await);
     let text = render::email_text(&local);
-    assert!(
-        !text.contains("Location:") && !text.contains("Network:"),
-        "{text}"
-    );
+    assert!(!text.contains("Location:") && !text.contains("Network:"), "{text}");
     assert!(text.contains("Source:       127.0.0.1\n"));
+}
+
+fn tagged(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
+    match v {
+        serde_norway::Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
+        _ => None,
+    }
+}
+
+/// The decoy function reads the variables the library reads, set from the
+/// template's parameters; CloudFront trust is off unless asked for; the
+/// layer is attached only when one is given.
+#[test]
+fn template_wires_geolocation_into_the_decoy_function() {
+    let t = support::template();
+    let p = &t["Parameters"];
+    assert_eq!(p["TrustCloudFrontHeaders"]["Default"].as_str(), Some("false"));
+    assert_eq!(p["GeoIpLayerArn"]["Default"].as_str(), Some(""));
+    for path in ["GeoIpCityPath", "GeoIpAsnPath"] {
+        assert!(p[path]["Default"].as_str().unwrap().starts_with("/opt/"), "{path}");
+    }
+    let f = &t["Resources"]["DecoyFunction"]["Properties"];
+    let env = &f["Environment"]["Variables"];
+    for (var, param) in [
+        (honeytoken::enrich::CITY_VAR, "GeoIpCityPath"),
+        (honeytoken::enrich::ASN_VAR, "GeoIpAsnPath"),
+        (honeytoken::enrich::cloudfront::TRUST_VAR, "TrustCloudFrontHeaders"),
+    ] {
+        let (tag, v) = tagged(&env[var]).unwrap_or_else(|| panic!("{var} is not set from a parameter"));
+        assert_eq!((tag.as_str(), v.as_str()), ("Ref", Some(param)), "{var}");
+    }
+    let (tag, args) = tagged(&f["Layers"]).expect("Layers is conditional");
+    assert_eq!(tag, "If");
+    assert_eq!(args[0].as_str(), Some("HasGeoIpLayer"));
+    let (tag, cond) = tagged(&t["Conditions"]["HasGeoIpLayer"]).unwrap();
+    assert_eq!(tag, "Not");
+    let (tag, eq) = tagged(&cond[0]).unwrap();
+    assert_eq!(tag, "Equals");
+    assert_eq!(
+        tagged(&eq[0]).map(|(t, v)| (t, v.as_str())),
+        Some(("Ref".to_string(), Some("GeoIpLayerArn")))
+    );
 }

@@ -1,7 +1,11 @@
 //! Alerts: what a human is told about a hit, and how it is rendered for
 //! each channel.
 
+#[cfg(feature = "aws")]
+pub mod alerter;
+pub mod pipeline;
 pub mod render;
+pub mod stream;
 #[cfg(feature = "cli")]
 pub mod local;
 

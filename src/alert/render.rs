@@ -150,3 +150,63 @@ pub fn slack_text(a: &Alert) -> String {
         if flags.is_empty() { String::new() } else { format!("\nflags: {}", esc(&flags.join(", "))) }
     )
 }
+
+/// The machine-readable alert (SNS `default`, `sqs`, `lambda`; webhooks):
+/// a stable schema of summary, severity, source, dedup key and the hit.
+pub fn alert_json(a: &Alert) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "honeytoken.alert/1",
+        "kind": if a.suppressed.is_some() { "summary" } else { "hit" },
+        "summary": a.summary,
+        "severity": a.severity,
+        "source": a.hit.source_ip,
+        "token_id": a.hit.token_id,
+        "dedup_key": a.dedup_key,
+        "test": a.hit.test,
+        "suppressed": a.suppressed,
+        "window_secs": a.window_secs,
+        "hits_command": format!("honeytoken hits --token {}", a.hit.token_id),
+        // The same text an email subscriber gets, for consumers that forward
+        // alerts to people (tickets, chat).
+        "text": email_text(a),
+        "hit": a.hit,
+    })
+}
+
+/// The alert shaped as a CloudWatch alarm notification, the only message
+/// PagerDuty's Amazon CloudWatch integration understands (SNS `https`).
+/// `AlarmName` is per (token, source), so PagerDuty groups repeats into one
+/// incident; the full alert rides along under `honeytoken`.
+pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
+    let h = &a.hit;
+    // CloudWatch writes StateChangeTime as 2026-11-28T12:00:00.123+0000.
+    let when = match h.received_at.strip_suffix('Z') {
+        Some(t) => format!("{t}+0000"),
+        None => h.received_at.clone(),
+    };
+    let mut name = format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip);
+    name.truncate(255);
+    serde_json::json!({
+        "AlarmName": name,
+        "AlarmDescription": format!(
+            "Decoy API key {} ({}) planted at {} was used. List its hits: honeytoken hits --token {}",
+            h.token_id,
+            label_or_orphan(h),
+            if h.location.is_empty() { "(not recorded)" } else { &h.location },
+            h.token_id
+        ),
+        "NewStateValue": "ALARM",
+        "OldStateValue": "OK",
+        "NewStateReason": a.summary,
+        "StateChangeTime": when,
+        "Trigger": {
+            "MetricName": "HoneytokenHits",
+            "Namespace": "honeytoken",
+            "Dimensions": [
+                {"name": "TokenId", "value": h.token_id},
+                {"name": "SourceIp", "value": h.source_ip}
+            ]
+        },
+        "honeytoken": alert_json(a),
+    })
+}

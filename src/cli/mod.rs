@@ -7,6 +7,13 @@ mod report;
 mod serve;
 mod tokens;
 
+mod allow;
+mod plant;
+mod progress;
+mod rotate;
+mod survey;
+mod testcmd;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,6 +94,16 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run the decoy endpoint locally on the embedded store.
     Serve(serve::ServeArgs),
+    /// Find where in a tree credentials live and attackers look; what to plant where.
+    Survey(survey::SurveyArgs),
+    /// Insert a token into a file in the file's own syntax (.env, JSON, YAML, TOML, Markdown).
+    Plant(plant::PlantArgs),
+    /// Fire a token at the decoy endpoint as a test and follow it to the store and the alert.
+    Test(testcmd::TestArgs),
+    /// Addresses and ranges whose hits are recorded but raise no alert.
+    Allow(allow::AllowArgs),
+    /// Replace a token with a twin, retire the old one, and swap it in a file.
+    Rotate(rotate::RotateArgs),
 }
 
 /// Stores and key a command works on.
@@ -144,6 +161,7 @@ pub async fn main() -> i32 {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(a) => serve::run(&cli.global, a).await,
+        Command::Survey(a) => survey::run(a),
         cmd => {
             let ctx = Context::open(&cli.global).await?;
             match cmd {
@@ -154,7 +172,11 @@ async fn run(cli: Cli) -> Result<()> {
                 Command::Enable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Active).await,
                 Command::Hits(a) => hits::run(&ctx, a).await,
                 Command::Report(a) => report::run(&ctx, a).await,
-                Command::Serve(_) => unreachable!("handled above"),
+                Command::Plant(a) => plant::run(&ctx, a).await,
+                Command::Test(a) => testcmd::run(&cli.global, &ctx, a).await,
+                Command::Allow(a) => allow::run(&cli.global, &ctx, a).await,
+                Command::Rotate(a) => rotate::run(&ctx, a).await,
+                Command::Serve(_) | Command::Survey(_) => unreachable!("handled above"),
             }
         }
     }

@@ -84,6 +84,9 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         let e = crate::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));
     }
+    // Global allowlist entries, read at the first hit and then every 30 s.
+    let allow = crate::allow::Allowlist::new(super::allow::open_store(g, &ctx)?, crate::allow::DEFAULT_TTL);
+    decoy = decoy.with_allowlist(Arc::new(allow));
     let decoy = Arc::new(decoy);
     let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
         Error::Config(format!("cannot listen on {}: {e}; pick another with --addr HOST:PORT", a.addr))

@@ -131,6 +131,9 @@ pub struct ListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Suggest rotating active tokens older than this (e.g. 30d, 12w).
+    #[arg(long, default_value = "90d", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub max_age: std::time::Duration,
 }
 
 fn age(created_at: &str) -> String {
@@ -148,7 +151,8 @@ fn age(created_at: &str) -> String {
 /// `list`.
 pub async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
     let tokens = ctx.tokens.list().await?;
-    let headers = ["id", "kind", "state", "age", "created_at", "label", "location"];
+    let headers = ["id", "kind", "state", "age", "rotation", "created_at", "label", "location"];
+    let (now, max_days) = (time::OffsetDateTime::now_utc(), (a.max_age.as_secs() / 86_400).max(1) as i64);
     let rows: Vec<Vec<String>> = tokens
         .iter()
         .map(|t| {
@@ -157,6 +161,7 @@ pub async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
                 t.kind.to_string(),
                 t.state.to_string(),
                 age(&t.created_at),
+                crate::rotate::rotation_hint(t, max_days, now),
                 t.created_at.clone(),
                 t.label.clone(),
                 t.location.clone(),

@@ -84,9 +84,7 @@ fn address(h: &HeaderMap) -> Option<IpAddr> {
 }
 
 fn asn(h: &HeaderMap) -> Option<Asn> {
-    let raw = std::str::from_utf8(header(h, "cloudfront-viewer-asn")?)
-        .ok()?
-        .trim();
+    let raw = std::str::from_utf8(header(h, "cloudfront-viewer-asn")?).ok()?.trim();
     let number: u32 = raw.parse().ok().filter(|n| *n > 0)?;
     Some(Asn { number, org: None })
 }
@@ -108,10 +106,7 @@ pub fn viewer(h: &HeaderMap) -> Viewer {
         latitude,
         longitude,
     };
-    let any = geo.country_code.is_some()
-        || geo.country.is_some()
-        || geo.city.is_some()
-        || geo.latitude.is_some();
+    let any = geo.country_code.is_some() || geo.country.is_some() || geo.city.is_some() || geo.latitude.is_some();
     Viewer {
         ip: address(h),
         geo: any.then_some(geo),
@@ -119,13 +114,19 @@ pub fn viewer(h: &HeaderMap) -> Viewer {
     }
 }
 
-/// Whether the environment says CloudFront viewer headers are trusted
-/// (`HONEYTOKEN_TRUST_CLOUDFRONT_HEADERS=true`, set by the template's
-/// `TrustCloudFrontHeaders` parameter). Anything but `true`/`1`/`yes` is false.
+/// The variable that says CloudFront viewer headers are trusted (set by the
+/// template's `TrustCloudFrontHeaders` parameter).
+pub const TRUST_VAR: &str = "HONEYTOKEN_TRUST_CLOUDFRONT_HEADERS";
+
+/// Whether a setting reads as yes: `true`, `1` or `yes`, any case. Anything
+/// else, including a typo, is no: trust must be asked for explicitly.
+pub fn is_true(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+}
+
+/// Whether the environment says CloudFront viewer headers are trusted ([`TRUST_VAR`]).
 pub fn trusted_from_env() -> bool {
-    std::env::var("HONEYTOKEN_TRUST_CLOUDFRONT_HEADERS")
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-        .unwrap_or(false)
+    std::env::var(TRUST_VAR).is_ok_and(|v| is_true(&v))
 }
 
 #[cfg(test)]
@@ -171,22 +172,13 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_with_and_without_brackets() {
-        let a = viewer(&headers(&[(
-            "cloudfront-viewer-address",
-            b"[2001:db8::1]:443",
-        )]));
-        let b = viewer(&headers(&[(
-            "cloudfront-viewer-address",
-            b"2001:db8::1:443",
-        )]));
+        let a = viewer(&headers(&[("cloudfront-viewer-address", b"[2001:db8::1]:443")]));
+        let b = viewer(&headers(&[("cloudfront-viewer-address", b"2001:db8::1:443")]));
         assert_eq!(a.ip, Some("2001:db8::1".parse().unwrap()));
         assert_eq!(b.ip, a.ip);
         let c = viewer(&headers(&[("cloudfront-viewer-address", b"198.51.100.10")]));
         assert_eq!(c.ip, Some("198.51.100.10".parse().unwrap()));
-        let d = viewer(&headers(&[(
-            "cloudfront-viewer-address",
-            b"198.51.100.10:99999",
-        )]));
+        let d = viewer(&headers(&[("cloudfront-viewer-address", b"198.51.100.10:99999")]));
         assert_eq!(d.ip, None, "a bad port makes the whole value untrustworthy");
     }
 
@@ -196,10 +188,7 @@ mod tests {
         let v = viewer(&headers(&[
             ("cloudfront-viewer-address", b"<script>:80"),
             ("cloudfront-viewer-country", b"GBR"),
-            (
-                "cloudfront-viewer-city",
-                format!("<b>x</b>%1b[2J%0a{long}").as_bytes(),
-            ),
+            ("cloudfront-viewer-city", format!("<b>x</b>%1b[2J%0a{long}").as_bytes()),
             ("cloudfront-viewer-latitude", b"NaN"),
             ("cloudfront-viewer-longitude", b"1e999"),
             ("cloudfront-viewer-asn", b"-1"),
@@ -213,6 +202,16 @@ mod tests {
         assert!(city.starts_with("<b>x</b>\\u{1b}[2J\\u{a}"), "{city}");
         assert!(city.len() < NAME_CAP + 32, "capped: {}", city.len());
         assert!(!city.contains('\n') && !city.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn trust_is_only_an_explicit_yes() {
+        for v in ["true", "TRUE", " 1 ", "yes"] {
+            assert!(is_true(v), "{v}");
+        }
+        for v in ["false", "", "ture", "0", "no", "on"] {
+            assert!(!is_true(v), "{v}");
+        }
     }
 
     #[test]

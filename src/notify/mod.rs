@@ -1,6 +1,13 @@
 //! Alert channels behind one trait, so the same pipeline runs in `serve`,
 //! in the alerter Lambda and in tests.
 
+pub mod http;
+#[cfg(feature = "aws")]
+pub mod secrets;
+#[cfg(feature = "aws")]
+pub mod sns;
+pub mod pagerduty;
+pub mod slack;
 pub mod terminal;
 pub mod webhook;
 

@@ -11,7 +11,10 @@ fn assignment(line: &str) -> Option<(bool, &str, usize)> {
     if export {
         rest = rest["export ".len()..].trim_start();
     }
-    let name_len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.').count();
+    let name_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.')
+        .count();
     if name_len == 0 {
         return None;
     }
@@ -23,7 +26,9 @@ fn assignment(line: &str) -> Option<(bool, &str, usize)> {
 
 /// Renders a value the way the file quotes its values.
 fn render(value: &str, quote: Option<char>) -> String {
-    let bare_ok = value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:/+~=@%,".contains(&b));
+    let bare_ok = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-.:/+~=@%,".contains(&b));
     match quote {
         Some('\'') if !value.contains('\'') => format!("'{value}'"),
         Some(_) => super::quoted(value),
@@ -41,7 +46,9 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         if text.trim_start().starts_with('#') {
             continue;
         }
-        let Some((export, name, voff)) = assignment(text) else { continue };
+        let Some((export, name, voff)) = assignment(text) else {
+            continue;
+        };
         total += 1;
         exports += export as usize;
         match text[voff..].chars().next() {
@@ -66,14 +73,24 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     let use_export = total > 0 && exports * 2 > total;
     let mut out: Vec<Edit> = found
         .iter()
-        .map(|&(i, a, b)| Edit { at: a, removed: b - a, inserted: render(&p.vars[i].1, quote) })
+        .map(|&(i, a, b)| Edit {
+            at: a,
+            removed: b - a,
+            inserted: render(&p.vars[i].1, quote),
+        })
         .collect();
     let new: Vec<String> = p
         .vars
         .iter()
         .enumerate()
         .filter(|(i, _)| !found.iter().any(|f| f.0 == *i))
-        .map(|(_, (n, v))| format!("{}{n}={}", if use_export { "export " } else { "" }, render(v, quote)))
+        .map(|(_, (n, v))| {
+            format!(
+                "{}{n}={}",
+                if use_export { "export " } else { "" },
+                render(v, quote)
+            )
+        })
         .collect();
     if !new.is_empty() {
         out.push(append(content, &new));

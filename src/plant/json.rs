@@ -20,7 +20,10 @@ fn ws(b: &[u8], mut i: usize) -> Result<usize> {
                 i += 1;
             }
         } else if b[i..].starts_with(b"/*") {
-            let end = b[i + 2..].windows(2).position(|w| w == b"*/").ok_or_else(|| bad("unterminated comment"))?;
+            let end = b[i + 2..]
+                .windows(2)
+                .position(|w| w == b"*/")
+                .ok_or_else(|| bad("unterminated comment"))?;
             i += 2 + end + 2;
         } else {
             return Ok(i);
@@ -72,8 +75,15 @@ fn value_end(b: &[u8], i: usize) -> Result<usize> {
             Err(bad("unbalanced brackets"))
         }
         Some(_) => {
-            let n = b[i..].iter().take_while(|c| !matches!(c, b',' | b'}' | b']' | b'/') && !c.is_ascii_whitespace()).count();
-            if n == 0 { Err(bad("a value is missing")) } else { Ok(i + n) }
+            let n = b[i..]
+                .iter()
+                .take_while(|c| !matches!(c, b',' | b'}' | b']' | b'/') && !c.is_ascii_whitespace())
+                .count();
+            if n == 0 {
+                Err(bad("a value is missing"))
+            } else {
+                Ok(i + n)
+            }
         }
         None => Err(bad("unexpected end of file")),
     }
@@ -89,11 +99,19 @@ struct Member {
 
 pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     let b = content.as_bytes();
-    let bom = if content.starts_with('\u{feff}') { 3 } else { 0 };
+    let bom = if content.starts_with('\u{feff}') {
+        3
+    } else {
+        0
+    };
     let nl = super::eol(content);
     if content[bom..].trim().is_empty() {
         // A new (empty) file: a whole object in the most common style.
-        let body: Vec<String> = p.vars.iter().map(|(n, v)| format!("  {}: {}", quoted(n), quoted(v))).collect();
+        let body: Vec<String> = p
+            .vars
+            .iter()
+            .map(|(n, v)| format!("  {}: {}", quoted(n), quoted(v)))
+            .collect();
         return Ok(vec![Edit {
             at: content.len(),
             removed: 0,
@@ -119,14 +137,21 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             _ => return Err(bad("expected a member name")),
         }
         let key_end = string_end(b, i)?;
-        let key: String = serde_json::from_str(&content[i..key_end]).map_err(|_| bad("a member name is not valid JSON"))?;
+        let key: String = serde_json::from_str(&content[i..key_end])
+            .map_err(|_| bad("a member name is not valid JSON"))?;
         let colon = ws(b, key_end)?;
         if b.get(colon) != Some(&b':') {
             return Err(bad("expected ':' after a member name"));
         }
         let value_start = ws(b, colon + 1)?;
         let value_end = value_end(b, value_start)?;
-        members.push(Member { key, key_start: i, key_end, value_start, value_end });
+        members.push(Member {
+            key,
+            key_start: i,
+            key_end,
+            value_start,
+            value_end,
+        });
         i = ws(b, value_end)?;
         if b.get(i) == Some(&b',') {
             let next = ws(b, i + 1)?;
@@ -136,7 +161,10 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             i = next;
         }
     }
-    if content[close + 1..].trim_start_matches(|c: char| c.is_whitespace()).starts_with(['{', '[', '"']) {
+    if content[close + 1..]
+        .trim_start_matches(|c: char| c.is_whitespace())
+        .starts_with(['{', '[', '"'])
+    {
         return Err(bad("more than one top-level value"));
     }
 
@@ -145,11 +173,15 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     for (name, value) in &p.vars {
         match members.iter().find(|m| &m.key == name) {
             Some(_) if !p.force => return Err(exists(name)),
-            Some(m) if b[m.value_start] == b'"' => {
-                out.push(Edit { at: m.value_start, removed: m.value_end - m.value_start, inserted: quoted(value) })
-            }
+            Some(m) if b[m.value_start] == b'"' => out.push(Edit {
+                at: m.value_start,
+                removed: m.value_end - m.value_start,
+                inserted: quoted(value),
+            }),
             Some(_) => {
-                return Err(bad(&format!("{name} holds an object, array or number; --force only replaces a string")));
+                return Err(bad(&format!(
+                    "{name} holds an object, array or number; --force only replaces a string"
+                )));
             }
             None => new.push((name, value)),
         }
@@ -160,12 +192,22 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     let Some(last) = members.last() else {
         // `{}` or `{ \n }`: open it up with two-space indentation.
         let multi = content[open..close].contains('\n');
-        let body: Vec<String> = new.iter().map(|(n, v)| format!("{nl}  {}: {}", quoted(n), quoted(v))).collect();
-        out.push(Edit { at: open + 1, removed: 0, inserted: body.join(",") + if multi { "" } else { nl } });
+        let body: Vec<String> = new
+            .iter()
+            .map(|(n, v)| format!("{nl}  {}: {}", quoted(n), quoted(v)))
+            .collect();
+        out.push(Edit {
+            at: open + 1,
+            removed: 0,
+            inserted: body.join(",") + if multi { "" } else { nl },
+        });
         return Ok(out);
     };
     let sep = &content[last.key_end..last.value_start];
-    let line_start = content[..last.key_start].rfind('\n').map(|x| x + 1).unwrap_or(0);
+    let line_start = content[..last.key_start]
+        .rfind('\n')
+        .map(|x| x + 1)
+        .unwrap_or(0);
     let indent = &content[line_start..last.key_start];
     let multi_line = content[open..last.key_start].contains('\n') && indent.trim().is_empty();
     let mut ins = String::new();
@@ -173,9 +215,18 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         if multi_line {
             ins.push_str(&format!(",{nl}{indent}{}{sep}{}", quoted(n), quoted(v)));
         } else {
-            ins.push_str(&format!("{}{}{sep}{}", between.trim_end_matches(['\r', '\n']), quoted(n), quoted(v)));
+            ins.push_str(&format!(
+                "{}{}{sep}{}",
+                between.trim_end_matches(['\r', '\n']),
+                quoted(n),
+                quoted(v)
+            ));
         }
     }
-    out.push(Edit { at: last.value_end, removed: 0, inserted: ins });
+    out.push(Edit {
+        at: last.value_end,
+        removed: 0,
+        inserted: ins,
+    });
     Ok(out)
 }

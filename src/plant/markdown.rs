@@ -11,17 +11,31 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     let mut in_fence: Option<&str> = None;
     for (_, text, _) in &ls {
         let t = text.trim_start();
-        let fence = if t.starts_with("```") { Some("```") } else if t.starts_with("~~~") { Some("~~~") } else { None };
+        let fence = if t.starts_with("```") {
+            Some("```")
+        } else if t.starts_with("~~~") {
+            Some("~~~")
+        } else {
+            None
+        };
         match (in_fence, fence) {
             (None, Some(f)) => {
-                if f == "```" { backticks += 1 } else { tildes += 1 }
+                if f == "```" {
+                    backticks += 1
+                } else {
+                    tildes += 1
+                }
                 let lang = t.trim_start_matches(['`', '~']).trim().to_ascii_lowercase();
                 if !lang.is_empty() {
                     langs.push(lang);
                 }
                 in_fence = Some(f);
             }
-            (Some(open), Some(f)) if open == f && t.trim_start_matches(['`', '~']).trim().is_empty() => in_fence = None,
+            (Some(open), Some(f))
+                if open == f && t.trim_start_matches(['`', '~']).trim().is_empty() =>
+            {
+                in_fence = None
+            }
             _ => {}
         }
     }
@@ -46,7 +60,11 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         });
         match found {
             Some(_) if !p.force => return Err(exists(name)),
-            Some((a, b)) => out.push(Edit { at: a, removed: b - a, inserted: value.clone() }),
+            Some((a, b)) => out.push(Edit {
+                at: a,
+                removed: b - a,
+                inserted: value.clone(),
+            }),
             None => {}
         }
     }
@@ -63,7 +81,9 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     for (n, v) in &p.vars {
         block.push(format!("{prompt}export {n}={v}"));
     }
-    block.push(format!("{prompt}curl -s -H \"Authorization: Bearer ${token_var}\" \"{base}/v1/account\""));
+    block.push(format!(
+        "{prompt}curl -s -H \"Authorization: Bearer ${token_var}\" \"{base}/v1/account\""
+    ));
     block.push(fence.to_string());
     if content.is_empty() || content.ends_with("\n\n") || content.ends_with("\r\n\r\n") {
         block.remove(0);

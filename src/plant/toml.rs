@@ -74,7 +74,10 @@ fn key_of(text: &str) -> Option<(String, usize)> {
             (t[1..close].to_string(), close + 1)
         }
         _ => {
-            let n = t.bytes().take_while(|b| b.is_ascii_alphanumeric() || b"_-.".contains(b)).count();
+            let n = t
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || b"_-.".contains(b))
+                .count();
             if n == 0 {
                 return None;
             }
@@ -122,23 +125,38 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             })
         })
         .unwrap_or((true, true));
-    let eq = format!("{}={}", if spacing.0 { " " } else { "" }, if spacing.1 { " " } else { "" });
+    let eq = format!(
+        "{}={}",
+        if spacing.0 { " " } else { "" },
+        if spacing.1 { " " } else { "" }
+    );
 
     let mut out = Vec::new();
     let mut new = Vec::new();
     for (name, value) in &p.vars {
         let found = top.iter().filter(|(_, at)| *at).find_map(|(i, _)| {
             let (start, text, _) = ls[*i];
-            key_of(text).filter(|(k, _)| k == name).map(|(_, off)| (start, text, off))
+            key_of(text)
+                .filter(|(k, _)| k == name)
+                .map(|(_, off)| (start, text, off))
         });
         match found {
             Some(_) if !p.force => return Err(exists(name)),
             Some((start, text, off)) => {
                 let v = &text[off..];
-                if !(v.starts_with('"') || v.starts_with('\'')) || v.starts_with("\"\"\"") || v.starts_with("'''") {
-                    return Err(Error::Invalid(format!("{name} does not hold a one-line string; --force only replaces one")));
+                if !(v.starts_with('"') || v.starts_with('\''))
+                    || v.starts_with("\"\"\"")
+                    || v.starts_with("'''")
+                {
+                    return Err(Error::Invalid(format!(
+                        "{name} does not hold a one-line string; --force only replaces one"
+                    )));
                 }
-                out.push(Edit { at: start + off, removed: text.len() - off, inserted: super::quoted(value) });
+                out.push(Edit {
+                    at: start + off,
+                    removed: text.len() - off,
+                    inserted: super::quoted(value),
+                });
             }
             None => new.push(format!("{name}{eq}{}", super::quoted(value))),
         }
@@ -155,8 +173,16 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     match (0..h).rev().find(|&i| !blank_or_comment(ls[i].1)) {
         Some(last) => {
             let (_, text, end) = ls[last];
-            let missing_nl = if end == ls[last].0 + text.len() { nl } else { "" };
-            out.push(Edit { at: end, removed: 0, inserted: format!("{missing_nl}{body}") });
+            let missing_nl = if end == ls[last].0 + text.len() {
+                nl
+            } else {
+                ""
+            };
+            out.push(Edit {
+                at: end,
+                removed: 0,
+                inserted: format!("{missing_nl}{body}"),
+            });
         }
         None => {
             // Only comments above the first table: keep the ones attached to it.
@@ -164,7 +190,11 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             while at > 0 && !ls[at - 1].1.trim().is_empty() {
                 at -= 1;
             }
-            out.push(Edit { at: ls[at].0, removed: 0, inserted: format!("{body}{nl}") });
+            out.push(Edit {
+                at: ls[at].0,
+                removed: 0,
+                inserted: format!("{body}{nl}"),
+            });
         }
     }
     Ok(out)

@@ -8,6 +8,8 @@ pub mod memory;
 pub mod sqlite;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "aws")]
+pub mod dynamodb_alert;
 
 use async_trait::async_trait;
 

@@ -19,8 +19,10 @@ use honeytoken::token::{Alphabet, KeyShape, MintSpec, TokenRecord, TokenState, m
 pub const TOKENS: usize = 50;
 /// Sources in the data set.
 pub const SOURCES: usize = 200;
-/// First day of the data set; hits spread over 30 days from it.
+/// First day of the data set; hits spread over [`DAYS`] days from it.
 pub const START: &str = "2026-10-01";
+/// Days the data set spans.
+pub const DAYS: usize = 30;
 
 /// The MaxMind test databases in the fixtures.
 pub fn enricher() -> Enricher {
@@ -92,9 +94,9 @@ pub fn token_of(j: usize, k: usize) -> usize {
     (j + k) % TOKENS
 }
 
-/// Day (0..30 after [`START`]) of the `k`-th hit of source `j`.
-pub fn day_of(j: usize, k: usize) -> usize {
-    (j * 3 + k) % 30
+/// Day (`0..days` after the first) of the `k`-th hit of source `j`.
+pub fn day_of(j: usize, k: usize, days: usize) -> usize {
+    (j * 3 + k) % days
 }
 
 /// The 50 seeded tokens, minted under `key`.
@@ -117,22 +119,26 @@ pub fn tokens(key: &SigningKey) -> Vec<TokenRecord> {
         .collect()
 }
 
-/// Every seeded hit, in source order.
+/// Every seeded hit, in source order, over [`DAYS`] days from [`START`].
 pub fn hits(tokens: &[TokenRecord], e: &Enricher) -> Vec<Hit> {
     let start = time::Date::parse(
         START,
         time::macros::format_description!("[year]-[month]-[day]"),
     )
-    .unwrap()
-    .midnight()
-    .assume_utc();
+    .unwrap();
+    hits_over(tokens, e, start, DAYS)
+}
+
+/// Every seeded hit, in source order, over `days` days from `start`.
+pub fn hits_over(tokens: &[TokenRecord], e: &Enricher, start: time::Date, days: usize) -> Vec<Hit> {
+    let start = start.midnight().assume_utc();
     let mut out = Vec::new();
     for (j, s) in sources().iter().enumerate() {
         let (geo, asn) = e.lookup(&s.ip);
         for k in 0..hits_from(j) {
             let t = &tokens[token_of(j, k)];
             let at = start
-                + time::Duration::days(day_of(j, k) as i64)
+                + time::Duration::days(day_of(j, k, days) as i64)
                 + time::Duration::minutes(((j * 7 + k * 11) % 1440) as i64);
             out.push(Hit {
                 token_id: t.id.clone(),

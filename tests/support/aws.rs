@@ -8,9 +8,8 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 use std::collections::BTreeMap;
@@ -63,18 +62,11 @@ pub fn template() -> Value {
 
 /// The `Properties` of every `AWS::DynamoDB::Table` in the template, by logical id.
 pub fn table_definitions(template: &Value) -> BTreeMap<String, Value> {
-    let resources = template["Resources"]
-        .as_mapping()
-        .expect("template has Resources");
+    let resources = template["Resources"].as_mapping().expect("template has Resources");
     resources
         .iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
-        .map(|(k, r)| {
-            (
-                k.as_str().expect("logical id").to_string(),
-                r["Properties"].clone(),
-            )
-        })
+        .map(|(k, r)| (k.as_str().expect("logical id").to_string(), r["Properties"].clone()))
         .collect()
 }
 
@@ -156,9 +148,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: 
         )
     });
     if let Some(attr) = props["TimeToLiveSpecification"]["AttributeName"].as_str() {
-        let enabled = props["TimeToLiveSpecification"]["Enabled"]
-            .as_bool()
-            .unwrap_or(false);
+        let enabled = props["TimeToLiveSpecification"]["Enabled"].as_bool().unwrap_or(false);
         client
             .update_time_to_live()
             .table_name(name)
@@ -171,12 +161,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: 
             )
             .send()
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "ttl {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            });
+            .unwrap_or_else(|e| panic!("ttl {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
     }
 }
 

@@ -14,7 +14,9 @@ use tokio::sync::OnceCell;
 
 async fn setup() -> honeytoken::Result<Decoy> {
     let env = DecoyEnv::from_env()?;
-    build_decoy(&sdk_config().await, &env).await
+    // Geolocation files and CloudFront trust from the environment; a missing
+    // file leaves enrichment absent (null geo/asn), never the decoy down.
+    build_decoy(&sdk_config().await, &env).await.map(honeytoken::enrich::configure_from_env)
 }
 
 async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {

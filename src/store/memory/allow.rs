@@ -18,7 +18,10 @@ impl MemoryStore {
 #[async_trait]
 impl AllowStore for MemoryStore {
     async fn allow_add(&self, entry: &AllowEntry) -> Result<()> {
-        self.allow.lock().expect("lock").insert(entry.cidr.clone(), entry.clone());
+        self.allow
+            .lock()
+            .expect("lock")
+            .insert(entry.cidr.clone(), entry.clone());
         Ok(())
     }
 

@@ -40,7 +40,9 @@ impl AllowStore for SqliteStore {
         let cidr = cidr.to_string();
         self.with(move |c| {
             ensure(c)?;
-            let n = c.execute("DELETE FROM allowlist WHERE cidr = ?1", params![cidr]).map_err(Error::store)?;
+            let n = c
+                .execute("DELETE FROM allowlist WHERE cidr = ?1", params![cidr])
+                .map_err(Error::store)?;
             Ok(n > 0)
         })
         .await
@@ -49,9 +51,17 @@ impl AllowStore for SqliteStore {
     async fn allow_list(&self) -> Result<Vec<AllowEntry>> {
         self.with(|c| {
             ensure(c)?;
-            let mut st = c.prepare("SELECT cidr, note, added_at FROM allowlist ORDER BY cidr").map_err(Error::store)?;
+            let mut st = c
+                .prepare("SELECT cidr, note, added_at FROM allowlist ORDER BY cidr")
+                .map_err(Error::store)?;
             let rows = st
-                .query_map([], |r| Ok(AllowEntry { cidr: r.get(0)?, note: r.get(1)?, added_at: r.get(2)? }))
+                .query_map([], |r| {
+                    Ok(AllowEntry {
+                        cidr: r.get(0)?,
+                        note: r.get(1)?,
+                        added_at: r.get(2)?,
+                    })
+                })
                 .map_err(Error::store)?;
             rows.map(|r| r.map_err(Error::store)).collect()
         })
@@ -69,15 +79,23 @@ mod tests {
         let path = d.path().join("db");
         let a = SqliteStore::open(&path).unwrap();
         assert!(a.allow_list().await.unwrap().is_empty());
-        a.allow_add(&AllowEntry::new("10.0.0.0/8", "office").unwrap()).await.unwrap();
-        a.allow_add(&AllowEntry::new("192.0.2.1", "scanner").unwrap()).await.unwrap();
-        a.allow_add(&AllowEntry::new("10.0.0.0/8", "office vpn").unwrap()).await.unwrap();
+        a.allow_add(&AllowEntry::new("10.0.0.0/8", "office").unwrap())
+            .await
+            .unwrap();
+        a.allow_add(&AllowEntry::new("192.0.2.1", "scanner").unwrap())
+            .await
+            .unwrap();
+        a.allow_add(&AllowEntry::new("10.0.0.0/8", "office vpn").unwrap())
+            .await
+            .unwrap();
         let b = SqliteStore::open(&path).unwrap();
         let got = b.allow_list().await.unwrap();
-        assert_eq!(got.iter().map(|e| (e.cidr.as_str(), e.note.as_str())).collect::<Vec<_>>(), vec![
-            ("10.0.0.0/8", "office vpn"),
-            ("192.0.2.1/32", "scanner")
-        ]);
+        assert_eq!(
+            got.iter()
+                .map(|e| (e.cidr.as_str(), e.note.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("10.0.0.0/8", "office vpn"), ("192.0.2.1/32", "scanner")]
+        );
         assert!(b.allow_remove("10.0.0.0/8").await.unwrap());
         assert!(!b.allow_remove("10.0.0.0/8").await.unwrap());
         assert_eq!(a.allow_list().await.unwrap().len(), 1);

@@ -1,0 +1,167 @@
+//! `plant`: write a token into a file in that file's own syntax.
+
+use clap::Args;
+use std::path::PathBuf;
+
+use super::Context;
+use crate::error::{Error, Result};
+use crate::plant::{self, FileFormat, NameStyle, Plant, YamlFlavour};
+use crate::token::{Placement, TokenState};
+
+/// Where `test` and `plant --with-url` point when no endpoint is given.
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
+
+/// `plant` options.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The token is inserted with a minimal edit: every other byte of the file
+(comments, order, indentation, line endings) stays as it was.
+
+  .env, .env.*, *.env   NAME=value at the end (export and quoting as the file does)
+  .json                 a member before the top-level closing brace
+  .yaml / .yml          a top-level key; a workflow's env:, GitLab's variables:,
+                        a compose service's environment:, a Secret's stringData:
+  .toml / .tfvars       a top-level key before the first [table]
+  .md                   a fenced curl example at the end
+
+Examples:
+  honeytoken plant 3f2a9c0d1e4b5a6f --into .env
+  honeytoken plant 3f2a9c0d1e4b5a6f --into config/app.json --var paymentsApiKey --with-url"
+)]
+pub struct PlantArgs {
+    /// Token id (from `honeytoken list`).
+    pub id: String,
+    /// File to plant into (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub into: PathBuf,
+    /// Variable or key name (default: one secret scanners flag, e.g. ACME_API_KEY).
+    #[arg(long, value_name = "NAME")]
+    pub var: Option<String>,
+    /// Also add an API base URL variable pointing at the decoy endpoint.
+    #[arg(long)]
+    pub with_url: bool,
+    /// Name of the URL variable (default: derived from --var, e.g. ACME_API_BASE_URL).
+    #[arg(long, value_name = "NAME", requires = "with_url")]
+    pub url_var: Option<String>,
+    /// The decoy endpoint's public URL.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    /// Overwrite the variable if the file already sets it.
+    #[arg(long)]
+    pub force: bool,
+    /// Show the change without writing the file or recording the placement.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Checks an endpoint URL given by the user.
+pub fn check_endpoint(url: &str) -> Result<()> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "--endpoint {url:?} is not an http(s) URL (e.g. https://api.example.com)"
+        )))
+    }
+}
+
+/// `plant`.
+pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
+    let mut token = ctx
+        .tokens
+        .get(&a.id)
+        .await?
+        .ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    if token.state != TokenState::Active {
+        eprintln!(
+            "warning: token {} is {}; its hits {}",
+            token.id,
+            token.state,
+            match token.state {
+                TokenState::Disabled => "raise no alert (`honeytoken enable ID`)",
+                _ => "still alert, but plant its replacement instead",
+            }
+        );
+    }
+    if a.with_url {
+        check_endpoint(&a.endpoint)?;
+    }
+    let format = FileFormat::from_path(&a.into)?;
+    let (content, existed) = match std::fs::read(&a.into) {
+        Ok(b) => (
+            String::from_utf8(b)
+                .map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", a.into.display())))?,
+            true,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
+        Err(source) => {
+            return Err(Error::Io {
+                path: a.into.display().to_string(),
+                source,
+            });
+        }
+    };
+    let yaml = YamlFlavour::detect(&a.into, &content);
+    let style = match (format, yaml) {
+        (FileFormat::Yaml, YamlFlavour::Generic) => NameStyle::LowerSnake,
+        (FileFormat::Yaml, _) => NameStyle::UpperSnake,
+        _ => format.name_style(),
+    };
+    let var = a
+        .var
+        .clone()
+        .unwrap_or_else(|| plant::default_var(&token, style));
+    let mut vars = vec![(var.clone(), token.token.clone())];
+    if a.with_url {
+        let url_var = a
+            .url_var
+            .clone()
+            .unwrap_or_else(|| plant::url_var_for(&var));
+        vars.push((url_var, a.endpoint.trim_end_matches('/').to_string()));
+    }
+    let request = Plant {
+        vars,
+        force: a.force,
+        endpoint: a.endpoint.clone(),
+        yaml,
+    };
+    let edits = plant::edits(&content, format, &request)?;
+    let mut planted = content.clone();
+    for e in edits.iter().rev() {
+        planted = e.apply(&planted);
+    }
+    let path = a.into.display().to_string();
+    for e in &edits {
+        for line in e.inserted.lines().filter(|l| !l.is_empty()) {
+            println!("+ {line}");
+        }
+    }
+    if a.dry_run {
+        eprintln!("dry run: {path} was not changed");
+        return Ok(());
+    }
+    plant::write_in_place(&a.into, &planted)?;
+    token.placements.push(Placement {
+        path: path.clone(),
+        var: var.clone(),
+        planted_at: crate::time::now(),
+    });
+    if token.location.is_empty() {
+        // Alerts show the location: say where this copy lives.
+        token.location = format!("{path} ({var})");
+    }
+    ctx.tokens.update(&token).await?;
+    eprintln!(
+        "{} token {} into {path} as {var}; an alert for it will say so.",
+        if existed {
+            "planted"
+        } else {
+            "created the file and planted"
+        },
+        token.id
+    );
+    Ok(())
+}

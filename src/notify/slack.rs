@@ -1,0 +1,113 @@
+//! A Slack incoming webhook, sent beside SNS. The webhook URL is a secret
+//! (whoever has it can post to the channel), so it is read from Secrets
+//! Manager and never logged.
+
+use async_trait::async_trait;
+
+use super::Notifier;
+use super::http::{Retry, check_url, client, post_json};
+use crate::alert::{Alert, render};
+use crate::error::Result;
+
+/// Posts alerts to a Slack incoming webhook.
+pub struct Slack {
+    url: String,
+    client: reqwest::Client,
+    retry: Retry,
+}
+
+impl std::fmt::Debug for Slack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slack").field("url", &"(secret)").finish()
+    }
+}
+
+impl Slack {
+    /// A notifier for the webhook `url`.
+    pub fn new(url: &str) -> Result<Self> {
+        check_url("Slack webhook", url)?;
+        let retry = Retry::default();
+        Ok(Slack {
+            url: url.to_string(),
+            client: client(&retry)?,
+            retry,
+        })
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: Retry) -> Result<Self> {
+        self.client = client(&retry)?;
+        self.retry = retry;
+        Ok(self)
+    }
+
+    /// The body posted for an alert.
+    pub fn body(alert: &Alert) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({ "text": render::slack_text(alert) }))
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Notifier for Slack {
+    fn name(&self) -> &str {
+        "slack"
+    }
+
+    async fn notify(&self, alert: &Alert) -> Result<()> {
+        post_json(
+            &self.client,
+            "slack",
+            &self.url,
+            &Self::body(alert),
+            &self.retry,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::pipeline::tests::hit_at;
+    use crate::notify::http::tests::server;
+    use std::time::Duration;
+
+    fn fast() -> Retry {
+        Retry {
+            attempts: 3,
+            backoff: Duration::from_millis(10),
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_server_errors_then_succeeds() {
+        let (url, bodies) = server(vec![503, 500, 200]).await;
+        let s = Slack::new(&url).unwrap().with_retry(fast()).unwrap();
+        let a = Alert::for_hit(&hit_at("tok", "203.0.113.9", 0, 0));
+        s.notify(&a).await.unwrap();
+        let b = bodies.lock().unwrap().clone();
+        assert_eq!(b.len(), 3);
+        let v: serde_json::Value = serde_json::from_str(&b[2]).unwrap();
+        assert!(v["text"].as_str().unwrap().contains("honeytoken tok"));
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_bounded_attempts_and_on_refusal() {
+        let (url, bodies) = server(vec![500]).await;
+        let s = Slack::new(&url).unwrap().with_retry(fast()).unwrap();
+        let a = Alert::for_hit(&hit_at("tok", "203.0.113.9", 0, 0));
+        let e = s.notify(&a).await.unwrap_err().to_string();
+        assert!(e.contains("after 3 attempts"), "{e}");
+        assert_eq!(bodies.lock().unwrap().len(), 3);
+        let (url, bodies) = server(vec![404]).await;
+        let s = Slack::new(&url).unwrap().with_retry(fast()).unwrap();
+        assert!(s.notify(&a).await.is_err());
+        assert_eq!(bodies.lock().unwrap().len(), 1, "a refusal is not retried");
+        assert!(
+            !format!("{s:?}").contains("127.0.0.1"),
+            "the URL is a secret"
+        );
+    }
+}
