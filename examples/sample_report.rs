@@ -53,10 +53,7 @@ fn small(tokens: &[TokenRecord], all: Vec<Hit>) -> (Vec<TokenRecord>, Vec<Hit>) 
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(
-        args.next()
-            .ok_or("usage: sample_report DATA_DIR [--full]")?,
-    );
+    let dir = PathBuf::from(args.next().ok_or("usage: sample_report DATA_DIR [--full]")?);
     let full = args.next().as_deref() == Some("--full");
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("honeytoken.db");
@@ -66,11 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = honeytoken::key::SigningKey::from_secret(&[3u8; 32])?;
     let tokens = seed::tokens(&key);
     let all = seed::hits(&tokens, &seed::enricher());
-    let (tokens, hits) = if full {
-        (tokens, all)
-    } else {
-        small(&tokens, all)
-    };
+    let (tokens, hits) = if full { (tokens, all) } else { small(&tokens, all) };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -144,6 +144,9 @@ step_clippy() {
 
 step_test() {
     need_moto
+    # tests/e2e_lambda.rs runs the real function binaries under a Lambda
+    # Runtime API emulator; build them first (into ./target/debug).
+    cargo build -p decoy -p alerter
     # Dummy credentials for the emulator, for this step only. moto serves
     # only real region names; this one addresses the emulator, no deployment.
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \

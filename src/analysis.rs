@@ -174,22 +174,14 @@ pub fn group(hits: &[Hit], by: GroupBy) -> Vec<Group> {
 /// between as zeros, so a timeline shows gaps as gaps.
 pub fn daily(hits: &[Hit]) -> Vec<(String, u64)> {
     let days = group(hits, GroupBy::Day);
-    let parse = |d: &str| {
-        time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
-    };
-    let counts: HashMap<&str, u64> = days
-        .iter()
-        .filter_map(|g| Some((g.key.as_deref()?, g.count)))
-        .collect();
+    let parse = |d: &str| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok();
+    let counts: HashMap<&str, u64> = days.iter().filter_map(|g| Some((g.key.as_deref()?, g.count))).collect();
     let (Some(first), Some(last)) = (
         days.first().and_then(|g| g.key.as_deref()).and_then(parse),
         days.last().and_then(|g| g.key.as_deref()).and_then(parse),
     ) else {
         // Unparseable days (not written by this program): show them as they are.
-        return days
-            .into_iter()
-            .map(|g| (g.key.unwrap_or_default(), g.count))
-            .collect();
+        return days.into_iter().map(|g| (g.key.unwrap_or_default(), g.count)).collect();
     };
     let mut out = Vec::new();
     let mut d = first;
@@ -321,9 +313,7 @@ mod tests {
     fn days_in_calendar_order_and_timeline_fills_gaps() {
         let d = group(&sample(), GroupBy::Day);
         assert_eq!(
-            d.iter()
-                .map(|g| (g.key.clone().unwrap(), g.count))
-                .collect::<Vec<_>>(),
+            d.iter().map(|g| (g.key.clone().unwrap(), g.count)).collect::<Vec<_>>(),
             [
                 ("2026-01-01".to_string(), 1),
                 ("2026-01-02".to_string(), 3),

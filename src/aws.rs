@@ -29,41 +29,34 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// Loads the signing key from a Secrets Manager secret (its `SecretString`).
-pub async fn signing_key(
-    client: &aws_sdk_secretsmanager::Client,
-    secret_id: &str,
-) -> Result<SigningKey> {
-    let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-        Error::Config(format!(
-            "cannot read the signing key secret {secret_id}: {}; check the secret ARN and that these \
-             credentials may call secretsmanager:GetSecretValue on it",
-            aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-        ))
-    })?;
-    let secret = out
-        .secret_string()
-        .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))?;
-    SigningKey::from_secret(secret.trim().as_bytes())
-        .map_err(|e| Error::Config(format!("secret {secret_id}: {e}")))
-}
-
-/// A CloudFormation stack's outputs, by key.
-pub async fn stack_outputs(
-    client: &aws_sdk_cloudformation::Client,
-    stack: &str,
-) -> Result<BTreeMap<String, String>> {
+pub async fn signing_key(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<SigningKey> {
     let out = client
-        .describe_stacks()
-        .stack_name(stack)
+        .get_secret_value()
+        .secret_id(secret_id)
         .send()
         .await
         .map_err(|e| {
             Error::Config(format!(
-                "cannot describe the stack {stack:?}: {}; check --stack, the region (AWS_REGION or \
-             --profile's) and the credentials",
-                aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+                "cannot read the signing key secret {secret_id}: {}; check the secret ARN and that these \
+             credentials may call secretsmanager:GetSecretValue on it",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
             ))
         })?;
+    let secret = out
+        .secret_string()
+        .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))?;
+    SigningKey::from_secret(secret.trim().as_bytes()).map_err(|e| Error::Config(format!("secret {secret_id}: {e}")))
+}
+
+/// A CloudFormation stack's outputs, by key.
+pub async fn stack_outputs(client: &aws_sdk_cloudformation::Client, stack: &str) -> Result<BTreeMap<String, String>> {
+    let out = client.describe_stacks().stack_name(stack).send().await.map_err(|e| {
+        Error::Config(format!(
+            "cannot describe the stack {stack:?}: {}; check --stack, the region (AWS_REGION or \
+             --profile's) and the credentials",
+            aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+        ))
+    })?;
     let s = out
         .stacks()
         .first()
@@ -107,11 +100,7 @@ impl DecoyEnv {
                 .parse::<u32>()
                 .ok()
                 .filter(|d| *d > 0)
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "HIT_TTL_DAYS={v:?} is not a positive number of days"
-                    ))
-                })?,
+                .ok_or_else(|| Error::Config(format!("HIT_TTL_DAYS={v:?} is not a positive number of days")))?,
         };
         Ok(DecoyEnv {
             tokens_table: need("TOKENS_TABLE")?,
@@ -127,12 +116,8 @@ impl DecoyEnv {
 pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
     let key = signing_key(&aws_sdk_secretsmanager::Client::new(conf), &env.secret_arn).await?;
     let store = Arc::new(
-        DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(conf),
-            &env.tokens_table,
-            &env.hits_table,
-        )
-        .with_hit_ttl_days(env.hit_ttl_days),
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
+            .with_hit_ttl_days(env.hit_ttl_days),
     );
     Ok(Decoy::new(key, store.clone(), store))
 }
@@ -145,15 +130,10 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
     let conf = sdk_config().await;
     if conf.region().is_none() {
         return Err(Error::Config(
-            "no AWS region configured; set AWS_REGION or use a profile with a region (AWS_PROFILE)"
-                .into(),
+            "no AWS region configured; set AWS_REGION or use a profile with a region (AWS_PROFILE)".into(),
         ));
     }
-    let explicit = [
-        g.tokens_table.clone(),
-        g.hits_table.clone(),
-        g.secret_arn.clone(),
-    ];
+    let explicit = [g.tokens_table.clone(), g.hits_table.clone(), g.secret_arn.clone()];
     let mut ttl_days = DEFAULT_HIT_TTL_DAYS;
     let [tokens, hits, secret] = if explicit.iter().all(Option::is_some) {
         explicit.map(Option::unwrap_or_default)
@@ -167,10 +147,7 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
         })?;
         let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack).await?;
         // How far back an unfiltered `hits` looks.
-        if let Some(d) = outputs
-            .get(OUTPUT_HIT_TTL_DAYS)
-            .and_then(|v| v.parse().ok())
-        {
+        if let Some(d) = outputs.get(OUTPUT_HIT_TTL_DAYS).and_then(|v| v.parse().ok()) {
             ttl_days = d;
         }
         let pick = |flag: &Option<String>, key: &str| -> Result<String> {
@@ -190,10 +167,8 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
         ]
     };
     let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret).await?;
-    let store = Arc::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits)
-            .with_hit_ttl_days(ttl_days),
-    );
+    let store =
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
     Ok(crate::cli::Context {
         tokens: store.clone(),
         hits: store,
@@ -209,15 +184,9 @@ mod tests {
     #[test]
     fn decoy_env_names_what_is_missing() {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
-        let e =
-            DecoyEnv::from_lookup(vars(&[("TOKENS_TABLE", "t"), ("HITS_TABLE", "h")])).unwrap_err();
+        let e = DecoyEnv::from_lookup(vars(&[("TOKENS_TABLE", "t"), ("HITS_TABLE", "h")])).unwrap_err();
         assert!(e.to_string().contains("SIGNING_KEY_SECRET_ARN"), "{e}");
         let ok = DecoyEnv::from_lookup(vars(&[
             ("TOKENS_TABLE", "t"),

@@ -70,9 +70,7 @@ fn clip(s: &str, max: usize) -> String {
 /// `2026-01-02T10:00:00.000Z` → `2026-01-02 10:00`; anything else shown escaped as is.
 fn short_time(s: &str) -> String {
     match (s.get(..10), s.get(11..16)) {
-        (Some(d), Some(t)) if s.as_bytes().get(10) == Some(&b'T') => {
-            escape_html(&format!("{d} {t}"))
-        }
+        (Some(d), Some(t)) if s.as_bytes().get(10) == Some(&b'T') => escape_html(&format!("{d} {t}")),
         _ => escape_html(s),
     }
 }
@@ -146,11 +144,7 @@ fn timeline_svg(days: &[(String, u64)]) -> String {
         );
     }
     let step = plot_w / days.len() as f64;
-    let gap = if step > 4.0 {
-        (step * 0.2).min(6.0)
-    } else {
-        0.0
-    };
+    let gap = if step > 4.0 { (step * 0.2).min(6.0) } else { 0.0 };
     let label_every = (days.len() / 10).max(1);
     for (i, (day, n)) in days.iter().enumerate() {
         let x = left + step * i as f64;
@@ -224,30 +218,16 @@ fn stat(out: &mut String, value: impl std::fmt::Display, label: &str, warn: bool
     );
 }
 
-fn group_table(
-    out: &mut String,
-    groups: &[Group],
-    first_col: &str,
-    unknown: &str,
-    with_name: Option<&str>,
-) {
+fn group_table(out: &mut String, groups: &[Group], first_col: &str, unknown: &str, with_name: Option<&str>) {
     let _ = write!(out, "<table><thead><tr><th>{}</th>", escape_html(first_col));
     if let Some(n) = with_name {
         let _ = write!(out, "<th>{}</th>", escape_html(n));
     }
     out.push_str(r#"<th class="n">hits</th><th class="n">tokens</th><th class="n">sources</th><th>first seen</th><th>last seen</th></tr></thead><tbody>"#);
     for g in groups.iter().take(TOP) {
-        let _ = write!(
-            out,
-            r#"<tr><td class="mono">{}</td>"#,
-            clip(&key_or(g, unknown), CELL)
-        );
+        let _ = write!(out, r#"<tr><td class="mono">{}</td>"#, clip(&key_or(g, unknown), CELL));
         if with_name.is_some() {
-            let _ = write!(
-                out,
-                "<td>{}</td>",
-                clip(g.name.as_deref().unwrap_or(""), CELL)
-            );
+            let _ = write!(out, "<td>{}</td>", clip(g.name.as_deref().unwrap_or(""), CELL));
         }
         let _ = write!(
             out,
@@ -287,10 +267,7 @@ fn chart_rows(groups: &[Group], unknown: &str, name: bool) -> Vec<(String, u64)>
 
 fn token_section(out: &mut String, hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) {
     let by_token = analysis::group(hits, GroupBy::Token);
-    let stats: HashMap<&str, &Group> = by_token
-        .iter()
-        .filter_map(|g| Some((g.key.as_deref()?, g)))
-        .collect();
+    let stats: HashMap<&str, &Group> = by_token.iter().filter_map(|g| Some((g.key.as_deref()?, g))).collect();
     let records: HashMap<&str, &TokenRecord> = tokens.iter().map(|t| (t.id.as_str(), t)).collect();
     // Tokens with hits, most used first, then tokens the store knows that were not used.
     let mut ids: Vec<&str> = by_token.iter().filter_map(|g| g.key.as_deref()).collect();
@@ -334,15 +311,13 @@ fn token_section(out: &mut String, hits: &[Hit], tokens: &[TokenRecord], opts: &
             out,
             r#"<tr><td class="mono">{}</td><td>{label}</td><td>{}</td><td>{planted}</td><td class="t">{}</td><td class="n">{}</td><td class="n">{}</td><td class="t">{}</td><td class="t">{}</td></tr>"#,
             escape_html(id),
-            rec.map(|r| escape_html(&r.state.to_string()))
-                .unwrap_or_default(),
+            rec.map(|r| escape_html(&r.state.to_string())).unwrap_or_default(),
             rec.map(|r| short_time(&r.created_at)).unwrap_or_default(),
             g.map(|g| g.count).unwrap_or(0),
             g.map(|g| g.distinct_sources).unwrap_or(0),
             g.map(|g| short_time(&g.first_seen))
                 .unwrap_or_else(|| never.to_string()),
-            g.map(|g| short_time(&g.last_seen))
-                .unwrap_or_else(|| never.to_string()),
+            g.map(|g| short_time(&g.last_seen)).unwrap_or_else(|| never.to_string()),
         );
     }
     out.push_str("</tbody></table></section>");
@@ -350,11 +325,7 @@ fn token_section(out: &mut String, hits: &[Hit], tokens: &[TokenRecord], opts: &
 
 fn recent_section(out: &mut String, hits: &[Hit]) {
     let mut recent: Vec<&Hit> = hits.iter().collect();
-    recent.sort_by(|a, b| {
-        b.received_at
-            .cmp(&a.received_at)
-            .then(b.hit_id.cmp(&a.hit_id))
-    });
+    recent.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(b.hit_id.cmp(&a.hit_id)));
     recent.truncate(RECENT);
     out.push_str(r#"<section id="recent"><h2>Most recent hits</h2><table><thead><tr><th>received</th><th>token</th><th>source</th><th>location</th><th>network</th><th>request</th><th>user agent</th><th>flags</th></tr></thead><tbody>"#);
     for h in recent {
@@ -592,9 +563,7 @@ mod tests {
         let t = token("t1", "<b>label</b>", "repo/'quoted'.env");
         let html = render(&[h], &[t], &opts());
         assert!(!html.contains("<script"), "unescaped script tag");
-        assert!(
-            !html.contains("<img") && !html.contains("<svg onload") && !html.contains("<b>label")
-        );
+        assert!(!html.contains("<img") && !html.contains("<svg onload") && !html.contains("<b>label"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("&lt;b&gt;label&lt;/b&gt;"));
         assert!(html.contains("repo/&#39;quoted&#39;.env"));
@@ -614,22 +583,14 @@ mod tests {
             .collect();
         let html = render(
             &hits,
-            &[
-                token("t1", "billing key", "infra/.env"),
-                token("t3", "never used", ""),
-            ],
+            &[token("t1", "billing key", "infra/.env"), token("t3", "never used", "")],
             &opts(),
         );
         assert!(html.contains(&format!(
             r#"<meta http-equiv="Content-Security-Policy" content="{CSP}">"#
         )));
-        for forbidden in [
-            "<script", "http://", "https://", "@import", "url(", "<link", "<img",
-        ] {
-            assert!(
-                !html.contains(forbidden),
-                "report must not contain {forbidden}"
-            );
+        for forbidden in ["<script", "http://", "https://", "@import", "url(", "<link", "<img"] {
+            assert!(!html.contains(forbidden), "report must not contain {forbidden}");
         }
         assert_eq!(
             html.matches("<svg").count(),
@@ -646,18 +607,14 @@ mod tests {
         assert!(html.contains("<title>2026-03-01: 3</title>"));
         // Source counts: i % 3 == 0 for i in 0..12 → 4 hits from 10.0.0.1, 8 from 10.0.0.2.
         assert!(
-            html.contains(
-                r#"<td class="mono">10.0.0.2</td><td class="n">8</td><td class="n">2</td>"#
-            ),
+            html.contains(r#"<td class="mono">10.0.0.2</td><td class="n">8</td><td class="n">2</td>"#),
             "{html}"
         );
         assert!(html.contains(r#"<td class="mono">10.0.0.1</td><td class="n">4</td>"#));
         // Tokens: t1 with its label and place, t2 unknown, t3 never used.
         assert!(html.contains("billing key") && html.contains("infra/.env"));
         assert!(html.contains("unknown token (no record)"));
-        assert!(
-            html.contains("never used") && html.contains(r#"<span class="muted">never</span>"#)
-        );
+        assert!(html.contains("never used") && html.contains(r#"<span class="muted">never</span>"#));
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! topic. Also checks the template's alerter wiring, which `sam validate`
 //! does not.
 
-#[path = "support/aws.rs"]
-mod support;
 #[path = "support/alerts.rs"]
 mod alerts;
+#[path = "support/aws.rs"]
+mod support;
 
 use alerts::{Delivered, Envelope, Topic, deliver, stream_records};
 use honeytoken::alert::alerter::{AlerterEnv, FLUSH_INPUT, Invocation, handle, parse_invocation, pipeline};
@@ -45,7 +45,13 @@ async fn rig() -> Rig {
         _ => None,
     })
     .unwrap();
-    Rig { conf, tables, store, topic, env }
+    Rig {
+        conf,
+        tables,
+        store,
+        topic,
+        env,
+    }
 }
 
 fn hit(token: &str, ip: &str, at: OffsetDateTime, n: u128) -> Hit {
@@ -59,7 +65,9 @@ fn hit(token: &str, ip: &str, at: OffsetDateTime, n: u128) -> Hit {
         method: "POST".into(),
         path: "/v1/charges".into(),
         query: "limit=1".into(),
-        headers: [("user-agent".to_string(), "python-requests/2.32".to_string())].into_iter().collect(),
+        headers: [("user-agent".to_string(), "python-requests/2.32".to_string())]
+            .into_iter()
+            .collect(),
         found_in: "authorization".into(),
         tampered: false,
         tampered_claims: vec![],
@@ -83,11 +91,15 @@ async fn invoke(p: &Pipeline, event: Value) -> Value {
 }
 
 async fn flush(p: &Pipeline) -> Value {
-    handle(p, parse_invocation(serde_json::from_str(FLUSH_INPUT).unwrap()).unwrap()).await.expect("flush")
+    handle(p, parse_invocation(serde_json::from_str(FLUSH_INPUT).unwrap()).unwrap())
+        .await
+        .expect("flush")
 }
 
 fn by_hit<'a>(got: &'a [Envelope], h: &Hit) -> Vec<&'a Envelope> {
-    got.iter().filter(|e| e.alert["hit"]["hit_id"] == h.hit_id.as_str()).collect()
+    got.iter()
+        .filter(|e| e.alert["hit"]["hit_id"] == h.hit_id.as_str())
+        .collect()
 }
 
 fn minutes_ago(m: i64) -> OffsetDateTime {
@@ -125,13 +137,24 @@ async fn same_batch_delivered_twice_alerts_once() {
         let e = by_hit(&got, h);
         assert_eq!(e.len(), 1, "hit {}", h.hit_id);
         let e = e[0];
-        assert_eq!(e.alert["hit"], serde_json::to_value(h).unwrap(), "the alert carries the hit as stored");
-        assert_eq!(e.alert["dedup_key"], format!("honeytoken/{}/{}", h.token_id, h.source_ip));
+        assert_eq!(
+            e.alert["hit"],
+            serde_json::to_value(h).unwrap(),
+            "the alert carries the hit as stored"
+        );
+        assert_eq!(
+            e.alert["dedup_key"],
+            format!("honeytoken/{}/{}", h.token_id, h.source_ip)
+        );
         assert_eq!(e.alert["severity"], "critical");
         assert_eq!(e.attributes["severity"], "critical");
         assert_eq!(e.attributes["token_id"], h.token_id.as_str());
         assert_eq!(e.attributes["test"], "false");
-        assert!(e.subject.starts_with("ALARM:") && e.subject.len() <= 100, "{}", e.subject);
+        assert!(
+            e.subject.starts_with("ALARM:") && e.subject.len() <= 100,
+            "{}",
+            e.subject
+        );
     }
     let text = by_hit(&got, &a)[0].alert["text"].as_str().unwrap().to_string();
     for want in [
@@ -156,17 +179,28 @@ async fn flood_of_500_is_one_alert_and_one_summary_of_499() {
     // Hits of 30 minutes ago, one a second: all in one 15-minute window that
     // has closed by now, so the scheduled flush announces it.
     let t0 = minutes_ago(30);
-    let hits: Vec<Hit> =
-        (0..500).map(|i| hit("tokflood", "203.0.113.9", t0 + time::Duration::seconds(i), i as u128)).collect();
+    let hits: Vec<Hit> = (0..500)
+        .map(|i| hit("tokflood", "203.0.113.9", t0 + time::Duration::seconds(i), i as u128))
+        .collect();
     for h in &hits {
         r.store.put(h).await.unwrap();
     }
-    let stored = r.store.query(&HitQuery { token_id: Some("tokflood".into()), ..Default::default() }).await.unwrap();
+    let stored = r
+        .store
+        .query(&HitQuery {
+            token_id: Some("tokflood".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 500, "every hit is stored");
     let records = stream_records(&r.conf, r.tables.name("HitsTable")).await;
     assert_eq!(records.len(), 500);
     let p = pipeline(&r.conf, &r.env).await.unwrap();
-    assert_eq!(deliver(&records, 0, 100, |ev| invoke(&p, ev)).await, Delivered::All { invocations: 5 });
+    assert_eq!(
+        deliver(&records, 0, 100, |ev| invoke(&p, ev)).await,
+        Delivered::All { invocations: 5 }
+    );
     let got = r.topic.receive(1).await;
     assert_eq!(got.len(), 1, "only the first hit alerts at once");
     assert_eq!(got[0].alert["hit"]["hit_id"], hits[0].hit_id.as_str());
@@ -179,15 +213,25 @@ async fn flood_of_500_is_one_alert_and_one_summary_of_499() {
     let s = &got[0].alert;
     assert_eq!(s["kind"], "summary");
     assert_eq!(s["suppressed"], 499);
-    assert_eq!(s["hit"]["hit_id"], hits[499].hit_id.as_str(), "the summary shows the last hit");
+    assert_eq!(
+        s["hit"]["hit_id"],
+        hits[499].hit_id.as_str(),
+        "the summary shows the last hit"
+    );
     assert!(
-        s["summary"].as_str().unwrap().starts_with("499 more requests from 203.0.113.9 in 15 minutes"),
+        s["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("499 more requests from 203.0.113.9 in 15 minutes"),
         "{}",
         s["summary"]
     );
     assert!(got[0].subject.starts_with("ALARM: 499 more uses"), "{}", got[0].subject);
     // Redelivered and flushed again: nothing new.
-    assert_eq!(deliver(&records, 0, 100, |ev| invoke(&p, ev)).await, Delivered::All { invocations: 5 });
+    assert_eq!(
+        deliver(&records, 0, 100, |ev| invoke(&p, ev)).await,
+        Delivered::All { invocations: 5 }
+    );
     assert_eq!(flush(&p).await["summaries"], 0);
     assert!(r.topic.receive(0).await.is_empty());
 }
@@ -209,7 +253,10 @@ async fn sns_unreachable_fails_records_and_a_later_delivery_succeeds() {
     assert_eq!(records.len(), 4);
 
     // SNS on a port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let bad_sns = aws_sdk_sns::Client::from_conf(
         aws_sdk_sns::config::Builder::from(&r.conf)
             .endpoint_url(format!("http://{closed}"))
@@ -220,11 +267,23 @@ async fn sns_unreachable_fails_records_and_a_later_delivery_succeeds() {
         aws_sdk_dynamodb::Client::new(&r.conf),
         r.tables.name("AlertStateTable"),
     ));
-    let down = Pipeline::new(state, vec![Channel { notifier: Arc::new(Sns::new(bad_sns, &r.topic.arn)), required: true }]);
+    let down = Pipeline::new(
+        state,
+        vec![Channel {
+            notifier: Arc::new(Sns::new(bad_sns, &r.topic.arn)),
+            required: true,
+        }],
+    );
     let first_seq = records[0]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_string();
     for _ in 0..2 {
         let d = deliver(&records, 0, 100, |ev| invoke(&down, ev)).await;
-        assert_eq!(d, Delivered::Failed { checkpoint: 0, sequence_number: first_seq.clone() });
+        assert_eq!(
+            d,
+            Delivered::Failed {
+                checkpoint: 0,
+                sequence_number: first_seq.clone()
+            }
+        );
     }
     // A batch that starts later fails at its own first alerting record.
     let d = deliver(&records, 1, 100, |ev| invoke(&down, ev)).await;
@@ -232,15 +291,24 @@ async fn sns_unreachable_fails_records_and_a_later_delivery_succeeds() {
 
     // SNS is back: the service delivers again from the checkpoint.
     let up = pipeline(&r.conf, &r.env).await.unwrap();
-    assert_eq!(deliver(&records, 0, 100, |ev| invoke(&up, ev)).await, Delivered::All { invocations: 1 });
+    assert_eq!(
+        deliver(&records, 0, 100, |ev| invoke(&up, ev)).await,
+        Delivered::All { invocations: 1 }
+    );
     let got = r.topic.receive(3).await;
     assert_eq!(got.len(), 3, "{got:#?}");
     for h in [&hits[0], &hits[1], &hits[3]] {
         assert_eq!(by_hit(&got, h).len(), 1, "hit {} alerted exactly once", h.hit_id);
     }
-    assert!(by_hit(&got, &hits[2]).is_empty(), "the repeat within the window is counted, not alerted");
+    assert!(
+        by_hit(&got, &hits[2]).is_empty(),
+        "the repeat within the window is counted, not alerted"
+    );
     // Everything again (a bisected retry would): no duplicates.
-    assert_eq!(deliver(&records, 0, 2, |ev| invoke(&up, ev)).await, Delivered::All { invocations: 2 });
+    assert_eq!(
+        deliver(&records, 0, 2, |ev| invoke(&up, ev)).await,
+        Delivered::All { invocations: 2 }
+    );
     assert!(r.topic.receive(0).await.is_empty());
     let stored = r.store.query(&HitQuery::default()).await.unwrap();
     assert_eq!(stored.len(), 4, "every hit is stored");
@@ -277,8 +345,12 @@ fn template_wires_the_alerter() {
     assert_eq!(target(&p["Stream"]), "HitsTable");
     assert_eq!(p["StartingPosition"].as_str(), Some("LATEST"));
     assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
-    let types: Vec<&str> =
-        p["FunctionResponseTypes"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    let types: Vec<&str> = p["FunctionResponseTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
     assert_eq!(types, ["ReportBatchItemFailures"]);
     let retries = p["MaximumRetryAttempts"].as_i64().expect("retries are bounded");
     assert!((0..=100).contains(&retries), "{retries}");
@@ -296,10 +368,15 @@ fn template_wires_the_alerter() {
     // Every variable the alerter reads is set.
     let vars = f["Environment"]["Variables"].as_mapping().unwrap();
     let env = AlerterEnv::from_lookup(|k| {
-        vars.get(k).map(|_| if k == "THROTTLE_WINDOW_MINUTES" { "15" } else { "set" }.to_string())
+        vars.get(k)
+            .map(|_| if k == "THROTTLE_WINDOW_MINUTES" { "15" } else { "set" }.to_string())
     });
     assert!(env.is_ok(), "{env:?}");
-    for k in ["THROTTLE_WINDOW_MINUTES", "SLACK_WEBHOOK_SECRET_ARN", "PAGERDUTY_ROUTING_KEY_SECRET_ARN"] {
+    for k in [
+        "THROTTLE_WINDOW_MINUTES",
+        "SLACK_WEBHOOK_SECRET_ARN",
+        "PAGERDUTY_ROUTING_KEY_SECRET_ARN",
+    ] {
         assert!(vars.get(k).is_some(), "{k}");
     }
     assert_eq!(t["Parameters"]["ThrottleWindowMinutes"]["Default"].as_i64(), Some(15));
@@ -319,7 +396,9 @@ fn template_wires_the_alerter() {
     // Least privilege: its own role; no wildcard resource except ListStreams.
     assert_eq!(target(&f["Role"]), "AlerterRole");
     assert!(f["Policies"].is_null(), "SAM-generated policies would widen the role");
-    let stmts = res["AlerterRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let stmts = res["AlerterRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
     let mut publish = false;
     for s in stmts {
         let s = match tag(s) {
@@ -329,7 +408,12 @@ fn template_wires_the_alerter() {
         };
         let actions: Vec<String> = match &s["Action"] {
             serde_norway::Value::String(a) => vec![a.clone()],
-            v => v.as_sequence().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            v => v
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect(),
         };
         if s["Resource"].as_str() == Some("*") {
             assert_eq!(actions, ["dynamodb:ListStreams"]);

@@ -55,12 +55,7 @@ fn grouped(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
 fn counts(groups: &[serde_json::Value]) -> BTreeMap<Option<String>, u64> {
     groups
         .iter()
-        .map(|g| {
-            (
-                g["key"].as_str().map(str::to_string),
-                g["count"].as_u64().unwrap(),
-            )
-        })
+        .map(|g| (g["key"].as_str().map(str::to_string), g["count"].as_u64().unwrap()))
         .collect()
 }
 
@@ -79,10 +74,7 @@ fn grouped_counts_on_a_seeded_store() {
         t0.elapsed()
     );
     assert_eq!(by_ip.len(), seed::SOURCES);
-    let got: BTreeMap<&str, &serde_json::Value> = by_ip
-        .iter()
-        .map(|g| (g["key"].as_str().unwrap(), g))
-        .collect();
+    let got: BTreeMap<&str, &serde_json::Value> = by_ip.iter().map(|g| (g["key"].as_str().unwrap(), g)).collect();
     for (j, s) in seed::sources().iter().enumerate() {
         let g = got
             .get(s.ip.as_str())
@@ -135,10 +127,7 @@ fn grouped_counts_on_a_seeded_store() {
     let by_token = grouped(d, &["--by", "token"]);
     assert_eq!(by_token.len(), seed::TOKENS);
     assert_eq!(
-        by_token
-            .iter()
-            .map(|g| g["count"].as_u64().unwrap())
-            .sum::<u64>(),
+        by_token.iter().map(|g| g["count"].as_u64().unwrap()).sum::<u64>(),
         seed::total() as u64
     );
     assert!(
@@ -153,9 +142,7 @@ fn grouped_counts_on_a_seeded_store() {
     assert_eq!(by_day[0]["key"], "2026-10-01");
     let late = grouped(d, &["--by", "day", "--since", "2026-10-21"]);
     assert_eq!(
-        late.iter()
-            .map(|g| g["key"].as_str().unwrap())
-            .collect::<Vec<_>>(),
+        late.iter().map(|g| g["key"].as_str().unwrap()).collect::<Vec<_>>(),
         by_day[20..]
             .iter()
             .map(|g| g["key"].as_str().unwrap())
@@ -173,10 +160,7 @@ fn grouped_counts_on_a_seeded_store() {
         })
         .collect();
     assert_eq!(
-        by_day
-            .iter()
-            .map(|g| g["count"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
+        by_day.iter().map(|g| g["count"].as_u64().unwrap()).collect::<Vec<_>>(),
         per_day
     );
 
@@ -184,9 +168,7 @@ fn grouped_counts_on_a_seeded_store() {
     let tok = by_token[0]["key"].as_str().unwrap().to_string();
     let one = grouped(d, &["--by", "ip", "--token", &tok]);
     assert_eq!(
-        one.iter()
-            .map(|g| g["count"].as_u64().unwrap())
-            .sum::<u64>(),
+        one.iter().map(|g| g["count"].as_u64().unwrap()).sum::<u64>(),
         by_token[0]["count"].as_u64().unwrap()
     );
     assert!(one.iter().all(|g| g["distinct_tokens"] == 1));
@@ -203,10 +185,7 @@ fn grouped_counts_on_a_seeded_store() {
         csv.lines().next(),
         Some("by,key,name,count,first_seen,last_seen,distinct_tokens,distinct_sources")
     );
-    assert!(csv.contains(&format!(
-        "country,GB,United Kingdom,{},",
-        want[&Some("GB".to_string())]
-    )));
+    assert!(csv.contains(&format!("country,GB,United Kingdom,{},", want[&Some("GB".to_string())])));
 
     // Bad input: a clear error, not a panic.
     let o = common::run(d, &["hits", "--by", "city"]);
@@ -219,21 +198,11 @@ fn grouped_counts_on_a_seeded_store() {
     let out = d.join("report.html");
     common::ok(d, &["report", "--out", out.to_str().unwrap()]);
     let html = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        html.contains(r#"content="default-src 'none'; style-src 'unsafe-inline'; img-src data:""#)
-    );
-    assert!(
-        !html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http")
-    );
-    assert!(
-        html.contains(r#"<svg class="chart timeline""#)
-            && html.matches(r#"<svg class="chart bars""#).count() == 3
-    );
+    assert!(html.contains(r#"content="default-src 'none'; style-src 'unsafe-inline'; img-src data:""#));
+    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"));
+    assert!(html.contains(r#"<svg class="chart timeline""#) && html.matches(r#"<svg class="chart bars""#).count() == 3);
     assert!(html.contains(&format!("<b>{}</b><span>hits</span>", seed::total())));
-    assert!(
-        html.contains("<b>200</b><span>sources</span>")
-            && html.contains("<b>50</b><span>tokens used</span>")
-    );
+    assert!(html.contains("<b>200</b><span>sources</span>") && html.contains("<b>50</b><span>tokens used</span>"));
     assert!(html.contains(&format!(
         r#"<td class="mono">GB</td><td>United Kingdom</td><td class="n">{}</td>"#,
         want[&Some("GB".to_string())]
@@ -288,10 +257,7 @@ fn report_escapes_a_hostile_user_agent_stored_through_serve() {
         ],
     );
     let html = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        !html.contains("<script>"),
-        "attacker markup must not survive"
-    );
+    assert!(!html.contains("<script>"), "attacker markup must not survive");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("&lt;i&gt;ci&lt;/i&gt;") && html.contains(&id));
     assert!(html.contains("<b>1</b><span>hits</span>"));

@@ -18,11 +18,7 @@ use honeytoken::store::dynamodb::DynamoStore;
 
 /// Writes the hits 25 at a time, as the store writes one (its own item
 /// layout), retrying what DynamoDB leaves unprocessed.
-async fn batch_put(
-    client: &aws_sdk_dynamodb::Client,
-    store: &DynamoStore,
-    hits: &[honeytoken::hit::Hit],
-) {
+async fn batch_put(client: &aws_sdk_dynamodb::Client, store: &DynamoStore, hits: &[honeytoken::hit::Hit]) {
     let mut tasks = tokio::task::JoinSet::new();
     for chunk in hits.chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk
@@ -43,12 +39,7 @@ async fn batch_put(
                     .request_items(&table, requests.clone())
                     .send()
                     .await
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "batch write: {}",
-                            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                        )
-                    });
+                    .unwrap_or_else(|e| panic!("batch write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
                 requests = out
                     .unprocessed_items()
                     .and_then(|u| u.get(&table))
@@ -73,12 +64,7 @@ async fn batch_put(
 fn counts(groups: &[serde_json::Value]) -> BTreeMap<Option<String>, u64> {
     groups
         .iter()
-        .map(|g| {
-            (
-                g["key"].as_str().map(str::to_string),
-                g["count"].as_u64().unwrap(),
-            )
-        })
+        .map(|g| (g["key"].as_str().map(str::to_string), g["count"].as_u64().unwrap()))
         .collect()
 }
 
@@ -88,11 +74,7 @@ async fn grouped_counts_on_a_seeded_dynamodb_store() {
     let client = aws_sdk_dynamodb::Client::new(&conf);
     let tables = support::Tables::create(&client).await;
     let secret_arn = support::create_signing_secret(&conf).await;
-    let store = DynamoStore::new(
-        client.clone(),
-        tables.name("TokensTable"),
-        tables.name("HitsTable"),
-    );
+    let store = DynamoStore::new(client.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
 
     let key = honeytoken::key::SigningKey::from_secret(&[3u8; 32]).unwrap();
     let tokens = seed::tokens(&key);
@@ -147,10 +129,7 @@ async fn grouped_counts_on_a_seeded_dynamodb_store() {
     let by_ip = grouped("ip", &["--since", "8d"]);
     eprintln!("hits --by ip: {:?}", t0.elapsed());
     assert_eq!(by_ip.len(), seed::SOURCES);
-    let got: BTreeMap<&str, &serde_json::Value> = by_ip
-        .iter()
-        .map(|g| (g["key"].as_str().unwrap(), g))
-        .collect();
+    let got: BTreeMap<&str, &serde_json::Value> = by_ip.iter().map(|g| (g["key"].as_str().unwrap(), g)).collect();
     for (j, s) in seed::sources().iter().enumerate() {
         let g = got[s.ip.as_str()];
         assert_eq!(g["count"], seed::hits_from(j) as u64, "{}", s.ip);

@@ -94,10 +94,7 @@ async fn the_template_defines_what_the_store_uses() {
 /// `!Tag value` as (tag without `!`, value).
 fn tagged(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
     match v {
-        serde_norway::Value::Tagged(t) => Some((
-            t.tag.to_string().trim_start_matches('!').to_string(),
-            &t.value,
-        )),
+        serde_norway::Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
         _ => None,
     }
 }
@@ -118,10 +115,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     let mut grants: Vec<(String, String)> = Vec::new();
     for st in policies[0]["Statement"].as_sequence().unwrap() {
         assert_eq!(st["Effect"].as_str(), Some("Allow"));
-        let action = st["Action"]
-            .as_str()
-            .expect("one action per statement")
-            .to_string();
+        let action = st["Action"].as_str().expect("one action per statement").to_string();
         let (tag, target) = tagged(&st["Resource"]).expect("resource from the stack");
         grants.push((action, format!("{tag} {}", target.as_str().unwrap())));
     }
@@ -129,14 +123,8 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     assert_eq!(
         grants,
         [
-            (
-                "dynamodb:GetItem".to_string(),
-                "GetAtt TokensTable.Arn".to_string()
-            ),
-            (
-                "dynamodb:PutItem".to_string(),
-                "GetAtt HitsTable.Arn".to_string()
-            ),
+            ("dynamodb:GetItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
+            ("dynamodb:PutItem".to_string(), "GetAtt HitsTable.Arn".to_string()),
             (
                 "secretsmanager:GetSecretValue".to_string(),
                 "Ref SigningKeySecret".to_string()
@@ -155,11 +143,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     }
     for keep in ["TokensTable", "HitsTable", "SigningKeySecret"] {
         assert_eq!(r[keep]["DeletionPolicy"].as_str(), Some("Retain"), "{keep}");
-        assert_eq!(
-            r[keep]["UpdateReplacePolicy"].as_str(),
-            Some("Retain"),
-            "{keep}"
-        );
+        assert_eq!(r[keep]["UpdateReplacePolicy"].as_str(), Some("Retain"), "{keep}");
     }
     // Whatever else the pager's filter lets through, a `test` = "true" message is not.
     let pd = &r["PagerDutySubscription"]["Properties"];
@@ -171,9 +155,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     };
     let mut admits_false = false;
     for b in branches {
-        let test = b["test"]
-            .as_sequence()
-            .expect("every branch constrains `test`");
+        let test = b["test"].as_sequence().expect("every branch constrains `test`");
         assert!(
             !test.iter().any(|v| v.as_str() == Some("true")),
             "test hits must never page: {b:?}"
@@ -210,15 +192,7 @@ async fn tokens_round_trip_with_conditional_writes() {
     let s = store(&client, &t);
     let key = SigningKey::from_secret(&[7u8; 32]).unwrap();
     let now = OffsetDateTime::now_utc();
-    let a = mint(
-        &key,
-        &key_spec(),
-        "ci-secrets",
-        "github.com/acme/api/.env",
-        "memo",
-        now,
-    )
-    .unwrap();
+    let a = mint(&key, &key_spec(), "ci-secrets", "github.com/acme/api/.env", "memo", now).unwrap();
     let b = mint(
         &key,
         &MintSpec::Jwt {
@@ -250,10 +224,7 @@ async fn tokens_round_trip_with_conditional_writes() {
     let disabled = honeytoken::store::set_state(&s, &a.id, TokenState::Disabled)
         .await
         .unwrap();
-    assert_eq!(
-        s.get(&a.id).await.unwrap().unwrap().state,
-        TokenState::Disabled
-    );
+    assert_eq!(s.get(&a.id).await.unwrap().unwrap().state, TokenState::Disabled);
     assert_eq!(disabled.state, TokenState::Disabled);
     let mut ghost = a.clone();
     ghost.id = "ffffffffffffffff".into();
@@ -293,9 +264,7 @@ async fn hits_round_trip_with_ttl_day_and_ip_attributes() {
         .item
         .expect("hit stored under token_id + hit_id");
     let expires: i64 = raw["expires_at"].as_n().unwrap().parse().unwrap();
-    let received = honeytoken::time::parse(&h.received_at)
-        .unwrap()
-        .unix_timestamp();
+    let received = honeytoken::time::parse(&h.received_at).unwrap().unix_timestamp();
     assert_eq!(expires, received + 30 * 86_400);
     assert_eq!(raw["day"].as_s().unwrap(), &h.received_at[..10]);
     assert_eq!(raw["ip"].as_s().unwrap(), "203.0.113.7");
@@ -326,12 +295,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
     let s = store(&client, &t).with_page_size(100);
     let now = OffsetDateTime::now_utc() - time::Duration::seconds(5);
     let tokens = ["1111111111111111", "2222222222222222", "3333333333333333"];
-    let ips = [
-        "198.51.100.1",
-        "198.51.100.2",
-        "2001:db8::7",
-        "203.0.113.200",
-    ];
+    let ips = ["198.51.100.1", "198.51.100.2", "2001:db8::7", "203.0.113.200"];
     let mut all = Vec::new();
     for i in 0..1200u32 {
         // Three quarters within the last 36 hours, the rest 3 to 12 days old.
@@ -363,11 +327,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
 
     let expect = |f: &dyn Fn(&Hit) -> bool| -> Vec<Hit> {
         let mut v: Vec<Hit> = all.iter().filter(|h| f(h)).cloned().collect();
-        v.sort_by(|a, b| {
-            a.received_at
-                .cmp(&b.received_at)
-                .then(a.hit_id.cmp(&b.hit_id))
-        });
+        v.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.hit_id.cmp(&b.hit_id)));
         v
     };
     let since = honeytoken::time::rfc3339(now - time::Duration::hours(48));
@@ -435,10 +395,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
         })
         .await
         .unwrap();
-    assert_eq!(
-        got,
-        expect(&|h| h.token_id == tokens[1] && h.received_at >= since)
-    );
+    assert_eq!(got, expect(&|h| h.token_id == tokens[1] && h.received_at >= since));
     let got = s
         .query(&HitQuery {
             token_id: Some(tokens[2].into()),
@@ -496,10 +453,7 @@ fn cli_ok(args: &[&str]) -> String {
 async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
     let (conf, client, t) = setup().await;
     let secret_arn = support::create_signing_secret(&conf).await;
-    let (tokens, hits) = (
-        t.name("TokensTable").to_string(),
-        t.name("HitsTable").to_string(),
-    );
+    let (tokens, hits) = (t.name("TokensTable").to_string(), t.name("HitsTable").to_string());
     let base = [
         "--backend",
         "aws",
@@ -510,9 +464,7 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
         "--secret-arn",
         &secret_arn,
     ];
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter().chain(extra).map(|s| s.to_string()).collect()
-    };
+    let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|s| s.to_string()).collect() };
     let run = |extra: &[&str]| {
         let a = with(extra);
         cli_ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
@@ -565,25 +517,19 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
     let resp = decoy.handle(req, meta).await;
     assert_eq!(resp.status(), decoy.persona().response().status());
 
-    let shown: Vec<serde_json::Value> =
-        serde_json::from_str(&run(&["hits", "--format", "json"])).unwrap();
+    let shown: Vec<serde_json::Value> = serde_json::from_str(&run(&["hits", "--format", "json"])).unwrap();
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0]["token_id"], id.as_str());
     assert_eq!(shown[0]["source_ip"], "198.51.100.23");
     assert_eq!(shown[0]["label"], "payments-ci");
     assert_eq!(shown[0]["path"], "/v1/charges");
-    let recent: Vec<serde_json::Value> = serde_json::from_str(&run(&[
-        "hits", "--since", "1h", "--token", &id, "--format", "json",
-    ]))
-    .unwrap();
+    let recent: Vec<serde_json::Value> =
+        serde_json::from_str(&run(&["hits", "--since", "1h", "--token", &id, "--format", "json"])).unwrap();
     assert_eq!(recent.len(), 1);
 
     // disable / show go through the same store.
     run(&["disable", &id]);
-    assert_eq!(
-        s.get(&id).await.unwrap().unwrap().state,
-        TokenState::Disabled
-    );
+    assert_eq!(s.get(&id).await.unwrap().unwrap().state, TokenState::Disabled);
     let shown = run(&["show", &id, "--format", "json"]);
     assert!(shown.contains("disabled"), "{shown}");
 }
@@ -628,10 +574,7 @@ async fn cli_reads_tables_and_secret_from_the_stack_outputs() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        store(&client, &t).get(&id).await.unwrap().unwrap().label,
-        "stack-test"
-    );
+    assert_eq!(store(&client, &t).get(&id).await.unwrap().unwrap().label, "stack-test");
 
     let o = cli(&["--backend", "aws", "--stack", "no-such-stack", "list"]);
     assert!(!o.status.success());

@@ -6,12 +6,12 @@
 //! alerter as a stream event; the alert is read from an SQS queue
 //! subscribed to the topic.
 
-#[path = "support/aws.rs"]
-mod support;
 #[path = "support/alerts.rs"]
 mod alerts;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
+#[path = "support/aws.rs"]
+mod support;
 
 use alerts::{Delivered, Topic, deliver, stream_records};
 use honeytoken::aws::signing_key;
@@ -44,10 +44,19 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
     let topic = Topic::create(&conf).await;
 
     // A token minted with the stack's key, as `honeytoken --backend aws mint` does.
-    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn).await.unwrap();
-    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
-    let record = mint(&key, &spec, "billing-service", "github.com/acme/billing/.env", "", time::OffsetDateTime::now_utc())
+    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
+        .await
         .unwrap();
+    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
+    let record = mint(
+        &key,
+        &spec,
+        "billing-service",
+        "github.com/acme/billing/.env",
+        "",
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
     let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
     store.create(&record).await.unwrap();
 
@@ -60,12 +69,22 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
         ("SIGNING_KEY_SECRET_ARN", secret_arn.clone()),
     ]);
     let decoy = Function::spawn(&decoy_bin, "decoy", &decoy_api, &env);
-    let event: Value =
-        serde_json::from_str(&support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", &record.token))
-            .unwrap();
-    let resp = decoy_api.invoke(event).await.unwrap_or_else(|e| panic!("decoy failed: {e}\n{}", decoy.log_text()));
+    let event: Value = serde_json::from_str(
+        &support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", &record.token),
+    )
+    .unwrap();
+    let resp = decoy_api
+        .invoke(event)
+        .await
+        .unwrap_or_else(|e| panic!("decoy failed: {e}\n{}", decoy.log_text()));
     assert_eq!(resp["statusCode"], 401, "the decoy answers as the API persona: {resp}");
-    let hits = store.query(&HitQuery { token_id: Some(record.id.clone()), ..Default::default() }).await.unwrap();
+    let hits = store
+        .query(&HitQuery {
+            token_id: Some(record.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(hits.len(), 1, "the hit is stored: {}", decoy.log_text());
     let hit = &hits[0];
 
@@ -83,7 +102,10 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
     for _ in 0..2 {
         // Delivered twice, as at-least-once delivery may.
         let d = deliver(&records, 0, 100, |ev| async {
-            alerter_api.invoke(ev).await.unwrap_or_else(|e| panic!("alerter failed: {e}\n{}", alerter.log_text()))
+            alerter_api
+                .invoke(ev)
+                .await
+                .unwrap_or_else(|e| panic!("alerter failed: {e}\n{}", alerter.log_text()))
         })
         .await;
         assert_eq!(d, Delivered::All { invocations: 1 });
@@ -107,7 +129,13 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
     assert_eq!(a["severity"], "critical");
     assert_eq!(got[0].attributes["test"], "false");
     assert_eq!(got[0].attributes["token_id"], record.id.as_str());
-    assert!(got[0].subject.starts_with("ALARM: honeytoken billing-service used from 198.51.100.77"), "{}", got[0].subject);
+    assert!(
+        got[0]
+            .subject
+            .starts_with("ALARM: honeytoken billing-service used from 198.51.100.77"),
+        "{}",
+        got[0].subject
+    );
     let text = a["text"].as_str().unwrap();
     for want in [
         "billing-service",

@@ -120,7 +120,7 @@ pub enum WindowWrite {
     /// Store `window`; the stored version must equal `expected` (`None`: no window stored).
     Replace {
         /// The new window.
-        window: Window,
+        window: Box<Window>,
         /// Version the stored window must have.
         expected: Option<u64>,
     },
@@ -151,7 +151,7 @@ pub struct Commit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// Leased: deliver it, then [`AlertState::complete`] or [`AlertState::release`].
-    Claimed(OutboxEntry),
+    Claimed(Box<OutboxEntry>),
     /// Already delivered.
     Gone,
     /// Another delivery holds the lease.
@@ -328,14 +328,14 @@ impl Pipeline {
                         outbox.push(self.summary_entry(w, now)?);
                     }
                     window = Some(WindowWrite::Replace {
-                        window: Window {
+                        window: Box::new(Window {
                             pair,
                             start_ms: at,
                             end_ms: at.saturating_add(self.window_ms()),
                             suppressed: 0,
                             last_hit: None,
                             version: old.as_ref().map_or(1, |w| w.version + 1),
-                        },
+                        }),
                         expected: old.map(|w| w.version),
                     });
                 }
@@ -398,7 +398,7 @@ impl Pipeline {
             let commit = Commit {
                 marker: None,
                 window: Some(WindowWrite::Replace {
-                    window: reset,
+                    window: Box::new(reset),
                     expected: Some(w.version),
                 }),
                 outbox: vec![entry],
@@ -527,23 +527,18 @@ impl AlertState for MemoryAlertState {
 
     async fn commit(&self, c: &Commit) -> Result<bool> {
         let mut g = self.lock()?;
-        if let Some(m) = &c.marker {
-            if g.markers.contains_key(&m.hit_id) {
-                return Ok(false);
-            }
+        if c.marker.as_ref().is_some_and(|m| g.markers.contains_key(&m.hit_id)) {
+            return Ok(false);
         }
-        match &c.window {
+        let window_ok = match &c.window {
             Some(WindowWrite::Replace { window, expected }) => {
-                if g.windows.get(&window.pair).map(|w| w.version) != *expected {
-                    return Ok(false);
-                }
+                g.windows.get(&window.pair).map(|w| w.version) == *expected
             }
-            Some(WindowWrite::Count { pair, at_ms, .. }) => {
-                if !g.windows.get(pair).is_some_and(|w| w.end_ms > *at_ms) {
-                    return Ok(false);
-                }
-            }
-            None => {}
+            Some(WindowWrite::Count { pair, at_ms, .. }) => g.windows.get(pair).is_some_and(|w| w.end_ms > *at_ms),
+            None => true,
+        };
+        if !window_ok {
+            return Ok(false);
         }
         if c.outbox.iter().any(|e| g.outbox.contains_key(&e.key)) {
             return Ok(false);
@@ -553,7 +548,7 @@ impl AlertState for MemoryAlertState {
         }
         match &c.window {
             Some(WindowWrite::Replace { window, .. }) => {
-                g.windows.insert(window.pair.clone(), window.clone());
+                g.windows.insert(window.pair.clone(), (**window).clone());
             }
             Some(WindowWrite::Count { pair, hit, .. }) => {
                 if let Some(w) = g.windows.get_mut(pair) {
@@ -577,7 +572,7 @@ impl AlertState for MemoryAlertState {
             Some((_, lease)) if *lease > now_ms => Claim::Busy,
             Some((e, lease)) => {
                 *lease = now_ms + lease_ms;
-                Claim::Claimed(e.clone())
+                Claim::Claimed(Box::new(e.clone()))
             }
         })
     }
@@ -726,14 +721,8 @@ pub(crate) mod tests {
     async fn redelivered_hit_alerts_once() {
         let r = rig();
         let h = hit_at("tok1", "203.0.113.9", 0, 0);
-        assert_eq!(
-            r.p.process(&h).await.unwrap(),
-            Outcome::Alerted { delivered: 1 }
-        );
-        assert_eq!(
-            r.p.process(&h).await.unwrap(),
-            Outcome::Duplicate { delivered: 0 }
-        );
+        assert_eq!(r.p.process(&h).await.unwrap(), Outcome::Alerted { delivered: 1 });
+        assert_eq!(r.p.process(&h).await.unwrap(), Outcome::Duplicate { delivered: 0 });
         assert_eq!(r.sns.taken().len(), 1);
         assert_eq!(r.slack.taken().len(), 1);
         assert_eq!(r.sns.taken()[0].hit, h);
@@ -742,23 +731,14 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn flood_is_one_alert_and_one_exact_summary() {
         let r = rig();
-        let hits: Vec<Hit> = (0..500)
-            .map(|i| hit_at("tok1", "203.0.113.9", i, i as u32))
-            .collect();
+        let hits: Vec<Hit> = (0..500).map(|i| hit_at("tok1", "203.0.113.9", i, i as u32)).collect();
         for h in &hits {
             r.p.process(h).await.unwrap();
         }
-        assert_eq!(
-            r.sns.taken().len(),
-            1,
-            "only the first hit alerts within the window"
-        );
+        assert_eq!(r.sns.taken().len(), 1, "only the first hit alerts within the window");
         // A hit after the window closes announces the window and alerts itself.
         let later = hit_at("tok1", "203.0.113.9", 15 * 60 + 1, 999);
-        assert_eq!(
-            r.p.process(&later).await.unwrap(),
-            Outcome::Alerted { delivered: 2 }
-        );
+        assert_eq!(r.p.process(&later).await.unwrap(), Outcome::Alerted { delivered: 2 });
         let got = r.sns.taken();
         assert_eq!(got.len(), 3);
         assert_eq!(got[1].suppressed, Some(499));
@@ -778,15 +758,9 @@ pub(crate) mod tests {
     async fn flush_announces_expired_windows_once() {
         let r = rig();
         for i in 0..10 {
-            r.p.process(&hit_at("tok1", "198.51.100.7", i, i as u32))
-                .await
-                .unwrap();
+            r.p.process(&hit_at("tok1", "198.51.100.7", i, i as u32)).await.unwrap();
         }
-        assert_eq!(
-            r.p.flush().await.unwrap(),
-            FlushReport::default(),
-            "window still open"
-        );
+        assert_eq!(r.p.flush().await.unwrap(), FlushReport::default(), "window still open");
         r.now.fetch_add(16 * 60 * 1000, Ordering::SeqCst);
         let rep = r.p.flush().await.unwrap();
         assert_eq!((rep.summaries, rep.delivered, rep.failed), (1, 1, 0));
@@ -799,15 +773,11 @@ pub(crate) mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].suppressed, Some(9));
         // A late hit of the old window is counted, announced by the next flush.
-        r.p.process(&hit_at("tok1", "198.51.100.7", 30, 77))
-            .await
-            .unwrap();
+        r.p.process(&hit_at("tok1", "198.51.100.7", 30, 77)).await.unwrap();
         assert_eq!(r.p.flush().await.unwrap().summaries, 1);
         assert_eq!(r.sns.taken()[2].suppressed, Some(1));
         // The next hit after the window does not announce it again.
-        r.p.process(&hit_at("tok1", "198.51.100.7", 20 * 60, 78))
-            .await
-            .unwrap();
+        r.p.process(&hit_at("tok1", "198.51.100.7", 20 * 60, 78)).await.unwrap();
         let got = r.sns.taken();
         assert_eq!(got.len(), 4);
         assert_eq!(got[3].suppressed, None);
@@ -816,24 +786,15 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn pairs_tests_and_disabled_tokens() {
         let r = rig();
-        r.p.process(&hit_at("tok1", "203.0.113.9", 0, 0))
-            .await
-            .unwrap();
+        r.p.process(&hit_at("tok1", "203.0.113.9", 0, 0)).await.unwrap();
         // Another source, another token: separate windows.
-        r.p.process(&hit_at("tok1", "203.0.113.10", 1, 1))
-            .await
-            .unwrap();
-        r.p.process(&hit_at("tok2", "203.0.113.9", 2, 2))
-            .await
-            .unwrap();
+        r.p.process(&hit_at("tok1", "203.0.113.10", 1, 1)).await.unwrap();
+        r.p.process(&hit_at("tok2", "203.0.113.9", 2, 2)).await.unwrap();
         // Test hits are never throttled.
         for i in 0..3 {
             let mut t = hit_at("tok1", "203.0.113.9", 3 + i, 10 + i as u32);
             t.test = true;
-            assert!(matches!(
-                r.p.process(&t).await.unwrap(),
-                Outcome::Alerted { .. }
-            ));
+            assert!(matches!(r.p.process(&t).await.unwrap(), Outcome::Alerted { .. }));
         }
         let mut d = hit_at("tok3", "203.0.113.9", 5, 20);
         d.token_state = Some(TokenState::Disabled);
@@ -865,27 +826,14 @@ pub(crate) mod tests {
         let a = hit_at("tok1", "203.0.113.9", 0, 0);
         let b = hit_at("tok1", "203.0.113.9", 1, 1);
         assert!(r.p.process(&a).await.is_err());
-        assert_eq!(
-            r.slack.taken().len(),
-            0,
-            "optional channels wait for the required ones"
-        );
+        assert_eq!(r.slack.taken().len(), 0, "optional channels wait for the required ones");
         // b is counted even while a's alert is pending.
         assert_eq!(r.p.process(&b).await.unwrap(), Outcome::Suppressed);
         assert!(r.p.process(&a).await.is_err());
         r.sns.failing.store(false, Ordering::SeqCst);
-        assert_eq!(
-            r.p.process(&a).await.unwrap(),
-            Outcome::Duplicate { delivered: 1 }
-        );
-        assert_eq!(
-            r.p.process(&a).await.unwrap(),
-            Outcome::Duplicate { delivered: 0 }
-        );
-        assert_eq!(
-            r.p.process(&b).await.unwrap(),
-            Outcome::Duplicate { delivered: 0 }
-        );
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 1 });
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 0 });
+        assert_eq!(r.p.process(&b).await.unwrap(), Outcome::Duplicate { delivered: 0 });
         assert_eq!(r.sns.taken().len(), 1);
         assert_eq!(r.slack.taken().len(), 1);
         assert_eq!(r.state.pending(), 0);
@@ -896,10 +844,7 @@ pub(crate) mod tests {
         let r = rig();
         r.slack.failing.store(true, Ordering::SeqCst);
         let a = hit_at("tok1", "203.0.113.9", 0, 0);
-        assert_eq!(
-            r.p.process(&a).await.unwrap(),
-            Outcome::Alerted { delivered: 1 }
-        );
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Alerted { delivered: 1 });
         assert_eq!(r.sns.taken().len(), 1);
         assert_eq!(r.state.pending(), 0);
     }
@@ -913,15 +858,11 @@ pub(crate) mod tests {
         r.sns.failing.store(false, Ordering::SeqCst);
         // Within the grace period the stream's own retry owns it.
         assert_eq!(r.p.flush().await.unwrap().delivered, 0);
-        r.now
-            .fetch_add(OUTBOX_GRACE.as_millis() as i64 + 1, Ordering::SeqCst);
+        r.now.fetch_add(OUTBOX_GRACE.as_millis() as i64 + 1, Ordering::SeqCst);
         assert_eq!(r.p.flush().await.unwrap().delivered, 1);
         assert_eq!(r.sns.taken().len(), 1);
         // The stream's late redelivery finds nothing left to send.
-        assert_eq!(
-            r.p.process(&a).await.unwrap(),
-            Outcome::Duplicate { delivered: 0 }
-        );
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 0 });
         assert_eq!(r.sns.taken().len(), 1);
     }
 
@@ -941,9 +882,6 @@ pub(crate) mod tests {
         assert!(r.p.process(&a).await.is_err(), "another delivery holds it");
         assert!(r.sns.taken().is_empty());
         r.now.fetch_add(60_001, Ordering::SeqCst);
-        assert_eq!(
-            r.p.process(&a).await.unwrap(),
-            Outcome::Duplicate { delivered: 1 }
-        );
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 1 });
     }
 }

@@ -52,7 +52,9 @@ pub fn since_bound(since: &str) -> Result<String> {
         ))
     })?;
     let d = time::Duration::try_from(d).map_err(|_| Error::Invalid(format!("--since {since:?} is too long")))?;
-    let t = time::OffsetDateTime::now_utc().checked_sub(d).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::now_utc()
+        .checked_sub(d)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     Ok(crate::time::rfc3339(t))
 }
 
@@ -151,12 +153,24 @@ fn csv_row(g: &Group) -> Vec<String> {
 
 /// `hits --by`: every matching hit, grouped.
 async fn grouped(ctx: &Context, a: &HitsArgs, by: GroupBy) -> Result<()> {
-    let q = HitQuery { limit: None, ..query(a)? };
+    let q = HitQuery {
+        limit: None,
+        ..query(a)?
+    };
     let groups = analysis::group(&ctx.hits.query(&q).await?, by);
     match a.format {
         Format::Json => output::json(&groups),
         Format::Csv => output::csv(
-            &["by", "key", "name", "count", "first_seen", "last_seen", "distinct_tokens", "distinct_sources"],
+            &[
+                "by",
+                "key",
+                "name",
+                "count",
+                "first_seen",
+                "last_seen",
+                "distinct_tokens",
+                "distinct_sources",
+            ],
             &groups.iter().map(csv_row).collect::<Vec<_>>(),
         ),
         Format::Table if groups.is_empty() => eprintln!("no hits recorded for this filter"),
@@ -174,13 +188,31 @@ pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
         return grouped(ctx, &a, by).await;
     }
     let hits = ctx.hits.query(&query(&a)?).await?;
-    let headers = ["received_at", "token_id", "label", "source_ip", "country", "method", "path", "found_in", "user_agent", "flags"];
+    let headers = [
+        "received_at",
+        "token_id",
+        "label",
+        "source_ip",
+        "country",
+        "method",
+        "path",
+        "found_in",
+        "user_agent",
+        "flags",
+    ];
     match a.format {
         Format::Json => output::json(&hits),
         Format::Csv => output::csv(&headers, &hits.iter().map(row).collect::<Vec<_>>()),
         Format::Table => {
             if hits.is_empty() {
-                eprintln!("no hits recorded{}", if a.since.is_some() || a.token.is_some() { " for this filter" } else { " yet" });
+                eprintln!(
+                    "no hits recorded{}",
+                    if a.since.is_some() || a.token.is_some() {
+                        " for this filter"
+                    } else {
+                        " yet"
+                    }
+                );
             } else {
                 output::table(&headers, &hits.iter().map(row).collect::<Vec<_>>())
             }

@@ -243,7 +243,7 @@ mod tests {
             let yes = (cloudfront::TRUST_VAR, OsString::from("true"));
             let no = (cloudfront::TRUST_VAR, OsString::from("false"));
             assert_eq!(
-                record(&[city.clone()], "81.2.69.142").await,
+                record(std::slice::from_ref(&city), "81.2.69.142").await,
                 ("81.2.69.142".into(), Some("GB".into()))
             );
             assert_eq!(

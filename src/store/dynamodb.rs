@@ -101,11 +101,7 @@ impl std::fmt::Debug for DynamoStore {
 
 impl DynamoStore {
     /// A store over the named tables.
-    pub fn new(
-        client: Client,
-        tokens_table: impl Into<String>,
-        hits_table: impl Into<String>,
-    ) -> Self {
+    pub fn new(client: Client, tokens_table: impl Into<String>, hits_table: impl Into<String>) -> Self {
         DynamoStore {
             client,
             tokens_table: tokens_table.into(),
@@ -146,8 +142,7 @@ impl DynamoStore {
 
     /// The item stored for a hit: the hit plus `expires_at`, `day` and `ip`.
     pub fn hit_item(&self, hit: &Hit) -> Result<Item> {
-        let mut item: Item =
-            to_item(hit).map_err(|e| Error::Store(format!("cannot encode hit: {e}")))?;
+        let mut item: Item = to_item(hit).map_err(|e| Error::Store(format!("cannot encode hit: {e}")))?;
         // A hit's time comes from this process; fall back to now rather than
         // lose the hit if it were ever malformed.
         let at = crate::time::parse(&hit.received_at).unwrap_or_else(OffsetDateTime::now_utc);
@@ -281,17 +276,12 @@ fn day_key(d: Date) -> String {
 }
 
 fn parse_bound(since: &str) -> Result<u64> {
-    let t = crate::time::parse(since)
-        .ok_or_else(|| Error::Invalid(format!("not an RFC 3339 time: {since:?}")))?;
+    let t = crate::time::parse(since).ok_or_else(|| Error::Invalid(format!("not an RFC 3339 time: {since:?}")))?;
     Ok(u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
 }
 
 /// Runs a Query to the end (or until `limit` items), page by page.
-async fn run_query(
-    b: QueryFluentBuilder,
-    limit: Option<usize>,
-    stats: Arc<Stats>,
-) -> Result<Vec<Item>> {
+async fn run_query(b: QueryFluentBuilder, limit: Option<usize>, stats: Arc<Stats>) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let mut start: Option<Item> = None;
     loop {
@@ -339,8 +329,7 @@ fn decode<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn create(&self, token: &TokenRecord) -> Result<()> {
-        let item: Item =
-            to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
+        let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
         let r = self
             .client
             .put_item()
@@ -362,8 +351,7 @@ impl TokenStore for DynamoStore {
     }
 
     async fn update(&self, token: &TokenRecord) -> Result<()> {
-        let item: Item =
-            to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
+        let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
         let r = self
             .client
             .put_item()
@@ -449,10 +437,7 @@ impl HitStore for DynamoStore {
             (None, Some(ip)) => self.by_ip(ip, q).await?,
             (None, None) => self.by_day(q).await?,
         };
-        let hits: Vec<Hit> = items
-            .into_iter()
-            .map(|i| decode(i, "hit"))
-            .collect::<Result<_>>()?;
+        let hits: Vec<Hit> = items.into_iter().map(|i| decode(i, "hit")).collect::<Result<_>>()?;
         Ok(apply_limit(hits, q.limit))
     }
 }
@@ -499,13 +484,8 @@ mod tests {
     fn hit_item_has_ttl_day_and_ip() {
         let s = store().with_hit_ttl_days(30);
         let item = s.hit_item(&hit("203.0.113.9")).unwrap();
-        let t = crate::time::parse("2026-11-28T23:59:59.999Z")
-            .unwrap()
-            .unix_timestamp();
-        assert_eq!(
-            item["expires_at"],
-            AttributeValue::N((t + 30 * 86_400).to_string())
-        );
+        let t = crate::time::parse("2026-11-28T23:59:59.999Z").unwrap().unix_timestamp();
+        assert_eq!(item["expires_at"], AttributeValue::N((t + 30 * 86_400).to_string()));
         assert_eq!(item["day"], AttributeValue::S("2026-11-28".into()));
         assert_eq!(item["ip"], AttributeValue::S("203.0.113.9".into()));
         let back: Hit = decode(item, "hit").unwrap();

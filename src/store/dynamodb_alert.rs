@@ -26,9 +26,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use std::collections::HashMap;
 
 use crate::alert::Alert;
-use crate::alert::pipeline::{
-    AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite,
-};
+use crate::alert::pipeline::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
 use crate::error::{Error, Result};
 use crate::hit::Hit;
 
@@ -220,10 +218,7 @@ impl AlertState for DynamoAlertState {
         let mut writes = Vec::new();
         if let Some(m) = &c.marker {
             let mut item = Self::marker_key(&m.hit_id);
-            item.insert(
-                "outbox".into(),
-                AttributeValue::L(m.outbox.iter().map(s).collect()),
-            );
+            item.insert("outbox".into(), AttributeValue::L(m.outbox.iter().map(s).collect()));
             item.insert("expires_at".into(), n(m.expires_at));
             writes.push(self.put(item, "attribute_not_exists(pk)", None)?);
         }
@@ -232,11 +227,7 @@ impl AlertState for DynamoAlertState {
                 let item = Self::window_item(window)?;
                 writes.push(match expected {
                     None => self.put(item, "attribute_not_exists(pk)", None)?,
-                    Some(v) => self.put(
-                        item,
-                        "version = :v",
-                        Some(HashMap::from([(":v".to_string(), n(v))])),
-                    )?,
+                    Some(v) => self.put(item, "version = :v", Some(HashMap::from([(":v".to_string(), n(v))])))?,
                 });
             }
             Some(WindowWrite::Count { pair, at_ms, hit }) => {
@@ -297,9 +288,9 @@ impl AlertState for DynamoAlertState {
             .send()
             .await;
         match r {
-            Ok(out) => Ok(Claim::Claimed(Self::entry_from(
+            Ok(out) => Ok(Claim::Claimed(Box::new(Self::entry_from(
                 &out.attributes.unwrap_or_default(),
-            )?)),
+            )?))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
@@ -313,11 +304,7 @@ impl AlertState for DynamoAlertState {
                     .send()
                     .await
                     .map_err(|e| err("get outbox", e))?;
-                Ok(if g.item.is_some() {
-                    Claim::Busy
-                } else {
-                    Claim::Gone
-                })
+                Ok(if g.item.is_some() { Claim::Busy } else { Claim::Gone })
             }
             Err(e) => Err(err("claim", e)),
         }
@@ -376,9 +363,6 @@ impl AlertState for DynamoAlertState {
                 HashMap::from([(":before".to_string(), n(before_ms))]),
             )
             .await?;
-        items
-            .iter()
-            .map(|i| get_s(i, "sk").map(str::to_string))
-            .collect()
+        items.iter().map(|i| get_s(i, "sk").map(str::to_string)).collect()
     }
 }

@@ -104,8 +104,7 @@ pub fn tokens(key: &SigningKey) -> Vec<TokenRecord> {
     let shape = KeyShape::plain("acme_live_", Alphabet::Base62, 32).expect("shape");
     (0..TOKENS)
         .map(|i| {
-            let created =
-                time::macros::datetime!(2026-09-01 00:00 UTC) + time::Duration::hours(i as i64);
+            let created = time::macros::datetime!(2026-09-01 00:00 UTC) + time::Duration::hours(i as i64);
             mint(
                 key,
                 &MintSpec::Key(shape.clone()),
@@ -121,11 +120,7 @@ pub fn tokens(key: &SigningKey) -> Vec<TokenRecord> {
 
 /// Every seeded hit, in source order, over [`DAYS`] days from [`START`].
 pub fn hits(tokens: &[TokenRecord], e: &Enricher) -> Vec<Hit> {
-    let start = time::Date::parse(
-        START,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .unwrap();
+    let start = time::Date::parse(START, time::macros::format_description!("[year]-[month]-[day]")).unwrap();
     hits_over(tokens, e, start, DAYS)
 }
 
@@ -144,11 +139,8 @@ pub fn hits_over(tokens: &[TokenRecord], e: &Enricher, start: time::Date, days: 
                 token_id: t.id.clone(),
                 // A ULID of the hit's own time, as the decoy writes it (stores may
                 // use it as a time-ordered sort key).
-                hit_id: ulid::Ulid::from_parts(
-                    (at.unix_timestamp_nanos() / 1_000_000) as u64,
-                    (j * 1000 + k) as u128,
-                )
-                .to_string(),
+                hit_id: ulid::Ulid::from_parts((at.unix_timestamp_nanos() / 1_000_000) as u64, (j * 1000 + k) as u128)
+                    .to_string(),
                 received_at: honeytoken::time::rfc3339(at),
                 source_ip: s.ip.clone(),
                 user_agent: [

@@ -28,9 +28,19 @@ impl Topic {
     pub async fn create(conf: &SdkConfig) -> Topic {
         let sns = aws_sdk_sns::Client::new(conf);
         let sqs = aws_sdk_sqs::Client::new(conf);
-        let arn = sns.create_topic().name(crate::support::unique("alerts")).send().await.expect("create topic");
+        let arn = sns
+            .create_topic()
+            .name(crate::support::unique("alerts"))
+            .send()
+            .await
+            .expect("create topic");
         let arn = arn.topic_arn().expect("topic arn").to_string();
-        let q = sqs.create_queue().queue_name(crate::support::unique("alert-queue")).send().await.expect("create queue");
+        let q = sqs
+            .create_queue()
+            .queue_name(crate::support::unique("alert-queue"))
+            .send()
+            .await
+            .expect("create queue");
         let queue_url = q.queue_url().expect("queue url").to_string();
         let attrs = sqs
             .get_queue_attributes()
@@ -39,7 +49,10 @@ impl Topic {
             .send()
             .await
             .expect("queue attributes");
-        let queue_arn = attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("queue arn");
+        let queue_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .expect("queue arn");
         sns.subscribe()
             .topic_arn(&arn)
             .protocol("sqs")
@@ -106,7 +119,11 @@ impl Envelope {
             .as_object()
             .map(|m| m.iter().map(|(k, a)| (k.clone(), a["Value"].clone())).collect())
             .unwrap_or_default();
-        Envelope { subject: v["Subject"].as_str().unwrap_or("").to_string(), alert, attributes }
+        Envelope {
+            subject: v["Subject"].as_str().unwrap_or("").to_string(),
+            alert,
+            attributes,
+        }
     }
 }
 
@@ -115,12 +132,31 @@ impl Envelope {
 pub async fn stream_records(conf: &SdkConfig, table: &str) -> Vec<Value> {
     let ddb = aws_sdk_dynamodb::Client::new(conf);
     let streams = aws_sdk_dynamodbstreams::Client::new(conf);
-    let t = ddb.describe_table().table_name(table).send().await.expect("describe table");
-    let stream_arn = t.table().and_then(|t| t.latest_stream_arn()).expect("the hits table has a stream").to_string();
-    let d = streams.describe_stream().stream_arn(&stream_arn).send().await.expect("describe stream");
+    let t = ddb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("describe table");
+    let stream_arn = t
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .expect("the hits table has a stream")
+        .to_string();
+    let d = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .expect("describe stream");
     let shards: Vec<String> = d
         .stream_description()
-        .map(|s| s.shards().iter().filter_map(|sh| sh.shard_id().map(str::to_string)).collect())
+        .map(|s| {
+            s.shards()
+                .iter()
+                .filter_map(|sh| sh.shard_id().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = Vec::new();
     for shard in shards {
@@ -134,7 +170,13 @@ pub async fn stream_records(conf: &SdkConfig, table: &str) -> Vec<Value> {
             .expect("shard iterator");
         let mut iter = it.shard_iterator().map(str::to_string);
         while let Some(i) = iter.take() {
-            let r = streams.get_records().shard_iterator(i).limit(1000).send().await.expect("get records");
+            let r = streams
+                .get_records()
+                .shard_iterator(i)
+                .limit(1000)
+                .send()
+                .await
+                .expect("get records");
             let recs = r.records();
             for rec in recs {
                 out.push(lambda_record(rec, &stream_arn));
@@ -151,7 +193,10 @@ pub async fn stream_records(conf: &SdkConfig, table: &str) -> Vec<Value> {
 fn lambda_record(r: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> Value {
     let s = r.dynamodb().expect("stream record");
     let image = |m: Option<&std::collections::HashMap<String, SAV>>| {
-        Value::Object(m.map(|m| m.iter().map(|(k, v)| (k.clone(), av(v))).collect()).unwrap_or_default())
+        Value::Object(
+            m.map(|m| m.iter().map(|(k, v)| (k.clone(), av(v))).collect())
+                .unwrap_or_default(),
+        )
     };
     json!({
         "eventID": r.event_id(),
@@ -173,7 +218,8 @@ fn lambda_record(r: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -
 
 /// A stream attribute value in DynamoDB JSON, as Lambda's event carries it.
 fn av(v: &SAV) -> Value {
-    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    let b64 =
+        |b: &aws_sdk_dynamodbstreams::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
     match v {
         SAV::S(s) => json!({ "S": s }),
         SAV::N(n) => json!({ "N": n }),
@@ -224,22 +270,32 @@ where
         let event = json!({ "Records": records[pos..end] });
         let resp = invoke(event).await;
         invocations += 1;
-        let failures = resp["batchItemFailures"].as_array().unwrap_or_else(|| panic!("response without batchItemFailures: {resp}"));
+        let failures = resp["batchItemFailures"]
+            .as_array()
+            .unwrap_or_else(|| panic!("response without batchItemFailures: {resp}"));
         if failures.is_empty() {
             pos = end;
             continue;
         }
-        let seqs: Vec<&str> = records[pos..end].iter().map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap()).collect();
+        let seqs: Vec<&str> = records[pos..end]
+            .iter()
+            .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap())
+            .collect();
         let first = failures
             .iter()
             .map(|f| {
                 let id = f["itemIdentifier"].as_str().unwrap_or("");
                 assert!(!id.is_empty(), "an empty itemIdentifier fails the whole batch: {resp}");
-                seqs.iter().position(|s| *s == id).unwrap_or_else(|| panic!("{id} is not in the batch"))
+                seqs.iter()
+                    .position(|s| *s == id)
+                    .unwrap_or_else(|| panic!("{id} is not in the batch"))
             })
             .min()
             .unwrap();
-        return Delivered::Failed { checkpoint: pos + first, sequence_number: seqs[first].to_string() };
+        return Delivered::Failed {
+            checkpoint: pos + first,
+            sequence_number: seqs[first].to_string(),
+        };
     }
     Delivered::All { invocations }
 }

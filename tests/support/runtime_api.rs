@@ -90,51 +90,58 @@ async fn serve(conn: TcpStream, state: Arc<State>) {
     let (r, mut w) = conn.into_split();
     let mut r = TokioBufReader::new(r);
     loop {
-        let Some((method, path, body)) = read_request(&mut r).await else { return };
-        let (status, headers, out): (u16, Vec<(String, String)>, Vec<u8>) = if method == "GET"
-            && path == format!("{PREFIX}/invocation/next")
-        {
-            let (id, payload) = loop {
-                if let Some(x) = state.queue.lock().unwrap().pop_front() {
-                    break x;
-                }
-                state.queued.notified().await;
-            };
-            let deadline = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64 + 60_000;
-            (
-                200,
-                vec![
-                    ("Lambda-Runtime-Aws-Request-Id".into(), id),
-                    ("Lambda-Runtime-Deadline-Ms".into(), deadline.to_string()),
-                    (
-                        "Lambda-Runtime-Invoked-Function-Arn".into(),
-                        "arn:aws:lambda:us-east-1:000000000000:function:emulated".into(),
-                    ),
-                    ("Lambda-Runtime-Trace-Id".into(), "Root=1-00000000-000000000000000000000000".into()),
-                    ("Content-Type".into(), "application/json".into()),
-                ],
-                payload.to_string().into_bytes(),
-            )
-        } else if method == "POST" && path == format!("{PREFIX}/init/error") {
-            *state.init_error.lock().unwrap() = Some(parse(&body));
-            (202, vec![], br#"{"status":"OK"}"#.to_vec())
-        } else if let Some(rest) = path.strip_prefix(&format!("{PREFIX}/invocation/")).filter(|_| method == "POST") {
-            let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
-            let tx = state.waiting.lock().unwrap().remove(id);
-            match (tx, kind) {
-                (Some(tx), "response") => {
-                    let _ = tx.send(Ok(parse(&body)));
-                    (202, vec![], br#"{"status":"OK"}"#.to_vec())
-                }
-                (Some(tx), "error") => {
-                    let _ = tx.send(Err(parse(&body)));
-                    (202, vec![], br#"{"status":"OK"}"#.to_vec())
-                }
-                _ => (400, vec![], br#"{"errorMessage":"unknown request id"}"#.to_vec()),
-            }
-        } else {
-            (404, vec![], br#"{"errorMessage":"not found"}"#.to_vec())
+        let Some((method, path, body)) = read_request(&mut r).await else {
+            return;
         };
+        let (status, headers, out): (u16, Vec<(String, String)>, Vec<u8>) =
+            if method == "GET" && path == format!("{PREFIX}/invocation/next") {
+                let (id, payload) = loop {
+                    if let Some(x) = state.queue.lock().unwrap().pop_front() {
+                        break x;
+                    }
+                    state.queued.notified().await;
+                };
+                let deadline = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64 + 60_000;
+                (
+                    200,
+                    vec![
+                        ("Lambda-Runtime-Aws-Request-Id".into(), id),
+                        ("Lambda-Runtime-Deadline-Ms".into(), deadline.to_string()),
+                        (
+                            "Lambda-Runtime-Invoked-Function-Arn".into(),
+                            "arn:aws:lambda:us-east-1:000000000000:function:emulated".into(),
+                        ),
+                        (
+                            "Lambda-Runtime-Trace-Id".into(),
+                            "Root=1-00000000-000000000000000000000000".into(),
+                        ),
+                        ("Content-Type".into(), "application/json".into()),
+                    ],
+                    payload.to_string().into_bytes(),
+                )
+            } else if method == "POST" && path == format!("{PREFIX}/init/error") {
+                *state.init_error.lock().unwrap() = Some(parse(&body));
+                (202, vec![], br#"{"status":"OK"}"#.to_vec())
+            } else if let Some(rest) = path
+                .strip_prefix(&format!("{PREFIX}/invocation/"))
+                .filter(|_| method == "POST")
+            {
+                let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+                let tx = state.waiting.lock().unwrap().remove(id);
+                match (tx, kind) {
+                    (Some(tx), "response") => {
+                        let _ = tx.send(Ok(parse(&body)));
+                        (202, vec![], br#"{"status":"OK"}"#.to_vec())
+                    }
+                    (Some(tx), "error") => {
+                        let _ = tx.send(Err(parse(&body)));
+                        (202, vec![], br#"{"status":"OK"}"#.to_vec())
+                    }
+                    _ => (400, vec![], br#"{"errorMessage":"unknown request id"}"#.to_vec()),
+                }
+            } else {
+                (404, vec![], br#"{"errorMessage":"not found"}"#.to_vec())
+            };
         let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", out.len());
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
@@ -232,9 +239,18 @@ impl Function {
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
         let logs = Arc::new(Mutex::new(Vec::new()));
-        for out in [child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>)]
-            .into_iter()
-            .flatten()
+        for out in [
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let sink = logs.clone();
             std::thread::spawn(move || {

@@ -78,9 +78,7 @@ mod tests {
             .body(Body::Binary(vec![b'a'; 1 << 20]))
             .unwrap();
         assert_eq!(to_http(req).body().len(), 64 * 1024);
-        let req: Request = http::Request::builder()
-            .body(Body::Text("short".into()))
-            .unwrap();
+        let req: Request = http::Request::builder().body(Body::Text("short".into())).unwrap();
         assert_eq!(to_http(req).body().as_ref(), b"short");
     }
 

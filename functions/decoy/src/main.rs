@@ -16,7 +16,9 @@ async fn setup() -> honeytoken::Result<Decoy> {
     let env = DecoyEnv::from_env()?;
     // Geolocation files and CloudFront trust from the environment; a missing
     // file leaves enrichment absent (null geo/asn), never the decoy down.
-    build_decoy(&sdk_config().await, &env).await.map(honeytoken::enrich::configure_from_env)
+    build_decoy(&sdk_config().await, &env)
+        .await
+        .map(honeytoken::enrich::configure_from_env)
 }
 
 async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {
