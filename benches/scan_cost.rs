@@ -21,15 +21,27 @@ fn main() {
     let specs: Vec<MintSpec> = Alphabet::ALL
         .iter()
         .map(|a| MintSpec::Key(KeyShape::plain("acme_live_", *a, a.identity_len() + 6).unwrap()))
-        .chain([MintSpec::Jwt { issuer: "https://auth.internal".into() }])
+        .chain([MintSpec::Jwt {
+            issuer: "https://auth.internal".into(),
+        }])
         .collect();
     let tokens: Vec<String> = (0..1000)
-        .map(|i| token::mint(&theirs, &specs[i % specs.len()], "x", "", "", now).unwrap().token)
+        .map(|i| {
+            token::mint(&theirs, &specs[i % specs.len()], "x", "", "", now)
+                .unwrap()
+                .token
+        })
         .collect();
     let store = Arc::new(MemoryStore::new());
     let decoy = Decoy::new(ours, store.clone(), store.clone());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let meta = RequestMeta { source_ip: "203.0.113.9".into(), request_id: None };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let meta = RequestMeta {
+        source_ip: "203.0.113.9".into(),
+        request_id: None,
+    };
     let start = Instant::now();
     rt.block_on(async {
         for i in 0..REQUESTS {

@@ -66,8 +66,9 @@ pub fn parse_cidr(s: &str) -> Result<IpNet> {
     };
     let net = match net {
         IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
-            Some(v4) if v6.prefix_len() >= 96 => IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96)
-                .map_err(|e| Error::Invalid(e.to_string()))?,
+            Some(v4) if v6.prefix_len() >= 96 => {
+                IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96).map_err(|e| Error::Invalid(e.to_string()))?
+            }
             _ => IpNet::V6(v6),
         },
         n => n,
@@ -77,11 +78,7 @@ pub fn parse_cidr(s: &str) -> Result<IpNet> {
 
 /// Parses a hit's source address (as the decoy stored it).
 fn source_addr(source_ip: &str) -> Option<IpAddr> {
-    source_ip
-        .trim()
-        .parse::<IpAddr>()
-        .ok()
-        .map(|ip| ip.to_canonical())
+    source_ip.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 
 /// Whether `source_ip` lies in a global range or one of the token's own.
@@ -90,11 +87,7 @@ pub fn is_allowed(source_ip: &str, global: &[IpNet], per_token: &[AllowEntry]) -
     let Some(ip) = source_addr(source_ip) else {
         return false;
     };
-    global.iter().any(|n| n.contains(&ip))
-        || per_token
-            .iter()
-            .filter_map(AllowEntry::net)
-            .any(|n| n.contains(&ip))
+    global.iter().any(|n| n.contains(&ip)) || per_token.iter().filter_map(AllowEntry::net).any(|n| n.contains(&ip))
 }
 
 /// The global allowlist as the decoy sees it: read from the store at most
@@ -127,8 +120,7 @@ impl Allowlist {
         }
         match self.store.allow_list().await {
             Ok(entries) => {
-                let nets: Arc<Vec<IpNet>> =
-                    Arc::new(entries.iter().filter_map(AllowEntry::net).collect());
+                let nets: Arc<Vec<IpNet>> = Arc::new(entries.iter().filter_map(AllowEntry::net).collect());
                 if let Ok(mut c) = self.cache.lock() {
                     *c = Some((Instant::now(), nets.clone()));
                 }
@@ -149,22 +141,10 @@ mod tests {
 
     #[test]
     fn parse_normalises_and_rejects_garbage() {
-        assert_eq!(
-            parse_cidr("10.1.2.3/16").unwrap().to_string(),
-            "10.1.0.0/16"
-        );
-        assert_eq!(
-            parse_cidr("203.0.113.7").unwrap().to_string(),
-            "203.0.113.7/32"
-        );
-        assert_eq!(
-            parse_cidr("2001:db8::1/32").unwrap().to_string(),
-            "2001:db8::/32"
-        );
-        assert_eq!(
-            parse_cidr("::ffff:192.0.2.0/120").unwrap().to_string(),
-            "192.0.2.0/24"
-        );
+        assert_eq!(parse_cidr("10.1.2.3/16").unwrap().to_string(), "10.1.0.0/16");
+        assert_eq!(parse_cidr("203.0.113.7").unwrap().to_string(), "203.0.113.7/32");
+        assert_eq!(parse_cidr("2001:db8::1/32").unwrap().to_string(), "2001:db8::/32");
+        assert_eq!(parse_cidr("::ffff:192.0.2.0/120").unwrap().to_string(), "192.0.2.0/24");
         let e = parse_cidr("10.0.0.0/33").unwrap_err().to_string();
         assert!(e.contains("CIDR"), "{e}");
         assert!(parse_cidr("example.com").is_err());
@@ -242,13 +222,11 @@ mod tests {
         let now = time::OffsetDateTime::now_utc();
         let plain = mint(&key, &MintSpec::Key(shape.clone()), "plain", "", "", now).unwrap();
         let mut own = mint(&key, &MintSpec::Key(shape), "own", "", "", now).unwrap();
-        own.allow
-            .push(AllowEntry::new("192.0.2.0/24", "ci").unwrap());
+        own.allow.push(AllowEntry::new("192.0.2.0/24", "ci").unwrap());
         store.create(&plain).await.unwrap();
         store.create(&own).await.unwrap();
-        let decoy = Decoy::new(key, store.clone(), store.clone()).with_allowlist(Arc::new(
-            Allowlist::new(store.clone(), Duration::from_secs(60)),
-        ));
+        let decoy = Decoy::new(key, store.clone(), store.clone())
+            .with_allowlist(Arc::new(Allowlist::new(store.clone(), Duration::from_secs(60))));
         let send = |token: String, ip: &str| {
             let req = http::Request::builder()
                 .uri("/v1/x")

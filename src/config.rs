@@ -24,7 +24,10 @@ pub fn data_dir(flag: Option<&Path>) -> Result<PathBuf> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
-    let io = |source| Error::Io { path: dir.display().to_string(), source };
+    let io = |source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    };
     let mut b = fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -39,7 +42,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 /// `DIR/signing.key`, created on first use with mode 0600.
 pub fn signing_key(dir: &Path) -> Result<SigningKey> {
     if let Some(v) = std::env::var_os(SIGNING_KEY_ENV).filter(|v| !v.is_empty()) {
-        let v = v.into_string().map_err(|_| Error::Config(format!("{SIGNING_KEY_ENV} is not valid UTF-8")))?;
+        let v = v
+            .into_string()
+            .map_err(|_| Error::Config(format!("{SIGNING_KEY_ENV} is not valid UTF-8")))?;
         return SigningKey::from_secret(v.trim().as_bytes())
             .map_err(|e| Error::Config(format!("{SIGNING_KEY_ENV}: {e}")));
     }
@@ -50,7 +55,10 @@ pub fn signing_key(dir: &Path) -> Result<SigningKey> {
 
 /// Reads a secret file, creating it (0600, atomically) with a fresh secret if absent.
 pub fn read_or_create_secret(path: &Path) -> Result<String> {
-    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
     match fs::read_to_string(path) {
         Ok(s) => return Ok(s),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),

@@ -135,7 +135,10 @@ impl Decoy {
         } else {
             Default::default()
         };
-        let source_ip = viewer.ip.map(|ip| ip.to_string()).unwrap_or_else(|| meta.source_ip.clone());
+        let source_ip = viewer
+            .ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| meta.source_ip.clone());
         let facts = RequestFacts::capture(&parts, &source_ip);
         let received_at = crate::time::now();
         // Read (through a short-lived cache) only now that the request carried a token.
@@ -247,8 +250,18 @@ mod tests {
         let shape = KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap();
         let other = SigningKey::from_secret(&[6u8; 32]).unwrap();
         for _ in 0..200 {
-            let foreign = mint(&other, &MintSpec::Key(shape.clone()), "x", "", "", time::OffsetDateTime::now_utc()).unwrap();
-            let r = d.handle(req(&format!("Bearer {}", foreign.token)), RequestMeta::default()).await;
+            let foreign = mint(
+                &other,
+                &MintSpec::Key(shape.clone()),
+                "x",
+                "",
+                "",
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+            let r = d
+                .handle(req(&format!("Bearer {}", foreign.token)), RequestMeta::default())
+                .await;
             assert_eq!(r.status(), 401);
         }
         assert_eq!(store.reads(), 0);
@@ -258,9 +271,20 @@ mod tests {
     #[tokio::test]
     async fn hit_and_miss_get_the_same_answer() {
         let (d, store, key) = setup();
-        let rec = mint(&key, &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()), "demo", "web/.env", "", time::OffsetDateTime::now_utc()).unwrap();
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "demo",
+            "web/.env",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
         store.create(&rec).await.unwrap();
-        let meta = RequestMeta { source_ip: "127.0.0.1".into(), request_id: None };
+        let meta = RequestMeta {
+            source_ip: "127.0.0.1".into(),
+            request_id: None,
+        };
         let hit = d.handle(req(&format!("Bearer {}", rec.token)), meta.clone()).await;
         let miss = d.handle(req("Bearer sk_live_notourswhatsoever0000000000"), meta).await;
         assert_eq!(hit.status(), miss.status());
@@ -269,19 +293,37 @@ mod tests {
         let hits = store.query(&Default::default()).await.unwrap();
         assert_eq!(hits.len(), 1);
         let h = &hits[0];
-        assert_eq!((h.source_ip.as_str(), h.method.as_str(), h.path.as_str()), ("127.0.0.1", "GET", "/v1/users"));
-        assert_eq!((h.found_in.as_str(), h.user_agent.as_str(), h.label.as_str()), ("authorization", "curl/8.5.0", "demo"));
+        assert_eq!(
+            (h.source_ip.as_str(), h.method.as_str(), h.path.as_str()),
+            ("127.0.0.1", "GET", "/v1/users")
+        );
+        assert_eq!(
+            (h.found_in.as_str(), h.user_agent.as_str(), h.label.as_str()),
+            ("authorization", "curl/8.5.0", "demo")
+        );
         assert!(!h.orphan && !h.tampered);
     }
 
     #[tokio::test]
     async fn orphan_and_store_failure() {
         let (d, store, key) = setup();
-        let rec = mint(&key, &MintSpec::Jwt { issuer: "i".into() }, "demo", "", "", time::OffsetDateTime::now_utc()).unwrap();
-        let hits = d.record(req(&format!("Bearer {}", rec.token)), RequestMeta::default()).await;
+        let rec = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "demo",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let hits = d
+            .record(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
+            .await;
         assert!(hits[0].orphan);
         store.fail_writes(true);
-        let hits = d.record(req(&format!("Bearer {}", rec.token)), RequestMeta::default()).await;
+        let hits = d
+            .record(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
+            .await;
         assert_eq!(hits.len(), 1, "an unstored hit is still reported");
         assert_eq!(store.hit_count(), 1);
     }

@@ -185,7 +185,10 @@ mod tests {
         let big = vec![b'a'; 1 << 20];
         let req = http::Request::builder()
             .uri("/v1/users?x=1")
-            .header("user-agent", http::HeaderValue::from_bytes(b"evil\xe2\x80\xae[2J\xff").unwrap())
+            .header(
+                "user-agent",
+                http::HeaderValue::from_bytes(b"evil\xe2\x80\xae[2J\xff").unwrap(),
+            )
             .header("x-big", http::HeaderValue::from_bytes(&big).unwrap())
             .body(())
             .unwrap();

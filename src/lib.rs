@@ -10,9 +10,9 @@
 
 pub mod alert;
 pub mod allow;
+pub mod analysis;
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod analysis;
 pub mod decoy;
 pub mod enrich;
 pub mod error;

@@ -156,9 +156,7 @@ impl NameStyle {
             } else {
                 NameStyle::UpperSnake
             }
-        } else if name.chars().any(|c| c.is_ascii_uppercase())
-            && name.chars().any(|c| c.is_ascii_lowercase())
-        {
+        } else if name.chars().any(|c| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase()) {
             NameStyle::Camel
         } else if name.chars().all(|c| !c.is_ascii_lowercase()) {
             NameStyle::UpperSnake
@@ -249,28 +247,17 @@ const VENDOR_SERVICE: &[(&str, &str)] = &[
 
 /// The service word a token's prefix suggests (`acme_live_` → `acme`), if any.
 pub fn service_of(token: &TokenRecord) -> Option<String> {
-    let prefix = token
-        .shape
-        .as_ref()
-        .map(|s| s.prefix.as_str())
-        .unwrap_or("");
+    let prefix = token.shape.as_ref().map(|s| s.prefix.as_str()).unwrap_or("");
     if prefix.is_empty() {
         return None;
     }
     if let Some((_, svc)) = VENDOR_SERVICE.iter().find(|(p, _)| prefix.starts_with(p)) {
         return Some(svc.to_string());
     }
-    let word: String = prefix
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let word: String = prefix.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
     let lower = word.to_ascii_lowercase();
     // Prefixes like `live_` or `key-` name no service.
-    if word.len() < 2
-        || [
-            "live", "test", "key", "sk", "pk", "api", "tok", "token", "secret",
-        ]
-        .contains(&lower.as_str())
+    if word.len() < 2 || ["live", "test", "key", "sk", "pk", "api", "tok", "token", "secret"].contains(&lower.as_str())
     {
         None
     } else {
@@ -294,18 +281,14 @@ pub fn default_var(token: &TokenRecord, style: NameStyle) -> String {
 
 /// Words that name the credential part of a variable, dropped to find its service.
 const CREDENTIAL_WORDS: &[&str] = &[
-    "api", "key", "token", "secret", "access", "client", "private", "auth", "password", "pat",
-    "bearer", "jwt",
+    "api", "key", "token", "secret", "access", "client", "private", "auth", "password", "pat", "bearer", "jwt",
 ];
 
 /// The API base URL variable that goes with `var` (`STRIPE_SECRET_KEY` →
 /// `STRIPE_API_BASE_URL`), in the same style.
 pub fn url_var_for(var: &str) -> String {
     let mut w = words(var);
-    while w
-        .last()
-        .is_some_and(|x| CREDENTIAL_WORDS.contains(&x.as_str()))
-    {
+    while w.last().is_some_and(|x| CREDENTIAL_WORDS.contains(&x.as_str())) {
         w.pop();
     }
     w.extend(["api", "base", "url"].map(String::from));
@@ -356,9 +339,7 @@ pub fn edits(content: &str, format: FileFormat, p: &Plant) -> Result<Vec<Edit>> 
     for (name, value) in &p.vars {
         check_name(name, format)?;
         if value.contains(['\n', '\r']) {
-            return Err(Error::Invalid(format!(
-                "the value of {name} contains a line break"
-            )));
+            return Err(Error::Invalid(format!("the value of {name} contains a line break")));
         }
     }
     let mut e = match format {
@@ -383,13 +364,8 @@ pub fn plant(content: &str, format: FileFormat, p: &Plant) -> Result<String> {
 }
 
 fn check_name(name: &str, format: FileFormat) -> Result<()> {
-    let ok_char = |c: char| {
-        c.is_ascii_alphanumeric() || c == '_' || (c == '-' && format != FileFormat::Dotenv)
-    };
-    let first_ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || (c == '-' && format != FileFormat::Dotenv);
+    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if name.is_empty() || name.len() > 128 || !first_ok || !name.chars().all(ok_char) {
         return Err(Error::Invalid(format!(
             "{name:?} is not a usable variable name: start with a letter or _, then letters, digits or _ (e.g. ACME_API_KEY)"
@@ -407,11 +383,7 @@ fn exists(name: &str) -> Error {
 
 /// The line ending a file uses.
 fn eol(content: &str) -> &'static str {
-    if content.contains("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    }
+    if content.contains("\r\n") { "\r\n" } else { "\n" }
 }
 
 /// Appends `lines` at the end, adding the missing final line break first.

@@ -12,17 +12,11 @@ pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
 
 /// Mints the replacement of `old`: same kind, shape or issuer, label,
 /// location, memo and per-token allowlist; linked back to `old`.
-pub fn successor(
-    key: &SigningKey,
-    old: &TokenRecord,
-    now: time::OffsetDateTime,
-) -> Result<TokenRecord> {
+pub fn successor(key: &SigningKey, old: &TokenRecord, now: time::OffsetDateTime) -> Result<TokenRecord> {
     let spec = match (old.kind, &old.shape, &old.issuer) {
         (TokenKind::Key, Some(shape), _) => MintSpec::Key(shape.clone()),
         (TokenKind::Jwt, _, issuer) => MintSpec::Jwt {
-            issuer: issuer
-                .clone()
-                .unwrap_or_else(|| token::DEFAULT_ISSUER.to_string()),
+            issuer: issuer.clone().unwrap_or_else(|| token::DEFAULT_ISSUER.to_string()),
         },
         (TokenKind::Key, None, _) => {
             return Err(Error::Invalid(format!(
@@ -68,10 +62,7 @@ pub async fn rotate(
     file: Option<&str>,
     now: time::OffsetDateTime,
 ) -> Result<Rotation> {
-    let mut old = store
-        .get(id)
-        .await?
-        .ok_or_else(|| Error::NotFound(id.to_string()))?;
+    let mut old = store.get(id).await?.ok_or_else(|| Error::NotFound(id.to_string()))?;
     if let Some(next) = &old.replaced_by {
         return Err(Error::Invalid(format!(
             "token {id} was already replaced by {next}; rotate {next} instead"
@@ -134,17 +125,8 @@ mod tests {
     async fn rotation_mints_a_twin_and_links_both_ways() {
         let (k, store) = (key(), MemoryStore::new());
         let now = time::OffsetDateTime::now_utc();
-        let shape =
-            crate::token::like::infer("acme_live_4eC3-9HqL-yjWD-arjt-T1zd-p7dc-XYZa-bcde").unwrap();
-        let mut old = token::mint(
-            &k,
-            &MintSpec::Key(shape.clone()),
-            "payments",
-            "repo/.env",
-            "memo",
-            now,
-        )
-        .unwrap();
+        let shape = crate::token::like::infer("acme_live_4eC3-9HqL-yjWD-arjt-T1zd-p7dc-XYZa-bcde").unwrap();
+        let mut old = token::mint(&k, &MintSpec::Key(shape.clone()), "payments", "repo/.env", "memo", now).unwrap();
         old.placements.push(Placement {
             path: "repo/.env".into(),
             var: "ACME_API_KEY".into(),
@@ -154,44 +136,26 @@ mod tests {
             .push(crate::allow::AllowEntry::new("10.0.0.0/8", "ci").unwrap());
         store.create(&old).await.unwrap();
 
-        let r = rotate(&store, &k, &old.id, Some("repo/.env"), now)
-            .await
-            .unwrap();
+        let r = rotate(&store, &k, &old.id, Some("repo/.env"), now).await.unwrap();
         assert_ne!(r.new.token, old.token);
         assert_eq!(r.new.shape.as_ref(), Some(&shape));
         assert_eq!(r.new.token.len(), old.token.len());
         assert_eq!(
-            (
-                r.new.label.as_str(),
-                r.new.location.as_str(),
-                r.new.memo.as_str()
-            ),
+            (r.new.label.as_str(), r.new.location.as_str(), r.new.memo.as_str()),
             ("payments", "repo/.env", "memo")
         );
         assert_eq!(r.new.placements[0].var, "ACME_API_KEY");
         assert_eq!(r.new.allow, old.allow);
-        assert_eq!(
-            recognise(&k, r.new.token.as_bytes()).unwrap().token_id,
-            r.new.id
-        );
+        assert_eq!(recognise(&k, r.new.token.as_bytes()).unwrap().token_id, r.new.id);
         let stored_old = store.get(&old.id).await.unwrap().unwrap();
         assert_eq!(stored_old.state, TokenState::Retired);
         assert_eq!(stored_old.replaced_by.as_deref(), Some(r.new.id.as_str()));
         assert_eq!(
-            store
-                .get(&r.new.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .replaces
-                .as_deref(),
+            store.get(&r.new.id).await.unwrap().unwrap().replaces.as_deref(),
             Some(old.id.as_str())
         );
 
-        let e = rotate(&store, &k, &old.id, None, now)
-            .await
-            .unwrap_err()
-            .to_string();
+        let e = rotate(&store, &k, &old.id, None, now).await.unwrap_err().to_string();
         assert!(e.contains("already replaced"), "{e}");
         assert!(matches!(
             rotate(&store, &k, "nope", None, now).await,
@@ -222,16 +186,8 @@ mod tests {
 
     #[test]
     fn swap_is_exact_and_refuses_a_file_without_the_token() {
-        let (s, n) = swap_token(
-            "# x\nK=old-token\nJ=old-token # again\n",
-            "old-token",
-            "new-token",
-        )
-        .unwrap();
-        assert_eq!(
-            (s.as_str(), n),
-            ("# x\nK=new-token\nJ=new-token # again\n", 2)
-        );
+        let (s, n) = swap_token("# x\nK=old-token\nJ=old-token # again\n", "old-token", "new-token").unwrap();
+        assert_eq!((s.as_str(), n), ("# x\nK=new-token\nJ=new-token # again\n", 2));
         assert!(swap_token("K=other", "old-token", "n").is_err());
     }
 
@@ -240,15 +196,7 @@ mod tests {
         let k = key();
         let now = time::OffsetDateTime::now_utc();
         let shape = KeyShape::plain("p_", Alphabet::Base62, 32).unwrap();
-        let mut t = token::mint(
-            &k,
-            &MintSpec::Key(shape),
-            "l",
-            "",
-            "",
-            now - time::Duration::days(100),
-        )
-        .unwrap();
+        let mut t = token::mint(&k, &MintSpec::Key(shape), "l", "", "", now - time::Duration::days(100)).unwrap();
         assert_eq!(rotation_hint(&t, 90, now), "rotate now (100d old, max 90d)");
         assert_eq!(rotation_hint(&t, 120, now), "due in 20d");
         t.state = TokenState::Retired;

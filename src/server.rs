@@ -95,14 +95,22 @@ pub async fn run(listener: TcpListener, decoy: Arc<Decoy>, shutdown: impl Future
 fn service(
     decoy: Arc<Decoy>,
     peer: SocketAddr,
-) -> impl hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<Full<Bytes>>, Error = Infallible, Future: Send> + Clone {
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = hyper::Response<Full<Bytes>>,
+    Error = Infallible,
+    Future: Send,
+> + Clone {
     service_fn(move |req: hyper::Request<Incoming>| {
         let decoy = decoy.clone();
         async move {
             let (parts, body) = req.into_parts();
             let body = read_body(body, BODY_KEEP, BODY_DRAIN).await;
             let req = http::Request::from_parts(parts, body);
-            let meta = RequestMeta { source_ip: peer.ip().to_canonical().to_string(), request_id: None };
+            let meta = RequestMeta {
+                source_ip: peer.ip().to_canonical().to_string(),
+                request_id: None,
+            };
             let resp = decoy.handle(req, meta).await;
             Ok::<_, Infallible>(resp.map(Full::new))
         }

@@ -140,9 +140,7 @@ pub fn sanitize_service(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
         .to_ascii_lowercase();
-    let w = w
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .to_string();
+    let w = w.trim_start_matches(|c: char| c.is_ascii_digit()).to_string();
     if w.is_empty() {
         "app".into()
     } else {
@@ -206,12 +204,7 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
     out.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
-            .then(
-                a.path
-                    .matches('/')
-                    .count()
-                    .cmp(&b.path.matches('/').count()),
-            )
+            .then(a.path.matches('/').count().cmp(&b.path.matches('/').count()))
             .then(a.path.cmp(&b.path))
     });
     for (i, f) in out.iter_mut().enumerate() {
@@ -246,35 +239,19 @@ fn interesting_name(rel: &Path) -> bool {
 fn read_prefix(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(SNIFF_BYTES)
-        .read_to_end(&mut buf)?;
+    std::fs::File::open(path)?.take(SNIFF_BYTES).read_to_end(&mut buf)?;
     if buf.contains(&0) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "binary",
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "binary"));
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// Names in the file that look like credentials (`API_KEY=`, `"client_secret":`).
 fn secret_names(content: &str) -> Vec<String> {
-    const WORDS: &[&str] = &[
-        "key",
-        "secret",
-        "token",
-        "password",
-        "passwd",
-        "credential",
-        "auth",
-    ];
+    const WORDS: &[&str] = &["key", "secret", "token", "password", "passwd", "credential", "auth"];
     let mut out: Vec<String> = Vec::new();
     for line in content.lines().take(5000) {
-        let t = line
-            .trim_start()
-            .trim_start_matches("export ")
-            .trim_start_matches("- ");
+        let t = line.trim_start().trim_start_matches("export ").trim_start_matches("- ");
         let name: String = t
             .trim_start_matches(['"', '\''])
             .chars()
@@ -323,11 +300,7 @@ fn pick_var(content: &str, style: NameStyle, candidates: &[Vec<&str>]) -> String
 pub fn classify(rel: &Path, content: &str, opts: &Options) -> Option<Finding> {
     let path = rel.to_string_lossy().replace('\\', "/");
     let name = rel.file_name()?.to_str()?.to_ascii_lowercase();
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e)
-        .unwrap_or("")
-        .to_string();
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("").to_string();
     let svc = opts.service.as_str();
     let secrets = secret_names(content);
     let aws = mentions_aws(content);
@@ -337,231 +310,200 @@ pub fn classify(rel: &Path, content: &str, opts: &Options) -> Option<Finding> {
         vec![svc, "secret", "key"],
         vec![svc, "api", "token"],
     ];
-    let mut kind = if jwt_seen {
-        TokenKind::Jwt
-    } else {
-        TokenKind::Key
-    };
+    let mut kind = if jwt_seen { TokenKind::Jwt } else { TokenKind::Key };
     let mut reasons: Vec<String> = Vec::new();
 
-    let (category, what, mut score, format, var): (
-        Category,
-        String,
-        u32,
-        Option<FileFormat>,
-        String,
-    ) = if name == ".env" || name.starts_with(".env.") || ext == "env" {
-        let example = ["example", "sample", "template", "dist"]
+    let (category, what, mut score, format, var): (Category, String, u32, Option<FileFormat>, String) =
+        if name == ".env" || name.starts_with(".env.") || ext == "env" {
+            let example = ["example", "sample", "template", "dist"]
+                .iter()
+                .any(|w| name.contains(w));
+            reasons.push(if example {
+                "example env files are copied around and committed".into()
+            } else {
+                "the first file credential hunters and secret scanners read".into()
+            });
+            let cands = if aws {
+                vec![vec!["aws", "secret", "access", "key"], vec![svc, "secret", "key"]]
+            } else {
+                vec![
+                    vec![svc, "secret", "key"],
+                    vec![svc, "api", "key"],
+                    vec![svc, "api", "token"],
+                ]
+            };
+            let var = pick_var(content, NameStyle::UpperSnake, &cands);
+            (
+                Category::Dotenv,
+                "dotenv file".into(),
+                if example { 90 } else { 100 },
+                Some(FileFormat::Dotenv),
+                var,
+            )
+        } else if (ext == "yml" || ext == "yaml") && path.contains(".github/workflows/") {
+            reasons.push("CI configuration is read by everyone with repository access, and by forks' logs".into());
+            let var = pick_var(
+                content,
+                NameStyle::UpperSnake,
+                &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
+            );
+            (
+                Category::Ci,
+                "GitHub Actions workflow".into(),
+                95,
+                Some(FileFormat::Yaml),
+                var,
+            )
+        } else if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" {
+            reasons.push("CI configuration is read by everyone with repository access".into());
+            let var = pick_var(
+                content,
+                NameStyle::UpperSnake,
+                &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
+            );
+            (
+                Category::Ci,
+                "GitLab CI pipeline".into(),
+                95,
+                Some(FileFormat::Yaml),
+                var,
+            )
+        } else if name.starts_with("jenkinsfile") {
+            reasons.push("pipeline credentials are often inlined in `environment { }`; plant by hand".into());
+            let var = pick_var(
+                content,
+                NameStyle::UpperSnake,
+                &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
+            );
+            (Category::Ci, "Jenkins pipeline".into(), 88, None, var)
+        } else if (ext == "yml" || ext == "yaml") && (name.starts_with("docker-compose") || name.starts_with("compose"))
+        {
+            reasons.push("service environments hold the keys containers use".into());
+            let var = pick_var(content, NameStyle::UpperSnake, &std_key);
+            (
+                Category::Compose,
+                "docker-compose file".into(),
+                85,
+                Some(FileFormat::Yaml),
+                var,
+            )
+        } else if ext == "tfvars" {
+            reasons.push("Terraform variable files carry provider credentials".into());
+            let cands = if aws {
+                vec![vec!["aws", "secret", "access", "key"], vec![svc, "api", "key"]]
+            } else {
+                vec![vec![svc, "api", "key"], vec![svc, "api", "token"]]
+            };
+            let var = pick_var(content, NameStyle::LowerSnake, &cands);
+            (
+                Category::Terraform,
+                "Terraform variables".into(),
+                88,
+                Some(FileFormat::Toml),
+                var,
+            )
+        } else if name == "variables.tf" {
+            reasons.push(
+                "a `default` for a sensitive variable; plant by hand as `variable \"...\" { default = ... }`".into(),
+            );
+            let var = pick_var(
+                content,
+                NameStyle::LowerSnake,
+                &[vec![svc, "api", "key"], vec![svc, "api", "token"]],
+            );
+            (
+                Category::Terraform,
+                "Terraform variable declarations".into(),
+                75,
+                None,
+                var,
+            )
+        } else if (ext == "yml" || ext == "yaml") && is_kubernetes(content) {
+            let k = kubernetes_kind(content).unwrap_or("manifest").to_string();
+            let plantable = k == "Secret" || k == "ConfigMap";
+            reasons.push(if k == "Secret" {
+                "a Secret manifest: its stringData is read as plain text".into()
+            } else if plantable {
+                "a ConfigMap: mounted into pods and dumped by anyone with read access".into()
+            } else {
+                "a workload manifest: env entries are a classic leak; plant by hand (or into a Secret)".into()
+            });
+            let var = pick_var(content, NameStyle::UpperSnake, &std_key);
+            let score = if k == "Secret" {
+                90
+            } else if plantable {
+                80
+            } else {
+                65
+            };
+            (
+                Category::Kubernetes,
+                format!("Kubernetes {k}"),
+                score,
+                plantable.then_some(FileFormat::Yaml),
+                var,
+            )
+        } else if ext == "md" || ext == "markdown" {
+            let lower = content.to_ascii_lowercase();
+            let curl = content
+                .lines()
+                .any(|l| l.trim_start().trim_start_matches("$ ").starts_with("curl "));
+            let auth = lower.contains("authorization:");
+            if !curl && !auth {
+                return None;
+            }
+            reasons.push("API docs with example requests: readers copy keys out of them".into());
+            if lower.contains("bearer") {
+                kind = TokenKind::Jwt;
+            }
+            let var = pick_var(
+                content,
+                NameStyle::UpperSnake,
+                &[vec![svc, "api", "token"], vec![svc, "api", "key"]],
+            );
+            (
+                Category::Docs,
+                "API guide with example requests".into(),
+                if auth { 70 } else { 60 },
+                Some(FileFormat::Markdown),
+                var,
+            )
+        } else if matches!(ext.as_str(), "json" | "jsonc" | "yml" | "yaml" | "toml") {
+            if NOISE.contains(&name.as_str()) || path.starts_with(".github/") || name.contains("lock") {
+                return None;
+            }
+            let named = [
+                "secret",
+                "credential",
+                "config",
+                "settings",
+                "appsettings",
+                "values",
+                "application",
+            ]
             .iter()
             .any(|w| name.contains(w));
-        reasons.push(if example {
-            "example env files are copied around and committed".into()
+            if secrets.is_empty() && !named {
+                return None;
+            }
+            reasons.push("application config that services load keys from".into());
+            let (style, format) = match ext.as_str() {
+                "json" | "jsonc" => (NameStyle::Camel, FileFormat::Json),
+                "toml" => (NameStyle::LowerSnake, FileFormat::Toml),
+                _ => (NameStyle::LowerSnake, FileFormat::Yaml),
+            };
+            let var = pick_var(content, style, &std_key);
+            let what = format!(
+                "{} config",
+                ext.trim_end_matches('c').to_ascii_uppercase().replace("YML", "YAML")
+            );
+            (Category::Config, what, if named { 60 } else { 50 }, Some(format), var)
         } else {
-            "the first file credential hunters and secret scanners read".into()
-        });
-        let cands = if aws {
-            vec![
-                vec!["aws", "secret", "access", "key"],
-                vec![svc, "secret", "key"],
-            ]
-        } else {
-            vec![
-                vec![svc, "secret", "key"],
-                vec![svc, "api", "key"],
-                vec![svc, "api", "token"],
-            ]
-        };
-        let var = pick_var(content, NameStyle::UpperSnake, &cands);
-        (
-            Category::Dotenv,
-            "dotenv file".into(),
-            if example { 90 } else { 100 },
-            Some(FileFormat::Dotenv),
-            var,
-        )
-    } else if (ext == "yml" || ext == "yaml") && path.contains(".github/workflows/") {
-        reasons.push(
-            "CI configuration is read by everyone with repository access, and by forks' logs"
-                .into(),
-        );
-        let var = pick_var(
-            content,
-            NameStyle::UpperSnake,
-            &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
-        );
-        (
-            Category::Ci,
-            "GitHub Actions workflow".into(),
-            95,
-            Some(FileFormat::Yaml),
-            var,
-        )
-    } else if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" {
-        reasons.push("CI configuration is read by everyone with repository access".into());
-        let var = pick_var(
-            content,
-            NameStyle::UpperSnake,
-            &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
-        );
-        (
-            Category::Ci,
-            "GitLab CI pipeline".into(),
-            95,
-            Some(FileFormat::Yaml),
-            var,
-        )
-    } else if name.starts_with("jenkinsfile") {
-        reasons.push(
-            "pipeline credentials are often inlined in `environment { }`; plant by hand".into(),
-        );
-        let var = pick_var(
-            content,
-            NameStyle::UpperSnake,
-            &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
-        );
-        (Category::Ci, "Jenkins pipeline".into(), 88, None, var)
-    } else if (ext == "yml" || ext == "yaml")
-        && (name.starts_with("docker-compose") || name.starts_with("compose"))
-    {
-        reasons.push("service environments hold the keys containers use".into());
-        let var = pick_var(content, NameStyle::UpperSnake, &std_key);
-        (
-            Category::Compose,
-            "docker-compose file".into(),
-            85,
-            Some(FileFormat::Yaml),
-            var,
-        )
-    } else if ext == "tfvars" {
-        reasons.push("Terraform variable files carry provider credentials".into());
-        let cands = if aws {
-            vec![
-                vec!["aws", "secret", "access", "key"],
-                vec![svc, "api", "key"],
-            ]
-        } else {
-            vec![vec![svc, "api", "key"], vec![svc, "api", "token"]]
-        };
-        let var = pick_var(content, NameStyle::LowerSnake, &cands);
-        (
-            Category::Terraform,
-            "Terraform variables".into(),
-            88,
-            Some(FileFormat::Toml),
-            var,
-        )
-    } else if name == "variables.tf" {
-        reasons.push("a `default` for a sensitive variable; plant by hand as `variable \"...\" { default = ... }`".into());
-        let var = pick_var(
-            content,
-            NameStyle::LowerSnake,
-            &[vec![svc, "api", "key"], vec![svc, "api", "token"]],
-        );
-        (
-            Category::Terraform,
-            "Terraform variable declarations".into(),
-            75,
-            None,
-            var,
-        )
-    } else if (ext == "yml" || ext == "yaml") && is_kubernetes(content) {
-        let k = kubernetes_kind(content).unwrap_or("manifest").to_string();
-        let plantable = k == "Secret" || k == "ConfigMap";
-        reasons.push(if k == "Secret" {
-            "a Secret manifest: its stringData is read as plain text".into()
-        } else if plantable {
-            "a ConfigMap: mounted into pods and dumped by anyone with read access".into()
-        } else {
-            "a workload manifest: env entries are a classic leak; plant by hand (or into a Secret)"
-                .into()
-        });
-        let var = pick_var(content, NameStyle::UpperSnake, &std_key);
-        let score = if k == "Secret" {
-            90
-        } else if plantable {
-            80
-        } else {
-            65
-        };
-        (
-            Category::Kubernetes,
-            format!("Kubernetes {k}"),
-            score,
-            plantable.then_some(FileFormat::Yaml),
-            var,
-        )
-    } else if ext == "md" || ext == "markdown" {
-        let lower = content.to_ascii_lowercase();
-        let curl = content
-            .lines()
-            .any(|l| l.trim_start().trim_start_matches("$ ").starts_with("curl "));
-        let auth = lower.contains("authorization:");
-        if !curl && !auth {
             return None;
-        }
-        reasons.push("API docs with example requests: readers copy keys out of them".into());
-        if lower.contains("bearer") {
-            kind = TokenKind::Jwt;
-        }
-        let var = pick_var(
-            content,
-            NameStyle::UpperSnake,
-            &[vec![svc, "api", "token"], vec![svc, "api", "key"]],
-        );
-        (
-            Category::Docs,
-            "API guide with example requests".into(),
-            if auth { 70 } else { 60 },
-            Some(FileFormat::Markdown),
-            var,
-        )
-    } else if matches!(ext.as_str(), "json" | "jsonc" | "yml" | "yaml" | "toml") {
-        if NOISE.contains(&name.as_str()) || path.starts_with(".github/") || name.contains("lock") {
-            return None;
-        }
-        let named = [
-            "secret",
-            "credential",
-            "config",
-            "settings",
-            "appsettings",
-            "values",
-            "application",
-        ]
-        .iter()
-        .any(|w| name.contains(w));
-        if secrets.is_empty() && !named {
-            return None;
-        }
-        reasons.push("application config that services load keys from".into());
-        let (style, format) = match ext.as_str() {
-            "json" | "jsonc" => (NameStyle::Camel, FileFormat::Json),
-            "toml" => (NameStyle::LowerSnake, FileFormat::Toml),
-            _ => (NameStyle::LowerSnake, FileFormat::Yaml),
         };
-        let var = pick_var(content, style, &std_key);
-        let what = format!(
-            "{} config",
-            ext.trim_end_matches('c')
-                .to_ascii_uppercase()
-                .replace("YML", "YAML")
-        );
-        (
-            Category::Config,
-            what,
-            if named { 60 } else { 50 },
-            Some(format),
-            var,
-        )
-    } else {
-        return None;
-    };
     if !secrets.is_empty() {
         score += 5;
-        reasons.push(format!(
-            "already holds credential-like names ({})",
-            secrets.join(", ")
-        ));
+        reasons.push(format!("already holds credential-like names ({})", secrets.join(", ")));
     }
     Some(Finding {
         rank: 0,
@@ -581,9 +523,7 @@ mod tests {
     use super::*;
 
     fn opts() -> Options {
-        Options {
-            service: "acme".into(),
-        }
+        Options { service: "acme".into() }
     }
 
     fn class(path: &str, content: &str) -> Option<Finding> {
@@ -606,31 +546,20 @@ mod tests {
         let f = class("deploy/.env.production", "AWS_ACCESS_KEY_ID=x\n").unwrap();
         assert_eq!(f.var, "AWS_SECRET_ACCESS_KEY");
         let f = class(".github/workflows/ci.yml", "on: push\n").unwrap();
-        assert_eq!(
-            (f.category, f.var.as_str()),
-            (Category::Ci, "ACME_API_TOKEN")
-        );
+        assert_eq!((f.category, f.var.as_str()), (Category::Ci, "ACME_API_TOKEN"));
         assert_eq!(class("Jenkinsfile", "pipeline {}").unwrap().format, None);
         assert_eq!(
-            class("docker-compose.yml", "services: {}\n")
-                .unwrap()
-                .category,
+            class("docker-compose.yml", "services: {}\n").unwrap().category,
             Category::Compose
         );
         assert_eq!(
-            class("infra/prod.tfvars", "provider \"aws\"\n")
-                .unwrap()
-                .var,
+            class("infra/prod.tfvars", "provider \"aws\"\n").unwrap().var,
             "aws_secret_access_key"
         );
         let f = class("k8s/secret.yaml", "apiVersion: v1\nkind: Secret\n").unwrap();
         assert_eq!(
             (f.category, f.what.as_str(), f.format),
-            (
-                Category::Kubernetes,
-                "Kubernetes Secret",
-                Some(FileFormat::Yaml)
-            )
+            (Category::Kubernetes, "Kubernetes Secret", Some(FileFormat::Yaml))
         );
         assert_eq!(
             class("k8s/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n")
@@ -639,19 +568,9 @@ mod tests {
             None
         );
         let f = class("config.json", "{\"db\": {}}").unwrap();
-        assert_eq!(
-            (f.category, f.var.as_str()),
-            (Category::Config, "acmeApiKey")
-        );
-        assert_eq!(
-            class("app/values.yaml", "a: 1").unwrap().var,
-            "acme_api_key"
-        );
-        let f = class(
-            "docs/api.md",
-            "```\ncurl -H 'Authorization: Bearer x' https://api\n```",
-        )
-        .unwrap();
+        assert_eq!((f.category, f.var.as_str()), (Category::Config, "acmeApiKey"));
+        assert_eq!(class("app/values.yaml", "a: 1").unwrap().var, "acme_api_key");
+        let f = class("docs/api.md", "```\ncurl -H 'Authorization: Bearer x' https://api\n```").unwrap();
         assert_eq!((f.category, f.kind), (Category::Docs, TokenKind::Jwt));
     }
 

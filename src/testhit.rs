@@ -80,8 +80,7 @@ fn parse(value: &[u8]) -> Option<([u8; MAC_LEN], [u8; 8])> {
 
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     // No early exit: the time taken does not depend on where bytes differ.
-    a.len() == b.len()
-        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 /// Checks test marks; one per decoy process, remembering marks it accepted.
@@ -102,13 +101,7 @@ impl Verifier {
     }
 
     /// [`Verifier::verify`] against a given clock.
-    pub fn verify_at(
-        &self,
-        key: &SigningKey,
-        headers: &HeaderMap,
-        token_id: &str,
-        now: u64,
-    ) -> bool {
+    pub fn verify_at(&self, key: &SigningKey, headers: &HeaderMap, token_id: &str, now: u64) -> bool {
         // A client may send several; look at a few, never at an unbounded number.
         for value in headers.get_all(HEADER).iter().take(4) {
             let Some((trace, parent)) = parse(value.as_bytes()) else {
@@ -299,9 +292,6 @@ mod tests {
         let forged = fresh_mark(&SigningKey::from_secret(&[1u8; 32]).unwrap(), &t.id);
         let h = send(forged).await;
         assert!(!h[0].test && h[0].alerts());
-        assert_eq!(
-            crate::alert::severity(&h[0]),
-            crate::alert::Severity::Critical
-        );
+        assert_eq!(crate::alert::severity(&h[0]), crate::alert::Severity::Critical);
     }
 }

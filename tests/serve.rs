@@ -8,11 +8,15 @@ use common::*;
 #[test]
 fn hit_and_miss_answer_identically_and_only_the_hit_alerts() {
     let dir = tempfile::tempdir().unwrap();
-    let (id, token) = mint(dir.path(), &["--kind", "jwt", "--label", "demo", "--location", "web/.env"]);
+    let (id, token) = mint(
+        dir.path(),
+        &["--kind", "jwt", "--label", "demo", "--location", "web/.env"],
+    );
     let srv = Server::start(dir.path(), &[]);
 
     let hit = srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {token}")]));
-    let random = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    let random =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     let miss = srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {random}")]));
     let (hs, hh, hb) = comparable(&hit);
     let (ms, mh, mb) = comparable(&miss);
@@ -21,7 +25,11 @@ fn hit_and_miss_answer_identically_and_only_the_hit_alerts() {
 
     let alerts = srv.wait_alerts(1);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0].contains(&id) && alerts[0].contains("demo") && alerts[0].contains("found_in=authorization"), "{}", alerts[0]);
+    assert!(
+        alerts[0].contains(&id) && alerts[0].contains("demo") && alerts[0].contains("found_in=authorization"),
+        "{}",
+        alerts[0]
+    );
 
     let hits = hits(dir.path(), &[]);
     assert_eq!(hits.len(), 1);
@@ -36,7 +44,17 @@ fn hit_and_miss_answer_identically_and_only_the_hit_alerts() {
     assert_eq!(h["orphan"], false);
     assert_eq!(h["label"], "demo");
     assert_eq!(h["location"], "web/.env");
-    for field in ["hit_id", "received_at", "query", "headers", "test", "ignored", "geo", "asn", "token_state"] {
+    for field in [
+        "hit_id",
+        "received_at",
+        "query",
+        "headers",
+        "test",
+        "ignored",
+        "geo",
+        "asn",
+        "token_state",
+    ] {
         assert!(h.get(field).is_some(), "hit JSON lacks {field}");
     }
     assert!(srv.stop().success());
@@ -45,7 +63,12 @@ fn hit_and_miss_answer_identically_and_only_the_hit_alerts() {
 #[test]
 fn prefixed_key_is_found_wherever_a_client_puts_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (id, token) = mint(dir.path(), &["--kind", "key", "--prefix", "sk_live_", "--length", "32", "--label", "k"]);
+    let (id, token) = mint(
+        dir.path(),
+        &[
+            "--kind", "key", "--prefix", "sk_live_", "--length", "32", "--label", "k",
+        ],
+    );
     assert!(token.starts_with("sk_live_") && token.len() == 8 + 32);
     let srv = Server::start(dir.path(), &[]);
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("api:{token}"));
@@ -69,7 +92,10 @@ fn prefixed_key_is_found_wherever_a_client_puts_it() {
         assert_eq!(status, "HTTP/1.1 401 Unauthorized");
     }
     srv.wait_alerts(requests.len());
-    let mut found: Vec<String> = hits(dir.path(), &["--token", &id]).iter().map(|h| h["found_in"].as_str().unwrap().to_string()).collect();
+    let mut found: Vec<String> = hits(dir.path(), &["--token", &id])
+        .iter()
+        .map(|h| h["found_in"].as_str().unwrap().to_string())
+        .collect();
     let mut want: Vec<String> = requests.iter().map(|(_, f)| f.to_string()).collect();
     found.sort();
     want.sort();
@@ -96,7 +122,12 @@ fn edited_jwt_is_recorded_as_tampered() {
     let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = "admin".into();
     claims["role"] = "superuser".into();
-    let forged = format!("{}.{}.{}", parts[0], b64.encode(serde_json::to_vec(&claims).unwrap()), parts[2]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    );
     let srv = Server::start(dir.path(), &[]);
     srv.raw(&get("/v1/admin", &[&format!("Authorization: Bearer {forged}")]));
     let alerts = srv.wait_alerts(1);
@@ -109,7 +140,10 @@ fn edited_jwt_is_recorded_as_tampered() {
 #[test]
 fn hostile_requests_are_answered_and_hits_stored_truncated() {
     let dir = tempfile::tempdir().unwrap();
-    let (id, token) = mint(dir.path(), &["--kind", "key", "--prefix", "acme_", "--label", "hostile"]);
+    let (id, token) = mint(
+        dir.path(),
+        &["--kind", "key", "--prefix", "acme_", "--label", "hostile"],
+    );
     let (_, jwt) = mint(dir.path(), &["--kind", "jwt", "--label", "jwt"]);
     let srv = Server::start(dir.path(), &[]);
     let answered = |resp: Vec<u8>| {
@@ -133,17 +167,26 @@ fn hostile_requests_are_answered_and_hits_stored_truncated() {
 
     // A 10 MiB body.
     let body = vec![b'z'; 10 * 1024 * 1024];
-    let mut req = format!("POST /upload HTTP/1.1\r\nHost: a\r\nX-API-Key: {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+    let mut req = format!(
+        "POST /upload HTTP/1.1\r\nHost: a\r\nX-API-Key: {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     req.extend_from_slice(&body);
     answered(srv.raw(&req));
 
     // 10,000 query parameters.
     // Short names keep the URI under the HTTP layer's 64 KiB limit (longer ones get 414).
-    let q: Vec<String> = (0..10_000).map(|i| format!("{}=", (b'a' + (i % 26) as u8) as char)).collect();
+    let q: Vec<String> = (0..10_000)
+        .map(|i| format!("{}=", (b'a' + (i % 26) as u8) as char))
+        .collect();
     answered(srv.raw(&get(&format!("/q?{}&key={token}", q.join("&")), &[])));
 
     // A truncated JWT.
-    answered(srv.raw(&get("/t", &[&format!("Authorization: Bearer {}", &jwt[..jwt.len() / 2])])));
+    answered(srv.raw(&get(
+        "/t",
+        &[&format!("Authorization: Bearer {}", &jwt[..jwt.len() / 2])],
+    )));
 
     srv.wait_alerts(4);
     let hits = hits(dir.path(), &["--token", &id]);
@@ -156,7 +199,10 @@ fn hostile_requests_are_answered_and_hits_stored_truncated() {
     assert_eq!(nonutf8["headers"]["x-token"], format!("\\xff\\xfe{token}\\x80"));
     assert_eq!(nonutf8["user_agent"], "red\\xc3\\u{202e}");
     let big = hits.iter().find(|h| h["path"] == "/big").unwrap();
-    assert!(big["headers"]["x-big"].as_str().unwrap().contains("…[+"), "big header is truncated with a marker");
+    assert!(
+        big["headers"]["x-big"].as_str().unwrap().contains("…[+"),
+        "big header is truncated with a marker"
+    );
     let q = hits.iter().find(|h| h["path"] == "/q").unwrap();
     assert!(q["query"].as_str().unwrap().len() < 4096);
     // The server is still healthy.
@@ -167,7 +213,20 @@ fn hostile_requests_are_answered_and_hits_stored_truncated() {
 #[test]
 fn errors_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(dir.path(), &["mint", "--kind", "key", "--alphabet", "hex", "--length", "16", "--label", "x"]);
+    let o = run(
+        dir.path(),
+        &[
+            "mint",
+            "--kind",
+            "key",
+            "--alphabet",
+            "hex",
+            "--length",
+            "16",
+            "--label",
+            "x",
+        ],
+    );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("minimum is 32"), "{err}");
@@ -210,18 +269,43 @@ fn every_kind_of_request_gets_byte_identical_answers() {
     let srv = Server::start(dir.path(), &["--min-latency", "0ms"]);
     let requests: Vec<(&str, Vec<u8>)> = vec![
         ("no key", get("/v1/users", &[])),
-        ("wrong key", get("/v1/users", &["Authorization: Bearer acme_4eC39HqLyjWDarjtT1zdp7dcXyZ0ab"])),
-        ("honeytoken", get("/v1/users", &[&format!("Authorization: Bearer {key}")])),
-        ("honeytoken jwt", get("/v1/users", &[&format!("Authorization: Bearer {jwt}")])),
-        ("tampered jwt", get("/v1/users", &[&format!("Authorization: Bearer {tampered}")])),
-        ("garbage", b"DELETE /%00%ff/../../etc/passwd?x=%zz HTTP/1.1\r\nHost: \xff\r\nX: \xfe\xfd\r\nConnection: close\r\n\r\n".to_vec()),
+        (
+            "wrong key",
+            get(
+                "/v1/users",
+                &["Authorization: Bearer acme_4eC39HqLyjWDarjtT1zdp7dcXyZ0ab"],
+            ),
+        ),
+        (
+            "honeytoken",
+            get("/v1/users", &[&format!("Authorization: Bearer {key}")]),
+        ),
+        (
+            "honeytoken jwt",
+            get("/v1/users", &[&format!("Authorization: Bearer {jwt}")]),
+        ),
+        (
+            "tampered jwt",
+            get("/v1/users", &[&format!("Authorization: Bearer {tampered}")]),
+        ),
+        (
+            "garbage",
+            b"DELETE /%00%ff/../../etc/passwd?x=%zz HTTP/1.1\r\nHost: \xff\r\nX: \xfe\xfd\r\nConnection: close\r\n\r\n"
+                .to_vec(),
+        ),
         (
             "post body",
-            format!("POST /v1/charges HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{key}", key.len()).into_bytes(),
+            format!(
+                "POST /v1/charges HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{key}",
+                key.len()
+            )
+            .into_bytes(),
         ),
     ];
-    let answers: Vec<(&str, (String, Vec<String>, Vec<u8>))> =
-        requests.iter().map(|(name, r)| (*name, comparable(&srv.raw(r)))).collect();
+    let answers: Vec<_> = requests
+        .iter()
+        .map(|(name, r)| (*name, comparable(&srv.raw(r))))
+        .collect();
     for (name, a) in &answers[1..] {
         assert_eq!(a, &answers[0].1, "{name} differs from a request without a key");
     }

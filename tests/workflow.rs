@@ -31,11 +31,7 @@ fn survey_tree() -> tempfile::TempDir {
     copy_tree(&fixture(), t.path());
     std::fs::write(t.path().join("local.env"), "ACME_SECRET_KEY=real-looking\n").unwrap();
     std::fs::create_dir_all(t.path().join("private")).unwrap();
-    std::fs::write(
-        t.path().join("private/secrets.json"),
-        "{\"api_key\": \"x\"}\n",
-    )
-    .unwrap();
+    std::fs::write(t.path().join("private/secrets.json"), "{\"api_key\": \"x\"}\n").unwrap();
     t
 }
 
@@ -50,11 +46,7 @@ fn json(s: &str) -> serde_json::Value {
 /// Asserts that `after` is `before` with exactly one contiguous insertion,
 /// and returns the inserted text.
 fn single_insertion(before: &str, after: &str) -> String {
-    let prefix = before
-        .bytes()
-        .zip(after.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
+    let prefix = before.bytes().zip(after.bytes()).take_while(|(a, b)| a == b).count();
     let room = before.len().min(after.len()) - prefix;
     let suffix = before
         .bytes()
@@ -106,11 +98,7 @@ fn survey_lists_the_six_places_and_skips_what_gitignore_ignores() {
     for (path, category, kind, var) in expect {
         let f = by_path(path);
         assert_eq!(
-            (
-                f["category"].as_str(),
-                f["kind"].as_str(),
-                f["var"].as_str()
-            ),
+            (f["category"].as_str(), f["kind"].as_str(), f["var"].as_str()),
             (Some(category), Some(kind), Some(var)),
             "{path}"
         );
@@ -123,15 +111,9 @@ fn survey_lists_the_six_places_and_skips_what_gitignore_ignores() {
     );
     // Ranked: the dotenv file first, ranks 1..=6 in order.
     assert_eq!(findings[0]["path"], ".env");
-    let ranks: Vec<u64> = findings
-        .iter()
-        .map(|f| f["rank"].as_u64().unwrap())
-        .collect();
+    let ranks: Vec<u64> = findings.iter().map(|f| f["rank"].as_u64().unwrap()).collect();
     assert_eq!(ranks, (1..=6).collect::<Vec<_>>());
-    let scores: Vec<u64> = findings
-        .iter()
-        .map(|f| f["score"].as_u64().unwrap())
-        .collect();
+    let scores: Vec<u64> = findings.iter().map(|f| f["score"].as_u64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 
     // The table names each place too; no spinner when stderr is not a terminal.
@@ -144,10 +126,7 @@ fn survey_lists_the_six_places_and_skips_what_gitignore_ignores() {
     for (path, ..) in expect {
         assert!(table.contains(path), "{path} not in table:\n{table}");
     }
-    assert!(
-        !stderr(&o).contains('\r'),
-        "progress drawn on a non-terminal"
-    );
+    assert!(!stderr(&o).contains('\r'), "progress drawn on a non-terminal");
     assert!(stderr(&o).contains("honeytoken plant"), "{}", stderr(&o));
 }
 
@@ -175,10 +154,7 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
     for (rel, extra) in cases {
         let path = tree.path().join(rel);
         let before = std::fs::read_to_string(&path).unwrap();
-        let (id, token) = mint(
-            d,
-            &["--kind", "key", "--prefix", "acme_live_", "--label", rel],
-        );
+        let (id, token) = mint(d, &["--kind", "key", "--prefix", "acme_live_", "--label", rel]);
         let mut args = vec![
             "plant",
             &id,
@@ -206,9 +182,7 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
             _ => "ACME_API_KEY",
         };
         match rel {
-            ".env" => assert!(after.contains(&format!(
-                "\nACME_SECRET_KEY={token}\nACME_API_BASE_URL={endpoint}\n"
-            ))),
+            ".env" => assert!(after.contains(&format!("\nACME_SECRET_KEY={token}\nACME_API_BASE_URL={endpoint}\n"))),
             "config.json" => {
                 let v: serde_json::Value = serde_json::from_str(&after).unwrap();
                 assert_eq!(
@@ -222,17 +196,15 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
                 assert_eq!(t[var].as_str(), Some(token.as_str()));
                 assert_eq!(t["database"]["host"].as_str(), Some("db"));
             }
-            "docs/api.md" => assert!(
-                after.contains(&format!("export ACME_API_KEY={token}")) && after.contains("curl ")
-            ),
+            "docs/api.md" => {
+                assert!(after.contains(&format!("export ACME_API_KEY={token}")) && after.contains("curl "))
+            }
             _ => {
                 let y: serde_norway::Value = serde_norway::from_str(&after).unwrap();
                 let got = match rel {
                     "values.yaml" => y[var].as_str().map(str::to_string),
                     ".github/workflows/ci.yml" => y["env"][var].as_str().map(str::to_string),
-                    _ => y["services"]["payments"]["environment"][2]
-                        .as_str()
-                        .map(str::to_string),
+                    _ => y["services"]["payments"]["environment"][2].as_str().map(str::to_string),
                 };
                 let want = if rel == "docker-compose.yml" {
                     format!("{var}={token}")
@@ -246,17 +218,11 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
         // The placement is on the token.
         let shown = json(&ok(d, &["show", &id, "--format", "json"]));
         let p = &shown["placements"][0];
-        assert_eq!(
-            (p["path"].as_str(), p["var"].as_str()),
-            (path.to_str(), Some(var))
-        );
+        assert_eq!((p["path"].as_str(), p["var"].as_str()), (path.to_str(), Some(var)));
         assert!(p["planted_at"].as_str().unwrap().ends_with('Z'));
 
         // Again: refused, file untouched.
-        let o = run(
-            d,
-            &["plant", &id, "--into", path.to_str().unwrap(), "--var", var],
-        );
+        let o = run(d, &["plant", &id, "--into", path.to_str().unwrap(), "--var", var]);
         assert!(!o.status.success());
         assert!(
             stderr(&o).contains("already sets") && stderr(&o).contains("--force"),
@@ -269,17 +235,7 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
     // --force overwrites the value in place and nothing else.
     let env = tree.path().join(".env");
     let before = std::fs::read_to_string(&env).unwrap();
-    let (id, token) = mint(
-        d,
-        &[
-            "--kind",
-            "key",
-            "--prefix",
-            "acme_live_",
-            "--label",
-            "again",
-        ],
-    );
+    let (id, token) = mint(d, &["--kind", "key", "--prefix", "acme_live_", "--label", "again"]);
     ok(
         d,
         &[
@@ -293,14 +249,8 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
         ],
     );
     let after = std::fs::read_to_string(&env).unwrap();
-    let old_line = before
-        .lines()
-        .find(|l| l.starts_with("ACME_SECRET_KEY="))
-        .unwrap();
-    assert_eq!(
-        after,
-        before.replace(old_line, &format!("ACME_SECRET_KEY={token}"))
-    );
+    let old_line = before.lines().find(|l| l.starts_with("ACME_SECRET_KEY=")).unwrap();
+    assert_eq!(after, before.replace(old_line, &format!("ACME_SECRET_KEY={token}")));
 }
 
 #[test]
@@ -311,10 +261,7 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
     let srv = Server::start(d, &[]);
     let endpoint = format!("http://{}", srv.addr);
 
-    let out = ok(
-        d,
-        &["test", &id, "--endpoint", &endpoint, "--timeout", "20s"],
-    );
+    let out = ok(d, &["test", &id, "--endpoint", &endpoint, "--timeout", "20s"]);
     let request = out
         .lines()
         .find(|l| l.contains("request"))
@@ -338,10 +285,7 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
     assert!(alerts[0].contains("flags=test"), "{alerts:?}");
 
     // A forged mark (right shape, wrong key) and a replay of the real one: real hits.
-    let real_mark = hits[0]["headers"]["traceparent"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let real_mark = hits[0]["headers"]["traceparent"].as_str().unwrap().to_string();
     let forged = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     for mark in [forged, real_mark.as_str()] {
         let resp = srv.raw(&get(
@@ -355,10 +299,7 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
     }
     let alerts = srv.wait_alerts(3);
     assert_eq!(alerts.len(), 3, "{alerts:?}");
-    assert!(
-        alerts[1..].iter().all(|a| !a.contains("test")),
-        "{alerts:?}"
-    );
+    assert!(alerts[1..].iter().all(|a| !a.contains("test")), "{alerts:?}");
     let all = common::hits(d, &["--token", &id]);
     assert_eq!(
         all.iter().filter(|h| h["test"] == true).count(),
@@ -369,10 +310,7 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
 
     // The endpoint gone: the failing stage is named.
     assert!(srv.stop().success());
-    let o = run(
-        d,
-        &["test", &id, "--endpoint", &endpoint, "--timeout", "5s"],
-    );
+    let o = run(d, &["test", &id, "--endpoint", &endpoint, "--timeout", "5s"]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(
@@ -396,11 +334,7 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
         ],
     );
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("stage \"hit stored\""),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("stage \"hit stored\""), "{}", stderr(&o));
 }
 
 #[test]
@@ -409,30 +343,12 @@ fn allowlisted_sources_are_stored_ignored_and_raise_no_alert() {
     let d = dir.path();
     let (quiet, quiet_token) = mint(
         d,
-        &[
-            "--kind",
-            "key",
-            "--prefix",
-            "acme_live_",
-            "--label",
-            "scanned-by-ci",
-        ],
+        &["--kind", "key", "--prefix", "acme_live_", "--label", "scanned-by-ci"],
     );
-    let (loud, loud_token) = mint(
-        d,
-        &["--kind", "key", "--prefix", "acme_live_", "--label", "loud"],
-    );
+    let (loud, loud_token) = mint(d, &["--kind", "key", "--prefix", "acme_live_", "--label", "loud"]);
     ok(
         d,
-        &[
-            "allow",
-            "add",
-            "127.0.0.0/8",
-            "--token",
-            &quiet,
-            "--note",
-            "CI runners",
-        ],
+        &["allow", "add", "127.0.0.0/8", "--token", &quiet, "--note", "CI runners"],
     );
     ok(d, &["allow", "add", "198.51.100.0/24", "--note", "office"]);
     let bad = run(d, &["allow", "add", "10.0.0.0/33"]);
@@ -443,14 +359,8 @@ fn allowlisted_sources_are_stored_ignored_and_raise_no_alert() {
     );
 
     let srv = Server::start(d, &[]);
-    srv.raw(&get(
-        "/v1/users",
-        &[&format!("Authorization: Bearer {quiet_token}")],
-    ));
-    srv.raw(&get(
-        "/v1/users",
-        &[&format!("Authorization: Bearer {loud_token}")],
-    ));
+    srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {quiet_token}")]));
+    srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {loud_token}")]));
     let alerts = srv.wait_alerts(1);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let alerts_now = srv.alerts();
@@ -479,15 +389,9 @@ fn allowlisted_sources_are_stored_ignored_and_raise_no_alert() {
         entries.contains(&("global".into(), "127.0.0.1/32".into())),
         "{entries:?}"
     );
-    assert!(
-        entries.contains(&(quiet.clone(), "127.0.0.0/8".into())),
-        "{entries:?}"
-    );
+    assert!(entries.contains(&(quiet.clone(), "127.0.0.0/8".into())), "{entries:?}");
     let srv = Server::start(d, &[]);
-    srv.raw(&get(
-        "/v1/users",
-        &[&format!("Authorization: Bearer {loud_token}")],
-    ));
+    srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {loud_token}")]));
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(srv.alerts().is_empty(), "{:?}", srv.alerts());
     let l = hits(d, &["--token", &loud]);
@@ -538,24 +442,14 @@ fn rotate_swaps_the_file_and_the_old_token_still_alerts_as_retired() {
 
     let out = json(&ok(
         d,
-        &[
-            "rotate",
-            &old_id,
-            "--file",
-            env.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
+        &["rotate", &old_id, "--file", env.to_str().unwrap(), "--format", "json"],
     ));
     let (new_id, new_token) = (
         out["new"]["id"].as_str().unwrap(),
         out["new"]["token"].as_str().unwrap(),
     );
     assert_ne!(new_token, old_token);
-    assert_eq!(
-        (new_token.len(), &new_token[..10]),
-        (old_token.len(), "acme_live_")
-    );
+    assert_eq!((new_token.len(), &new_token[..10]), (old_token.len(), "acme_live_"));
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
         planted.replace(&old_token, new_token)
@@ -577,9 +471,7 @@ fn rotate_swaps_the_file_and_the_old_token_still_alerts_as_retired() {
     assert_eq!(new["placements"][0]["var"], "ACME_SECRET_KEY");
     let list = ok(d, &["list", "--max-age", "30d"]);
     assert!(
-        list.contains("ROTATION")
-            && list.contains(&format!("replaced by {new_id}"))
-            && list.contains("due in 30d"),
+        list.contains("ROTATION") && list.contains(&format!("replaced by {new_id}")) && list.contains("due in 30d"),
         "{list}"
     );
 
@@ -602,14 +494,8 @@ fn rotate_swaps_the_file_and_the_old_token_still_alerts_as_retired() {
 
     // The leaked old copy still alerts, flagged retired.
     let srv = Server::start(d, &[]);
-    srv.raw(&get(
-        "/v1/users",
-        &[&format!("Authorization: Bearer {old_token}")],
-    ));
-    srv.raw(&get(
-        "/v1/users",
-        &[&format!("Authorization: Bearer {new_token}")],
-    ));
+    srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {old_token}")]));
+    srv.raw(&get("/v1/users", &[&format!("Authorization: Bearer {new_token}")]));
     let alerts = srv.wait_alerts(2);
     assert_eq!(alerts.len(), 2, "{alerts:?}");
     assert!(

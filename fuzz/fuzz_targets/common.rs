@@ -13,7 +13,9 @@ pub fn request(data: &[u8]) -> Option<http::Request<bytes::Bytes>> {
     let mut b = http::Request::builder().method(method).uri(uri);
     for line in lines {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&c| c == b':') else { continue };
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            continue;
+        };
         let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(&line[..colon]),
             http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii()),

@@ -32,7 +32,10 @@ fn env() -> &'static Env {
 fuzz_target!(|data: &[u8]| {
     let e = env();
     if let Some(req) = common::request(data) {
-        let meta = RequestMeta { source_ip: "198.51.100.7".into(), request_id: None };
+        let meta = RequestMeta {
+            source_ip: "198.51.100.7".into(),
+            request_id: None,
+        };
         let r = e.rt.block_on(e.decoy.handle(req, meta));
         assert_eq!((r.status(), r.body().clone()), e.expected.clone());
     }

@@ -41,14 +41,8 @@ impl AlerterEnv {
 
     /// Reads the variables through `get`, naming any that is missing or bad.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let opt = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let need = |k: &str| {
-            opt(k).ok_or_else(|| Error::Config(format!("environment variable {k} is not set")))
-        };
+        let opt = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let need = |k: &str| opt(k).ok_or_else(|| Error::Config(format!("environment variable {k} is not set")));
         let window = match opt("THROTTLE_WINDOW_MINUTES") {
             None => DEFAULT_WINDOW,
             Some(v) => v
@@ -204,11 +198,7 @@ mod tests {
             "THROTTLE_WINDOW_MINUTES" => Some("0".into()),
             _ => None,
         });
-        assert!(
-            bad.unwrap_err()
-                .to_string()
-                .contains("THROTTLE_WINDOW_MINUTES")
-        );
+        assert!(bad.unwrap_err().to_string().contains("THROTTLE_WINDOW_MINUTES"));
         let missing = AlerterEnv::from_lookup(|_| None).unwrap_err().to_string();
         assert!(missing.contains("ALERT_STATE_TABLE"), "{missing}");
     }

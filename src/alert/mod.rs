@@ -3,11 +3,11 @@
 
 #[cfg(feature = "aws")]
 pub mod alerter;
+#[cfg(feature = "cli")]
+pub mod local;
 pub mod pipeline;
 pub mod render;
 pub mod stream;
-#[cfg(feature = "cli")]
-pub mod local;
 
 use serde::{Deserialize, Serialize};
 

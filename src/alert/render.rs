@@ -9,7 +9,11 @@ use crate::hit::Hit;
 
 /// `label` or a note that the token has no record.
 pub fn label_or_orphan(hit: &Hit) -> String {
-    if hit.orphan { "unknown token (no record)".to_string() } else { hit.label.clone() }
+    if hit.orphan {
+        "unknown token (no record)".to_string()
+    } else {
+        hit.label.clone()
+    }
 }
 
 /// Flags worth a glance: tampered, orphan, test, ignored, retired, disabled.
@@ -31,10 +35,10 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     if hit.ignored {
         f.push("ignored".into());
     }
-    if let Some(s) = hit.token_state {
-        if s != crate::token::TokenState::Active {
-            f.push(s.to_string());
-        }
+    if let Some(s) = hit.token_state
+        && s != crate::token::TokenState::Active
+    {
+        f.push(s.to_string());
     }
     f
 }
@@ -48,7 +52,10 @@ pub fn summary_line(hit: &Hit) -> String {
         hit.source_ip
     );
     if let Some(g) = &hit.geo {
-        let place: Vec<&str> = [g.city.as_deref(), g.country_code.as_deref()].into_iter().flatten().collect();
+        let place: Vec<&str> = [g.city.as_deref(), g.country_code.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
         if !place.is_empty() {
             let _ = write!(s, " ({})", place.join(", "));
         }
@@ -74,7 +81,11 @@ pub fn terminal_line(a: &Alert) -> String {
         h.method,
         h.path,
         h.found_in,
-        if flags.is_empty() { String::new() } else { format!(" flags={}", flags.join(",")) },
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" flags={}", flags.join(","))
+        },
     )
 }
 
@@ -93,18 +104,36 @@ pub fn email_text(a: &Alert) -> String {
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "Token:        {} ({})", h.token_id, label_or_orphan(h));
-    let _ = writeln!(s, "Planted at:   {}", if h.location.is_empty() { "(not recorded)" } else { &h.location });
+    let _ = writeln!(
+        s,
+        "Planted at:   {}",
+        if h.location.is_empty() {
+            "(not recorded)"
+        } else {
+            &h.location
+        }
+    );
     let _ = writeln!(s, "When:         {}", h.received_at);
     let _ = writeln!(s, "Source:       {}", h.source_ip);
     if let Some(g) = &h.geo {
-        let place: Vec<String> = [g.city.clone(), g.country.clone().or(g.country_code.clone())].into_iter().flatten().collect();
+        let place: Vec<String> = [g.city.clone(), g.country.clone().or(g.country_code.clone())]
+            .into_iter()
+            .flatten()
+            .collect();
         let _ = writeln!(s, "Location:     {}", place.join(", "));
     }
     if let Some(asn) = &h.asn {
         let _ = writeln!(s, "Network:      AS{} {}", asn.number, asn.org.as_deref().unwrap_or(""));
     }
     let _ = writeln!(s, "User agent:   {}", h.user_agent);
-    let _ = writeln!(s, "Request:      {} {}{}{}", h.method, h.path, if h.query.is_empty() { "" } else { "?" }, h.query);
+    let _ = writeln!(
+        s,
+        "Request:      {} {}{}{}",
+        h.method,
+        h.path,
+        if h.query.is_empty() { "" } else { "?" },
+        h.query
+    );
     let _ = writeln!(s, "Found in:     {}", h.found_in);
     let flags = flags(h);
     if !flags.is_empty() {
@@ -113,8 +142,14 @@ pub fn email_text(a: &Alert) -> String {
     let _ = writeln!(s, "Hit id:       {}", h.hit_id);
     let _ = writeln!(s);
     let _ = writeln!(s, "What to do next:");
-    let _ = writeln!(s, "  1. Treat the place this token was planted as leaked: find who could read it and how it got out.");
-    let _ = writeln!(s, "  2. Check the source address and network against your own (CI, scanners) before escalating.");
+    let _ = writeln!(
+        s,
+        "  1. Treat the place this token was planted as leaked: find who could read it and how it got out."
+    );
+    let _ = writeln!(
+        s,
+        "  2. Check the source address and network against your own (CI, scanners) before escalating."
+    );
     let _ = writeln!(s, "  3. Rotate real credentials stored alongside it.");
     let _ = writeln!(s);
     let _ = writeln!(s, "All hits of this token:  honeytoken hits --token {}", h.token_id);
@@ -123,12 +158,23 @@ pub fn email_text(a: &Alert) -> String {
 
 /// Email subject, within SNS's 100-character limit.
 pub fn subject(a: &Alert) -> String {
-    let mut s = format!("ALARM: honeytoken {} used from {}", label_or_orphan(&a.hit), a.hit.source_ip);
+    let mut s = format!(
+        "ALARM: honeytoken {} used from {}",
+        label_or_orphan(&a.hit),
+        a.hit.source_ip
+    );
     if a.suppressed.is_some() {
-        s = format!("ALARM: {} more uses of honeytoken {}", a.suppressed.unwrap_or(0), label_or_orphan(&a.hit));
+        s = format!(
+            "ALARM: {} more uses of honeytoken {}",
+            a.suppressed.unwrap_or(0),
+            label_or_orphan(&a.hit)
+        );
     }
     // SNS subjects: ASCII printable, no line breaks, at most 100 characters.
-    let mut clean: String = s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+    let mut clean: String = s
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .collect();
     clean.truncate(100);
     clean
 }
@@ -147,7 +193,11 @@ pub fn slack_text(a: &Alert) -> String {
         esc(&h.path),
         esc(&h.found_in),
         esc(&h.user_agent),
-        if flags.is_empty() { String::new() } else { format!("\nflags: {}", esc(&flags.join(", "))) }
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!("\nflags: {}", esc(&flags.join(", ")))
+        }
     )
 }
 

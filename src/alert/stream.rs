@@ -52,9 +52,7 @@ pub async fn process_batch(pipeline: &Pipeline, records: &[StreamRecord]) -> Res
         let res = match &r.body {
             RecordBody::Skip => Ok(None),
             RecordBody::Hit(h) => pipeline.process(h).await.map(Some),
-            RecordBody::Malformed(why) => {
-                Err(Error::Invalid(format!("stream record is not a hit: {why}")))
-            }
+            RecordBody::Malformed(why) => Err(Error::Invalid(format!("stream record is not a hit: {why}"))),
         };
         match res {
             Ok(o) => {
@@ -163,14 +161,7 @@ mod tests {
             sequence_number: "7".into(),
             body: RecordBody::Malformed("x".into()),
         };
-        assert_eq!(
-            process_batch(&p, &[bad])
-                .await
-                .unwrap()
-                .failed_at
-                .as_deref(),
-            Some("7")
-        );
+        assert_eq!(process_batch(&p, &[bad]).await.unwrap().failed_at.as_deref(), Some("7"));
         let bad = StreamRecord {
             sequence_number: String::new(),
             body: RecordBody::Malformed("x".into()),

@@ -62,18 +62,19 @@ pub enum AllowAction {
 /// Opens the store of global allowlist entries for the selected backend.
 pub fn open_store(g: &Global, ctx: &Context) -> Result<Arc<dyn AllowStore>> {
     match (g.backend, &ctx.data_dir) {
-        (Backend::Local, Some(dir)) => Ok(Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("honeytoken.db"))?)),
+        (Backend::Local, Some(dir)) => Ok(Arc::new(crate::store::sqlite::SqliteStore::open(
+            &dir.join("honeytoken.db"),
+        )?)),
         _ => Err(Error::Config(
-            "global allowlist entries are not available on the aws backend yet; add them per token with --token ID".into(),
+            "global allowlist entries are not available on the aws backend yet; add them per token with --token ID"
+                .into(),
         )),
     }
 }
 
 fn check_note(note: &str) -> Result<()> {
     if note.len() > 200 || note.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "--note must be at most 200 printable characters".into(),
-        ));
+        return Err(Error::Invalid("--note must be at most 200 printable characters".into()));
     }
     Ok(())
 }
@@ -101,11 +102,7 @@ pub async fn run(g: &Global, ctx: &Context, a: AllowArgs) -> Result<()> {
         } => {
             check_note(&note)?;
             let e = AllowEntry::new(&cidr, &note)?;
-            let mut t = ctx
-                .tokens
-                .get(&id)
-                .await?
-                .ok_or_else(|| Error::NotFound(id.clone()))?;
+            let mut t = ctx.tokens.get(&id).await?.ok_or_else(|| Error::NotFound(id.clone()))?;
             match t.allow.iter_mut().find(|x| x.cidr == e.cidr) {
                 Some(x) => x.note = e.note.clone(),
                 None => t.allow.push(e.clone()),
@@ -118,11 +115,7 @@ pub async fn run(g: &Global, ctx: &Context, a: AllowArgs) -> Result<()> {
             let removed = match &token {
                 None => open_store(g, ctx)?.allow_remove(&net).await?,
                 Some(id) => {
-                    let mut t = ctx
-                        .tokens
-                        .get(id)
-                        .await?
-                        .ok_or_else(|| Error::NotFound(id.clone()))?;
+                    let mut t = ctx.tokens.get(id).await?.ok_or_else(|| Error::NotFound(id.clone()))?;
                     let before = t.allow.len();
                     t.allow.retain(|x| x.cidr != net);
                     let removed = t.allow.len() != before;
@@ -148,24 +141,14 @@ pub async fn run(g: &Global, ctx: &Context, a: AllowArgs) -> Result<()> {
                 Ok(s) => s.allow_list().await?,
                 Err(_) => Vec::new(),
             };
-            let mut rows: Vec<(String, AllowEntry)> = global
-                .into_iter()
-                .map(|e| ("global".to_string(), e))
-                .collect();
+            let mut rows: Vec<(String, AllowEntry)> = global.into_iter().map(|e| ("global".to_string(), e)).collect();
             for t in ctx.tokens.list().await? {
                 rows.extend(t.allow.iter().map(|e| (t.id.clone(), e.clone())));
             }
             let headers = ["scope", "cidr", "note", "added_at"];
             let table: Vec<Vec<String>> = rows
                 .iter()
-                .map(|(s, e)| {
-                    vec![
-                        s.clone(),
-                        e.cidr.clone(),
-                        e.note.clone(),
-                        e.added_at.clone(),
-                    ]
-                })
+                .map(|(s, e)| vec![s.clone(), e.cidr.clone(), e.note.clone(), e.added_at.clone()])
                 .collect();
             match format {
                 Format::Json => output::json(

@@ -126,7 +126,12 @@ impl Context {
                 let dir = crate::config::data_dir(g.data_dir.as_deref())?;
                 let key = crate::config::signing_key(&dir)?;
                 let store = Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("honeytoken.db"))?);
-                Ok(Context { tokens: store.clone(), hits: store, key, data_dir: Some(dir) })
+                Ok(Context {
+                    tokens: store.clone(),
+                    hits: store,
+                    key,
+                    data_dir: Some(dir),
+                })
             }
             Backend::Aws => aws_context(g).await,
         }
@@ -140,7 +145,9 @@ async fn aws_context(g: &Global) -> Result<Context> {
 
 #[cfg(not(feature = "aws"))]
 async fn aws_context(_: &Global) -> Result<Context> {
-    Err(Error::Config("this build has no AWS support; rebuild with --features aws".into()))
+    Err(Error::Config(
+        "this build has no AWS support; rebuild with --features aws".into(),
+    ))
 }
 
 /// Runs the command line; returns the process exit code.
@@ -186,5 +193,8 @@ async fn run(cli: Cli) -> Result<()> {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

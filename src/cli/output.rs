@@ -52,8 +52,16 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
 /// Quotes one CSV field (RFC 4180), and defuses spreadsheet formulas that an
 /// attacker could plant in a user agent or path.
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 /// Prints rows as CSV.

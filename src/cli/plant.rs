@@ -92,8 +92,7 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
     let format = FileFormat::from_path(&a.into)?;
     let (content, existed) = match std::fs::read(&a.into) {
         Ok(b) => (
-            String::from_utf8(b)
-                .map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", a.into.display())))?,
+            String::from_utf8(b).map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", a.into.display())))?,
             true,
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
@@ -110,16 +109,10 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
         (FileFormat::Yaml, _) => NameStyle::UpperSnake,
         _ => format.name_style(),
     };
-    let var = a
-        .var
-        .clone()
-        .unwrap_or_else(|| plant::default_var(&token, style));
+    let var = a.var.clone().unwrap_or_else(|| plant::default_var(&token, style));
     let mut vars = vec![(var.clone(), token.token.clone())];
     if a.with_url {
-        let url_var = a
-            .url_var
-            .clone()
-            .unwrap_or_else(|| plant::url_var_for(&var));
+        let url_var = a.url_var.clone().unwrap_or_else(|| plant::url_var_for(&var));
         vars.push((url_var, a.endpoint.trim_end_matches('/').to_string()));
     }
     let request = Plant {

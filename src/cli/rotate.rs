@@ -43,8 +43,8 @@ pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
                 source,
             };
             let bytes = std::fs::read(p).map_err(io)?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", p.display())))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", p.display())))?;
             crate::rotate::swap_token(&text, &old.token, "")?;
             Some((p, text))
         }

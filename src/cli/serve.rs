@@ -12,13 +12,15 @@ use crate::notify::{Notifier, terminal::Terminal, webhook::Webhook};
 
 /// `serve` options.
 #[derive(Debug, Args)]
-#[command(after_help = "Every request gets the same 401 answer; requests carrying a honeytoken are
+#[command(
+    after_help = "Every request gets the same 401 answer; requests carrying a honeytoken are
 stored first and then alerted on. Stop with Ctrl-C: in-flight requests finish
 and queued alerts are delivered before exit.
 
 Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
 of the body, keyed with the secret in DATA_DIR/webhook.secret (or
-HONEYTOKEN_WEBHOOK_SECRET).")]
+HONEYTOKEN_WEBHOOK_SECRET)."
+)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "HONEYTOKEN_ADDR")]
@@ -42,8 +44,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -65,7 +67,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     let ctx = Context::open(g).await?;
     let mut notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(Terminal)];
     if let Some(url) = &a.webhook {
-        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()) {
+        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => s,
             None => {
                 let dir = ctx.data_dir.as_ref().expect("local backend has a data dir");
@@ -76,9 +81,12 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     }
     let fanout = crate::alert::local::spawn(notifiers);
     // One token read per second per token, however hard a token is hammered.
-    let tokens: Arc<dyn crate::store::TokenStore> =
-        Arc::new(crate::store::cache::CachedTokens::new(ctx.tokens.clone(), std::time::Duration::from_secs(1)));
-    let mut decoy = Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone()).with_listener(fanout.listener.clone())
+    let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
+        ctx.tokens.clone(),
+        std::time::Duration::from_secs(1),
+    ));
+    let mut decoy = Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone())
+        .with_listener(fanout.listener.clone())
         .with_min_latency(a.min_latency);
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
@@ -89,10 +97,19 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     decoy = decoy.with_allowlist(Arc::new(allow));
     let decoy = Arc::new(decoy);
     let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
-        Error::Config(format!("cannot listen on {}: {e}; pick another with --addr HOST:PORT", a.addr))
+        Error::Config(format!(
+            "cannot listen on {}: {e}; pick another with --addr HOST:PORT",
+            a.addr
+        ))
     })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
-    eprintln!("listening on http://{local}  (data: {})", ctx.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default());
+    eprintln!(
+        "listening on http://{local}  (data: {})",
+        ctx.data_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default()
+    );
     crate::server::run(listener, decoy.clone(), shutdown_signal())
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;

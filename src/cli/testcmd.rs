@@ -85,10 +85,7 @@ async fn wait_for<T>(
             spinner.clear();
             return Ok(None);
         }
-        spinner.tick(&format!(
-            "waiting for {what}… {:.1}s",
-            start.elapsed().as_secs_f64()
-        ));
+        spinner.tick(&format!("waiting for {what}… {:.1}s", start.elapsed().as_secs_f64()));
         tokio::time::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
@@ -200,21 +197,14 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
         ));
     }
     let flags = crate::alert::render::flags(&hit).join(",");
-    pass(
-        "hit stored",
-        &format!("hit {} flags={flags}", hit.hit_id),
-        t.elapsed(),
-    );
+    pass("hit stored", &format!("hit {} flags={flags}", hit.hit_id), t.elapsed());
 
     // Stage 3: the alert, where the backend's alerter records it.
     match alert_log(g, ctx) {
         Some(log) => {
             let t = Instant::now();
             let id = hit.hit_id.clone();
-            let published = wait_for(deadline, &mut spinner, "the alert", async || {
-                log.published(&id).await
-            })
-            .await?;
+            let published = wait_for(deadline, &mut spinner, "the alert", async || log.published(&id).await).await?;
             match published {
                 Some(detail) => pass("alert published", &detail, t.elapsed()),
                 None => {
@@ -243,9 +233,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
                 }
             );
         }
-        None => println!(
-            "note    alert            printed by `honeytoken serve` (severity info, flags=test)"
-        ),
+        None => println!("note    alert            printed by `honeytoken serve` (severity info, flags=test)"),
     }
     println!("ok: the whole path works ({})", ms(started.elapsed()));
     Ok(())

@@ -70,16 +70,23 @@ pub fn spec(a: &MintArgs) -> Result<MintSpec> {
     match a.kind {
         Some(TokenKind::Jwt) => {
             if !a.prefix.is_empty() || a.length.is_some() {
-                return Err(Error::Invalid("--prefix and --length apply to --kind key, not jwt".into()));
+                return Err(Error::Invalid(
+                    "--prefix and --length apply to --kind key, not jwt".into(),
+                ));
             }
-            Ok(MintSpec::Jwt { issuer: a.issuer.clone() })
+            Ok(MintSpec::Jwt {
+                issuer: a.issuer.clone(),
+            })
         }
         Some(TokenKind::Key) => Ok(MintSpec::Key(KeyShape::plain(
             &a.prefix,
             a.alphabet,
-            a.length.unwrap_or(token::DEFAULT_KEY_LENGTH.max(a.alphabet.identity_len())),
+            a.length
+                .unwrap_or(token::DEFAULT_KEY_LENGTH.max(a.alphabet.identity_len())),
         )?)),
-        None => Err(Error::Invalid("say what to mint: --kind jwt, --kind key, or --like EXAMPLE".into())),
+        None => Err(Error::Invalid(
+            "say what to mint: --kind jwt, --kind key, or --like EXAMPLE".into(),
+        )),
     }
 }
 
@@ -107,7 +114,14 @@ pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
 pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
     check_label(&a.label)?;
     let spec = spec(&a)?;
-    let rec = token::mint(&ctx.key, &spec, &a.label, &a.location, &a.memo, time::OffsetDateTime::now_utc())?;
+    let rec = token::mint(
+        &ctx.key,
+        &spec,
+        &a.label,
+        &a.location,
+        &a.memo,
+        time::OffsetDateTime::now_utc(),
+    )?;
     if let Some(p) = token::vendor_prefix(&rec.token) {
         eprintln!(
             "warning: {p:?} is a real vendor's prefix; public secret scanning reports such keys to the vendor. \
@@ -119,7 +133,10 @@ pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
         TextFormat::Json => output::json(&minted_json(&rec)),
         TextFormat::Text => {
             println!("{}", rec.token);
-            eprintln!("minted {} {} ({}); plant it, then watch `honeytoken hits --token {}`", rec.kind, rec.id, rec.label, rec.id);
+            eprintln!(
+                "minted {} {} ({}); plant it, then watch `honeytoken hits --token {}`",
+                rec.kind, rec.id, rec.label, rec.id
+            );
         }
     }
     Ok(())
@@ -137,7 +154,9 @@ pub struct ListArgs {
 }
 
 fn age(created_at: &str) -> String {
-    let Some(t) = crate::time::parse(created_at) else { return "?".into() };
+    let Some(t) = crate::time::parse(created_at) else {
+        return "?".into();
+    };
     let d = time::OffsetDateTime::now_utc() - t;
     if d.whole_days() > 0 {
         format!("{}d", d.whole_days())
@@ -151,8 +170,20 @@ fn age(created_at: &str) -> String {
 /// `list`.
 pub async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
     let tokens = ctx.tokens.list().await?;
-    let headers = ["id", "kind", "state", "age", "rotation", "created_at", "label", "location"];
-    let (now, max_days) = (time::OffsetDateTime::now_utc(), (a.max_age.as_secs() / 86_400).max(1) as i64);
+    let headers = [
+        "id",
+        "kind",
+        "state",
+        "age",
+        "rotation",
+        "created_at",
+        "label",
+        "location",
+    ];
+    let (now, max_days) = (
+        time::OffsetDateTime::now_utc(),
+        (a.max_age.as_secs() / 86_400).max(1) as i64,
+    );
     let rows: Vec<Vec<String>> = tokens
         .iter()
         .map(|t| {
@@ -201,7 +232,11 @@ pub struct ShowArgs {
 
 /// `show`.
 pub async fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
-    let t = ctx.tokens.get(&a.id).await?.ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    let t = ctx
+        .tokens
+        .get(&a.id)
+        .await?
+        .ok_or_else(|| Error::NotFound(a.id.clone()))?;
     match a.format {
         TextFormat::Json => output::json(&t),
         TextFormat::Text => {

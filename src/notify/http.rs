@@ -39,8 +39,7 @@ pub fn client(retry: &Retry) -> Result<reqwest::Client> {
 
 /// Checks a channel URL: http(s) only.
 pub fn check_url(channel: &str, url: &str) -> Result<()> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| Error::Config(format!("{channel} URL is not a URL: {e}")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("{channel} URL is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::Config(format!("{channel} URL must be https")));
     }
@@ -48,13 +47,7 @@ pub fn check_url(channel: &str, url: &str) -> Result<()> {
 }
 
 /// POSTs `body` as JSON until a 2xx, a refusal, or the attempts run out.
-pub async fn post_json(
-    client: &reqwest::Client,
-    channel: &str,
-    url: &str,
-    body: &[u8],
-    retry: &Retry,
-) -> Result<()> {
+pub async fn post_json(client: &reqwest::Client, channel: &str, url: &str, body: &[u8], retry: &Retry) -> Result<()> {
     let mut delay = retry.backoff;
     let mut last = String::new();
     let attempts = retry.attempts.max(1);
@@ -121,10 +114,7 @@ pub(crate) mod tests {
                         let head = String::from_utf8_lossy(&buf[..p]).to_lowercase();
                         let len: usize = head
                             .lines()
-                            .find_map(|l| {
-                                l.strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap_or(0))
-                            })
+                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
                             .unwrap_or(0);
                         while buf.len() < p + 4 + len {
                             let n = s.read(&mut chunk).await.unwrap_or(0);
@@ -139,9 +129,7 @@ pub(crate) mod tests {
                 seen.lock().unwrap().push(body);
                 let status = statuses[i.min(statuses.len() - 1)];
                 i += 1;
-                let resp = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-                );
+                let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
                 let _ = s.write_all(resp.as_bytes()).await;
             }
         });

@@ -2,12 +2,12 @@
 //! in the alerter Lambda and in tests.
 
 pub mod http;
+pub mod pagerduty;
 #[cfg(feature = "aws")]
 pub mod secrets;
+pub mod slack;
 #[cfg(feature = "aws")]
 pub mod sns;
-pub mod pagerduty;
-pub mod slack;
 pub mod terminal;
 pub mod webhook;
 

@@ -5,18 +5,19 @@ use crate::error::{Error, Result};
 
 /// The value of a secret: its `SecretString`, or, when that is a JSON
 /// object, its `field` (so `{"url": "…"}` and a bare URL both work).
-pub async fn read(
-    client: &aws_sdk_secretsmanager::Client,
-    secret_id: &str,
-    field: &str,
-) -> Result<String> {
-    let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-        Error::Config(format!(
-            "cannot read the secret {secret_id}: {}; check the ARN and that the function may call \
+pub async fn read(client: &aws_sdk_secretsmanager::Client, secret_id: &str, field: &str) -> Result<String> {
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::Config(format!(
+                "cannot read the secret {secret_id}: {}; check the ARN and that the function may call \
              secretsmanager:GetSecretValue on it",
-            aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-        ))
-    })?;
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ))
+        })?;
     let raw = out
         .secret_string()
         .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))?;

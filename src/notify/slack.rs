@@ -43,8 +43,7 @@ impl Slack {
 
     /// The body posted for an alert.
     pub fn body(alert: &Alert) -> Vec<u8> {
-        serde_json::to_vec(&serde_json::json!({ "text": render::slack_text(alert) }))
-            .unwrap_or_default()
+        serde_json::to_vec(&serde_json::json!({ "text": render::slack_text(alert) })).unwrap_or_default()
     }
 }
 
@@ -55,14 +54,7 @@ impl Notifier for Slack {
     }
 
     async fn notify(&self, alert: &Alert) -> Result<()> {
-        post_json(
-            &self.client,
-            "slack",
-            &self.url,
-            &Self::body(alert),
-            &self.retry,
-        )
-        .await
+        post_json(&self.client, "slack", &self.url, &Self::body(alert), &self.retry).await
     }
 }
 
@@ -105,9 +97,6 @@ mod tests {
         let s = Slack::new(&url).unwrap().with_retry(fast()).unwrap();
         assert!(s.notify(&a).await.is_err());
         assert_eq!(bodies.lock().unwrap().len(), 1, "a refusal is not retried");
-        assert!(
-            !format!("{s:?}").contains("127.0.0.1"),
-            "the URL is a secret"
-        );
+        assert!(!format!("{s:?}").contains("127.0.0.1"), "the URL is a secret");
     }
 }

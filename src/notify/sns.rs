@@ -184,10 +184,7 @@ mod tests {
         for k in ["default", "sqs", "lambda", "email-json"] {
             let inner = parse(m[k].as_str().unwrap());
             assert_eq!(inner["hit"]["source_ip"], "81.2.69.142", "{k}");
-            assert_eq!(
-                inner["dedup_key"],
-                "honeytoken/687d6fc3f5e48593/81.2.69.142"
-            );
+            assert_eq!(inner["dedup_key"], "honeytoken/687d6fc3f5e48593/81.2.69.142");
             assert_eq!(inner["severity"], "critical");
             assert_eq!(inner["source"], "81.2.69.142");
         }
@@ -209,12 +206,7 @@ mod tests {
         let alarm = parse(m["https"].as_str().unwrap());
         assert_eq!(alarm["NewStateValue"], "ALARM");
         assert_eq!(alarm["StateChangeTime"], "2026-11-28T12:00:00.000+0000");
-        assert!(
-            alarm["AlarmName"]
-                .as_str()
-                .unwrap()
-                .contains("687d6fc3f5e48593")
-        );
+        assert!(alarm["AlarmName"].as_str().unwrap().contains("687d6fc3f5e48593"));
         assert_eq!(alarm["honeytoken"]["hit"]["hit_id"], h.hit_id);
         assert!(render::subject(&a).starts_with("ALARM:"));
         let attrs = Sns::attributes(&a).unwrap();

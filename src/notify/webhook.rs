@@ -34,7 +34,13 @@ impl Webhook {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-        Ok(Webhook { url: url.to_string(), secret: secret.to_vec(), client, attempts: 4, backoff: Duration::from_millis(500) })
+        Ok(Webhook {
+            url: url.to_string(),
+            secret: secret.to_vec(),
+            client,
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+        })
     }
 
     /// Sets attempts and the first backoff (doubling each retry).
@@ -89,7 +95,10 @@ impl Notifier for Webhook {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) if resp.status().is_client_error() && resp.status() != 429 => {
                     // The receiver refuses this request; retrying will not help.
-                    return Err(Error::Notify { channel: "webhook".into(), message: format!("HTTP {}", resp.status()) });
+                    return Err(Error::Notify {
+                        channel: "webhook".into(),
+                        message: format!("HTTP {}", resp.status()),
+                    });
                 }
                 Ok(resp) => last = format!("HTTP {}", resp.status()),
                 Err(e) => last = e.to_string(),
@@ -99,6 +108,9 @@ impl Notifier for Webhook {
                 delay *= 2;
             }
         }
-        Err(Error::Notify { channel: "webhook".into(), message: format!("{last} after {} attempts", self.attempts) })
+        Err(Error::Notify {
+            channel: "webhook".into(),
+            message: format!("{last} after {} attempts", self.attempts),
+        })
     }
 }

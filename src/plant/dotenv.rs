@@ -84,13 +84,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         .iter()
         .enumerate()
         .filter(|(i, _)| !found.iter().any(|f| f.0 == *i))
-        .map(|(_, (n, v))| {
-            format!(
-                "{}{n}={}",
-                if use_export { "export " } else { "" },
-                render(v, quote)
-            )
-        })
+        .map(|(_, (n, v))| format!("{}{n}={}", if use_export { "export " } else { "" }, render(v, quote)))
         .collect();
     if !new.is_empty() {
         out.push(append(content, &new));

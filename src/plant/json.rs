@@ -99,11 +99,7 @@ struct Member {
 
 pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     let b = content.as_bytes();
-    let bom = if content.starts_with('\u{feff}') {
-        3
-    } else {
-        0
-    };
+    let bom = if content.starts_with('\u{feff}') { 3 } else { 0 };
     let nl = super::eol(content);
     if content[bom..].trim().is_empty() {
         // A new (empty) file: a whole object in the most common style.
@@ -137,8 +133,8 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             _ => return Err(bad("expected a member name")),
         }
         let key_end = string_end(b, i)?;
-        let key: String = serde_json::from_str(&content[i..key_end])
-            .map_err(|_| bad("a member name is not valid JSON"))?;
+        let key: String =
+            serde_json::from_str(&content[i..key_end]).map_err(|_| bad("a member name is not valid JSON"))?;
         let colon = ws(b, key_end)?;
         if b.get(colon) != Some(&b':') {
             return Err(bad("expected ':' after a member name"));
@@ -204,10 +200,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         return Ok(out);
     };
     let sep = &content[last.key_end..last.value_start];
-    let line_start = content[..last.key_start]
-        .rfind('\n')
-        .map(|x| x + 1)
-        .unwrap_or(0);
+    let line_start = content[..last.key_start].rfind('\n').map(|x| x + 1).unwrap_or(0);
     let indent = &content[line_start..last.key_start];
     let multi_line = content[open..last.key_start].contains('\n') && indent.trim().is_empty();
     let mut ins = String::new();

@@ -31,11 +31,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
                 }
                 in_fence = Some(f);
             }
-            (Some(open), Some(f))
-                if open == f && t.trim_start_matches(['`', '~']).trim().is_empty() =>
-            {
-                in_fence = None
-            }
+            (Some(open), Some(f)) if open == f && t.trim_start_matches(['`', '~']).trim().is_empty() => in_fence = None,
             _ => {}
         }
     }

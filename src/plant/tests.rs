@@ -5,10 +5,7 @@ const URL: &str = "http://127.0.0.1:8080";
 
 fn req(vars: &[(&str, &str)]) -> Plant {
     Plant {
-        vars: vars
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
+        vars: vars.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
         force: false,
         endpoint: URL.into(),
         yaml: YamlFlavour::Generic,
@@ -19,11 +16,7 @@ fn req(vars: &[(&str, &str)]) -> Plant {
 /// insertion; returns the result and the inserted text.
 fn insert(before: &str, format: FileFormat, p: &Plant) -> (String, String) {
     let after = plant(before, format, p).unwrap();
-    let prefix = before
-        .bytes()
-        .zip(after.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
+    let prefix = before.bytes().zip(after.bytes()).take_while(|(a, b)| a == b).count();
     let max_suffix = before.len().min(after.len()) - prefix;
     let suffix = before
         .bytes()
@@ -69,9 +62,7 @@ fn format_by_extension() {
     ] {
         assert_eq!(FileFormat::from_path(Path::new(p)).unwrap(), f, "{p}");
     }
-    let e = FileFormat::from_path(Path::new("main.rs"))
-        .unwrap_err()
-        .to_string();
+    let e = FileFormat::from_path(Path::new("main.rs")).unwrap_err().to_string();
     assert!(e.contains(".env") && e.contains(".toml"), "{e}");
     assert_eq!(
         YamlFlavour::from_path(Path::new("repo/.github/workflows/ci.yml")),
@@ -85,10 +76,7 @@ fn format_by_extension() {
         YamlFlavour::from_path(Path::new("docker-compose.prod.yml")),
         YamlFlavour::Compose
     );
-    assert_eq!(
-        YamlFlavour::from_path(Path::new("values.yaml")),
-        YamlFlavour::Generic
-    );
+    assert_eq!(YamlFlavour::from_path(Path::new("values.yaml")), YamlFlavour::Generic);
 }
 
 #[test]
@@ -103,9 +91,7 @@ fn names() {
     let key = crate::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let shape = |p: &str| {
-        crate::token::MintSpec::Key(
-            crate::token::KeyShape::plain(p, crate::token::Alphabet::Base62, 32).unwrap(),
-        )
+        crate::token::MintSpec::Key(crate::token::KeyShape::plain(p, crate::token::Alphabet::Base62, 32).unwrap())
     };
     let t = crate::token::mint(&key, &shape("acme_live_"), "l", "", "", now).unwrap();
     assert_eq!(default_var(&t, NameStyle::UpperSnake), "ACME_API_KEY");
@@ -129,18 +115,14 @@ fn names() {
 #[test]
 fn bad_names_and_values_are_refused() {
     for bad in ["", "1ABC", "A B", "A=B", "a\nb"] {
-        assert!(
-            plant("", FileFormat::Dotenv, &req(&[(bad, TOKEN)])).is_err(),
-            "{bad:?}"
-        );
+        assert!(plant("", FileFormat::Dotenv, &req(&[(bad, TOKEN)])).is_err(), "{bad:?}");
     }
     assert!(plant("", FileFormat::Dotenv, &req(&[("A", "x\ny")])).is_err());
 }
 
 #[test]
 fn dotenv_appends_in_the_files_style() {
-    let before =
-        "# payments\nexport DB_URL=postgres://db/app\nexport REDIS_URL=redis://cache\n\n# end";
+    let before = "# payments\nexport DB_URL=postgres://db/app\nexport REDIS_URL=redis://cache\n\n# end";
     let (after, ins) = insert(
         before,
         FileFormat::Dotenv,
@@ -156,13 +138,9 @@ fn dotenv_appends_in_the_files_style() {
     let (_, ins) = insert(before, FileFormat::Dotenv, &req(&[("K", TOKEN)]));
     assert_eq!(ins, format!("K=\"{TOKEN}\"\r\n"));
 
-    let e = plant(
-        "X=1\nexport K=old # note\n",
-        FileFormat::Dotenv,
-        &req(&[("K", TOKEN)]),
-    )
-    .unwrap_err()
-    .to_string();
+    let e = plant("X=1\nexport K=old # note\n", FileFormat::Dotenv, &req(&[("K", TOKEN)]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("already sets K") && e.contains("--force"), "{e}");
     let mut p = req(&[("K", TOKEN)]);
     p.force = true;
@@ -174,8 +152,7 @@ fn dotenv_appends_in_the_files_style() {
 
 #[test]
 fn json_member_goes_before_the_closing_brace_with_matching_indentation() {
-    let before =
-        "{\n    \"name\": \"payments\",\n    \"db\": {\n        \"host\": \"db\"\n    }\n}\n";
+    let before = "{\n    \"name\": \"payments\",\n    \"db\": {\n        \"host\": \"db\"\n    }\n}\n";
     let (after, ins) = insert(
         before,
         FileFormat::Json,
@@ -196,11 +173,7 @@ fn json_member_goes_before_the_closing_brace_with_matching_indentation() {
     json_value(&after);
 
     // One line.
-    let (after, ins) = insert(
-        "{\"a\": 1, \"b\": \"}\"}",
-        FileFormat::Json,
-        &req(&[("k", TOKEN)]),
-    );
+    let (after, ins) = insert("{\"a\": 1, \"b\": \"}\"}", FileFormat::Json, &req(&[("k", TOKEN)]));
     assert_eq!(ins, format!(", \"k\": \"{TOKEN}\""));
     assert_eq!(json_value(&after)["b"], "}");
 
@@ -225,14 +198,7 @@ fn json_refusals_and_force() {
         .to_string();
     assert!(e.contains("already sets k"), "{e}");
     // A nested key of the same name is not the top-level variable.
-    json_value(
-        &insert(
-            "{\"x\": {\"k\": 1}}",
-            FileFormat::Json,
-            &req(&[("k", TOKEN)]),
-        )
-        .0,
-    );
+    json_value(&insert("{\"x\": {\"k\": 1}}", FileFormat::Json, &req(&[("k", TOKEN)])).0);
     let mut p = req(&[("k", TOKEN)]);
     p.force = true;
     assert_eq!(
@@ -241,10 +207,7 @@ fn json_refusals_and_force() {
     );
     assert!(plant("{\"k\": {\"a\": 1}}", FileFormat::Json, &p).is_err());
     for bad in ["[1, 2]", "{\"a\": 1", "{\"a\" 1}", "{\"a\": \"x}"] {
-        assert!(
-            plant(bad, FileFormat::Json, &req(&[("k", TOKEN)])).is_err(),
-            "{bad}"
-        );
+        assert!(plant(bad, FileFormat::Json, &req(&[("k", TOKEN)])).is_err(), "{bad}");
     }
 }
 
@@ -256,10 +219,7 @@ fn yaml_generic_gets_a_top_level_key() {
         FileFormat::Yaml,
         &req(&[("acme_api_key", TOKEN), ("acme_api_base_url", URL)]),
     );
-    assert_eq!(
-        ins,
-        format!("acme_api_key: {TOKEN}\nacme_api_base_url: {URL}\n")
-    );
+    assert_eq!(ins, format!("acme_api_key: {TOKEN}\nacme_api_base_url: {URL}\n"));
     let v = yaml_value(&after);
     assert_eq!(v["acme_api_key"].as_str(), Some(TOKEN));
     assert_eq!(v["image"]["tag"].as_str(), Some("1.4.2"));
@@ -274,13 +234,9 @@ fn yaml_generic_gets_a_top_level_key() {
     assert_eq!(v["k"].as_str(), Some("0123456789abcdef0123"));
     assert_eq!(v["on_call"].as_str(), Some("yes"));
 
-    let e = plant(
-        "image:\n  tag: x\nk: old\n",
-        FileFormat::Yaml,
-        &req(&[("k", TOKEN)]),
-    )
-    .unwrap_err()
-    .to_string();
+    let e = plant("image:\n  tag: x\nk: old\n", FileFormat::Yaml, &req(&[("k", TOKEN)]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("already sets k"), "{e}");
     // Nested keys of that name do not count.
     yaml_value(&insert("image:\n  k: x\n", FileFormat::Yaml, &req(&[("k", TOKEN)])).0);
@@ -300,20 +256,13 @@ fn yaml_workflow_env_block() {
     let before = "name: ci\non: [push]\nenv:\n    NODE_ENV: test\n    # comment\njobs:\n    build:\n        runs-on: ubuntu-latest\n";
     let (after, ins) = insert(before, FileFormat::Yaml, &p);
     assert_eq!(ins, format!("    ACME_API_KEY: {TOKEN}\n"));
-    assert_eq!(
-        yaml_value(&after)["env"]["ACME_API_KEY"].as_str(),
-        Some(TOKEN)
-    );
+    assert_eq!(yaml_value(&after)["env"]["ACME_API_KEY"].as_str(), Some(TOKEN));
 
     // No env block yet: one is added at the end, in the file's indentation unit.
-    let before =
-        "name: ci\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n";
+    let before = "name: ci\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n";
     let (after, ins) = insert(before, FileFormat::Yaml, &p);
     assert_eq!(ins, format!("env:\n  ACME_API_KEY: {TOKEN}\n"));
-    assert_eq!(
-        yaml_value(&after)["env"]["ACME_API_KEY"].as_str(),
-        Some(TOKEN)
-    );
+    assert_eq!(yaml_value(&after)["env"]["ACME_API_KEY"].as_str(), Some(TOKEN));
 
     p.yaml = YamlFlavour::GitlabCi;
     let before = "variables:\n  GIT_DEPTH: \"1\"\ntest:\n  script: \"make test\"\n";
@@ -323,10 +272,7 @@ fn yaml_workflow_env_block() {
         format!("  ACME_API_KEY: \"{TOKEN}\"\n"),
         "the file quotes its values"
     );
-    assert_eq!(
-        yaml_value(&after)["variables"]["ACME_API_KEY"].as_str(),
-        Some(TOKEN)
-    );
+    assert_eq!(yaml_value(&after)["variables"]["ACME_API_KEY"].as_str(), Some(TOKEN));
 }
 
 #[test]
@@ -337,10 +283,7 @@ fn yaml_compose_environment_map_and_list() {
     let (after, ins) = insert(before, FileFormat::Yaml, &p);
     assert_eq!(ins, format!("      - ACME_API_KEY={TOKEN}\n"));
     let env = &yaml_value(&after)["services"]["web"]["environment"];
-    assert_eq!(
-        env[2].as_str(),
-        Some(format!("ACME_API_KEY={TOKEN}").as_str())
-    );
+    assert_eq!(env[2].as_str(), Some(format!("ACME_API_KEY={TOKEN}").as_str()));
 
     let before = "services:\n  web:\n    environment:\n      NODE_ENV: production\n  db:\n    image: postgres\n";
     let (after, _) = insert(before, FileFormat::Yaml, &p);
@@ -448,22 +391,12 @@ fn yaml_kubernetes_secret_and_configmap() {
     );
     let (after, ins) = insert(before, FileFormat::Yaml, &p);
     assert_eq!(ins, format!("stringData:\n  ACME_API_KEY: {TOKEN}\n"));
-    assert_eq!(
-        yaml_value(&after)["stringData"]["ACME_API_KEY"].as_str(),
-        Some(TOKEN)
-    );
+    assert_eq!(yaml_value(&after)["stringData"]["ACME_API_KEY"].as_str(), Some(TOKEN));
     let before = "apiVersion: v1\nkind: ConfigMap\ndata:\n  LOG_LEVEL: info\n";
     let (after, _) = insert(before, FileFormat::Yaml, &p);
-    assert_eq!(
-        yaml_value(&after)["data"]["ACME_API_KEY"].as_str(),
-        Some(TOKEN)
-    );
-    let e = plant(
-        "apiVersion: apps/v1\nkind: Deployment\n",
-        FileFormat::Yaml,
-        &p,
-    )
-    .unwrap_err()
-    .to_string();
+    assert_eq!(yaml_value(&after)["data"]["ACME_API_KEY"].as_str(), Some(TOKEN));
+    let e = plant("apiVersion: apps/v1\nkind: Deployment\n", FileFormat::Yaml, &p)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("Deployment") && e.contains("Secret"), "{e}");
 }

@@ -144,10 +144,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             Some(_) if !p.force => return Err(exists(name)),
             Some((start, text, off)) => {
                 let v = &text[off..];
-                if !(v.starts_with('"') || v.starts_with('\''))
-                    || v.starts_with("\"\"\"")
-                    || v.starts_with("'''")
-                {
+                if !(v.starts_with('"') || v.starts_with('\'')) || v.starts_with("\"\"\"") || v.starts_with("'''") {
                     return Err(Error::Invalid(format!(
                         "{name} does not hold a one-line string; --force only replaces one"
                     )));
@@ -173,11 +170,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     match (0..h).rev().find(|&i| !blank_or_comment(ls[i].1)) {
         Some(last) => {
             let (_, text, end) = ls[last];
-            let missing_nl = if end == ls[last].0 + text.len() {
-                nl
-            } else {
-                ""
-            };
+            let missing_nl = if end == ls[last].0 + text.len() { nl } else { "" };
             out.push(Edit {
                 at: end,
                 removed: 0,

@@ -19,11 +19,7 @@ fn scan(content: &str) -> Vec<Line<'_>> {
         .into_iter()
         .map(|(start, text, end)| {
             let t = text.trim();
-            let content = !(t.is_empty()
-                || t.starts_with('#')
-                || t.starts_with('%')
-                || t == "---"
-                || t == "...");
+            let content = !(t.is_empty() || t.starts_with('#') || t.starts_with('%') || t == "---" || t == "...");
             Line {
                 start,
                 text,
@@ -45,12 +41,7 @@ fn key_of(text: &str) -> Option<(String, usize)> {
     } else {
         let mut idx = None;
         for (i, c) in t.char_indices() {
-            if c == ':'
-                && t[i + 1..]
-                    .chars()
-                    .next()
-                    .is_none_or(|n| n == ' ' || n == '\t')
-            {
+            if c == ':' && t[i + 1..].chars().next().is_none_or(|n| n == ' ' || n == '\t') {
                 idx = Some(i);
                 break;
             }
@@ -75,9 +66,7 @@ fn opens_block(text: &str, value_off: usize) -> bool {
 
 /// A plain scalar that YAML reads back as the same string.
 fn plain_ok(v: &str) -> bool {
-    let specials = [
-        "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n",
-    ];
+    let specials = ["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"];
     v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-./:+=~@%".contains(&b))
@@ -116,9 +105,7 @@ fn children(ls: &[Line], k: usize) -> Option<(usize, usize)> {
         }
         // A compose `- item` list may sit at the same indentation as its key.
         let is_item = l.text.trim_start().starts_with('-');
-        if l.indent < base
-            || (l.indent == base && !(is_item && first.is_none_or(|f: usize| ls[f].indent == base)))
-        {
+        if l.indent < base || (l.indent == base && !(is_item && first.is_none_or(|f: usize| ls[f].indent == base))) {
             break;
         }
         first.get_or_insert(i);
@@ -131,8 +118,7 @@ fn find_block(ls: &[Line], names: &[&str], top_level_only: bool) -> Option<usize
     ls.iter().position(|l| {
         l.content
             && (!top_level_only || l.indent == 0)
-            && key_of(l.text)
-                .is_some_and(|(k, off)| names.contains(&k.as_str()) && opens_block(l.text, off))
+            && key_of(l.text).is_some_and(|(k, off)| names.contains(&k.as_str()) && opens_block(l.text, off))
     })
 }
 
@@ -143,8 +129,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         let t = first.text.trim_start();
         if first.indent == 0 && (t == "-" || t.starts_with("- ")) {
             return Err(Error::Invalid(
-                "cannot plant into this YAML file: its top level is a list, not a mapping of keys"
-                    .into(),
+                "cannot plant into this YAML file: its top level is a list, not a mapping of keys".into(),
             ));
         }
         if t.starts_with('{') || t.starts_with('[') {
@@ -157,12 +142,8 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         .iter()
         .filter(|l| l.content)
         .filter_map(|l| key_of(l.text).map(|(_, off)| l.text[off..].trim_start().to_string()))
-        .filter(|v| {
-            !v.is_empty() && !v.starts_with('#') && !v.starts_with('|') && !v.starts_with('>')
-        })
-        .fold((0usize, 0usize), |(q, n), v| {
-            (q + v.starts_with('"') as usize, n + 1)
-        });
+        .filter(|v| !v.is_empty() && !v.starts_with('#') && !v.starts_with('|') && !v.starts_with('>'))
+        .fold((0usize, 0usize), |(q, n), v| (q + v.starts_with('"') as usize, n + 1));
     let prefer_quotes = quoted_values.1 > 0 && quoted_values.0 * 2 > quoted_values.1;
     let unit = ls
         .iter()
@@ -178,8 +159,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
                 let t = ls[f].text.trim_start();
                 if let Some(item) = t.strip_prefix("- ") {
                     // `- NAME=value` items; Kubernetes' `- name: X` lists are left alone.
-                    (item.contains('=') && key_of(item).is_none())
-                        .then_some(Target::List { key_line: k })
+                    (item.contains('=') && key_of(item).is_none()).then_some(Target::List { key_line: k })
                 } else {
                     Some(Target::Map { key_line: k })
                 }
@@ -194,15 +174,11 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         .collect();
     let target = match p.yaml {
         YamlFlavour::GithubWorkflow => block(&["env"], true).unwrap_or(Target::NewBlock("env")),
-        YamlFlavour::GitlabCi => {
-            block(&["variables"], true).unwrap_or(Target::NewBlock("variables"))
-        }
+        YamlFlavour::GitlabCi => block(&["variables"], true).unwrap_or(Target::NewBlock("variables")),
         YamlFlavour::Compose => block(&["environment"], false).unwrap_or(Target::TopLevel),
         YamlFlavour::Kubernetes => match super::kubernetes_kind(content) {
             // `data:` of a Secret is base64; `stringData:` takes plain text.
-            Some("Secret") => {
-                block(&["stringData"], true).unwrap_or(Target::NewBlock("stringData"))
-            }
+            Some("Secret") => block(&["stringData"], true).unwrap_or(Target::NewBlock("stringData")),
             Some("ConfigMap") => block(&["data"], true).unwrap_or(Target::NewBlock("data")),
             other => {
                 return Err(Error::Invalid(format!(
@@ -243,15 +219,8 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
             if is_list {
                 let item = l.text.trim_start().strip_prefix("- ").unwrap_or("");
                 let item_unq = item.trim_matches(['"', '\'']);
-                if item_unq
-                    .split_once('=')
-                    .is_some_and(|(k, _)| k.trim() == name)
-                {
-                    hit = Some((
-                        l.start + indent_of(l.text).len() + 2,
-                        l.start + l.text.len(),
-                        true,
-                    ));
+                if item_unq.split_once('=').is_some_and(|(k, _)| k.trim() == name) {
+                    hit = Some((l.start + indent_of(l.text).len() + 2, l.start + l.text.len(), true));
                 }
             } else if let Some((k, off)) = key_of(l.text)
                 && &k == name
@@ -300,9 +269,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
     new_lines.extend(new.iter().map(|(n, v)| entry(n, v)));
     let at = match &target {
         Target::Map { key_line } | Target::List { key_line } => {
-            let last = children(&ls, *key_line)
-                .map(|(_, l)| l)
-                .unwrap_or(*key_line);
+            let last = children(&ls, *key_line).map(|(_, l)| l).unwrap_or(*key_line);
             Some(ls[last].end)
         }
         _ => None,
@@ -326,8 +293,7 @@ pub(super) fn edits(content: &str, p: &Plant) -> Result<Vec<Edit>> {
         None => {
             if content.trim_end().ends_with("\n...") {
                 return Err(Error::Invalid(
-                    "cannot plant into this YAML file: it ends with a document end marker (...)"
-                        .into(),
+                    "cannot plant into this YAML file: it ends with a document end marker (...)".into(),
                 ));
             }
             out.push(super::append(content, &new_lines));

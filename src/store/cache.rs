@@ -27,7 +27,11 @@ pub struct CachedTokens {
 impl CachedTokens {
     /// Wraps `inner`.
     pub fn new(inner: Arc<dyn TokenStore>, ttl: Duration) -> Self {
-        CachedTokens { inner, ttl, entries: Mutex::new(HashMap::new()) }
+        CachedTokens {
+            inner,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn forget(&self, id: &str) {
@@ -48,10 +52,10 @@ impl TokenStore for CachedTokens {
     }
 
     async fn get(&self, id: &str) -> Result<Option<TokenRecord>> {
-        if let Some((at, rec)) = self.entries.lock().expect("cache lock").get(id) {
-            if at.elapsed() < self.ttl {
-                return Ok(rec.clone());
-            }
+        if let Some((at, rec)) = self.entries.lock().expect("cache lock").get(id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(rec.clone());
         }
         let rec = self.inner.get(id).await?;
         let mut m = self.entries.lock().expect("cache lock");
@@ -77,7 +81,15 @@ mod tests {
     async fn reads_once_per_ttl_and_sees_own_writes() {
         let mem = Arc::new(MemoryStore::new());
         let key = crate::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
-        let mut t = mint(&key, &MintSpec::Jwt { issuer: "i".into() }, "a", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        let mut t = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "a",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
         mem.create(&t).await.unwrap();
         let c = CachedTokens::new(mem.clone(), Duration::from_secs(60));
         for _ in 0..100 {

@@ -91,7 +91,14 @@ impl HitStore for MemoryStore {
     }
 
     async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>> {
-        let v: Vec<Hit> = self.hits.lock().expect("lock").iter().filter(|h| matches(q, h)).cloned().collect();
+        let v: Vec<Hit> = self
+            .hits
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|h| matches(q, h))
+            .cloned()
+            .collect();
         Ok(apply_limit(v, q.limit))
     }
 }

@@ -3,13 +3,13 @@
 
 pub mod allow;
 pub mod cache;
-pub mod memory;
-#[cfg(feature = "cli")]
-pub mod sqlite;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub mod dynamodb_alert;
+pub mod memory;
+#[cfg(feature = "cli")]
+pub mod sqlite;
 
 use async_trait::async_trait;
 
@@ -56,7 +56,10 @@ pub trait HitStore: Send + Sync {
 
 /// Sets a token's state, failing with a clear error for an unknown id.
 pub async fn set_state(store: &dyn TokenStore, id: &str, state: TokenState) -> Result<TokenRecord> {
-    let mut t = store.get(id).await?.ok_or_else(|| crate::Error::NotFound(id.to_string()))?;
+    let mut t = store
+        .get(id)
+        .await?
+        .ok_or_else(|| crate::Error::NotFound(id.to_string()))?;
     t.state = state;
     store.update(&t).await?;
     Ok(t)
@@ -72,10 +75,10 @@ pub fn matches(q: &HitQuery, h: &Hit) -> bool {
 /// Keeps the newest `limit` of hits sorted oldest first.
 pub fn apply_limit(mut hits: Vec<Hit>, limit: Option<usize>) -> Vec<Hit> {
     hits.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.hit_id.cmp(&b.hit_id)));
-    if let Some(n) = limit {
-        if hits.len() > n {
-            hits.drain(..hits.len() - n);
-        }
+    if let Some(n) = limit
+        && hits.len() > n
+    {
+        hits.drain(..hits.len() - n);
     }
     hits
 }

@@ -52,19 +52,27 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(Error::store)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| open_error(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(Error::store)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| open_error(path, e))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
         conn.execute_batch(SCHEMA).map_err(|e| open_error(path, e))?;
         let wconn = Connection::open(path).map_err(|e| open_error(path, e))?;
-        wconn.busy_timeout(std::time::Duration::from_secs(10)).map_err(Error::store)?;
+        wconn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(Error::store)?;
         wconn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<(Hit, String, Ack)>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("hit-writer".into())
             .spawn(move || write_loop(wconn, rx))
             .map_err(|e| Error::Store(format!("cannot start the hit writer: {e}")))?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), writer: tx, path: path.to_path_buf() })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            writer: tx,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The database file.
@@ -120,7 +128,8 @@ fn insert_hits<'a>(conn: &mut Connection, hits: impl Iterator<Item = (&'a Hit, &
             )
             .map_err(Error::store)?;
         for (h, doc) in hits {
-            st.execute(params![h.hit_id, h.token_id, h.received_at, h.source_ip, doc]).map_err(Error::store)?;
+            st.execute(params![h.hit_id, h.token_id, h.received_at, h.source_ip, doc])
+                .map_err(Error::store)?;
         }
     }
     tx.commit().map_err(Error::store)
@@ -146,7 +155,10 @@ impl TokenStore for SqliteStore {
     async fn create(&self, token: &TokenRecord) -> Result<()> {
         let (id, created, doc) = (token.id.clone(), token.created_at.clone(), json(token)?);
         self.with(move |c| {
-            match c.execute("INSERT INTO tokens (id, created_at, doc) VALUES (?1, ?2, ?3)", params![id, created, doc]) {
+            match c.execute(
+                "INSERT INTO tokens (id, created_at, doc) VALUES (?1, ?2, ?3)",
+                params![id, created, doc],
+            ) {
                 Ok(_) => Ok(()),
                 Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
                     Err(Error::Conflict(id))
@@ -160,7 +172,9 @@ impl TokenStore for SqliteStore {
     async fn update(&self, token: &TokenRecord) -> Result<()> {
         let (id, doc) = (token.id.clone(), json(token)?);
         self.with(move |c| {
-            let n = c.execute("UPDATE tokens SET doc = ?2 WHERE id = ?1", params![id, doc]).map_err(Error::store)?;
+            let n = c
+                .execute("UPDATE tokens SET doc = ?2 WHERE id = ?1", params![id, doc])
+                .map_err(Error::store)?;
             if n == 0 { Err(Error::NotFound(id)) } else { Ok(()) }
         })
         .await
@@ -180,7 +194,9 @@ impl TokenStore for SqliteStore {
 
     async fn list(&self) -> Result<Vec<TokenRecord>> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT doc FROM tokens ORDER BY created_at, id").map_err(Error::store)?;
+            let mut st = c
+                .prepare("SELECT doc FROM tokens ORDER BY created_at, id")
+                .map_err(Error::store)?;
             let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(Error::store)?;
             rows.map(|r| from_json(&r.map_err(Error::store)?)).collect()
         })
@@ -200,7 +216,7 @@ impl HitStore for SqliteStore {
             Err(std::sync::mpsc::TrySendError::Full(item)) => {
                 // The queue is bounded; when full, wait on a pool thread, not the runtime.
                 let writer = self.writer.clone();
-                tokio::task::spawn_blocking(move || writer.send(item))
+                tokio::task::spawn_blocking(move || writer.send(item).map_err(|_| ()))
                     .await
                     .map_err(|e| Error::Store(format!("hit writer task: {e}")))?
                     .map_err(|_| stopped())?;
@@ -279,14 +295,25 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&d.path().join("db")).unwrap();
         let key = crate::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
-        let t = mint(&key, &MintSpec::Jwt { issuer: "i".into() }, "a", "b", "", time::OffsetDateTime::now_utc()).unwrap();
+        let t = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "a",
+            "b",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
         s.create(&t).await.unwrap();
         assert!(matches!(s.create(&t).await, Err(Error::Conflict(_))));
         assert_eq!(s.get(&t.id).await.unwrap().as_ref(), Some(&t));
         let t2 = crate::store::set_state(&s, &t.id, TokenState::Disabled).await.unwrap();
         assert_eq!(s.get(&t.id).await.unwrap().unwrap().state, TokenState::Disabled);
         assert_eq!(s.list().await.unwrap(), vec![t2]);
-        assert!(matches!(crate::store::set_state(&s, "nope", TokenState::Active).await, Err(Error::NotFound(_))));
+        assert!(matches!(
+            crate::store::set_state(&s, "nope", TokenState::Active).await,
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,7 +325,12 @@ mod tests {
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
                 let at = format!("2026-11-{:02}T00:00:00.000Z", 1 + i % 28);
-                s.put(&hit(if i % 2 == 0 { "a" } else { "b" }, &format!("10.0.0.{}", i % 3), &at)).await
+                s.put(&hit(
+                    if i % 2 == 0 { "a" } else { "b" },
+                    &format!("10.0.0.{}", i % 3),
+                    &at,
+                ))
+                .await
             }));
         }
         for t in tasks {
@@ -307,12 +339,26 @@ mod tests {
         // A second handle on the same file sees every committed hit.
         let s2 = SqliteStore::open(&d.path().join("db")).unwrap();
         assert_eq!(s2.query(&HitQuery::default()).await.unwrap().len(), 600);
-        let q = HitQuery { token_id: Some("a".into()), since: Some("2026-11-15T00:00:00.000Z".into()), ..Default::default() };
+        let q = HitQuery {
+            token_id: Some("a".into()),
+            since: Some("2026-11-15T00:00:00.000Z".into()),
+            ..Default::default()
+        };
         let got = s2.query(&q).await.unwrap();
-        assert!(got.iter().all(|h| h.token_id == "a" && h.received_at.as_str() >= "2026-11-15"));
+        assert!(
+            got.iter()
+                .all(|h| h.token_id == "a" && h.received_at.as_str() >= "2026-11-15")
+        );
         assert!(!got.is_empty() && got.len() < 300);
-        assert!(got.windows(2).all(|w| w[0].received_at <= w[1].received_at), "oldest first");
-        let ip = HitQuery { source_ip: Some("10.0.0.1".into()), limit: Some(7), ..Default::default() };
+        assert!(
+            got.windows(2).all(|w| w[0].received_at <= w[1].received_at),
+            "oldest first"
+        );
+        let ip = HitQuery {
+            source_ip: Some("10.0.0.1".into()),
+            limit: Some(7),
+            ..Default::default()
+        };
         assert_eq!(s2.query(&ip).await.unwrap().len(), 7);
     }
 }

@@ -41,12 +41,7 @@ const BASE32_LOWER: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// Alphabets tried when recognising a candidate. Case variants of hex and
 /// base32 decode case-insensitively, so each family is tried once.
-pub const RECOGNISED: [Alphabet; 4] = [
-    Alphabet::Base62,
-    Alphabet::Hex,
-    Alphabet::Base32,
-    Alphabet::Base64url,
-];
+pub const RECOGNISED: [Alphabet; 4] = [Alphabet::Base62, Alphabet::Hex, Alphabet::Base32, Alphabet::Base64url];
 
 /// Characters that may separate groups inside a body (`xoxb-123-456`).
 pub fn is_separator(b: u8) -> bool {
@@ -148,8 +143,7 @@ impl Alphabet {
             BigUint::zero()
         } else {
             // 64 extra random bits make the modulo bias negligible.
-            let wide = BigUint::from(rng.random::<u128>()) % &headroom;
-            wide
+            BigUint::from(rng.random::<u128>()) % &headroom
         };
         let mut n = r * &two128 + BigUint::from(identity);
         let mut digits = vec![0u8; m];

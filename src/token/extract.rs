@@ -80,7 +80,10 @@ impl Collector {
             if self.out.iter().any(|c| c.value == w) {
                 continue;
             }
-            self.out.push(Candidate { value: w.to_vec(), found_in: found_in() });
+            self.out.push(Candidate {
+                value: w.to_vec(),
+                found_in: found_in(),
+            });
         }
     }
 }
@@ -99,7 +102,10 @@ fn name_label(prefix: &str, name: &[u8]) -> String {
 
 /// Extracts candidates from a request's head and (the first bytes of) its body.
 pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate> {
-    let mut c = Collector { out: Vec::new(), limit: limits.candidates };
+    let mut c = Collector {
+        out: Vec::new(),
+        limit: limits.candidates,
+    };
 
     // Authorization first: it is where a found key is most often tried.
     for v in parts.headers.get_all(http::header::AUTHORIZATION).iter().take(4) {
@@ -246,16 +252,37 @@ mod tests {
 
     #[test]
     fn finds_keys_everywhere() {
-        assert_eq!(found(&parts("/", &[("authorization", format!("Bearer {K}").as_bytes())]), b""), ["authorization"]);
+        assert_eq!(
+            found(&parts("/", &[("authorization", format!("Bearer {K}").as_bytes())]), b""),
+            ["authorization"]
+        );
         let basic = STANDARD.encode(format!("user:{K}"));
-        assert_eq!(found(&parts("/", &[("authorization", format!("Basic {basic}").as_bytes())]), b""), ["authorization"]);
+        assert_eq!(
+            found(
+                &parts("/", &[("authorization", format!("Basic {basic}").as_bytes())]),
+                b""
+            ),
+            ["authorization"]
+        );
         assert_eq!(found(&parts("/", &[("x-api-key", K.as_bytes())]), b""), ["x-api-key"]);
         assert_eq!(found(&parts(&format!("/v1?api_key={K}"), &[]), b""), ["query:api_key"]);
-        assert_eq!(found(&parts("/", &[("cookie", format!("a=b; session={K}").as_bytes())]), b""), ["cookie:session"]);
+        assert_eq!(
+            found(&parts("/", &[("cookie", format!("a=b; session={K}").as_bytes())]), b""),
+            ["cookie:session"]
+        );
         let json = format!(r#"{{"auth":{{"deep":["x",{{"k":"{}"}}]}}}}"#, K.replace('_', "\\u005f"));
-        assert_eq!(found(&parts("/", &[("content-type", b"application/json")]), json.as_bytes()), ["body"]);
+        assert_eq!(
+            found(&parts("/", &[("content-type", b"application/json")]), json.as_bytes()),
+            ["body"]
+        );
         let form = format!("user=a&key={}", K.replace('_', "%5F"));
-        assert_eq!(found(&parts("/", &[("content-type", b"application/x-www-form-urlencoded")]), form.as_bytes()), ["body"]);
+        assert_eq!(
+            found(
+                &parts("/", &[("content-type", b"application/x-www-form-urlencoded")]),
+                form.as_bytes()
+            ),
+            ["body"]
+        );
     }
 
     #[test]
@@ -282,7 +309,11 @@ mod tests {
 
     #[test]
     fn short_words_are_not_candidates() {
-        let c = candidates(&parts("/?a=b&c=d", &[("user-agent", b"curl/8.5.0")]), b"hello", &Limits::default());
+        let c = candidates(
+            &parts("/?a=b&c=d", &[("user-agent", b"curl/8.5.0")]),
+            b"hello",
+            &Limits::default(),
+        );
         assert!(c.is_empty(), "{c:?}");
     }
 }

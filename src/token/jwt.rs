@@ -35,7 +35,14 @@ fn jti_for(identity: u128) -> String {
     let mut rng = rand::rng();
     let hex = Alphabet::Hex.encode_identity(identity, &mut rng);
     let h = std::str::from_utf8(&hex).expect("hex is ascii");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// sha256 of the planted location, as the seed's `metadata` claim.
@@ -53,7 +60,9 @@ pub fn mint(
     now_unix: i64,
 ) -> Result<String> {
     let mut rng = rand::rng();
-    let sub: String = (0..12).map(|_| Alphabet::Base62.random_char(&mut rng) as char).collect();
+    let sub: String = (0..12)
+        .map(|_| Alphabet::Base62.random_char(&mut rng) as char)
+        .collect();
     let claims = json!({
         "iss": issuer,
         "sub": format!("usr_{sub}"),
@@ -70,9 +79,7 @@ pub fn mint(
 
 /// Quick shape test: three dot-separated parts and a JSON-object header.
 pub fn looks_like_jwt(s: &[u8]) -> bool {
-    s.len() <= MAX_JWT_LEN
-        && s.starts_with(b"eyJ")
-        && s.iter().filter(|&&b| b == b'.').count() == 2
+    s.len() <= MAX_JWT_LEN && s.starts_with(b"eyJ") && s.iter().filter(|&&b| b == b'.').count() == 2
 }
 
 fn decode_part(part: &[u8]) -> Option<Map<String, Value>> {
@@ -116,7 +123,12 @@ pub fn inspect(key: &SigningKey, candidate: &[u8]) -> Option<JwtInspection> {
         )
         .unwrap_or(false)
     };
-    Some(JwtInspection { identity, signature_valid, alg, claims })
+    Some(JwtInspection {
+        identity,
+        signature_valid,
+        alg,
+        claims,
+    })
 }
 
 /// Names what differs between the minted JWT and the one seen: changed,

@@ -1,8 +1,8 @@
 //! `--like EXAMPLE`: infer a key shape from one real key, so the decoy has
 //! the same prefix, separators, alphabet and length and cannot be told apart.
 
-use super::alphabet::{self, Alphabet};
 use super::KeyShape;
+use super::alphabet::{self, Alphabet};
 use crate::error::{Error, Result};
 
 /// Infers the shape of `example`.
@@ -41,9 +41,15 @@ pub fn infer(example: &str) -> Result<KeyShape> {
     let layout: String = if alphabet == Alphabet::Base64url {
         "*".repeat(body.len())
     } else {
-        body.bytes().map(|b| if alphabet::is_separator(b) { b as char } else { '*' }).collect()
+        body.bytes()
+            .map(|b| if alphabet::is_separator(b) { b as char } else { '*' })
+            .collect()
     };
-    let shape = KeyShape { prefix: prefix.to_string(), alphabet, layout };
+    let shape = KeyShape {
+        prefix: prefix.to_string(),
+        alphabet,
+        layout,
+    };
     shape.validate()?;
     Ok(shape)
 }

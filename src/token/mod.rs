@@ -101,7 +101,11 @@ pub const DEFAULT_KEY_LENGTH: usize = 32;
 impl KeyShape {
     /// A body of `length` digits with no separators.
     pub fn plain(prefix: &str, alphabet: Alphabet, length: usize) -> Result<Self> {
-        let shape = KeyShape { prefix: prefix.to_string(), alphabet, layout: "*".repeat(length) };
+        let shape = KeyShape {
+            prefix: prefix.to_string(),
+            alphabet,
+            layout: "*".repeat(length),
+        };
         shape.validate()?;
         Ok(shape)
     }
@@ -124,7 +128,9 @@ impl KeyShape {
             )));
         }
         if self.digits() > 512 {
-            return Err(Error::Invalid("a body of more than 512 characters is not supported".into()));
+            return Err(Error::Invalid(
+                "a body of more than 512 characters is not supported".into(),
+            ));
         }
         if !self.prefix.bytes().all(|b| b.is_ascii_graphic()) || self.prefix.len() > 64 {
             return Err(Error::Invalid(
@@ -244,7 +250,12 @@ pub fn mint(
         }
         MintSpec::Key(shape) => {
             shape.validate()?;
-            (render_key(shape, identity, &mut rng), TokenKind::Key, Some(shape.clone()), None)
+            (
+                render_key(shape, identity, &mut rng),
+                TokenKind::Key,
+                Some(shape.clone()),
+                None,
+            )
         }
     };
     Ok(TokenRecord {
@@ -274,7 +285,11 @@ fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
     out.push_str(&shape.prefix);
     let mut it = digits.into_iter();
     for b in shape.layout.bytes() {
-        out.push(if b == b'*' { it.next().expect("one digit per slot") as char } else { b as char });
+        out.push(if b == b'*' {
+            it.next().expect("one digit per slot") as char
+        } else {
+            b as char
+        });
     }
     out
 }
@@ -301,24 +316,28 @@ pub fn recognise(key: &SigningKey, candidate: &[u8]) -> Option<Recognised> {
     if candidate.len() < MIN_CANDIDATE_LEN || candidate.len() > MAX_CANDIDATE_LEN {
         return None;
     }
-    if jwt::looks_like_jwt(candidate) {
-        if let Some(seen) = jwt::inspect(key, candidate) {
-            return Some(Recognised {
-                token_id: id_string(seen.identity),
-                kind: TokenKind::Jwt,
-                jwt: Some(seen),
-            });
-        }
+    if jwt::looks_like_jwt(candidate)
+        && let Some(seen) = jwt::inspect(key, candidate)
+    {
+        return Some(Recognised {
+            token_id: id_string(seen.identity),
+            kind: TokenKind::Jwt,
+            jwt: Some(seen),
+        });
     }
     // Keys are at most prefix + 512 digits; longer words are not ours.
     if candidate.len() > 640 {
         return None;
     }
     for a in alphabet::RECOGNISED {
-        if let Some(identity) = a.decode_identity(candidate) {
-            if identity_is_valid(key, identity) {
-                return Some(Recognised { token_id: id_string(identity), kind: TokenKind::Key, jwt: None });
-            }
+        if let Some(identity) = a.decode_identity(candidate)
+            && identity_is_valid(key, identity)
+        {
+            return Some(Recognised {
+                token_id: id_string(identity),
+                kind: TokenKind::Key,
+                jwt: None,
+            });
         }
     }
     None
@@ -327,9 +346,31 @@ pub fn recognise(key: &SigningKey, candidate: &[u8]) -> Option<Recognised> {
 /// Vendor prefixes that public secret scanning reports to the vendor; a decoy
 /// using one in a public place gets revoked-by-report noise.
 pub const VENDOR_PREFIXES: &[&str] = &[
-    "sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-    "github_pat_", "glpat-", "AKIA", "ASIA", "xoxb-", "xoxp-", "xoxa-", "xapp-", "SG.", "AIza",
-    "npm_", "pypi-", "shpat_", "sq0atp-", "dop_v1_", "hf_",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "pk_live_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "AKIA",
+    "ASIA",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "SG.",
+    "AIza",
+    "npm_",
+    "pypi-",
+    "shpat_",
+    "sq0atp-",
+    "dop_v1_",
+    "hf_",
 ];
 
 /// The vendor prefix a token starts with, if any.
@@ -350,7 +391,15 @@ mod tests {
         let k = key();
         for a in Alphabet::ALL {
             let shape = KeyShape::plain("sk_live_", a, a.identity_len() + 5).unwrap();
-            let rec = mint(&k, &MintSpec::Key(shape), "l", "loc", "", time::OffsetDateTime::now_utc()).unwrap();
+            let rec = mint(
+                &k,
+                &MintSpec::Key(shape),
+                "l",
+                "loc",
+                "",
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap();
             let body = rec.token.strip_prefix("sk_live_").unwrap();
             assert_eq!(body.len(), a.identity_len() + 5);
             assert!(body.bytes().all(|b| a.chars().contains(&b)), "{a}: {body}");
@@ -370,7 +419,15 @@ mod tests {
         let k = key();
         let other = SigningKey::from_secret(&[3u8; 32]).unwrap();
         let shape = KeyShape::plain("", Alphabet::Base62, 40).unwrap();
-        let rec = mint(&other, &MintSpec::Key(shape), "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        let rec = mint(
+            &other,
+            &MintSpec::Key(shape),
+            "l",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
         assert!(recognise(&k, rec.token.as_bytes()).is_none());
     }
 

@@ -86,9 +86,7 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("serve did not start");
+        let addr = rx.recv_timeout(Duration::from_secs(20)).expect("serve did not start");
         Server {
             child,
             addr: addr.parse().expect("address"),
@@ -132,9 +130,7 @@ impl Server {
 }
 
 fn unsafe_kill(pid: i32) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
 }
 
 impl Drop for Server {
@@ -157,9 +153,7 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
 
 /// A GET with the given extra header lines.
 pub fn get(path: &str, headers: &[&str]) -> Vec<u8> {
-    let mut r = format!(
-        "GET {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n"
-    );
+    let mut r = format!("GET {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n");
     for h in headers {
         r.push_str(h);
         r.push_str("\r\n");
