@@ -78,6 +78,9 @@ pub struct DecoyEnv {
     pub secret_arn: String,
     /// `HIT_TTL_DAYS` (default 400).
     pub hit_ttl_days: u32,
+    /// `MIN_LATENCY_MS` (default 0): the response-time floor, see
+    /// [`Decoy::with_min_latency`].
+    pub min_latency_ms: u64,
 }
 
 impl DecoyEnv {
@@ -107,6 +110,15 @@ impl DecoyEnv {
             hits_table: need("HITS_TABLE")?,
             secret_arn: need("SIGNING_KEY_SECRET_ARN")?,
             hit_ttl_days,
+            min_latency_ms: match get("MIN_LATENCY_MS").filter(|v| !v.trim().is_empty()) {
+                None => 0,
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms <= 10_000)
+                    .ok_or_else(|| Error::Config(format!("MIN_LATENCY_MS={v:?} is not 0 to 10000 milliseconds")))?,
+            },
         })
     }
 }
@@ -119,7 +131,13 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
             .with_hit_ttl_days(env.hit_ttl_days),
     );
-    Ok(Decoy::new(key, store.clone(), store))
+    // A flood of one token costs one token read per second per instance.
+    let tokens: Arc<dyn crate::store::TokenStore> =
+        Arc::new(crate::store::cache::CachedTokens::new(store.clone(), std::time::Duration::from_secs(1)));
+    let allow = crate::allow::Allowlist::new(store.clone(), crate::allow::DEFAULT_TTL);
+    Ok(Decoy::new(key, tokens, store)
+        .with_allowlist(Arc::new(allow))
+        .with_min_latency(std::time::Duration::from_millis(env.min_latency_ms)))
 }
 
 /// Opens a deployed stack's stores and key for the CLI (`--backend aws`):
@@ -171,9 +189,10 @@ pub async fn cli_context(g: &crate::cli::Global) -> Result<crate::cli::Context> 
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
     Ok(crate::cli::Context {
         tokens: store.clone(),
-        hits: store,
+        hits: store.clone(),
         key,
         data_dir: None,
+        allow: store,
     })
 }
 

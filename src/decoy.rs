@@ -219,8 +219,47 @@ impl Decoy {
 /// Writes a hit that could not be stored as one structured log line, so the
 /// log (CloudWatch Logs on AWS) still holds every field.
 pub fn log_unstored(hit: &Hit, e: &crate::Error) {
-    let doc = serde_json::to_string(hit).unwrap_or_default();
-    tracing::error!(event = "hit_not_stored", error = %e, hit = %doc, "hit could not be stored");
+    HITS_NOT_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let line = unstored_line(hit, e, time::OffsetDateTime::now_utc());
+    // One write of one line, so concurrent requests cannot interleave it.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+}
+
+static HITS_NOT_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Hits this process could not store (and logged instead).
+pub fn hits_not_stored() -> u64 {
+    HITS_NOT_STORED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The log line for a hit that could not be stored: a JSON object holding the
+/// complete hit, which is also a CloudWatch Embedded Metric Format record, so
+/// the same line raises the `honeytoken/HitsNotStored` metric an alarm can
+/// watch. Every attacker-controlled value in it is already escaped, and JSON
+/// encoding keeps it on one line.
+pub fn unstored_line(hit: &Hit, e: &crate::Error, now: time::OffsetDateTime) -> String {
+    let v = serde_json::json!({
+        "_aws": {
+            "Timestamp": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+            "CloudWatchMetrics": [{
+                "Namespace": "honeytoken",
+                "Dimensions": [[]],
+                "Metrics": [{"Name": "HitsNotStored", "Unit": "Count"}]
+            }]
+        },
+        "level": "ERROR",
+        "event": "hit_not_stored",
+        "message": "hit could not be stored; this line holds it in full",
+        "error": crate::sanitize::escape_str(&e.to_string(), 1024),
+        "HitsNotStored": 1,
+        "hit": hit,
+    });
+    let mut line = serde_json::to_string(&v).unwrap_or_default();
+    line.push('\n');
+    line
 }
 
 #[cfg(test)]
@@ -304,6 +343,53 @@ mod tests {
         assert!(!h.orphan && !h.tampered);
     }
 
+    #[test]
+    fn an_unstored_hit_is_logged_in_full_on_one_line() {
+        let key = SigningKey::from_secret(&[5u8; 32]).unwrap();
+        let rec = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "demo",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let mut hit = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = Arc::new(MemoryStore::new());
+                store.fail_writes(true);
+                let d = Decoy::new(key.clone(), store.clone(), store.clone());
+                d.record(
+                    req(&format!("Bearer {}", rec.token)),
+                    RequestMeta {
+                        source_ip: "203.0.113.9".into(),
+                        request_id: Some("r-1".into()),
+                    },
+                )
+                .await
+            })
+            .remove(0);
+        hit.user_agent = "evil\\u{a}{\"forged\":1}".into();
+        let line = unstored_line(
+            &hit,
+            &crate::Error::Store("table gone\nforged".into()),
+            time::OffsetDateTime::now_utc(),
+        );
+        assert!(
+            line.ends_with('\n') && line.matches('\n').count() == 1,
+            "exactly one line"
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["hit"], serde_json::to_value(&hit).unwrap(), "every field of the hit");
+        assert_eq!(v["event"], "hit_not_stored");
+        assert_eq!(v["HitsNotStored"], 1);
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "HitsNotStored");
+        assert_eq!(v["error"], "store: table gone\\u{a}forged");
+    }
+
     #[tokio::test]
     async fn orphan_and_store_failure() {
         let (d, store, key) = setup();
@@ -325,6 +411,7 @@ mod tests {
             .record(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
             .await;
         assert_eq!(hits.len(), 1, "an unstored hit is still reported");
+        assert!(hits_not_stored() >= 1);
         assert_eq!(store.hit_count(), 1);
     }
 }

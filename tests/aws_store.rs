@@ -501,6 +501,7 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
         hits_table: hits.clone(),
         secret_arn: secret_arn.clone(),
         hit_ttl_days: 400,
+        min_latency_ms: 0,
     };
     let decoy = honeytoken::aws::decoy(&conf, &env).await.unwrap();
     let req = http::Request::builder()
@@ -584,4 +585,32 @@ async fn cli_reads_tables_and_secret_from_the_stack_outputs() {
     let o = cli(&["--backend", "aws", "list"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--stack"));
+}
+
+/// The global allowlist lives in one item of the tokens table (read by the
+/// decoy with the GetItem it already may do) and never shows up as a token.
+#[tokio::test]
+async fn global_allowlist_round_trips_beside_the_tokens() {
+    use honeytoken::allow::AllowEntry;
+    use honeytoken::store::allow::AllowStore;
+    let (_conf, client, t) = setup().await;
+    let s = store(&client, &t);
+    let key = honeytoken::key::SigningKey::from_secret(&[4u8; 32]).unwrap();
+    let tok = honeytoken::token::mint(&key, &key_spec(), "a", "", "", OffsetDateTime::now_utc()).unwrap();
+    s.create(&tok).await.unwrap();
+    assert!(s.allow_list().await.unwrap().is_empty());
+    s.allow_add(&AllowEntry::new("10.1.2.3/16", "ci").unwrap()).await.unwrap();
+    s.allow_add(&AllowEntry::new("192.0.2.7", "scanner").unwrap()).await.unwrap();
+    s.allow_add(&AllowEntry::new("10.1.0.0/16", "ci runners").unwrap()).await.unwrap();
+    let got: Vec<(String, String)> = s.allow_list().await.unwrap().into_iter().map(|e| (e.cidr, e.note)).collect();
+    assert_eq!(
+        got,
+        vec![("10.1.0.0/16".to_string(), "ci runners".to_string()), ("192.0.2.7/32".to_string(), "scanner".to_string())]
+    );
+    assert!(s.allow_remove("192.0.2.7/32").await.unwrap());
+    assert!(!s.allow_remove("192.0.2.7/32").await.unwrap());
+    assert_eq!(s.allow_list().await.unwrap().len(), 1);
+    let tokens = s.list().await.unwrap();
+    assert_eq!(tokens.len(), 1, "the allowlist item is not a token");
+    assert_eq!(tokens[0].id, tok.id);
 }

@@ -44,6 +44,8 @@ fn hit_and_miss_answer_identically_and_only_the_hit_alerts() {
     assert_eq!(h["orphan"], false);
     assert_eq!(h["label"], "demo");
     assert_eq!(h["location"], "web/.env");
+    assert_eq!(common::hits(dir.path(), &["--ip", "127.0.0.1"]).len(), 1);
+    assert!(common::hits(dir.path(), &["--ip", "10.0.0.1"]).is_empty());
     for field in [
         "hit_id",
         "received_at",

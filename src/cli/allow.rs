@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use std::sync::Arc;
 
 use super::output::{self, Format};
-use super::{Backend, Context, Global};
+use super::{Context, Global};
 use crate::allow::{AllowEntry, parse_cidr};
 use crate::error::{Error, Result};
 use crate::store::AllowStore;
@@ -60,16 +60,8 @@ pub enum AllowAction {
 }
 
 /// Opens the store of global allowlist entries for the selected backend.
-pub fn open_store(g: &Global, ctx: &Context) -> Result<Arc<dyn AllowStore>> {
-    match (g.backend, &ctx.data_dir) {
-        (Backend::Local, Some(dir)) => Ok(Arc::new(crate::store::sqlite::SqliteStore::open(
-            &dir.join("honeytoken.db"),
-        )?)),
-        _ => Err(Error::Config(
-            "global allowlist entries are not available on the aws backend yet; add them per token with --token ID"
-                .into(),
-        )),
-    }
+pub fn open_store(_g: &Global, ctx: &Context) -> Result<Arc<dyn AllowStore>> {
+    Ok(ctx.allow.clone())
 }
 
 fn check_note(note: &str) -> Result<()> {

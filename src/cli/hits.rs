@@ -22,6 +22,9 @@ pub struct HitsArgs {
     /// Only this token's hits.
     #[arg(long, value_name = "ID")]
     pub token: Option<String>,
+    /// Only hits from this source address.
+    #[arg(long, value_name = "ADDR")]
+    pub ip: Option<String>,
     /// Only hits this recent (90s, 15m, 24h, 7d, 4w) or since a date (2026-11-01)
     /// or time (2026-11-01T12:00:00Z).
     #[arg(long, value_name = "DURATION|DATE")]
@@ -63,7 +66,7 @@ pub fn query(a: &HitsArgs) -> Result<HitQuery> {
     Ok(HitQuery {
         token_id: a.token.clone(),
         since: a.since.as_deref().map(since_bound).transpose()?,
-        source_ip: None,
+        source_ip: a.ip.clone(),
         limit: Some(a.limit),
     })
 }

@@ -116,6 +116,8 @@ pub struct Context {
     pub key: SigningKey,
     /// Local data directory (local backend only).
     pub data_dir: Option<PathBuf>,
+    /// Global allowlist.
+    pub allow: Arc<dyn crate::store::allow::AllowStore>,
 }
 
 impl Context {
@@ -128,9 +130,10 @@ impl Context {
                 let store = Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("honeytoken.db"))?);
                 Ok(Context {
                     tokens: store.clone(),
-                    hits: store,
+                    hits: store.clone(),
                     key,
                     data_dir: Some(dir),
+                    allow: store,
                 })
             }
             Backend::Aws => aws_context(g).await,

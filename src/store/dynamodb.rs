@@ -38,6 +38,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use time::{Date, OffsetDateTime};
 
+mod allow;
+
 use super::{HitQuery, HitStore, TokenStore, apply_limit};
 use crate::error::{Error, Result};
 use crate::hit::Hit;
@@ -402,6 +404,10 @@ impl TokenStore for DynamoStore {
             }
             let page = b.send().await.map_err(sdk_error)?;
             for item in page.items.unwrap_or_default() {
+                // The global allowlist shares the table (see `allow`).
+                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID) {
+                    continue;
+                }
                 out.push(decode(item, "token")?);
             }
             match page.last_evaluated_key {
