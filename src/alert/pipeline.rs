@@ -484,6 +484,9 @@ impl Pipeline {
     }
 }
 
+/// Markers kept in memory before delivered ones are forgotten.
+const MEMORY_MARKERS: usize = 50_000;
+
 /// Alert state in memory: for tests and a single process.
 #[derive(Default)]
 pub struct MemoryAlertState {
@@ -545,6 +548,15 @@ impl AlertState for MemoryAlertState {
         }
         if let Some(m) = &c.marker {
             g.markers.insert(m.hit_id.clone(), m.clone());
+        }
+        // One process never sees a hit twice once it is delivered, so keep
+        // memory bounded under a flood: forget markers with nothing pending.
+        if g.markers.len() > MEMORY_MARKERS {
+            let inner = &mut *g;
+            let outbox = &inner.outbox;
+            inner
+                .markers
+                .retain(|_, m| m.outbox.iter().any(|k| outbox.contains_key(k)));
         }
         match &c.window {
             Some(WindowWrite::Replace { window, .. }) => {

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// Also POST each alert as JSON to this URL (Slack-compatible `text` field).
     #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
     pub webhook: Option<String>,
+    /// After the first alert for a token and source address, count further
+    /// hits of that pair for this long and announce them in one summary.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub throttle_window: std::time::Duration,
     /// Answer no request faster than this (plus jitter), so a hit's store
     /// write cannot be told from a miss by timing. `0ms` turns it off.
     #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
@@ -65,7 +69,7 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         ));
     }
     let ctx = Context::open(g).await?;
-    let mut notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(Terminal)];
+    let mut webhooks: Vec<Arc<dyn Notifier>> = Vec::new();
     if let Some(url) = &a.webhook {
         let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET")
             .ok()
@@ -77,9 +81,9 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
                 crate::config::read_or_create_secret(&dir.join("webhook.secret"))?
             }
         };
-        notifiers.push(Arc::new(Webhook::new(url, secret.trim().as_bytes())?));
+        webhooks.push(Arc::new(Webhook::new(url, secret.trim().as_bytes())?));
     }
-    let fanout = crate::alert::local::spawn(notifiers);
+    let fanout = crate::alert::local::spawn(vec![Arc::new(Terminal)], webhooks, a.throttle_window);
     // One token read per second per token, however hard a token is hammered.
     let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
         ctx.tokens.clone(),

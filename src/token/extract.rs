@@ -91,8 +91,13 @@ impl Collector {
 /// Trailing dots end sentences in prose (`use sk_live_… .`); leading ones never start a token.
 fn trim_dots(w: &[u8]) -> &[u8] {
     let start = w.iter().position(|&b| b != b'.').unwrap_or(w.len());
-    let end = w.iter().rposition(|&b| b != b'.').map_or(start, |e| e + 1);
-    &w[start..end.max(start)]
+    let w = &w[start..];
+    // An unsigned JWT (`alg: none`) ends in its empty signature's dot: keep it.
+    if w.starts_with(b"eyJ") && w.iter().filter(|&&b| b == b'.').count() == 2 && w.ends_with(b".") {
+        return w;
+    }
+    let end = w.iter().rposition(|&b| b != b'.').map_or(0, |e| e + 1);
+    &w[..end]
 }
 
 /// A printable, bounded label for a parameter or cookie name.
@@ -283,6 +288,19 @@ mod tests {
             ),
             ["body"]
         );
+    }
+
+    #[test]
+    fn unsigned_jwt_keeps_its_final_dot_and_prose_loses_it() {
+        let jwt = "eyJhbGciOiJub25lIn0.eyJqdGkiOiIwMTIzNDU2Ny04OWFiIn0.";
+        let c = candidates(
+            &parts("/", &[("authorization", format!("Bearer {jwt}").as_bytes())]),
+            b"",
+            &Limits::default(),
+        );
+        assert_eq!(c[0].value, jwt.as_bytes());
+        let c = candidates(&parts("/", &[]), format!("key: {K}.").as_bytes(), &Limits::default());
+        assert_eq!(c[0].value, K.as_bytes());
     }
 
     #[test]
