@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-STEPS=(tools fmt clippy test sam_validate cfn_lint sam_build)
+STEPS=(tools fmt clippy test sam_validate cfn_lint checkov deny sam_build)
 
 VENV="$ROOT/.venv-tools"
 REQUIREMENTS="$ROOT/scripts/requirements-tools.txt"
@@ -43,6 +43,13 @@ MOTO_PORT=""
 stop_moto() {
     if [[ -n "$MOTO_PID" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
         kill "$MOTO_PID" 2>/dev/null || true
+        # moto does not always exit on SIGTERM; give it five seconds.
+        local i
+        for i in $(seq 1 50); do
+            kill -0 "$MOTO_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
     fi
     MOTO_PID=""
@@ -160,6 +167,34 @@ step_sam_validate() {
 
 step_cfn_lint() {
     without_aws "$VENV/bin/cfn-lint" template.yaml
+}
+
+# checkov on the template: every skipped check carries its reason in the
+# resource's Metadata. Own venv: its pins clash with the SAM CLI's.
+CHECKOV_VERSION=3.3.30
+step_checkov() {
+    local venv="$ROOT/.venv-checkov"
+    if [[ ! -x "$venv/bin/checkov" ]] || ! "$venv/bin/pip" show checkov 2>/dev/null | grep -qx "Version: $CHECKOV_VERSION"; then
+        python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+    fi
+    without_aws "$venv/bin/checkov" --quiet --compact --framework cloudformation -f template.yaml
+}
+
+# cargo deny: licences, bans and sources always; advisories when the RustSec
+# database can be fetched (it lives on github.com).
+CARGO_DENY_VERSION=0.20.2
+step_deny() {
+    local bin="$ROOT/.tools/bin/cargo-deny"
+    if [[ ! -x "$bin" ]] || [[ "$("$bin" --version)" != "cargo-deny $CARGO_DENY_VERSION" ]]; then
+        cargo install --quiet --locked --root "$ROOT/.tools" "cargo-deny@$CARGO_DENY_VERSION"
+    fi
+    "$bin" check licenses bans sources
+    if curl -fsS -m 10 -o /dev/null https://github.com/rustsec/advisory-db 2>/dev/null; then
+        "$bin" check advisories
+    else
+        printf '\nWARNING: github.com is unreachable from this machine: cargo deny advisories NOT checked\n\n' >&2
+    fi
 }
 
 # Release arm64 bootstraps via cargo-lambda (zig as the linker). The build
