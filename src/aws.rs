@@ -132,8 +132,10 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
             .with_hit_ttl_days(env.hit_ttl_days),
     );
     // A flood of one token costs one token read per second per instance.
-    let tokens: Arc<dyn crate::store::TokenStore> =
-        Arc::new(crate::store::cache::CachedTokens::new(store.clone(), std::time::Duration::from_secs(1)));
+    let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
+        store.clone(),
+        std::time::Duration::from_secs(1),
+    ));
     let allow = crate::allow::Allowlist::new(store.clone(), crate::allow::DEFAULT_TTL);
     Ok(Decoy::new(key, tokens, store)
         .with_allowlist(Arc::new(allow))

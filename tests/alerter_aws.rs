@@ -127,10 +127,22 @@ async fn same_batch_delivered_twice_alerts_once() {
     assert_eq!(records.len(), 3);
     assert!(records.iter().all(|x| x["eventName"] == "INSERT"));
     let p = pipeline(&r.conf, &r.env).await.unwrap();
+    // `honeytoken test` reads the alerter's state to see an alert published.
+    use honeytoken::testhit::AlertLog;
+    let log = DynamoAlertState::new(aws_sdk_dynamodb::Client::new(&r.conf), r.tables.name("AlertStateTable"));
+    assert_eq!(
+        log.published(&a.hit_id).await.unwrap(),
+        None,
+        "nothing published before delivery"
+    );
     for _ in 0..2 {
         let d = deliver(&records, 0, 100, |ev| invoke(&p, ev)).await;
         assert_eq!(d, Delivered::All { invocations: 1 });
     }
+    assert!(
+        log.published(&a.hit_id).await.unwrap().is_some(),
+        "published after delivery"
+    );
     let got = r.topic.receive(3).await;
     assert_eq!(got.len(), 3, "one alert per hit: {got:#?}");
     for h in [&a, &b, &c] {
@@ -391,7 +403,16 @@ fn template_wires_the_alerter() {
         }
     }
     metrics.sort();
-    assert_eq!(metrics, ["ApproximateNumberOfMessagesVisible", "Errors", "IteratorAge"]);
+    // (HitsNotStored is the decoy's: a hit it could not store, logged in full.)
+    assert_eq!(
+        metrics,
+        [
+            "ApproximateNumberOfMessagesVisible",
+            "Errors",
+            "HitsNotStored",
+            "IteratorAge"
+        ]
+    );
 
     // Least privilege: its own role; no wildcard resource except ListStreams.
     assert_eq!(target(&f["Role"]), "AlerterRole");

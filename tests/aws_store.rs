@@ -599,13 +599,28 @@ async fn global_allowlist_round_trips_beside_the_tokens() {
     let tok = honeytoken::token::mint(&key, &key_spec(), "a", "", "", OffsetDateTime::now_utc()).unwrap();
     s.create(&tok).await.unwrap();
     assert!(s.allow_list().await.unwrap().is_empty());
-    s.allow_add(&AllowEntry::new("10.1.2.3/16", "ci").unwrap()).await.unwrap();
-    s.allow_add(&AllowEntry::new("192.0.2.7", "scanner").unwrap()).await.unwrap();
-    s.allow_add(&AllowEntry::new("10.1.0.0/16", "ci runners").unwrap()).await.unwrap();
-    let got: Vec<(String, String)> = s.allow_list().await.unwrap().into_iter().map(|e| (e.cidr, e.note)).collect();
+    s.allow_add(&AllowEntry::new("10.1.2.3/16", "ci").unwrap())
+        .await
+        .unwrap();
+    s.allow_add(&AllowEntry::new("192.0.2.7", "scanner").unwrap())
+        .await
+        .unwrap();
+    s.allow_add(&AllowEntry::new("10.1.0.0/16", "ci runners").unwrap())
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = s
+        .allow_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.cidr, e.note))
+        .collect();
     assert_eq!(
         got,
-        vec![("10.1.0.0/16".to_string(), "ci runners".to_string()), ("192.0.2.7/32".to_string(), "scanner".to_string())]
+        vec![
+            ("10.1.0.0/16".to_string(), "ci runners".to_string()),
+            ("192.0.2.7/32".to_string(), "scanner".to_string())
+        ]
     );
     assert!(s.allow_remove("192.0.2.7/32").await.unwrap());
     assert!(!s.allow_remove("192.0.2.7/32").await.unwrap());

@@ -31,9 +31,14 @@ Examples:
 pub struct TestArgs {
     /// Token id (from `honeytoken list`).
     pub id: String,
-    /// The decoy endpoint.
-    #[arg(long, value_name = "URL", env = "HONEYTOKEN_ENDPOINT", default_value = super::plant::DEFAULT_ENDPOINT)]
-    pub endpoint: String,
+    /// The decoy endpoint [default: the stack's ApiUrl with --backend aws --stack,
+    /// else http://127.0.0.1:8080].
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// The alerter's state table (aws backend), to see the alert published
+    /// [default: the stack's AlertStateTableName].
+    #[arg(long, value_name = "TABLE", env = "HONEYTOKEN_ALERT_STATE_TABLE")]
+    pub alert_state_table: Option<String>,
     /// How long to wait for all stages together.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
@@ -44,11 +49,58 @@ pub const TEST_PATH: &str = "/v1/account";
 const POLL: Duration = Duration::from_millis(100);
 
 /// The alert log of the selected backend, when it has one.
-fn alert_log(_g: &Global, _ctx: &Context) -> Option<Arc<dyn AlertLog>> {
-    // The local backend alerts from `serve` itself (its terminal and webhook);
-    // on AWS the alerter's state table is the place to look, once it has an
-    // `AlertLog` implementation.
-    None
+/// The local backend alerts from `serve` itself (its terminal and webhook);
+/// on AWS the alerter records each published alert in its state table.
+async fn alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn AlertLog>>> {
+    if g.backend != Backend::Aws {
+        return Ok(None);
+    }
+    aws_alert_log(g, table).await
+}
+
+#[cfg(feature = "aws")]
+async fn aws_alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn AlertLog>>> {
+    let conf = crate::aws::sdk_config().await;
+    let table = match table {
+        Some(t) => t.to_string(),
+        None => match &g.stack {
+            Some(stack) => crate::aws::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
+                .await?
+                .get("AlertStateTableName")
+                .cloned()
+                .ok_or_else(|| Error::Config(format!("stack {stack} has no AlertStateTableName output")))?,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(Arc::new(crate::store::dynamodb_alert::DynamoAlertState::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        table,
+    ))))
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_alert_log(_: &Global, _: Option<&str>) -> Result<Option<Arc<dyn AlertLog>>> {
+    Ok(None)
+}
+
+/// The endpoint: the flag, else the stack's ApiUrl on AWS, else the local default.
+async fn endpoint(g: &Global, flag: Option<&str>) -> Result<String> {
+    if let Some(e) = flag {
+        return Ok(e.to_string());
+    }
+    #[cfg(feature = "aws")]
+    if g.backend == Backend::Aws
+        && let Some(stack) = &g.stack
+    {
+        let conf = crate::aws::sdk_config().await;
+        return crate::aws::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
+            .await?
+            .get("ApiUrl")
+            .cloned()
+            .ok_or_else(|| Error::Config(format!("stack {stack} has no ApiUrl output; pass --endpoint URL")));
+    }
+    let _ = g;
+    Ok(super::plant::DEFAULT_ENDPOINT.to_string())
 }
 
 fn ms(d: Duration) -> String {
@@ -92,7 +144,8 @@ async fn wait_for<T>(
 
 /// `test`.
 pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
-    super::plant::check_endpoint(&a.endpoint)?;
+    let endpoint = endpoint(g, a.endpoint.as_deref()).await?;
+    super::plant::check_endpoint(&endpoint)?;
     let token = ctx
         .tokens
         .get(&a.id)
@@ -109,7 +162,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     let mut spinner = Spinner::new();
 
     // Stage 1: the request, sent and answered.
-    let url = format!("{}{TEST_PATH}", a.endpoint.trim_end_matches('/'));
+    let url = format!("{}{TEST_PATH}", endpoint.trim_end_matches('/'));
     let mark = testhit::fresh_mark(&ctx.key, &token.id);
     let since = crate::time::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(10));
     let client = reqwest::Client::builder()
@@ -180,7 +233,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
                  (check --endpoint and --data-dir / --backend)",
                 token.id,
                 ms(a.timeout),
-                a.endpoint
+                endpoint
             ),
             t.elapsed(),
         ));
@@ -200,7 +253,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     pass("hit stored", &format!("hit {} flags={flags}", hit.hit_id), t.elapsed());
 
     // Stage 3: the alert, where the backend's alerter records it.
-    match alert_log(g, ctx) {
+    match alert_log(g, a.alert_state_table.as_deref()).await? {
         Some(log) => {
             let t = Instant::now();
             let id = hit.hit_id.clone();

@@ -366,3 +366,38 @@ impl AlertState for DynamoAlertState {
         items.iter().map(|i| get_s(i, "sk").map(str::to_string)).collect()
     }
 }
+
+/// `honeytoken test` on AWS: an alert counts as published once the alerter
+/// has decided the hit (its marker exists) and delivered everything the
+/// decision queued (no outbox entry of it is left).
+#[async_trait]
+impl crate::testhit::AlertLog for DynamoAlertState {
+    async fn published(&self, hit_id: &str) -> Result<Option<String>> {
+        let Some(marker) = self.marker(hit_id).await? else {
+            return Ok(None);
+        };
+        for key in &marker.outbox {
+            let r = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(OUTBOX_PK, key)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Store(format!(
+                        "alert state: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    ))
+                })?;
+            if r.item.is_some() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(format!(
+            "alerter published {} alert(s) for hit {hit_id}",
+            marker.outbox.len().max(1)
+        )))
+    }
+}

@@ -38,7 +38,11 @@ impl DynamoStore {
             .map_err(sdk_error)?;
         match r.item {
             Some(item) => super::decode(item, "allowlist"),
-            None => Ok(AllowItem { id: ALLOWLIST_ID.into(), version: 0, entries: Vec::new() }),
+            None => Ok(AllowItem {
+                id: ALLOWLIST_ID.into(),
+                version: 0,
+                entries: Vec::new(),
+            }),
         }
     }
 
@@ -65,7 +69,12 @@ impl DynamoStore {
                 .await;
             match r {
                 Ok(_) => return Ok(true),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => continue,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(sdk_error(e)),
             }
         }
