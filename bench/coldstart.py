@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -105,15 +106,16 @@ print(sm.create_secret(Name="bench-key", SecretString="0123456789abcdef012345678
                         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", AWS_LAMBDA_FUNCTION_VERSION="1",
                         TOKENS_TABLE="Tokens", HITS_TABLE="Hits", SIGNING_KEY_SECRET_ARN=arn)
             t0 = time.perf_counter()
-            p = subprocess.Popen(["/usr/bin/time", "-v", BOOTSTRAP], env=fenv,
+            p = subprocess.Popen(["/usr/bin/time", "-v", BOOTSTRAP], env=fenv, start_new_session=True,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             while Runtime.done is None and time.perf_counter() - t0 < 10:
                 time.sleep(0.0002)
             if Runtime.done is None:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)
                 sys.exit("the function did not answer within 10 s")
             times.append((Runtime.done[0] - t0) * 1000)
-            p.terminate()
+            # /usr/bin/time reports once its child (the function) ends.
+            subprocess.run(["pkill", "-TERM", "-P", str(p.pid)])
             err = p.communicate()[1]
             m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
             rss.append(int(m.group(1)) / 1024 if m else float("nan"))
@@ -127,4 +129,7 @@ print(sm.create_secret(Name="bench-key", SecretString="0123456789abcdef012345678
         moto.wait()
 
 
-main()
+if __name__ == "__main__":
+    import faulthandler
+    faulthandler.dump_traceback_later(int(os.environ.get("COLDSTART_DEBUG", "0")) or 10**9)
+    main()

@@ -58,6 +58,16 @@ read -r H_RPS H_50 H_99 <<<"$(run $P1 "$TOKEN")"
 read -r M_RPS M_50 M_99 <<<"$(run $P1 "$MISS")"
 read -r BH_RPS BH_50 BH_99 <<<"$(run $P2 "$TOKEN")"
 read -r BM_RPS BM_50 BM_99 <<<"$(run $P2 "$MISS")"
+# Timing: the same server with its default response-time floor; a hit must not
+# be told from a miss by latency.
+P3=$(free_port)
+$HT --data-dir "$WORK/ht" serve --addr 127.0.0.1:$P3 --min-latency 20ms 2>"$WORK/serve-floor.log" &
+PIDS+=($!); wait_port $P3; check_owner $P3 ${PIDS[-1]}
+CONN_SAVE=$CONN; CONN=16
+read -r FH_RPS FH_50 FH_99 <<<"$(run $P3 "$TOKEN")"
+read -r FM_RPS FM_50 FM_99 <<<"$(run $P3 "$MISS")"
+CONN=$CONN_SAVE
+
 STORED=$($HT --data-dir "$WORK/ht" hits --format json --limit 100000000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 BLINES=$(wc -l < "$WORK/hits.log")
 
@@ -70,4 +80,5 @@ echo "| honeytoken serve | miss | $M_RPS | $M_50 | $M_99 | |"
 echo "| Flask + gunicorn (1 sync worker) | hit | $BH_RPS | $BH_50 | $BH_99 | $BLINES |"
 echo "| Flask + gunicorn (1 sync worker) | miss | $BM_RPS | $BM_50 | $BM_99 | |"
 echo
+echo "timing with the default floor (serve --min-latency 20ms, wrk -c16): hit p50 $FH_50 p99 $FH_99 | miss p50 $FM_50 p99 $FM_99"
 python3 -c "print(f'ratio hits/s: {$H_RPS/$BH_RPS:.1f}x   ratio misses/s: {$M_RPS/$BM_RPS:.1f}x')"

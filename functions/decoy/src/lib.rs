@@ -98,6 +98,57 @@ mod tests {
         assert!(h.body().starts_with(b"{\"amount\""));
     }
 
+    /// Fingerprint resistance through the Lambda path: every kind of request,
+    /// and a store that is down, get the same status, headers (in order) and body.
+    #[tokio::test]
+    async fn every_kind_of_request_gets_the_same_lambda_response() {
+        use base64::Engine;
+        use honeytoken::key::SigningKey;
+        use honeytoken::store::TokenStore;
+        use honeytoken::store::memory::MemoryStore;
+        use honeytoken::token::{Alphabet, KeyShape, MintSpec, mint};
+        use std::sync::Arc;
+
+        let key = SigningKey::from_secret(&[7u8; 32]).unwrap();
+        let store = Arc::new(MemoryStore::new());
+        let now = time::OffsetDateTime::now_utc();
+        let k = mint(&key, &MintSpec::Key(KeyShape::plain("acme_", Alphabet::Base62, 32).unwrap()), "l", "", "", now).unwrap();
+        let j = mint(&key, &MintSpec::Jwt { issuer: "i".into() }, "l", "", "", now).unwrap();
+        store.create(&k).await.unwrap();
+        store.create(&j).await.unwrap();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = j.token.split('.').nth(1).unwrap();
+        let tampered = format!("{}.{payload}.", b64.encode(br#"{"alg":"none"}"#));
+        let decoy = Decoy::new(key, store.clone(), store.clone());
+        let event = |auth: &str| {
+            let mut req = lambda_http::request::from_str(&fixture()).unwrap();
+            req.headers_mut().remove("x-api-key");
+            if !auth.is_empty() {
+                req.headers_mut().insert("authorization", http::HeaderValue::from_str(auth).unwrap());
+            }
+            req
+        };
+        let shape = |r: Response<Body>| {
+            let headers: Vec<(String, Vec<u8>)> =
+                r.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+            (r.status(), headers, r.body().to_vec())
+        };
+        let baseline = shape(handle(&decoy, event("")).await);
+        assert_eq!(baseline.0, 401);
+        for auth in [
+            "Bearer acme_4eC39HqLyjWDarjtT1zdp7dcXyZ0ab12".to_string(),
+            format!("Bearer {}", k.token),
+            format!("Bearer {}", j.token),
+            format!("Bearer {tampered}"),
+            "Basic %%%%not-base64%%%% ~~".to_string(),
+        ] {
+            assert_eq!(shape(handle(&decoy, event(&auth)).await), baseline, "{auth}");
+        }
+        assert_eq!(store.hit_count(), 3, "the honeytokens were recorded");
+        store.fail_writes(true);
+        assert_eq!(shape(handle(&decoy, event(&format!("Bearer {}", k.token))).await), baseline, "store down");
+    }
+
     #[test]
     fn binary_answers_stay_binary() {
         let r = to_lambda(http::Response::new(Bytes::from_static(b"\xff\xfe")));
