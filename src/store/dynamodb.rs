@@ -328,16 +328,16 @@ fn decode<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {
     from_item(item).map_err(|e| Error::Store(format!("corrupt {what} item: {e}")))
 }
 
-#[async_trait]
-impl TokenStore for DynamoStore {
-    async fn create(&self, token: &TokenRecord) -> Result<()> {
+impl DynamoStore {
+    /// Writes a token under `condition`; a failed condition becomes `refused(id)`.
+    async fn put_token(&self, token: &TokenRecord, condition: &str, refused: fn(String) -> Error) -> Result<()> {
         let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
         let r = self
             .client
             .put_item()
             .table_name(&self.tokens_table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(id)")
+            .condition_expression(condition)
             .send()
             .await;
         match r {
@@ -346,32 +346,21 @@ impl TokenStore for DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                Err(Error::Conflict(token.id.clone()))
+                Err(refused(token.id.clone()))
             }
             Err(e) => Err(sdk_error(e)),
         }
     }
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn create(&self, token: &TokenRecord) -> Result<()> {
+        self.put_token(token, "attribute_not_exists(id)", Error::Conflict).await
+    }
 
     async fn update(&self, token: &TokenRecord) -> Result<()> {
-        let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.tokens_table)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(id)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(Error::NotFound(token.id.clone()))
-            }
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.put_token(token, "attribute_exists(id)", Error::NotFound).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<TokenRecord>> {

@@ -112,7 +112,15 @@ mod tests {
         let key = SigningKey::from_secret(&[7u8; 32]).unwrap();
         let store = Arc::new(MemoryStore::new());
         let now = time::OffsetDateTime::now_utc();
-        let k = mint(&key, &MintSpec::Key(KeyShape::plain("acme_", Alphabet::Base62, 32).unwrap()), "l", "", "", now).unwrap();
+        let k = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("acme_", Alphabet::Base62, 32).unwrap()),
+            "l",
+            "",
+            "",
+            now,
+        )
+        .unwrap();
         let j = mint(&key, &MintSpec::Jwt { issuer: "i".into() }, "l", "", "", now).unwrap();
         store.create(&k).await.unwrap();
         store.create(&j).await.unwrap();
@@ -124,13 +132,17 @@ mod tests {
             let mut req = lambda_http::request::from_str(&fixture()).unwrap();
             req.headers_mut().remove("x-api-key");
             if !auth.is_empty() {
-                req.headers_mut().insert("authorization", http::HeaderValue::from_str(auth).unwrap());
+                req.headers_mut()
+                    .insert("authorization", http::HeaderValue::from_str(auth).unwrap());
             }
             req
         };
         let shape = |r: Response<Body>| {
-            let headers: Vec<(String, Vec<u8>)> =
-                r.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+            let headers: Vec<(String, Vec<u8>)> = r
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect();
             (r.status(), headers, r.body().to_vec())
         };
         let baseline = shape(handle(&decoy, event("")).await);
@@ -146,7 +158,11 @@ mod tests {
         }
         assert_eq!(store.hit_count(), 3, "the honeytokens were recorded");
         store.fail_writes(true);
-        assert_eq!(shape(handle(&decoy, event(&format!("Bearer {}", k.token))).await), baseline, "store down");
+        assert_eq!(
+            shape(handle(&decoy, event(&format!("Bearer {}", k.token))).await),
+            baseline,
+            "store down"
+        );
     }
 
     #[test]
