@@ -93,7 +93,7 @@ fn prefixed_key_is_found_wherever_a_client_puts_it() {
         let (status, _, _) = comparable(&srv.raw(req));
         assert_eq!(status, "HTTP/1.1 401 Unauthorized");
     }
-    srv.wait_alerts(requests.len());
+    // Hits are stored before the answer, so they are all there now.
     let mut found: Vec<String> = hits(dir.path(), &["--token", &id])
         .iter()
         .map(|h| h["found_in"].as_str().unwrap().to_string())
@@ -190,7 +190,6 @@ fn hostile_requests_are_answered_and_hits_stored_truncated() {
         &[&format!("Authorization: Bearer {}", &jwt[..jwt.len() / 2])],
     )));
 
-    srv.wait_alerts(4);
     let hits = hits(dir.path(), &["--token", &id]);
     assert_eq!(hits.len(), 4, "{hits:#?}");
     for h in &hits {
@@ -311,5 +310,8 @@ fn every_kind_of_request_gets_byte_identical_answers() {
     for (name, a) in &answers[1..] {
         assert_eq!(a, &answers[0].1, "{name} differs from a request without a key");
     }
-    assert_eq!(srv.wait_alerts(4).len(), 4, "the honeytokens were recorded");
+    assert_eq!(common::hits(dir.path(), &[]).len(), 4, "the honeytokens were recorded");
+    // Two (token, source) pairs: one immediate alert each, the repeats are
+    // counted for the summary at the end of the throttle window.
+    assert_eq!(srv.wait_alerts(2).len(), 2);
 }

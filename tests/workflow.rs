@@ -297,9 +297,14 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
         ));
         assert_eq!(comparable(&resp).0, "HTTP/1.1 401 Unauthorized");
     }
-    let alerts = srv.wait_alerts(3);
-    assert_eq!(alerts.len(), 3, "{alerts:?}");
-    assert!(alerts[1..].iter().all(|a| !a.contains("test")), "{alerts:?}");
+    // The forged mark's hit alerts as a real one; the replay, a second real hit
+    // of the same token and source, is counted by the throttle (its summary
+    // comes when the window ends), not alerted on its own.
+    srv.wait_alerts(2);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let alerts = srv.alerts();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(!alerts[1].contains("flags=test"), "{alerts:?}");
     let all = common::hits(d, &["--token", &id]);
     assert_eq!(
         all.iter().filter(|h| h["test"] == true).count(),
