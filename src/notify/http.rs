@@ -48,16 +48,29 @@ pub fn check_url(channel: &str, url: &str) -> Result<()> {
 
 /// POSTs `body` as JSON until a 2xx, a refusal, or the attempts run out.
 pub async fn post_json(client: &reqwest::Client, channel: &str, url: &str, body: &[u8], retry: &Retry) -> Result<()> {
+    post_json_with(client, channel, url, body, &[], retry).await
+}
+
+/// [`post_json`] with extra headers on every attempt (e.g. a body signature).
+pub async fn post_json_with(
+    client: &reqwest::Client,
+    channel: &str,
+    url: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+    retry: &Retry,
+) -> Result<()> {
     let mut delay = retry.backoff;
     let mut last = String::new();
     let attempts = retry.attempts.max(1);
     for attempt in 1..=attempts {
-        let r = client
+        let mut req = client
             .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
-            .send()
-            .await;
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.body(body.to_vec()).send().await;
         match r {
             Ok(resp) if resp.status().is_success() => return Ok(()),
             Ok(resp) if resp.status().is_client_error() && resp.status() != 429 => {

@@ -7,6 +7,7 @@ use sha2::Sha256;
 use std::time::Duration;
 
 use super::Notifier;
+use super::http::{Retry, client, post_json_with};
 use crate::alert::{Alert, render};
 use crate::error::{Error, Result};
 
@@ -18,8 +19,7 @@ pub struct Webhook {
     url: String,
     secret: Vec<u8>,
     client: reqwest::Client,
-    attempts: u32,
-    backoff: Duration,
+    retry: Retry,
 }
 
 impl Webhook {
@@ -29,25 +29,18 @@ impl Webhook {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Invalid(format!("webhook URL {url:?} must be http or https")));
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        // A local receiver may be slower than Slack: a longer attempt, one more retry.
+        let retry = Retry {
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            timeout: Duration::from_secs(10),
+        };
         Ok(Webhook {
             url: url.to_string(),
             secret: secret.to_vec(),
-            client,
-            attempts: 4,
-            backoff: Duration::from_millis(500),
+            client: client(&retry)?,
+            retry,
         })
-    }
-
-    /// Sets attempts and the first backoff (doubling each retry).
-    pub fn with_retries(mut self, attempts: u32, backoff: Duration) -> Self {
-        self.attempts = attempts.max(1);
-        self.backoff = backoff;
-        self
     }
 
     /// The body sent for an alert.
@@ -80,37 +73,65 @@ impl Notifier for Webhook {
     async fn notify(&self, alert: &Alert) -> Result<()> {
         let body = Self::body(alert);
         let sig = Self::signature(&self.secret, &body);
-        let mut delay = self.backoff;
-        let mut last = String::new();
-        for attempt in 1..=self.attempts {
-            let r = self
-                .client
-                .post(&self.url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(SIGNATURE_HEADER, &sig)
-                .body(body.clone())
-                .send()
-                .await;
-            match r {
-                Ok(resp) if resp.status().is_success() => return Ok(()),
-                Ok(resp) if resp.status().is_client_error() && resp.status() != 429 => {
-                    // The receiver refuses this request; retrying will not help.
-                    return Err(Error::Notify {
-                        channel: "webhook".into(),
-                        message: format!("HTTP {}", resp.status()),
-                    });
+        post_json_with(
+            &self.client,
+            "webhook",
+            &self.url,
+            &body,
+            &[(SIGNATURE_HEADER, &sig)],
+            &self.retry,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The receiver gets the alert JSON with a signature it can verify.
+    #[tokio::test]
+    async fn posts_the_alert_signed_over_its_body() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let got = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                let n = s.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(p) = text.find("\r\n\r\n") {
+                    let len: usize = text[..p]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap();
+                    if buf.len() >= p + 4 + len {
+                        s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                            .await
+                            .unwrap();
+                        return (text[..p].to_lowercase(), buf[p + 4..p + 4 + len].to_vec());
+                    }
                 }
-                Ok(resp) => last = format!("HTTP {}", resp.status()),
-                Err(e) => last = e.to_string(),
             }
-            if attempt < self.attempts {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-        }
-        Err(Error::Notify {
-            channel: "webhook".into(),
-            message: format!("{last} after {} attempts", self.attempts),
-        })
+        });
+        let hit = crate::alert::pipeline::tests::hit_at("tok", "203.0.113.9", 0, 1);
+        let w = Webhook::new(&url, b"receiver-secret").unwrap();
+        w.notify(&Alert::for_hit(&hit)).await.unwrap();
+        let (head, body) = got.await.unwrap();
+        let sig = head
+            .lines()
+            .find_map(|l| l.strip_prefix("x-honeytoken-signature: "))
+            .unwrap();
+        assert_eq!(sig, Webhook::signature(b"receiver-secret", &body));
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["hit"]["token_id"], "tok");
+        assert!(v["text"].as_str().unwrap().contains("203.0.113.9"));
     }
 }
