@@ -171,6 +171,37 @@ impl RequestFacts {
     }
 }
 
+impl Hit {
+    /// A plain hit for unit tests: `GET /v1/users` by curl with the token in
+    /// `Authorization`, no flags, an active token; override fields as needed.
+    #[cfg(test)]
+    pub(crate) fn sample(token_id: &str, source_ip: &str, received_at: &str) -> Hit {
+        Hit {
+            token_id: token_id.into(),
+            hit_id: new_hit_id(),
+            received_at: received_at.into(),
+            source_ip: source_ip.into(),
+            user_agent: "curl/8.5.0".into(),
+            method: "GET".into(),
+            path: "/v1/users".into(),
+            query: String::new(),
+            headers: BTreeMap::new(),
+            found_in: "authorization".into(),
+            tampered: false,
+            tampered_claims: vec![],
+            orphan: false,
+            test: false,
+            ignored: false,
+            geo: None,
+            asn: None,
+            token_state: Some(TokenState::Active),
+            label: String::new(),
+            location: String::new(),
+            request_id: None,
+        }
+    }
+}
+
 /// A new hit id: a ULID, so ids sort by time.
 pub fn new_hit_id() -> String {
     ulid::Ulid::new().to_string()

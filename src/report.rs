@@ -505,21 +505,8 @@ mod tests {
 
     fn hit(i: usize, token: &str, ip: &str, day: u32) -> Hit {
         Hit {
-            token_id: token.into(),
             hit_id: format!("{i:026}"),
-            received_at: format!("2026-03-{day:02}T10:{:02}:00.000Z", i % 60),
-            source_ip: ip.into(),
             user_agent: "python-requests/2.32".into(),
-            method: "GET".into(),
-            path: "/v1/users".into(),
-            query: String::new(),
-            headers: Default::default(),
-            found_in: "authorization".into(),
-            tampered: false,
-            tampered_claims: vec![],
-            orphan: false,
-            test: false,
-            ignored: false,
             geo: Some(Geo {
                 country_code: Some("GB".into()),
                 country: Some("United Kingdom".into()),
@@ -532,9 +519,7 @@ mod tests {
                 org: Some("Google Inc.".into()),
             }),
             token_state: None,
-            label: String::new(),
-            location: String::new(),
-            request_id: None,
+            ..Hit::sample(token, ip, &format!("2026-03-{day:02}T10:{:02}:00.000Z", i % 60))
         }
     }
 

@@ -662,27 +662,10 @@ pub(crate) mod tests {
     pub fn hit_at(token: &str, ip: &str, secs: i64, n: u32) -> Hit {
         let t = time::macros::datetime!(2026-11-28 12:00:00 UTC) + time::Duration::seconds(secs);
         Hit {
-            token_id: token.into(),
             hit_id: format!("01HIT{secs:08}{n:06}"),
-            received_at: crate::time::rfc3339(t),
-            source_ip: ip.into(),
-            user_agent: "curl/8.5.0".into(),
-            method: "GET".into(),
-            path: "/v1/users".into(),
-            query: String::new(),
-            headers: Default::default(),
-            found_in: "authorization".into(),
-            tampered: false,
-            tampered_claims: vec![],
-            orphan: false,
-            test: false,
-            ignored: false,
-            geo: None,
-            asn: None,
-            token_state: Some(TokenState::Active),
             label: "payments-repo".into(),
             location: "github.com/acme/payments/.env".into(),
-            request_id: None,
+            ..Hit::sample(token, ip, &crate::time::rfc3339(t))
         }
     }
 

@@ -266,27 +266,10 @@ mod tests {
 
     fn hit(token: &str, ip: &str, at: &str) -> Hit {
         Hit {
-            token_id: token.into(),
-            hit_id: crate::hit::new_hit_id(),
-            received_at: at.into(),
-            source_ip: ip.into(),
             user_agent: "ua".into(),
-            method: "GET".into(),
             path: "/".into(),
-            query: String::new(),
-            headers: Default::default(),
-            found_in: "authorization".into(),
-            tampered: false,
-            tampered_claims: vec![],
-            orphan: false,
-            test: false,
-            ignored: false,
-            geo: None,
-            asn: None,
-            token_state: Some(TokenState::Active),
             label: "l".into(),
-            location: String::new(),
-            request_id: None,
+            ..Hit::sample(token, ip, at)
         }
     }
 
