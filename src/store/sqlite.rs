@@ -36,6 +36,16 @@ const MAX_BATCH: usize = 512;
 
 type Ack = tokio::sync::oneshot::Sender<Result<()>>;
 
+/// What the writer inserts for one hit: the indexed columns and the JSON
+/// document (serialised by the caller, so the one writer thread only inserts).
+struct Row {
+    hit_id: String,
+    token_id: String,
+    received_at: String,
+    source_ip: String,
+    doc: String,
+}
+
 /// Tokens and hits in one SQLite database.
 ///
 /// Hit writes go through one writer thread that commits whatever has queued
@@ -44,7 +54,7 @@ type Ack = tokio::sync::oneshot::Sender<Result<()>>;
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    writer: std::sync::mpsc::SyncSender<(Hit, String, Ack)>,
+    writer: std::sync::mpsc::SyncSender<(Row, Ack)>,
     path: PathBuf,
 }
 
@@ -63,7 +73,7 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(Error::store)?;
         wconn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Hit, String, Ack)>(4 * MAX_BATCH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Row, Ack)>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("hit-writer".into())
             .spawn(move || write_loop(wconn, rx))
@@ -95,7 +105,7 @@ impl SqliteStore {
 }
 
 /// Commits queued hits in batches until every sender is gone.
-fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, String, Ack)>) {
+fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Row, Ack)>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -104,14 +114,14 @@ fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, String, 
                 Err(_) => break,
             }
         }
-        match insert_hits(&mut conn, batch.iter().map(|(h, d, _)| (h, d.as_str()))) {
-            Ok(()) => batch.into_iter().for_each(|(_, _, ack)| {
+        match insert_hits(&mut conn, batch.iter().map(|(r, _)| r)) {
+            Ok(()) => batch.into_iter().for_each(|(_, ack)| {
                 let _ = ack.send(Ok(()));
             }),
             Err(e) => {
                 // One bad row must not fail its neighbours: retry one by one.
-                for (h, d, ack) in batch {
-                    let r = insert_hits(&mut conn, std::iter::once((&h, d.as_str())));
+                for (row, ack) in batch {
+                    let r = insert_hits(&mut conn, std::iter::once(&row));
                     let _ = ack.send(r.map_err(|e2| Error::Store(format!("{e2} (batch: {e})"))));
                 }
             }
@@ -119,7 +129,7 @@ fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Hit, String, 
     }
 }
 
-fn insert_hits<'a>(conn: &mut Connection, hits: impl Iterator<Item = (&'a Hit, &'a str)>) -> Result<()> {
+fn insert_hits<'a>(conn: &mut Connection, rows: impl Iterator<Item = &'a Row>) -> Result<()> {
     let tx = conn.transaction().map_err(Error::store)?;
     {
         let mut st = tx
@@ -127,8 +137,8 @@ fn insert_hits<'a>(conn: &mut Connection, hits: impl Iterator<Item = (&'a Hit, &
                 "INSERT OR IGNORE INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(Error::store)?;
-        for (h, doc) in hits {
-            st.execute(params![h.hit_id, h.token_id, h.received_at, h.source_ip, doc])
+        for r in rows {
+            st.execute(params![r.hit_id, r.token_id, r.received_at, r.source_ip, r.doc])
                 .map_err(Error::store)?;
         }
     }
@@ -209,9 +219,16 @@ impl HitStore for SqliteStore {
     async fn put(&self, hit: &Hit) -> Result<()> {
         let (ack, done) = tokio::sync::oneshot::channel();
         let stopped = || Error::Store("the hit writer has stopped".into());
-        // Serialise here, in parallel, so the single writer only inserts.
+        // Serialise here, in parallel; the one writer thread only inserts.
         let doc = json(hit)?;
-        match self.writer.try_send((hit.clone(), doc, ack)) {
+        let row = Row {
+            hit_id: hit.hit_id.clone(),
+            token_id: hit.token_id.clone(),
+            received_at: hit.received_at.clone(),
+            source_ip: hit.source_ip.clone(),
+            doc,
+        };
+        match self.writer.try_send((row, ack)) {
             Ok(()) => {}
             Err(std::sync::mpsc::TrySendError::Full(item)) => {
                 // The queue is bounded; when full, wait on a pool thread, not the runtime.
