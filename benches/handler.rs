@@ -6,11 +6,11 @@
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use honeytoken::decoy::{Decoy, RequestMeta};
-use honeytoken::key::SigningKey;
+use honeytoken::domain::key::SigningKey;
 use honeytoken::store::TokenStore;
 use honeytoken::store::memory::MemoryStore;
-use honeytoken::token::extract::{Limits, candidates};
-use honeytoken::token::{self, Alphabet, KeyShape, MintSpec, recognise};
+use honeytoken::domain::token::extract::{Limits, candidates};
+use honeytoken::domain::token::{self, Alphabet, KeyShape, MintSpec, recognise};
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -6,9 +6,9 @@
 
 use bytes::Bytes;
 use honeytoken::decoy::{Decoy, RequestMeta};
-use honeytoken::key::SigningKey;
+use honeytoken::domain::key::SigningKey;
 use honeytoken::store::memory::MemoryStore;
-use honeytoken::token::{self, Alphabet, KeyShape, MintSpec};
+use honeytoken::domain::token::{self, Alphabet, KeyShape, MintSpec};
 use std::sync::Arc;
 use std::time::Instant;
 

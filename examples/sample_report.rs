@@ -16,10 +16,10 @@ mod seed;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use honeytoken::hit::Hit;
+use honeytoken::domain::hit::Hit;
 use honeytoken::store::sqlite::SqliteStore;
 use honeytoken::store::{HitStore, TokenStore};
-use honeytoken::token::TokenRecord;
+use honeytoken::domain::token::TokenRecord;
 
 /// A small, uneven sample: a few busy sources, a quiet period and a spike.
 fn small(tokens: &[TokenRecord], all: Vec<Hit>) -> (Vec<TokenRecord>, Vec<Hit>) {
@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if db.exists() {
         return Err(format!("{} exists; use an empty data directory", db.display()).into());
     }
-    let key = honeytoken::key::SigningKey::from_secret(&[3u8; 32])?;
+    let key = honeytoken::domain::key::SigningKey::from_secret(&[3u8; 32])?;
     let tokens = seed::tokens(&key);
     let all = seed::hits(&tokens, &seed::enricher());
     let (tokens, hits) = if full { (tokens, all) } else { small(&tokens, all) };

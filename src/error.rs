@@ -39,6 +39,15 @@ pub enum Error {
     },
 }
 
+impl From<honeytoken_core::Error> for Error {
+    fn from(e: honeytoken_core::Error) -> Self {
+        match e {
+            honeytoken_core::Error::Invalid(m) => Error::Invalid(m),
+            honeytoken_core::Error::Config(m) => Error::Config(m),
+        }
+    }
+}
+
 impl Error {
     /// Wraps a store backend error.
     pub fn store(e: impl std::fmt::Display) -> Self {

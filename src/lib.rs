@@ -1,41 +1,31 @@
 //! honeytoken: decoy API keys that raise an alarm the moment anyone uses them.
 //!
-//! The library holds all logic and knows nothing of Lambda: tokens are minted
-//! and recognised in [`token`], requests become [`hit::Hit`]s in [`decoy`],
-//! and stores and alert channels sit behind the traits of [`store`] and
-//! [`notify`], so the same code runs in Lambda, in `honeytoken serve` and in
-//! unit tests.
+//! The library holds all logic and knows nothing of Lambda. It is built in
+//! layers whose imports only point down (`tests/layering.rs` enforces it):
+//!
+//! * [`domain`]: the pure core (tokens, signing key, hit, allow entries,
+//!   from the `honeytoken-core` crate) and the alert it becomes;
+//! * [`store`] and [`notify`]: the traits the use cases need (tokens, hits,
+//!   allowlist, alert state; alert channels) and their adapters;
+//! * [`decoy`], [`alerting`], [`ops`]: the use cases (answering and recording
+//!   requests; deciding, throttling and delivering alerts; the operator's
+//!   plant, survey, rotate, analysis and report);
+//! * [`wiring`]: the only place that names concrete adapters, for the local
+//!   backend, the stack backend and the Lambda functions;
+//! * `cli`: the command line and `serve`, through `wiring`.
 
 #![warn(missing_docs)]
 
-pub mod alert;
-pub mod allow;
-pub mod analysis;
-#[cfg(feature = "aws")]
-pub mod aws;
+pub mod alerting;
 pub mod decoy;
-pub mod enrich;
+pub mod domain;
 pub mod error;
-pub mod hit;
-pub mod key;
 pub mod notify;
-pub mod persona;
-pub mod plant;
-pub mod report;
-pub mod rotate;
-pub mod sanitize;
+pub mod ops;
 pub mod store;
-pub mod testhit;
-pub mod time;
-pub mod token;
+pub mod wiring;
 
 #[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "cli")]
-pub mod config;
-#[cfg(feature = "cli")]
-pub mod server;
-#[cfg(feature = "cli")]
-pub mod survey;
 
 pub use error::{Error, Result};

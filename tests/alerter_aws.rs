@@ -12,14 +12,14 @@ mod alerts;
 mod support;
 
 use alerts::{Delivered, Envelope, Topic, deliver, stream_records};
-use honeytoken::alert::alerter::{AlerterEnv, FLUSH_INPUT, Invocation, handle, parse_invocation, pipeline};
-use honeytoken::alert::pipeline::{Channel, Pipeline};
-use honeytoken::hit::{Geo, Hit};
+use honeytoken::wiring::alerter::{AlerterEnv, FLUSH_INPUT, Invocation, handle, parse_invocation, pipeline};
+use honeytoken::alerting::pipeline::{Channel, Pipeline};
+use honeytoken::domain::hit::{Geo, Hit};
 use honeytoken::notify::sns::Sns;
 use honeytoken::store::dynamodb::DynamoStore;
-use honeytoken::store::dynamodb_alert::DynamoAlertState;
+use honeytoken::store::dynamodb::alert_state::DynamoAlertState;
 use honeytoken::store::{HitQuery, HitStore};
-use honeytoken::token::TokenState;
+use honeytoken::domain::token::TokenState;
 use serde_json::Value;
 use std::sync::Arc;
 use support::Tables;
@@ -59,7 +59,7 @@ fn hit(token: &str, ip: &str, at: OffsetDateTime, n: u128) -> Hit {
     Hit {
         token_id: token.into(),
         hit_id: ulid::Ulid::from_parts(ms, n).to_string(),
-        received_at: honeytoken::time::rfc3339(at),
+        received_at: honeytoken::domain::time::rfc3339(at),
         source_ip: ip.into(),
         user_agent: "python-requests/2.32".into(),
         method: "POST".into(),
@@ -128,7 +128,7 @@ async fn same_batch_delivered_twice_alerts_once() {
     assert!(records.iter().all(|x| x["eventName"] == "INSERT"));
     let p = pipeline(&r.conf, &r.env).await.unwrap();
     // `honeytoken test` reads the alerter's state to see an alert published.
-    use honeytoken::testhit::AlertLog;
+    use honeytoken::store::AlertLog;
     let log = DynamoAlertState::new(aws_sdk_dynamodb::Client::new(&r.conf), r.tables.name("AlertStateTable"));
     assert_eq!(
         log.published(&a.hit_id).await.unwrap(),

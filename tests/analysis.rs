@@ -22,7 +22,7 @@ fn seeded_dir() -> tempfile::TempDir {
         .unwrap();
     rt.block_on(async {
         let store = Arc::new(SqliteStore::open(&dir.path().join("honeytoken.db")).unwrap());
-        let key = honeytoken::key::SigningKey::from_secret(&[3u8; 32]).unwrap();
+        let key = honeytoken::domain::key::SigningKey::from_secret(&[3u8; 32]).unwrap();
         let tokens = seed::tokens(&key);
         for t in &tokens {
             store.create(t).await.unwrap();

@@ -18,7 +18,7 @@ use honeytoken::store::dynamodb::DynamoStore;
 
 /// Writes the hits 25 at a time, as the store writes one (its own item
 /// layout), retrying what DynamoDB leaves unprocessed.
-async fn batch_put(client: &aws_sdk_dynamodb::Client, store: &DynamoStore, hits: &[honeytoken::hit::Hit]) {
+async fn batch_put(client: &aws_sdk_dynamodb::Client, store: &DynamoStore, hits: &[honeytoken::domain::hit::Hit]) {
     let mut tasks = tokio::task::JoinSet::new();
     for chunk in hits.chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk
@@ -76,7 +76,7 @@ async fn grouped_counts_on_a_seeded_dynamodb_store() {
     let secret_arn = support::create_signing_secret(&conf).await;
     let store = DynamoStore::new(client.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
 
-    let key = honeytoken::key::SigningKey::from_secret(&[3u8; 32]).unwrap();
+    let key = honeytoken::domain::key::SigningKey::from_secret(&[3u8; 32]).unwrap();
     let tokens = seed::tokens(&key);
     for t in &tokens {
         store.create(t).await.unwrap();

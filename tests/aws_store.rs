@@ -7,11 +7,11 @@ mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use honeytoken::Error;
-use honeytoken::hit::Hit;
-use honeytoken::key::SigningKey;
+use honeytoken::domain::hit::Hit;
+use honeytoken::domain::key::SigningKey;
 use honeytoken::store::dynamodb::{DEFAULT_HIT_TTL_DAYS, DynamoStore};
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
-use honeytoken::token::{Alphabet, KeyShape, MintSpec, TokenState, mint};
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenState, mint};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use support::Tables;
@@ -37,7 +37,7 @@ fn hit_at(token_id: &str, at: OffsetDateTime, ip: &str, n: u128) -> Hit {
     Hit {
         token_id: token_id.into(),
         hit_id: ulid::Ulid::from_parts(ms, n).to_string(),
-        received_at: honeytoken::time::rfc3339(at),
+        received_at: honeytoken::domain::time::rfc3339(at),
         source_ip: ip.into(),
         user_agent: "python-requests/2.32".into(),
         method: "GET".into(),
@@ -165,7 +165,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     assert!(admits_false, "real hits page");
     let secret = &r["SigningKeySecret"]["Properties"]["GenerateSecretString"];
     assert_eq!(secret["PasswordLength"].as_u64(), Some(64));
-    assert!(secret["PasswordLength"].as_u64().unwrap() as usize >= honeytoken::key::MIN_SECRET_LEN);
+    assert!(secret["PasswordLength"].as_u64().unwrap() as usize >= honeytoken::domain::key::MIN_SECRET_LEN);
     let outputs = t["Outputs"].as_mapping().unwrap();
     for o in [
         "ApiUrl",
@@ -178,9 +178,9 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     }
     // The CLI reads these outputs by name.
     for o in [
-        honeytoken::aws::OUTPUT_TOKENS_TABLE,
-        honeytoken::aws::OUTPUT_HITS_TABLE,
-        honeytoken::aws::OUTPUT_SECRET_ARN,
+        honeytoken::wiring::stack::OUTPUT_TOKENS_TABLE,
+        honeytoken::wiring::stack::OUTPUT_HITS_TABLE,
+        honeytoken::wiring::stack::OUTPUT_SECRET_ARN,
     ] {
         assert!(outputs.contains_key(o), "output {o}");
     }
@@ -264,7 +264,7 @@ async fn hits_round_trip_with_ttl_day_and_ip_attributes() {
         .item
         .expect("hit stored under token_id + hit_id");
     let expires: i64 = raw["expires_at"].as_n().unwrap().parse().unwrap();
-    let received = honeytoken::time::parse(&h.received_at).unwrap().unix_timestamp();
+    let received = honeytoken::domain::time::parse(&h.received_at).unwrap().unix_timestamp();
     assert_eq!(expires, received + 30 * 86_400);
     assert_eq!(raw["day"].as_s().unwrap(), &h.received_at[..10]);
     assert_eq!(raw["ip"].as_s().unwrap(), "203.0.113.7");
@@ -330,7 +330,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
         v.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.hit_id.cmp(&b.hit_id)));
         v
     };
-    let since = honeytoken::time::rfc3339(now - time::Duration::hours(48));
+    let since = honeytoken::domain::time::rfc3339(now - time::Duration::hours(48));
 
     // --since: the by_day index, one partition per day.
     let q0 = s.stats().queries();
@@ -496,14 +496,14 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
     assert!(listed.contains(&id), "{listed}");
 
     // The decoy, built exactly as the Lambda builds it, records a hit.
-    let env = honeytoken::aws::DecoyEnv {
+    let env = honeytoken::wiring::stack::DecoyEnv {
         tokens_table: tokens.clone(),
         hits_table: hits.clone(),
         secret_arn: secret_arn.clone(),
         hit_ttl_days: 400,
         min_latency_ms: 0,
     };
-    let decoy = honeytoken::aws::decoy(&conf, &env).await.unwrap();
+    let decoy = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
     let req = http::Request::builder()
         .method("POST")
         .uri("/v1/charges?amount=100")
@@ -591,12 +591,12 @@ async fn cli_reads_tables_and_secret_from_the_stack_outputs() {
 /// decoy with the GetItem it already may do) and never shows up as a token.
 #[tokio::test]
 async fn global_allowlist_round_trips_beside_the_tokens() {
-    use honeytoken::allow::AllowEntry;
-    use honeytoken::store::allow::AllowStore;
+    use honeytoken::domain::allow::AllowEntry;
+    use honeytoken::store::AllowStore;
     let (_conf, client, t) = setup().await;
     let s = store(&client, &t);
-    let key = honeytoken::key::SigningKey::from_secret(&[4u8; 32]).unwrap();
-    let tok = honeytoken::token::mint(&key, &key_spec(), "a", "", "", OffsetDateTime::now_utc()).unwrap();
+    let key = honeytoken::domain::key::SigningKey::from_secret(&[4u8; 32]).unwrap();
+    let tok = honeytoken::domain::token::mint(&key, &key_spec(), "a", "", "", OffsetDateTime::now_utc()).unwrap();
     s.create(&tok).await.unwrap();
     assert!(s.allow_list().await.unwrap().is_empty());
     s.allow_add(&AllowEntry::new("10.1.2.3/16", "ci").unwrap())

@@ -2,9 +2,9 @@
 //! (fuzz/seeds, fuzz/regressions) through the same checks as the fuzz targets.
 
 use honeytoken::decoy::{Decoy, RequestMeta};
-use honeytoken::key::SigningKey;
+use honeytoken::domain::key::SigningKey;
 use honeytoken::store::memory::MemoryStore;
-use honeytoken::token::extract::{Limits, candidates};
+use honeytoken::domain::token::extract::{Limits, candidates};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -45,8 +45,8 @@ fn extraction_inputs_stay_bounded() {
 fn recognition_inputs_do_not_panic_or_match() {
     let k = SigningKey::from_secret(b"fuzzing-signing-key-0123456789abcdef").unwrap();
     for data in inputs("recognise") {
-        assert!(honeytoken::token::recognise(&k, &data).is_none());
-        let _ = honeytoken::token::like::infer(&String::from_utf8_lossy(&data));
+        assert!(honeytoken::domain::token::recognise(&k, &data).is_none());
+        let _ = honeytoken::domain::token::like::infer(&String::from_utf8_lossy(&data));
     }
 }
 

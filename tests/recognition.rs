@@ -1,8 +1,8 @@
 //! Property tests: every minted token is recognised; random strings of the
 //! same shape are not.
 
-use honeytoken::key::SigningKey;
-use honeytoken::token::{self, Alphabet, KeyShape, MintSpec, recognise};
+use honeytoken::domain::key::SigningKey;
+use honeytoken::domain::token::{self, Alphabet, KeyShape, MintSpec, recognise};
 use proptest::prelude::*;
 use rand::Rng;
 

@@ -1,7 +1,7 @@
 #![no_main]
 //! Candidate extraction on arbitrary requests: never panics, stays bounded.
 
-use honeytoken::token::extract::{Limits, candidates};
+use honeytoken::domain::token::extract::{Limits, candidates};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         let c = candidates(&parts, &body, &limits);
         assert!(c.len() <= limits.candidates);
         for cand in &c {
-            assert!(cand.value.len() <= honeytoken::token::MAX_CANDIDATE_LEN);
+            assert!(cand.value.len() <= honeytoken::domain::token::MAX_CANDIDATE_LEN);
             assert!(!cand.found_in.chars().any(char::is_control));
         }
     }

@@ -2,7 +2,7 @@
 //! The whole decoy handler on arbitrary requests: always the same answer.
 
 use honeytoken::decoy::{Decoy, RequestMeta};
-use honeytoken::key::SigningKey;
+use honeytoken::domain::key::SigningKey;
 use honeytoken::store::memory::MemoryStore;
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};

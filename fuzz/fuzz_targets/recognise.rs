@@ -2,8 +2,8 @@
 //! Recognition of arbitrary candidates (keys of every alphabet, JWTs): never
 //! panics, and never accepts bytes that were not minted with the key.
 
-use honeytoken::key::SigningKey;
-use honeytoken::token::recognise;
+use honeytoken::domain::key::SigningKey;
+use honeytoken::domain::token::recognise;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -14,6 +14,6 @@ fn key() -> &'static SigningKey {
 
 fuzz_target!(|data: &[u8]| {
     let _ = recognise(key(), data);
-    let _ = honeytoken::token::like::infer(&String::from_utf8_lossy(data));
-    let _ = honeytoken::sanitize::escape(data, 256);
+    let _ = honeytoken::domain::token::like::infer(&String::from_utf8_lossy(data));
+    let _ = honeytoken::domain::sanitize::escape(data, 256);
 });

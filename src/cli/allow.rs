@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::output::{self, Format};
 use super::{Context, Global};
-use crate::allow::{AllowEntry, parse_cidr};
+use crate::domain::allow::{AllowEntry, parse_cidr};
 use crate::error::{Error, Result};
 use crate::store::AllowStore;
 

@@ -4,9 +4,9 @@ use clap::Args;
 
 use super::Context;
 use super::output::{self, Format};
-use crate::analysis::{self, Group, GroupBy};
+use crate::ops::analysis::{self, Group, GroupBy};
 use crate::error::{Error, Result};
-use crate::hit::Hit;
+use crate::domain::hit::Hit;
 use crate::store::HitQuery;
 
 /// `hits` options.
@@ -43,11 +43,11 @@ pub struct HitsArgs {
 
 /// Turns `24h`, `2026-11-01` or an RFC 3339 time into an RFC 3339 lower bound.
 pub fn since_bound(since: &str) -> Result<String> {
-    if let Some(t) = crate::time::parse(since) {
-        return Ok(crate::time::rfc3339(t));
+    if let Some(t) = crate::domain::time::parse(since) {
+        return Ok(crate::domain::time::rfc3339(t));
     }
     if let Ok(d) = time::Date::parse(since, time::macros::format_description!("[year]-[month]-[day]")) {
-        return Ok(crate::time::rfc3339(d.midnight().assume_utc()));
+        return Ok(crate::domain::time::rfc3339(d.midnight().assume_utc()));
     }
     let d = humantime::parse_duration(since).map_err(|e| {
         Error::Invalid(format!(
@@ -58,7 +58,7 @@ pub fn since_bound(since: &str) -> Result<String> {
     let t = time::OffsetDateTime::now_utc()
         .checked_sub(d)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    Ok(crate::time::rfc3339(t))
+    Ok(crate::domain::time::rfc3339(t))
 }
 
 /// Builds the store query from the options.
@@ -72,7 +72,7 @@ pub fn query(a: &HitsArgs) -> Result<HitQuery> {
 }
 
 fn row(h: &Hit) -> Vec<String> {
-    let flags = crate::alert::render::flags(h).join(",");
+    let flags = crate::domain::alert::render::flags(h).join(",");
     vec![
         h.received_at.clone(),
         h.token_id.clone(),

@@ -16,11 +16,8 @@ mod testcmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::key::SigningKey;
-use crate::store::{HitStore, TokenStore};
 
 /// Decoy API keys that raise an alarm the moment anyone uses them.
 ///
@@ -106,44 +103,31 @@ pub enum Command {
     Rotate(rotate::RotateArgs),
 }
 
-/// Stores and key a command works on.
-pub struct Context {
-    /// Tokens.
-    pub tokens: Arc<dyn TokenStore>,
-    /// Hits.
-    pub hits: Arc<dyn HitStore>,
-    /// Signing key.
-    pub key: SigningKey,
-    /// Local data directory (local backend only).
-    pub data_dir: Option<PathBuf>,
-    /// Global allowlist.
-    pub allow: Arc<dyn crate::store::allow::AllowStore>,
+pub use crate::wiring::Context;
+
+impl Global {
+    /// The stack the `aws` backend's options select.
+    pub fn stack_select(&self) -> crate::wiring::StackSelect {
+        crate::wiring::StackSelect {
+            stack: self.stack.clone(),
+            tokens_table: self.tokens_table.clone(),
+            hits_table: self.hits_table.clone(),
+            secret_arn: self.secret_arn.clone(),
+        }
+    }
 }
 
-impl Context {
-    /// Opens the backend the global options select.
-    pub async fn open(g: &Global) -> Result<Context> {
-        match g.backend {
-            Backend::Local => {
-                let dir = crate::config::data_dir(g.data_dir.as_deref())?;
-                let key = crate::config::signing_key(&dir)?;
-                let store = Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("honeytoken.db"))?);
-                Ok(Context {
-                    tokens: store.clone(),
-                    hits: store.clone(),
-                    key,
-                    data_dir: Some(dir),
-                    allow: store,
-                })
-            }
-            Backend::Aws => aws_context(g).await,
-        }
+/// Opens the backend the global options select.
+pub async fn open(g: &Global) -> Result<Context> {
+    match g.backend {
+        Backend::Local => crate::wiring::local::open(g.data_dir.as_deref()),
+        Backend::Aws => aws_context(g).await,
     }
 }
 
 #[cfg(feature = "aws")]
 async fn aws_context(g: &Global) -> Result<Context> {
-    crate::store::dynamodb::cli_context(g).await
+    crate::wiring::stack::open(&g.stack_select()).await
 }
 
 #[cfg(not(feature = "aws"))]
@@ -173,13 +157,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(&cli.global, a).await,
         Command::Survey(a) => survey::run(a),
         cmd => {
-            let ctx = Context::open(&cli.global).await?;
+            let ctx = open(&cli.global).await?;
             match cmd {
                 Command::Mint(a) => tokens::mint(&ctx, a).await,
                 Command::List(a) => tokens::list(&ctx, a).await,
                 Command::Show(a) => tokens::show(&ctx, a).await,
-                Command::Disable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Disabled).await,
-                Command::Enable(a) => tokens::set_state(&ctx, a, crate::token::TokenState::Active).await,
+                Command::Disable(a) => tokens::set_state(&ctx, a, crate::domain::token::TokenState::Disabled).await,
+                Command::Enable(a) => tokens::set_state(&ctx, a, crate::domain::token::TokenState::Active).await,
                 Command::Hits(a) => hits::run(&ctx, a).await,
                 Command::Report(a) => report::run(&ctx, a).await,
                 Command::Plant(a) => plant::run(&ctx, a).await,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::Context;
 use crate::error::{Error, Result};
-use crate::plant::{self, FileFormat, NameStyle, Plant, YamlFlavour};
-use crate::token::{Placement, TokenState};
+use crate::ops::plant::{self, FileFormat, NameStyle, Plant, YamlFlavour};
+use crate::domain::token::{Placement, TokenState};
 
 /// Where `test` and `plant --with-url` point when no endpoint is given.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
@@ -140,7 +140,7 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
     token.placements.push(Placement {
         path: path.clone(),
         var: var.clone(),
-        planted_at: crate::time::now(),
+        planted_at: crate::domain::time::now(),
     });
     if token.location.is_empty() {
         // Alerts show the location: say where this copy lives.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::Context;
 use super::hits::since_bound;
 use crate::error::{Error, Result};
-use crate::report::{ReportOptions, render};
+use crate::ops::report::{ReportOptions, render};
 use crate::store::HitQuery;
 
 /// `report` options.
@@ -47,7 +47,7 @@ pub async fn run(ctx: &Context, a: ReportArgs) -> Result<()> {
         None => ctx.tokens.list().await?,
     };
     let opts = ReportOptions {
-        generated_at: crate::time::now(),
+        generated_at: crate::domain::time::now(),
         since,
         token_id: a.token.clone(),
     };

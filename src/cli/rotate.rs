@@ -45,13 +45,13 @@ pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
             let bytes = std::fs::read(p).map_err(io)?;
             let text =
                 String::from_utf8(bytes).map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", p.display())))?;
-            crate::rotate::swap_token(&text, &old.token, "")?;
+            crate::ops::rotate::swap_token(&text, &old.token, "")?;
             Some((p, text))
         }
         None => None,
     };
     let path_str = a.file.as_ref().map(|p| p.display().to_string());
-    let r = crate::rotate::rotate(
+    let r = crate::ops::rotate::rotate(
         ctx.tokens.as_ref(),
         &ctx.key,
         &a.id,
@@ -60,8 +60,8 @@ pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
     )
     .await?;
     if let Some((p, text)) = file {
-        let (swapped, n) = crate::rotate::swap_token(&text, &r.old.token, &r.new.token)?;
-        crate::plant::write_in_place(p, &swapped)?;
+        let (swapped, n) = crate::ops::rotate::swap_token(&text, &r.old.token, &r.new.token)?;
+        crate::ops::plant::write_in_place(p, &swapped)?;
         eprintln!(
             "replaced {n} occurrence{} in {}",
             if n == 1 { "" } else { "s" },

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::output;
 use super::progress::Spinner;
 use crate::error::Result;
-use crate::survey::{self, Options};
+use crate::ops::survey::{self, Options};
 
 /// Output format of `survey`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,8 +94,8 @@ pub fn run(a: SurveyArgs) -> Result<()> {
             if let Some(f) = result.findings.iter().find(|f| f.format.is_some()) {
                 let into = a.path.join(&f.path);
                 let mint = match f.kind {
-                    crate::token::TokenKind::Jwt => "--kind jwt".to_string(),
-                    crate::token::TokenKind::Key => format!("--kind key --prefix {service}_live_"),
+                    crate::domain::token::TokenKind::Jwt => "--kind jwt".to_string(),
+                    crate::domain::token::TokenKind::Key => format!("--kind key --prefix {service}_live_"),
                 };
                 eprintln!(
                     "next: ID=$(honeytoken mint {mint} --label {service}-{} --location {} --format json | jq -r .id)\n      \

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use super::progress::Spinner;
 use super::{Backend, Context, Global};
 use crate::error::{Error, Result};
-use crate::hit::Hit;
+use crate::domain::hit::Hit;
 use crate::store::HitQuery;
-use crate::testhit::{self, AlertLog};
-use crate::token::TokenState;
+use crate::decoy::testmark;
+use crate::store::AlertLog;
+use crate::domain::token::TokenState;
 
 /// `test` options.
 #[derive(Debug, Args)]
@@ -60,11 +61,11 @@ async fn alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn Ale
 
 #[cfg(feature = "aws")]
 async fn aws_alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn AlertLog>>> {
-    let conf = crate::aws::sdk_config().await;
+    let conf = crate::wiring::stack::sdk_config().await;
     let table = match table {
         Some(t) => t.to_string(),
         None => match &g.stack {
-            Some(stack) => crate::aws::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
+            Some(stack) => crate::wiring::stack::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
                 .await?
                 .get("AlertStateTableName")
                 .cloned()
@@ -72,7 +73,7 @@ async fn aws_alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn
             None => return Ok(None),
         },
     };
-    Ok(Some(Arc::new(crate::store::dynamodb_alert::DynamoAlertState::new(
+    Ok(Some(Arc::new(crate::store::dynamodb::alert_state::DynamoAlertState::new(
         aws_sdk_dynamodb::Client::new(&conf),
         table,
     ))))
@@ -92,8 +93,8 @@ async fn endpoint(g: &Global, flag: Option<&str>) -> Result<String> {
     if g.backend == Backend::Aws
         && let Some(stack) = &g.stack
     {
-        let conf = crate::aws::sdk_config().await;
-        return crate::aws::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
+        let conf = crate::wiring::stack::sdk_config().await;
+        return crate::wiring::stack::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
             .await?
             .get("ApiUrl")
             .cloned()
@@ -163,8 +164,8 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
 
     // Stage 1: the request, sent and answered.
     let url = format!("{}{TEST_PATH}", endpoint.trim_end_matches('/'));
-    let mark = testhit::fresh_mark(&ctx.key, &token.id);
-    let since = crate::time::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(10));
+    let mark = testmark::fresh_mark(&ctx.key, &token.id);
+    let since = crate::domain::time::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(10));
     let client = reqwest::Client::builder()
         .timeout(a.timeout)
         .user_agent(concat!("honeytoken-test/", env!("CARGO_PKG_VERSION")))
@@ -175,7 +176,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     let sent = client
         .get(&url)
         .header("authorization", format!("Bearer {}", token.token))
-        .header(testhit::HEADER, &mark)
+        .header(testmark::HEADER, &mark)
         .send()
         .await;
     spinner.clear();
@@ -222,7 +223,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
         let all = hits.query(&q).await?;
         Ok(all
             .into_iter()
-            .find(|h| h.headers.get(testhit::HEADER).is_some_and(|v| v == &mark)))
+            .find(|h| h.headers.get(testmark::HEADER).is_some_and(|v| v == &mark)))
     })
     .await?;
     let Some(hit) = found else {
@@ -249,7 +250,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
             t.elapsed(),
         ));
     }
-    let flags = crate::alert::render::flags(&hit).join(",");
+    let flags = crate::domain::alert::render::flags(&hit).join(",");
     pass("hit stored", &format!("hit {} flags={flags}", hit.hit_id), t.elapsed());
 
     // Stage 3: the alert, where the backend's alerter records it.

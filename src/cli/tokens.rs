@@ -6,7 +6,7 @@ use serde_json::json;
 use super::Context;
 use super::output::{self, Format};
 use crate::error::{Error, Result};
-use crate::token::{self, Alphabet, KeyShape, MintSpec, TokenKind, TokenRecord, TokenState};
+use crate::domain::token::{self, Alphabet, KeyShape, MintSpec, TokenKind, TokenRecord, TokenState};
 
 /// Text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -154,7 +154,7 @@ pub struct ListArgs {
 }
 
 fn age(created_at: &str) -> String {
-    let Some(t) = crate::time::parse(created_at) else {
+    let Some(t) = crate::domain::time::parse(created_at) else {
         return "?".into();
     };
     let d = time::OffsetDateTime::now_utc() - t;
@@ -192,7 +192,7 @@ pub async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
                 t.kind.to_string(),
                 t.state.to_string(),
                 age(&t.created_at),
-                crate::rotate::rotation_hint(t, max_days, now),
+                crate::ops::rotate::rotation_hint(t, max_days, now),
                 t.created_at.clone(),
                 t.label.clone(),
                 t.location.clone(),

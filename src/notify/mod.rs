@@ -3,8 +3,6 @@
 
 pub mod http;
 pub mod pagerduty;
-#[cfg(feature = "aws")]
-pub mod secrets;
 pub mod slack;
 #[cfg(feature = "aws")]
 pub mod sns;
@@ -13,7 +11,7 @@ pub mod webhook;
 
 use async_trait::async_trait;
 
-use crate::alert::Alert;
+use crate::domain::alert::Alert;
 use crate::error::Result;
 
 /// Something that tells a human about an alert.

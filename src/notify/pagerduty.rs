@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::Notifier;
 use super::http::{Retry, check_url, client, post_json};
-use crate::alert::{Alert, Severity, render};
+use crate::domain::alert::{Alert, Severity, render};
 use crate::error::{Error, Result};
 
 /// The Events API v2 endpoint.
@@ -116,7 +116,7 @@ impl Notifier for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::pipeline::tests::hit_at;
+    use crate::alerting::pipeline::tests::hit_at;
     use crate::notify::http::tests::server;
     use std::time::Duration;
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::Notifier;
 use super::http::{Retry, check_url, client, post_json};
-use crate::alert::{Alert, render};
+use crate::domain::alert::{Alert, render};
 use crate::error::Result;
 
 /// Posts alerts to a Slack incoming webhook.
@@ -61,7 +61,7 @@ impl Notifier for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::pipeline::tests::hit_at;
+    use crate::alerting::pipeline::tests::hit_at;
     use crate::notify::http::tests::server;
     use std::time::Duration;
 

@@ -20,7 +20,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use std::collections::HashMap;
 
 use super::Notifier;
-use crate::alert::{Alert, render};
+use crate::domain::alert::{Alert, render};
 use crate::error::{Error, Result};
 
 /// SNS accepts 256 KiB for the message and its attributes together; this
@@ -158,8 +158,8 @@ impl Notifier for Sns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::pipeline::tests::hit_at;
-    use crate::hit::{Asn, Geo};
+    use crate::alerting::pipeline::tests::hit_at;
+    use crate::domain::hit::{Asn, Geo};
 
     fn parse(body: &str) -> serde_json::Value {
         serde_json::from_str(body).unwrap()

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use std::io::Write;
 
 use super::Notifier;
-use crate::alert::{Alert, render};
+use crate::domain::alert::{Alert, render};
 use crate::error::Result;
 
 /// Writes each alert as one line to stderr.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Notifier;
 use super::http::{Retry, client, post_json_with};
-use crate::alert::{Alert, render};
+use crate::domain::alert::{Alert, render};
 use crate::error::{Error, Result};
 
 /// Header carrying `sha256=<hex>` of the body.
@@ -121,7 +121,7 @@ mod tests {
                 }
             }
         });
-        let hit = crate::alert::pipeline::tests::hit_at("tok", "203.0.113.9", 0, 1);
+        let hit = crate::alerting::pipeline::tests::hit_at("tok", "203.0.113.9", 0, 1);
         let w = Webhook::new(&url, b"receiver-secret").unwrap();
         w.notify(&Alert::for_hit(&hit)).await.unwrap();
         let (head, body) = got.await.unwrap();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::TokenStore;
 use crate::error::Result;
-use crate::token::TokenRecord;
+use crate::domain::token::TokenRecord;
 
 /// Entries kept at most; past this the cache is cleared rather than grown.
 const MAX_ENTRIES: usize = 10_000;
@@ -75,12 +75,12 @@ impl TokenStore for CachedTokens {
 mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
-    use crate::token::{MintSpec, TokenState, mint};
+    use crate::domain::token::{MintSpec, TokenState, mint};
 
     #[tokio::test]
     async fn reads_once_per_ttl_and_sees_own_writes() {
         let mem = Arc::new(MemoryStore::new());
-        let key = crate::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
+        let key = crate::domain::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
         let mut t = mint(
             &key,
             &MintSpec::Jwt { issuer: "i".into() },

@@ -1,23 +1,22 @@
 //! Where tokens and hits live: traits, and their embedded, in-memory and
 //! DynamoDB implementations.
 
-pub mod allow;
+pub mod alert_state;
 pub mod cache;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
-#[cfg(feature = "aws")]
-pub mod dynamodb_alert;
 pub mod memory;
 #[cfg(feature = "cli")]
 pub mod sqlite;
 
 use async_trait::async_trait;
 
-pub use allow::AllowStore;
+pub use alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
 
 use crate::error::Result;
-use crate::hit::Hit;
-use crate::token::{TokenRecord, TokenState};
+use crate::domain::allow::AllowEntry;
+use crate::domain::hit::Hit;
+use crate::domain::token::{TokenRecord, TokenState};
 
 /// Tokens by id.
 #[async_trait]
@@ -81,4 +80,24 @@ pub fn apply_limit(mut hits: Vec<Hit>, limit: Option<usize>) -> Vec<Hit> {
         hits.drain(..hits.len() - n);
     }
     hits
+}
+
+/// Global allowlist entries, keyed by their normalised CIDR.
+#[async_trait]
+pub trait AllowStore: Send + Sync {
+    /// Adds an entry, replacing the note of an existing one with the same CIDR.
+    async fn allow_add(&self, entry: &AllowEntry) -> Result<()>;
+    /// Removes the entry for `cidr`; whether there was one.
+    async fn allow_remove(&self, cidr: &str) -> Result<bool>;
+    /// All entries, ordered by CIDR text.
+    async fn allow_list(&self) -> Result<Vec<AllowEntry>>;
+}
+
+/// Where `honeytoken test` can see that an alert went out, for backends
+/// whose alerter records it (on AWS, the alerter's state table). Each
+/// implementation adds the "alert published" stage to `test`.
+#[async_trait::async_trait]
+pub trait AlertLog: Send + Sync {
+    /// `Some(detail)` once the alert for `hit_id` is published; `None` while it is not.
+    async fn published(&self, hit_id: &str) -> Result<Option<String>>;
 }

@@ -10,10 +10,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-use honeytoken::enrich::Enricher;
-use honeytoken::hit::Hit;
-use honeytoken::key::SigningKey;
-use honeytoken::token::{Alphabet, KeyShape, MintSpec, TokenRecord, TokenState, mint};
+use honeytoken::decoy::enrich::Enricher;
+use honeytoken::domain::hit::Hit;
+use honeytoken::domain::key::SigningKey;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, TokenState, mint};
 
 /// Tokens in the data set.
 pub const TOKENS: usize = 50;
@@ -141,7 +141,7 @@ pub fn hits_over(tokens: &[TokenRecord], e: &Enricher, start: time::Date, days: 
                 // use it as a time-ordered sort key).
                 hit_id: ulid::Ulid::from_parts((at.unix_timestamp_nanos() / 1_000_000) as u64, (j * 1000 + k) as u128)
                     .to_string(),
-                received_at: honeytoken::time::rfc3339(at),
+                received_at: honeytoken::domain::time::rfc3339(at),
                 source_ip: s.ip.clone(),
                 user_agent: [
                     "curl/8.5.0",

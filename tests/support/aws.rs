@@ -207,7 +207,7 @@ impl Tables {
 pub async fn create_signing_secret(conf: &SdkConfig) -> String {
     let client = aws_sdk_secretsmanager::Client::new(conf);
     // 64 characters, like the secret the stack generates.
-    let secret = honeytoken::key::SigningKey::generate_secret();
+    let secret = honeytoken::domain::key::SigningKey::generate_secret();
     let out = client
         .create_secret()
         .name(unique("signing-key"))

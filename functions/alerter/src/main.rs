@@ -1,9 +1,9 @@
 //! The alerter on AWS Lambda: DynamoDB stream batches of new hits, and the
 //! scheduled flush, through the library's alert pipeline
-//! (`honeytoken::alert::alerter`). Clients are built once per cold start.
+//! (`honeytoken::wiring::alerter`). Clients are built once per cold start.
 
-use honeytoken::alert::alerter::{AlerterEnv, handle, parse_invocation, pipeline};
-use honeytoken::alert::pipeline::Pipeline;
+use honeytoken::wiring::alerter::{AlerterEnv, handle, parse_invocation, pipeline};
+use honeytoken::alerting::pipeline::Pipeline;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         .with_current_span(false)
         .init();
     let env = AlerterEnv::from_env()?;
-    let conf = honeytoken::aws::sdk_config().await;
+    let conf = honeytoken::wiring::stack::sdk_config().await;
     // A failure here is reported to the runtime as an init error; the
     // stream keeps the records and retries.
     let p: Arc<Pipeline> = Arc::new(pipeline(&conf, &env).await?);

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response, http};
 /// Body bytes handed to the decoy: the extractor never reads past its scan
 /// limit, so the rest of an up-to-10-MB payload is not even copied.
 pub fn body_keep() -> usize {
-    honeytoken::token::extract::Limits::default().body_scan
+    honeytoken::domain::token::extract::Limits::default().body_scan
 }
 
 /// Source address and request id from the HTTP API request context.
@@ -103,10 +103,10 @@ mod tests {
     #[tokio::test]
     async fn every_kind_of_request_gets_the_same_lambda_response() {
         use base64::Engine;
-        use honeytoken::key::SigningKey;
+        use honeytoken::domain::key::SigningKey;
         use honeytoken::store::TokenStore;
         use honeytoken::store::memory::MemoryStore;
-        use honeytoken::token::{Alphabet, KeyShape, MintSpec, mint};
+        use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
         use std::sync::Arc;
 
         let key = SigningKey::from_secret(&[7u8; 32]).unwrap();

@@ -5,9 +5,9 @@
 //! answers every request exactly as the decoy does, retrying the setup on
 //! each request, so an outage never changes what a caller sees.
 
-use honeytoken::aws::{DecoyEnv, decoy as build_decoy, sdk_config};
+use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, sdk_config};
 use honeytoken::decoy::Decoy;
-use honeytoken::persona::Persona;
+use honeytoken::decoy::persona::Persona;
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -18,7 +18,7 @@ async fn setup() -> honeytoken::Result<Decoy> {
     // file leaves enrichment absent (null geo/asn), never the decoy down.
     build_decoy(&sdk_config().await, &env)
         .await
-        .map(honeytoken::enrich::configure_from_env)
+        .map(honeytoken::decoy::enrich::configure_from_env)
 }
 
 async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {

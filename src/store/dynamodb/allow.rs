@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoStore, Item, sdk_error};
-use crate::allow::AllowEntry;
+use crate::domain::allow::AllowEntry;
 use crate::error::{Error, Result};
-use crate::store::allow::AllowStore;
+use crate::store::AllowStore;
 
 /// Id of the allowlist item; token ids are 16 hex digits, so it cannot clash.
 pub(super) const ALLOWLIST_ID: &str = "allowlist#global";

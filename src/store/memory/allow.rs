@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use std::sync::atomic::Ordering;
 
 use super::MemoryStore;
-use crate::allow::AllowEntry;
+use crate::domain::allow::AllowEntry;
 use crate::error::Result;
 use crate::store::AllowStore;
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
-use crate::allow::AllowEntry;
+use crate::domain::allow::AllowEntry;
 use crate::error::{Error, Result};
 use crate::store::AllowStore;
 

@@ -1,0 +1,246 @@
+//! A hit: what one request that carried a honeytoken leaves behind.
+//! Every attacker-controlled field is escaped and capped on the way in.
+
+use http::request::Parts;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::sanitize::escape;
+use crate::token::TokenState;
+
+/// Caps on stored attacker-controlled fields, in bytes. Together they keep a
+/// hit far below DynamoDB's 400 KB item limit.
+pub mod caps {
+    /// Path.
+    pub const PATH: usize = 2048;
+    /// Query string.
+    pub const QUERY: usize = 2048;
+    /// User agent.
+    pub const USER_AGENT: usize = 512;
+    /// One header value.
+    pub const HEADER_VALUE: usize = 1024;
+    /// Header name.
+    pub const HEADER_NAME: usize = 128;
+    /// Number of headers stored.
+    pub const HEADERS: usize = 64;
+    /// All header names and values together.
+    pub const HEADERS_TOTAL: usize = 16 * 1024;
+    /// Method.
+    pub const METHOD: usize = 32;
+    /// Source address as given by a proxy.
+    pub const SOURCE_IP: usize = 64;
+}
+
+/// Location of the source address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Geo {
+    /// ISO 3166-1 alpha-2.
+    pub country_code: Option<String>,
+    /// Country name (English).
+    pub country: Option<String>,
+    /// City name (English).
+    pub city: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+}
+
+/// Network owner of the source address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asn {
+    /// Autonomous system number.
+    pub number: u32,
+    /// Organisation.
+    pub org: Option<String>,
+}
+
+/// One recorded use of a honeytoken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// Token id.
+    pub token_id: String,
+    /// ULID: unique and ordered by time.
+    pub hit_id: String,
+    /// RFC 3339, UTC, milliseconds.
+    pub received_at: String,
+    /// Client address as seen by the endpoint.
+    pub source_ip: String,
+    /// User-Agent header.
+    pub user_agent: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Raw query string.
+    pub query: String,
+    /// Request headers (lowercase names; repeated headers joined by `, `).
+    pub headers: BTreeMap<String, String>,
+    /// Where the token was: a header name, `query:NAME`, `cookie:NAME` or `body`.
+    pub found_in: String,
+    /// A JWT of ours whose signature no longer verifies.
+    pub tampered: bool,
+    /// What changed in a tampered JWT (claim names, `alg:…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tampered_claims: Vec<String>,
+    /// A valid token with no stored record.
+    pub orphan: bool,
+    /// Sent by `honeytoken test` with a valid test signature.
+    pub test: bool,
+    /// From an allowlisted source: stored, not alerted.
+    pub ignored: bool,
+    /// Geolocation of `source_ip`.
+    pub geo: Option<Geo>,
+    /// Network owner of `source_ip`.
+    pub asn: Option<Asn>,
+    /// State of the token when it was used (null for orphans).
+    pub token_state: Option<TokenState>,
+    /// Token label (empty for orphans).
+    pub label: String,
+    /// Token location (empty for orphans).
+    pub location: String,
+    /// Request id from the front door (API Gateway), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Hit {
+    /// Whether this hit should page someone.
+    pub fn alerts(&self) -> bool {
+        !self.ignored && self.token_state != Some(TokenState::Disabled)
+    }
+}
+
+/// The request fields of a hit, captured once per request and shared by
+/// every token the request carried.
+#[derive(Debug, Clone)]
+pub struct RequestFacts {
+    /// Client address.
+    pub source_ip: String,
+    /// User agent.
+    pub user_agent: String,
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query.
+    pub query: String,
+    /// Headers.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl RequestFacts {
+    /// Captures the request head, escaped and capped.
+    pub fn capture(parts: &Parts, source_ip: &str) -> Self {
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        let mut total = 0usize;
+        for (name, value) in parts.headers.iter() {
+            let name = escape(name.as_str().as_bytes(), caps::HEADER_NAME);
+            if !headers.contains_key(&name) && headers.len() >= caps::HEADERS {
+                continue;
+            }
+            let budget = caps::HEADER_VALUE.min(caps::HEADERS_TOTAL.saturating_sub(total));
+            if budget == 0 {
+                break;
+            }
+            let v = escape(value.as_bytes(), budget);
+            total += name.len() + v.len();
+            headers
+                .entry(name)
+                .and_modify(|e| {
+                    if e.len() < caps::HEADER_VALUE {
+                        e.push_str(", ");
+                        e.push_str(&v);
+                    }
+                })
+                .or_insert(v);
+        }
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .map(|v| escape(v.as_bytes(), caps::USER_AGENT))
+            .unwrap_or_default();
+        RequestFacts {
+            source_ip: escape(source_ip.as_bytes(), caps::SOURCE_IP),
+            user_agent,
+            method: escape(parts.method.as_str().as_bytes(), caps::METHOD),
+            path: escape(parts.uri.path().as_bytes(), caps::PATH),
+            query: escape(parts.uri.query().unwrap_or("").as_bytes(), caps::QUERY),
+            headers,
+        }
+    }
+}
+
+impl Hit {
+    /// A plain hit for unit tests: `GET /v1/users` by curl with the token in
+    /// `Authorization`, no flags, an active token; override fields as needed.
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn sample(token_id: &str, source_ip: &str, received_at: &str) -> Hit {
+        Hit {
+            token_id: token_id.into(),
+            hit_id: new_hit_id(),
+            received_at: received_at.into(),
+            source_ip: source_ip.into(),
+            user_agent: "curl/8.5.0".into(),
+            method: "GET".into(),
+            path: "/v1/users".into(),
+            query: String::new(),
+            headers: BTreeMap::new(),
+            found_in: "authorization".into(),
+            tampered: false,
+            tampered_claims: vec![],
+            orphan: false,
+            test: false,
+            ignored: false,
+            geo: None,
+            asn: None,
+            token_state: Some(TokenState::Active),
+            label: String::new(),
+            location: String::new(),
+            request_id: None,
+        }
+    }
+}
+
+/// A new hit id: a ULID, so ids sort by time.
+pub fn new_hit_id() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_caps_and_escapes() {
+        let big = vec![b'a'; 1 << 20];
+        let req = http::Request::builder()
+            .uri("/v1/users?x=1")
+            .header(
+                "user-agent",
+                http::HeaderValue::from_bytes(b"evil\xe2\x80\xae[2J\xff").unwrap(),
+            )
+            .header("x-big", http::HeaderValue::from_bytes(&big).unwrap())
+            .body(())
+            .unwrap();
+        let (parts, _) = req.into_parts();
+        let f = RequestFacts::capture(&parts, "127.0.0.1");
+        assert_eq!(f.user_agent, "evil\\u{202e}[2J\\xff");
+        assert!(f.headers["x-big"].len() < caps::HEADER_VALUE + 32);
+        assert_eq!(f.path, "/v1/users");
+        assert_eq!(f.query, "x=1");
+    }
+
+    #[test]
+    fn many_headers_stay_within_total() {
+        let mut b = http::Request::builder();
+        for i in 0..500 {
+            b = b.header(format!("x-h{i}"), "v".repeat(900));
+        }
+        let (parts, _) = b.body(()).unwrap().into_parts();
+        let f = RequestFacts::capture(&parts, "::1");
+        let total: usize = f.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(f.headers.len() <= caps::HEADERS);
+        assert!(total <= caps::HEADERS_TOTAL + 64, "{total}");
+    }
+}

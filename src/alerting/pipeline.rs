@@ -1,0 +1,616 @@
+//! The alert pipeline: from a stored hit to alerts on every channel, with
+//! idempotency (one alert per hit id however often a hit is redelivered) and
+//! throttling (one immediate alert per (token, source) pair and window, then
+//! one exact summary of the rest).
+//!
+//! # How nothing is lost or sent twice
+//!
+//! Processing a hit has two phases.
+//!
+//! 1. **Decide**, in one atomic [`AlertState::commit`]: write a marker keyed
+//!    by the hit id (which fails if the hit was decided before), update the
+//!    pair's throttle [`Window`], and put the alerts the decision owes into an
+//!    *outbox*. A suppressed hit adds one to the window's counter; a hit
+//!    after the window's end opens a new window, and if the old window held
+//!    suppressed hits their summary goes into the outbox in the same write.
+//! 2. **Deliver** each outbox entry: lease it, send it to the channels, and
+//!    delete it. A failed send releases the lease and fails the hit, so the
+//!    stream delivers it again; the marker then says the decision is made and
+//!    only the entries still in the outbox are sent.
+//!
+//! A window's summary is emitted by the first hit of that pair after the
+//! window ends, or by [`Pipeline::flush`] (run on a schedule), which also
+//! resends outbox entries whose hit was given up on by the stream. Windows
+//! are measured on the hits' own `received_at`, so a backlog replayed late
+//! is throttled as it happened.
+//!
+//! The state lives behind [`AlertState`]: [`MemoryAlertState`] here, and a
+//! DynamoDB table in `store::dynamodb_alert`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::alert::Alert;
+use crate::store::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
+use crate::error::{Error, Result};
+use crate::domain::hit::Hit;
+use crate::notify::Notifier;
+
+/// Default throttle window.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long idempotency markers are kept. Stream records live 24 hours, so a
+/// week covers every redelivery with room to spare.
+pub const MARKER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a delivery may hold an outbox entry before another may take it.
+pub const LEASE: Duration = Duration::from_secs(120);
+/// Outbox entries older than this are resent by [`Pipeline::flush`]: their
+/// hit's own delivery has failed or been given up on.
+pub const OUTBOX_GRACE: Duration = Duration::from_secs(5 * 60);
+/// Attempts at the decide phase when concurrent writers keep changing a window.
+const DECIDE_ATTEMPTS: usize = 8;
+
+/// A channel and whether a hit's processing fails when it fails.
+#[derive(Clone)]
+pub struct Channel {
+    /// The notifier.
+    pub notifier: Arc<dyn Notifier>,
+    /// Required channels (SNS) must deliver, or the hit is retried; optional
+    /// ones (Slack, PagerDuty Events) are tried with their own bounded
+    /// retries and logged when they fail, so one that is down never stops
+    /// or repeats the others.
+    pub required: bool,
+}
+
+/// What processing one hit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ignored source or disabled token: stored, no alert.
+    NotAlerting,
+    /// Decided earlier; this many of its pending alerts were delivered now.
+    Duplicate {
+        /// Alerts delivered by this call.
+        delivered: usize,
+    },
+    /// Counted in its pair's window.
+    Suppressed,
+    /// Alerts delivered (the hit's own, plus a summary of the previous window).
+    Alerted {
+        /// Alerts delivered by this call.
+        delivered: usize,
+    },
+}
+
+/// What a flush did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Summaries of expired windows queued.
+    pub summaries: usize,
+    /// Alerts delivered (summaries and resent stale entries).
+    pub delivered: usize,
+    /// Entries that could not be delivered (left for the next flush).
+    pub failed: usize,
+}
+
+/// Clock in ms since the epoch (replaceable in tests).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The pipeline: state, channels, window length.
+pub struct Pipeline {
+    state: Arc<dyn AlertState>,
+    channels: Vec<Channel>,
+    window: Duration,
+    clock: Clock,
+}
+
+fn system_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A hit's time in ms since the epoch (`fallback` if unparsable).
+pub fn hit_time_ms(hit: &Hit, fallback: i64) -> i64 {
+    crate::domain::time::parse(&hit.received_at)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(fallback)
+}
+
+impl Pipeline {
+    /// A pipeline over `state` sending to `channels`, with the default window.
+    pub fn new(state: Arc<dyn AlertState>, channels: Vec<Channel>) -> Pipeline {
+        Pipeline {
+            state,
+            channels,
+            window: DEFAULT_WINDOW,
+            clock: Arc::new(system_ms),
+        }
+    }
+
+    /// Sets the throttle window (at least one second).
+    pub fn with_window(mut self, window: Duration) -> Pipeline {
+        self.window = window.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Clock) -> Pipeline {
+        self.clock = clock;
+        self
+    }
+
+    /// The throttle window.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    fn window_ms(&self) -> i64 {
+        self.window.as_millis().min(i64::MAX as u128) as i64
+    }
+
+    /// Processes one stored hit. An error means some alert it owes was not
+    /// delivered: process the same hit again later (nothing is repeated).
+    pub async fn process(&self, hit: &Hit) -> Result<Outcome> {
+        if !hit.alerts() {
+            return Ok(Outcome::NotAlerting);
+        }
+        for _ in 0..DECIDE_ATTEMPTS {
+            let now = (self.clock)();
+            if let Some(m) = self.state.marker(&hit.hit_id).await? {
+                let delivered = self.deliver_all(&m.outbox).await?;
+                return Ok(Outcome::Duplicate { delivered });
+            }
+            let (commit, suppressed) = self.decide(hit, now).await?;
+            let keys: Vec<String> = commit.outbox.iter().map(|e| e.key.clone()).collect();
+            if self.state.commit(&commit).await? {
+                if suppressed {
+                    return Ok(Outcome::Suppressed);
+                }
+                let delivered = self.deliver_all(&keys).await?;
+                return Ok(Outcome::Alerted { delivered });
+            }
+            // A concurrent writer changed the window (or decided this hit): read again.
+        }
+        Err(Error::Store(format!(
+            "the alert state of hit {} kept changing during {DECIDE_ATTEMPTS} attempts; it will be retried",
+            hit.hit_id
+        )))
+    }
+
+    /// The decide-phase write for `hit`, and whether it is suppressed.
+    async fn decide(&self, hit: &Hit, now: i64) -> Result<(Commit, bool)> {
+        let at = hit_time_ms(hit, now);
+        let mut outbox = Vec::new();
+        let mut window = None;
+        let mut suppressed = false;
+        if !hit.test {
+            let pair = PairKey::of(hit);
+            let current = self.state.window(&pair).await?;
+            match current {
+                Some(w) if at < w.end_ms => {
+                    suppressed = true;
+                    window = Some(WindowWrite::Count {
+                        pair,
+                        at_ms: at,
+                        hit: Box::new(hit.clone()),
+                    });
+                }
+                old => {
+                    if let Some(w) = old.as_ref().filter(|w| w.suppressed > 0) {
+                        outbox.push(self.summary_entry(w, now)?);
+                    }
+                    window = Some(WindowWrite::Replace {
+                        window: Box::new(Window {
+                            pair,
+                            start_ms: at,
+                            end_ms: at.saturating_add(self.window_ms()),
+                            suppressed: 0,
+                            last_hit: None,
+                            version: old.as_ref().map_or(1, |w| w.version + 1),
+                        }),
+                        expected: old.map(|w| w.version),
+                    });
+                }
+            }
+        }
+        if !suppressed {
+            outbox.push(OutboxEntry {
+                key: format!("hit#{}", hit.hit_id),
+                alert: Alert::for_hit(hit),
+                created_ms: now,
+            });
+        }
+        let marker = Marker {
+            hit_id: hit.hit_id.clone(),
+            outbox: outbox.iter().map(|e| e.key.clone()).collect(),
+            expires_at: now / 1000 + MARKER_TTL.as_secs() as i64,
+        };
+        Ok((
+            Commit {
+                marker: Some(marker),
+                window,
+                outbox,
+            },
+            suppressed,
+        ))
+    }
+
+    fn summary_entry(&self, w: &Window, now: i64) -> Result<OutboxEntry> {
+        let last = w.last_hit.as_ref().ok_or_else(|| {
+            Error::Store(format!(
+                "window of {} holds {} hits but no last hit",
+                w.pair.id(),
+                w.suppressed
+            ))
+        })?;
+        let secs = ((w.end_ms - w.start_ms).max(0) / 1000) as u64;
+        Ok(OutboxEntry {
+            key: format!("summary#{}#{}#{}", w.pair.id(), w.start_ms, w.version),
+            alert: Alert::summary(last, w.suppressed, secs),
+            created_ms: now,
+        })
+    }
+
+    /// Announces every expired window's suppressed hits and resends alerts
+    /// whose own delivery was abandoned. Run it every few minutes. An error
+    /// is returned only when the state could not be read; undelivered
+    /// entries are counted in the report and stay queued.
+    pub async fn flush(&self) -> Result<FlushReport> {
+        let mut report = FlushReport::default();
+        let now = (self.clock)();
+        for w in self.state.expired_windows(now).await? {
+            let entry = self.summary_entry(&w, now)?;
+            let key = entry.key.clone();
+            let reset = Window {
+                suppressed: 0,
+                last_hit: None,
+                version: w.version + 1,
+                ..w.clone()
+            };
+            let commit = Commit {
+                marker: None,
+                window: Some(WindowWrite::Replace {
+                    window: Box::new(reset),
+                    expected: Some(w.version),
+                }),
+                outbox: vec![entry],
+            };
+            // A failed condition means a hit of this pair moved the window on
+            // meanwhile and queued the summary itself.
+            if self.state.commit(&commit).await? {
+                report.summaries += 1;
+                match self.deliver(&key).await {
+                    Ok(true) => report.delivered += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::error!(key = %key, error = %e, "summary not delivered; the next flush retries it");
+                    }
+                }
+            }
+        }
+        let grace = OUTBOX_GRACE.as_millis() as i64;
+        for key in self.state.stale_outbox(now - grace).await? {
+            match self.deliver(&key).await {
+                Ok(true) => report.delivered += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::error!(key = %key, error = %e, "queued alert not delivered; the next flush retries it");
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn deliver_all(&self, keys: &[String]) -> Result<usize> {
+        let mut n = 0;
+        for k in keys {
+            if self.deliver(k).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Delivers one outbox entry; `Ok(false)` if it was delivered before.
+    async fn deliver(&self, key: &str) -> Result<bool> {
+        let now = (self.clock)();
+        match self.state.claim(key, now, LEASE.as_millis() as i64).await? {
+            Claim::Gone => Ok(false),
+            Claim::Busy => Err(Error::Store(format!(
+                "alert {key} is being delivered by another invocation"
+            ))),
+            Claim::Claimed(entry) => match self.send(&entry.alert).await {
+                Ok(()) => {
+                    self.state.complete(key).await?;
+                    Ok(true)
+                }
+                Err(e) => {
+                    if let Err(r) = self.state.release(key).await {
+                        tracing::warn!(key, error = %r, "could not release the lease; it expires by itself");
+                    }
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// Sends to every required channel (any failure fails), then to the optional ones.
+    async fn send(&self, alert: &Alert) -> Result<()> {
+        for c in self.channels.iter().filter(|c| c.required) {
+            c.notifier.notify(alert).await?;
+        }
+        for c in self.channels.iter().filter(|c| !c.required) {
+            if let Err(e) = c.notifier.notify(alert).await {
+                tracing::error!(
+                    channel = c.notifier.name(),
+                    hit_id = %alert.hit.hit_id,
+                    token_id = %alert.hit.token_id,
+                    error = %e,
+                    "optional alert channel failed; the alert went to the required channels"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::token::TokenState;
+    use crate::store::memory::MemoryAlertState;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+    /// A notifier that records alerts and can be switched to fail.
+    #[derive(Default)]
+    pub struct Recorder {
+        pub alerts: Mutex<Vec<Alert>>,
+        pub failing: AtomicBool,
+        pub name: &'static str,
+    }
+
+    #[async_trait]
+    impl Notifier for Recorder {
+        fn name(&self) -> &str {
+            self.name
+        }
+        async fn notify(&self, alert: &Alert) -> Result<()> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(Error::Notify {
+                    channel: self.name.into(),
+                    message: "down".into(),
+                });
+            }
+            self.alerts.lock().unwrap().push(alert.clone());
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        pub fn taken(&self) -> Vec<Alert> {
+            self.alerts.lock().unwrap().clone()
+        }
+    }
+
+    pub fn hit_at(token: &str, ip: &str, secs: i64, n: u32) -> Hit {
+        let t = time::macros::datetime!(2026-11-28 12:00:00 UTC) + time::Duration::seconds(secs);
+        Hit {
+            hit_id: format!("01HIT{secs:08}{n:06}"),
+            label: "payments-repo".into(),
+            location: "github.com/acme/payments/.env".into(),
+            ..Hit::sample(token, ip, &crate::domain::time::rfc3339(t))
+        }
+    }
+
+    struct Rig {
+        state: Arc<MemoryAlertState>,
+        sns: Arc<Recorder>,
+        slack: Arc<Recorder>,
+        now: Arc<AtomicI64>,
+        p: Pipeline,
+    }
+
+    fn rig() -> Rig {
+        let state = Arc::new(MemoryAlertState::new());
+        let sns = Arc::new(Recorder {
+            name: "sns",
+            ..Default::default()
+        });
+        let slack = Arc::new(Recorder {
+            name: "slack",
+            ..Default::default()
+        });
+        let now = Arc::new(AtomicI64::new(hit_time_ms(&hit_at("t", "i", 0, 0), 0)));
+        let n2 = now.clone();
+        let p = Pipeline::new(
+            state.clone(),
+            vec![
+                Channel {
+                    notifier: sns.clone(),
+                    required: true,
+                },
+                Channel {
+                    notifier: slack.clone(),
+                    required: false,
+                },
+            ],
+        )
+        .with_clock(Arc::new(move || n2.load(Ordering::SeqCst)));
+        Rig {
+            state,
+            sns,
+            slack,
+            now,
+            p,
+        }
+    }
+
+    #[tokio::test]
+    async fn redelivered_hit_alerts_once() {
+        let r = rig();
+        let h = hit_at("tok1", "203.0.113.9", 0, 0);
+        assert_eq!(r.p.process(&h).await.unwrap(), Outcome::Alerted { delivered: 1 });
+        assert_eq!(r.p.process(&h).await.unwrap(), Outcome::Duplicate { delivered: 0 });
+        assert_eq!(r.sns.taken().len(), 1);
+        assert_eq!(r.slack.taken().len(), 1);
+        assert_eq!(r.sns.taken()[0].hit, h);
+    }
+
+    #[tokio::test]
+    async fn flood_is_one_alert_and_one_exact_summary() {
+        let r = rig();
+        let hits: Vec<Hit> = (0..500).map(|i| hit_at("tok1", "203.0.113.9", i, i as u32)).collect();
+        for h in &hits {
+            r.p.process(h).await.unwrap();
+        }
+        assert_eq!(r.sns.taken().len(), 1, "only the first hit alerts within the window");
+        // A hit after the window closes announces the window and alerts itself.
+        let later = hit_at("tok1", "203.0.113.9", 15 * 60 + 1, 999);
+        assert_eq!(r.p.process(&later).await.unwrap(), Outcome::Alerted { delivered: 2 });
+        let got = r.sns.taken();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].suppressed, Some(499));
+        assert_eq!(got[1].hit, hits[499]);
+        assert!(
+            got[1]
+                .summary
+                .starts_with("499 more requests from 203.0.113.9 in 15 minutes"),
+            "{}",
+            got[1].summary
+        );
+        assert_eq!(got[2].suppressed, None);
+        assert_eq!(got[2].hit, later);
+    }
+
+    #[tokio::test]
+    async fn flush_announces_expired_windows_once() {
+        let r = rig();
+        for i in 0..10 {
+            r.p.process(&hit_at("tok1", "198.51.100.7", i, i as u32)).await.unwrap();
+        }
+        assert_eq!(r.p.flush().await.unwrap(), FlushReport::default(), "window still open");
+        r.now.fetch_add(16 * 60 * 1000, Ordering::SeqCst);
+        let rep = r.p.flush().await.unwrap();
+        assert_eq!((rep.summaries, rep.delivered, rep.failed), (1, 1, 0));
+        assert_eq!(
+            r.p.flush().await.unwrap(),
+            FlushReport::default(),
+            "nothing announced twice"
+        );
+        let got = r.sns.taken();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].suppressed, Some(9));
+        // A late hit of the old window is counted, announced by the next flush.
+        r.p.process(&hit_at("tok1", "198.51.100.7", 30, 77)).await.unwrap();
+        assert_eq!(r.p.flush().await.unwrap().summaries, 1);
+        assert_eq!(r.sns.taken()[2].suppressed, Some(1));
+        // The next hit after the window does not announce it again.
+        r.p.process(&hit_at("tok1", "198.51.100.7", 20 * 60, 78)).await.unwrap();
+        let got = r.sns.taken();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[3].suppressed, None);
+    }
+
+    #[tokio::test]
+    async fn pairs_tests_and_disabled_tokens() {
+        let r = rig();
+        r.p.process(&hit_at("tok1", "203.0.113.9", 0, 0)).await.unwrap();
+        // Another source, another token: separate windows.
+        r.p.process(&hit_at("tok1", "203.0.113.10", 1, 1)).await.unwrap();
+        r.p.process(&hit_at("tok2", "203.0.113.9", 2, 2)).await.unwrap();
+        // Test hits are never throttled.
+        for i in 0..3 {
+            let mut t = hit_at("tok1", "203.0.113.9", 3 + i, 10 + i as u32);
+            t.test = true;
+            assert!(matches!(r.p.process(&t).await.unwrap(), Outcome::Alerted { .. }));
+        }
+        let mut d = hit_at("tok3", "203.0.113.9", 5, 20);
+        d.token_state = Some(TokenState::Disabled);
+        assert_eq!(r.p.process(&d).await.unwrap(), Outcome::NotAlerting);
+        let mut ig = hit_at("tok3", "203.0.113.9", 5, 21);
+        ig.ignored = true;
+        assert_eq!(r.p.process(&ig).await.unwrap(), Outcome::NotAlerting);
+        assert_eq!(r.sns.taken().len(), 6);
+        // Test hits did not open or count in a window.
+        assert_eq!(r.state.window(&PairKey::of(&d)).await.unwrap(), None);
+        assert_eq!(
+            r.state
+                .window(&PairKey {
+                    token_id: "tok1".into(),
+                    source_ip: "203.0.113.9".into()
+                })
+                .await
+                .unwrap()
+                .unwrap()
+                .suppressed,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn required_channel_down_retries_without_loss_or_repeat() {
+        let r = rig();
+        r.sns.failing.store(true, Ordering::SeqCst);
+        let a = hit_at("tok1", "203.0.113.9", 0, 0);
+        let b = hit_at("tok1", "203.0.113.9", 1, 1);
+        assert!(r.p.process(&a).await.is_err());
+        assert_eq!(r.slack.taken().len(), 0, "optional channels wait for the required ones");
+        // b is counted even while a's alert is pending.
+        assert_eq!(r.p.process(&b).await.unwrap(), Outcome::Suppressed);
+        assert!(r.p.process(&a).await.is_err());
+        r.sns.failing.store(false, Ordering::SeqCst);
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 1 });
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 0 });
+        assert_eq!(r.p.process(&b).await.unwrap(), Outcome::Duplicate { delivered: 0 });
+        assert_eq!(r.sns.taken().len(), 1);
+        assert_eq!(r.slack.taken().len(), 1);
+        assert_eq!(r.state.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn optional_channel_down_does_not_stop_sns() {
+        let r = rig();
+        r.slack.failing.store(true, Ordering::SeqCst);
+        let a = hit_at("tok1", "203.0.113.9", 0, 0);
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Alerted { delivered: 1 });
+        assert_eq!(r.sns.taken().len(), 1);
+        assert_eq!(r.state.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn flush_resends_abandoned_alerts_after_grace() {
+        let r = rig();
+        r.sns.failing.store(true, Ordering::SeqCst);
+        let a = hit_at("tok1", "203.0.113.9", 0, 0);
+        assert!(r.p.process(&a).await.is_err());
+        r.sns.failing.store(false, Ordering::SeqCst);
+        // Within the grace period the stream's own retry owns it.
+        assert_eq!(r.p.flush().await.unwrap().delivered, 0);
+        r.now.fetch_add(OUTBOX_GRACE.as_millis() as i64 + 1, Ordering::SeqCst);
+        assert_eq!(r.p.flush().await.unwrap().delivered, 1);
+        assert_eq!(r.sns.taken().len(), 1);
+        // The stream's late redelivery finds nothing left to send.
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 0 });
+        assert_eq!(r.sns.taken().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn leased_entry_is_not_sent_twice() {
+        let r = rig();
+        r.sns.failing.store(true, Ordering::SeqCst);
+        let a = hit_at("tok1", "203.0.113.9", 0, 0);
+        assert!(r.p.process(&a).await.is_err());
+        let key = format!("hit#{}", a.hit_id);
+        let now = r.now.load(Ordering::SeqCst);
+        assert!(matches!(
+            r.state.claim(&key, now, 60_000).await.unwrap(),
+            Claim::Claimed(_)
+        ));
+        r.sns.failing.store(false, Ordering::SeqCst);
+        assert!(r.p.process(&a).await.is_err(), "another delivery holds it");
+        assert!(r.sns.taken().is_empty());
+        r.now.fetch_add(60_001, Ordering::SeqCst);
+        assert_eq!(r.p.process(&a).await.unwrap(), Outcome::Duplicate { delivered: 1 });
+    }
+}

@@ -1,0 +1,190 @@
+//! A batch of hit-table stream records through the [`Pipeline`], following
+//! the checkpoint rule of stream event sources: records are processed in
+//! order, processing stops at the first failure, and that record's sequence
+//! number is reported so it and everything after it is delivered again.
+
+use super::pipeline::{Outcome, Pipeline};
+use crate::error::{Error, Result};
+use crate::domain::hit::Hit;
+
+/// One stream record, already decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRecord {
+    /// Sequence number (the batch item identifier); empty when the record had none.
+    pub sequence_number: String,
+    /// What the record carries.
+    pub body: RecordBody,
+}
+
+/// The payload of a stream record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordBody {
+    /// A newly stored hit.
+    Hit(Box<Hit>),
+    /// Not a new hit (a MODIFY or REMOVE, e.g. a TTL expiry): nothing to do.
+    Skip,
+    /// An INSERT whose image is not a hit: retried, then sent to the
+    /// on-failure queue, so a bad record is seen and never silently dropped.
+    Malformed(String),
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Records processed successfully.
+    pub processed: usize,
+    /// Alerts delivered.
+    pub delivered: usize,
+    /// Hits counted in a throttle window.
+    pub suppressed: usize,
+    /// Sequence number of the first record that failed (everything from it on is retried).
+    pub failed_at: Option<String>,
+}
+
+/// Processes `records` in order, stopping at the first failure.
+///
+/// Returns an error (fail the whole invocation) only when the failing record
+/// has no sequence number: reporting an empty item identifier would fail the
+/// batch anyway, and said plainly it is clear in the logs.
+pub async fn process_batch(pipeline: &Pipeline, records: &[StreamRecord]) -> Result<BatchReport> {
+    let mut report = BatchReport::default();
+    for r in records {
+        let res = match &r.body {
+            RecordBody::Skip => Ok(None),
+            RecordBody::Hit(h) => pipeline.process(h).await.map(Some),
+            RecordBody::Malformed(why) => Err(Error::Invalid(format!("stream record is not a hit: {why}"))),
+        };
+        match res {
+            Ok(o) => {
+                report.processed += 1;
+                match o {
+                    Some(Outcome::Alerted { delivered } | Outcome::Duplicate { delivered }) => {
+                        report.delivered += delivered
+                    }
+                    Some(Outcome::Suppressed) => report.suppressed += 1,
+                    Some(Outcome::NotAlerting) | None => {}
+                }
+            }
+            Err(e) => {
+                if r.sequence_number.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "a stream record without a sequence number failed: {e}"
+                    )));
+                }
+                tracing::error!(sequence_number = %r.sequence_number, error = %e, "stream record failed; it and the rest of the batch will be retried");
+                report.failed_at = Some(r.sequence_number.clone());
+                return Ok(report);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Decodes a DynamoDB stream event's records (INSERTs of hits; others are skipped).
+#[cfg(feature = "aws")]
+pub fn records_from_event(event: &aws_lambda_events::event::dynamodb::Event) -> Vec<StreamRecord> {
+    event
+        .records
+        .iter()
+        .map(|r| {
+            let body = if r.event_name != "INSERT" {
+                RecordBody::Skip
+            } else {
+                match serde_dynamo::from_item::<_, Hit>(r.change.new_image.clone()) {
+                    Ok(h) => RecordBody::Hit(Box::new(h)),
+                    Err(e) => RecordBody::Malformed(format!("event {}: {e}", r.event_id)),
+                }
+            };
+            StreamRecord {
+                sequence_number: r.change.sequence_number.clone().unwrap_or_default(),
+                body,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::pipeline::tests::{Recorder, hit_at};
+    use crate::alerting::pipeline::Channel;
+    use crate::store::memory::MemoryAlertState;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    fn rec(seq: &str, h: Hit) -> StreamRecord {
+        StreamRecord {
+            sequence_number: seq.into(),
+            body: RecordBody::Hit(Box::new(h)),
+        }
+    }
+
+    #[tokio::test]
+    async fn stops_at_first_failure_and_reports_it() {
+        let sns = Arc::new(Recorder {
+            name: "sns",
+            ..Default::default()
+        });
+        let p = Pipeline::new(
+            Arc::new(MemoryAlertState::new()),
+            vec![Channel {
+                notifier: sns.clone(),
+                required: true,
+            }],
+        );
+        let batch = vec![
+            rec("100", hit_at("a", "203.0.113.1", 0, 0)),
+            StreamRecord {
+                sequence_number: "101".into(),
+                body: RecordBody::Skip,
+            },
+            rec("102", hit_at("b", "203.0.113.1", 1, 1)),
+            rec("103", hit_at("c", "203.0.113.1", 2, 2)),
+        ];
+        let rep = process_batch(&p, &batch[..2]).await.unwrap();
+        assert_eq!((rep.processed, rep.delivered, rep.failed_at), (2, 1, None));
+        sns.failing.store(true, Ordering::SeqCst);
+        let rep = process_batch(&p, &batch).await.unwrap();
+        assert_eq!(rep.failed_at.as_deref(), Some("102"));
+        assert_eq!(rep.processed, 2);
+        sns.failing.store(false, Ordering::SeqCst);
+        // The service redelivers from the checkpoint: 102 and 103.
+        let rep = process_batch(&p, &batch[2..]).await.unwrap();
+        assert_eq!((rep.processed, rep.delivered, rep.failed_at), (2, 2, None));
+        let ids: Vec<String> = sns.taken().iter().map(|a| a.hit.token_id.clone()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn malformed_is_reported_and_missing_sequence_fails_the_batch() {
+        let p = Pipeline::new(Arc::new(MemoryAlertState::new()), vec![]);
+        let bad = StreamRecord {
+            sequence_number: "7".into(),
+            body: RecordBody::Malformed("x".into()),
+        };
+        assert_eq!(process_batch(&p, &[bad]).await.unwrap().failed_at.as_deref(), Some("7"));
+        let bad = StreamRecord {
+            sequence_number: String::new(),
+            body: RecordBody::Malformed("x".into()),
+        };
+        assert!(process_batch(&p, &[bad]).await.is_err());
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn decodes_inserts_only() {
+        let h = hit_at("a", "203.0.113.1", 0, 0);
+        let image: serde_dynamo::Item = serde_dynamo::to_item(&h).unwrap();
+        let image_json = serde_json::to_value(&image).unwrap();
+        let ev = serde_json::json!({"Records": [
+            {"eventID": "1", "eventName": "INSERT", "awsRegion": "r", "dynamodb": {"SequenceNumber": "11", "SizeBytes": 1, "NewImage": image_json}},
+            {"eventID": "2", "eventName": "REMOVE", "awsRegion": "r", "dynamodb": {"SequenceNumber": "12", "SizeBytes": 1}},
+            {"eventID": "3", "eventName": "INSERT", "awsRegion": "r", "dynamodb": {"SequenceNumber": "13", "SizeBytes": 1, "NewImage": {"x": {"S": "y"}}}}
+        ]});
+        let ev: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(ev).unwrap();
+        let recs = records_from_event(&ev);
+        assert_eq!(recs[0], rec("11", h));
+        assert_eq!(recs[1].body, RecordBody::Skip);
+        assert!(matches!(recs[2].body, RecordBody::Malformed(_)));
+    }
+}

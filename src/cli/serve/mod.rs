@@ -1,0 +1,129 @@
+//! `serve`: the decoy endpoint on a local server and the embedded store,
+//! with alerts on the terminal and, optionally, a signed webhook.
+
+pub mod server;
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::{Backend, Global};
+use crate::decoy::Decoy;
+use crate::error::{Error, Result};
+use crate::notify::{Notifier, terminal::Terminal, webhook::Webhook};
+
+/// `serve` options.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every request gets the same 401 answer; requests carrying a honeytoken are
+stored first and then alerted on. Stop with Ctrl-C: in-flight requests finish
+and queued alerts are delivered before exit.
+
+Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
+of the body, keyed with the secret in DATA_DIR/webhook.secret (or
+HONEYTOKEN_WEBHOOK_SECRET)."
+)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "HONEYTOKEN_ADDR")]
+    pub addr: SocketAddr,
+    /// Also POST each alert as JSON to this URL (Slack-compatible `text` field).
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
+    pub webhook: Option<String>,
+    /// After the first alert for a token and source address, count further
+    /// hits of that pair for this long and announce them in one summary.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub throttle_window: std::time::Duration,
+    /// Answer no request faster than this (plus jitter), so a hit's store
+    /// write cannot be told from a miss by timing. `0ms` turns it off.
+    #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub min_latency: std::time::Duration,
+    /// MaxMind City database for geolocation of hits.
+    #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_CITY")]
+    pub geoip_city: Option<std::path::PathBuf>,
+    /// MaxMind ASN database for the network owner of hits.
+    #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_ASN")]
+    pub geoip_asn: Option<std::path::PathBuf>,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// `serve`.
+pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
+    if g.backend != Backend::Local {
+        return Err(Error::Invalid(
+            "serve runs on the local backend; on AWS the decoy is the deployed Lambda (drop --backend aws)".into(),
+        ));
+    }
+    let ctx = crate::cli::open(g).await?;
+    let mut webhooks: Vec<Arc<dyn Notifier>> = Vec::new();
+    if let Some(url) = &a.webhook {
+        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => s,
+            None => {
+                let dir = ctx.data_dir.as_ref().expect("local backend has a data dir");
+                crate::wiring::local::read_or_create_secret(&dir.join("webhook.secret"))?
+            }
+        };
+        webhooks.push(Arc::new(Webhook::new(url, secret.trim().as_bytes())?));
+    }
+    let fanout = crate::alerting::local::spawn(vec![Arc::new(Terminal)], webhooks, a.throttle_window);
+    // One token read per second per token, however hard a token is hammered.
+    let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
+        ctx.tokens.clone(),
+        std::time::Duration::from_secs(1),
+    ));
+    let mut decoy = Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone())
+        .with_listener(fanout.listener.clone())
+        .with_min_latency(a.min_latency);
+    if a.geoip_city.is_some() || a.geoip_asn.is_some() {
+        let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
+        decoy = decoy.with_enricher(Arc::new(e));
+    }
+    // Global allowlist entries, read at the first hit and then every 30 s.
+    let allow = crate::decoy::allowlist::Allowlist::new(super::allow::open_store(g, &ctx)?, crate::decoy::allowlist::DEFAULT_TTL);
+    decoy = decoy.with_allowlist(Arc::new(allow));
+    let decoy = Arc::new(decoy);
+    let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
+        Error::Config(format!(
+            "cannot listen on {}: {e}; pick another with --addr HOST:PORT",
+            a.addr
+        ))
+    })?;
+    let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    eprintln!(
+        "listening on http://{local}  (data: {})",
+        ctx.data_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default()
+    );
+    crate::cli::serve::server::run(listener, decoy.clone(), shutdown_signal())
+        .await
+        .map_err(|e| Error::Config(format!("server: {e}")))?;
+    // Every handler has finished; drop the last senders so the fan-out drains and ends.
+    drop(decoy);
+    let crate::alerting::local::Fanout { listener, task } = fanout;
+    drop(listener);
+    let _ = task.await;
+    eprintln!("stopped");
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The decoy endpoint's use case: a request comes in, the honeytokens it
+//! carries become hits, and the answer is the persona's, whatever happened.
+//!
+//! * [`handler`]: one handler from `http::Request` to `http::Response`,
+//!   used unchanged by `honeytoken serve` and by the Lambda function
+//! * [`persona`]: how the answer looks
+//! * [`testmark`]: how `honeytoken test` marks a request as a test
+//! * [`allowlist`]: the cached global allowlist
+//! * [`enrich`]: geolocation and network owner of the source address
+
+pub mod allowlist;
+pub mod enrich;
+pub mod handler;
+pub mod persona;
+pub mod testmark;
+
+pub use handler::{Decoy, RequestMeta, hits_not_stored, log_unstored, unstored_line};

@@ -1,0 +1,100 @@
+//! Alerts: what a human is told about a hit, and how it is rendered for
+//! each channel.
+
+pub mod render;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::hit::Hit;
+
+/// How loud an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Someone is using a leaked decoy.
+    Critical,
+    /// An edited (tampered) token or a retired one: still critical to act on,
+    /// kept apart so filter policies can route it.
+    High,
+    /// A test hit sent by `honeytoken test`.
+    Info,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Info => "info",
+        })
+    }
+}
+
+/// One alert: a hit, or a summary of the hits a throttle window held back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// One-line description.
+    pub summary: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Stable per (token, source): lets PagerDuty and others group repeats.
+    pub dedup_key: String,
+    /// The hit (for a summary, the last hit of the window).
+    pub hit: Hit,
+    /// For a summary: how many more requests the window held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<u64>,
+    /// For a summary: the window length in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_secs: Option<u64>,
+}
+
+impl Alert {
+    /// The immediate alert for a hit.
+    pub fn for_hit(hit: &Hit) -> Alert {
+        Alert {
+            summary: render::summary_line(hit),
+            severity: severity(hit),
+            dedup_key: dedup_key(hit),
+            hit: hit.clone(),
+            suppressed: None,
+            window_secs: None,
+        }
+    }
+
+    /// A summary of `count` more hits of the same token and source within a window.
+    pub fn summary(last: &Hit, count: u64, window_secs: u64) -> Alert {
+        let mins = window_secs.div_ceil(60);
+        Alert {
+            summary: format!(
+                "{count} more request{} from {} in {mins} minute{} with honeytoken {} ({})",
+                if count == 1 { "" } else { "s" },
+                last.source_ip,
+                if mins == 1 { "" } else { "s" },
+                last.token_id,
+                render::label_or_orphan(last),
+            ),
+            severity: severity(last),
+            dedup_key: dedup_key(last),
+            hit: last.clone(),
+            suppressed: Some(count),
+            window_secs: Some(window_secs),
+        }
+    }
+}
+
+/// Severity of a hit.
+pub fn severity(hit: &Hit) -> Severity {
+    if hit.test {
+        Severity::Info
+    } else if hit.tampered || hit.orphan {
+        Severity::High
+    } else {
+        Severity::Critical
+    }
+}
+
+/// The grouping key of a (token, source) pair.
+pub fn dedup_key(hit: &Hit) -> String {
+    format!("honeytoken/{}/{}", hit.token_id, hit.source_ip)
+}

@@ -1,0 +1,262 @@
+//! Rendering an alert for people (terminal, email, Slack) and machines (JSON).
+//! Every field shown came through [`crate::domain::sanitize`], so none can inject
+//! markup, escape sequences or fake lines.
+
+use std::fmt::Write;
+
+use super::Alert;
+use crate::domain::hit::Hit;
+
+/// `label` or a note that the token has no record.
+pub fn label_or_orphan(hit: &Hit) -> String {
+    if hit.orphan {
+        "unknown token (no record)".to_string()
+    } else {
+        hit.label.clone()
+    }
+}
+
+/// Flags worth a glance: tampered, orphan, test, ignored, retired, disabled.
+pub fn flags(hit: &Hit) -> Vec<String> {
+    let mut f = Vec::new();
+    if hit.tampered {
+        if hit.tampered_claims.is_empty() {
+            f.push("TAMPERED".to_string());
+        } else {
+            f.push(format!("TAMPERED({})", hit.tampered_claims.join(",")));
+        }
+    }
+    if hit.orphan {
+        f.push("orphan".into());
+    }
+    if hit.test {
+        f.push("test".into());
+    }
+    if hit.ignored {
+        f.push("ignored".into());
+    }
+    if let Some(s) = hit.token_state
+        && s != crate::domain::token::TokenState::Active
+    {
+        f.push(s.to_string());
+    }
+    f
+}
+
+/// One line: what was used, from where, how.
+pub fn summary_line(hit: &Hit) -> String {
+    let mut s = format!(
+        "honeytoken {} ({}) used from {}",
+        hit.token_id,
+        label_or_orphan(hit),
+        hit.source_ip
+    );
+    if let Some(g) = &hit.geo {
+        let place: Vec<&str> = [g.city.as_deref(), g.country_code.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !place.is_empty() {
+            let _ = write!(s, " ({})", place.join(", "));
+        }
+    }
+    s
+}
+
+/// The terminal line of `serve`.
+pub fn terminal_line(a: &Alert) -> String {
+    let h = &a.hit;
+    if a.suppressed.is_some() {
+        return format!("ALERT {} {}", h.received_at, a.summary);
+    }
+    let flags = flags(h);
+    format!(
+        "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={}{}",
+        h.received_at,
+        h.token_id,
+        label_or_orphan(h),
+        h.location,
+        h.source_ip,
+        h.user_agent,
+        h.method,
+        h.path,
+        h.found_in,
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" flags={}", flags.join(","))
+        },
+    )
+}
+
+/// Plain text for email: everything a person needs to act.
+pub fn email_text(a: &Alert) -> String {
+    let h = &a.hit;
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", a.summary);
+    let _ = writeln!(s);
+    if let Some(n) = a.suppressed {
+        let _ = writeln!(
+            s,
+            "This summarises {n} further request(s) of the same token from the same source within {} minute(s); the last one is below.",
+            a.window_secs.unwrap_or(0).div_ceil(60)
+        );
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "Token:        {} ({})", h.token_id, label_or_orphan(h));
+    let _ = writeln!(
+        s,
+        "Planted at:   {}",
+        if h.location.is_empty() {
+            "(not recorded)"
+        } else {
+            &h.location
+        }
+    );
+    let _ = writeln!(s, "When:         {}", h.received_at);
+    let _ = writeln!(s, "Source:       {}", h.source_ip);
+    if let Some(g) = &h.geo {
+        let place: Vec<String> = [g.city.clone(), g.country.clone().or(g.country_code.clone())]
+            .into_iter()
+            .flatten()
+            .collect();
+        let _ = writeln!(s, "Location:     {}", place.join(", "));
+    }
+    if let Some(asn) = &h.asn {
+        let _ = writeln!(s, "Network:      AS{} {}", asn.number, asn.org.as_deref().unwrap_or(""));
+    }
+    let _ = writeln!(s, "User agent:   {}", h.user_agent);
+    let _ = writeln!(
+        s,
+        "Request:      {} {}{}{}",
+        h.method,
+        h.path,
+        if h.query.is_empty() { "" } else { "?" },
+        h.query
+    );
+    let _ = writeln!(s, "Found in:     {}", h.found_in);
+    let flags = flags(h);
+    if !flags.is_empty() {
+        let _ = writeln!(s, "Flags:        {}", flags.join(", "));
+    }
+    let _ = writeln!(s, "Hit id:       {}", h.hit_id);
+    let _ = writeln!(s);
+    let _ = writeln!(s, "What to do next:");
+    let _ = writeln!(
+        s,
+        "  1. Treat the place this token was planted as leaked: find who could read it and how it got out."
+    );
+    let _ = writeln!(
+        s,
+        "  2. Check the source address and network against your own (CI, scanners) before escalating."
+    );
+    let _ = writeln!(s, "  3. Rotate real credentials stored alongside it.");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "All hits of this token:  honeytoken hits --token {}", h.token_id);
+    s
+}
+
+/// Email subject, within SNS's 100-character limit.
+pub fn subject(a: &Alert) -> String {
+    let mut s = format!(
+        "ALARM: honeytoken {} used from {}",
+        label_or_orphan(&a.hit),
+        a.hit.source_ip
+    );
+    if a.suppressed.is_some() {
+        s = format!(
+            "ALARM: {} more uses of honeytoken {}",
+            a.suppressed.unwrap_or(0),
+            label_or_orphan(&a.hit)
+        );
+    }
+    // SNS subjects: ASCII printable, no line breaks, at most 100 characters.
+    let mut clean: String = s
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .collect();
+    clean.truncate(100);
+    clean
+}
+
+/// A Slack-compatible `text`.
+pub fn slack_text(a: &Alert) -> String {
+    // Slack treats < > & as control characters in mrkdwn.
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let h = &a.hit;
+    let flags = flags(h);
+    format!(
+        ":rotating_light: *{}*\nplanted at: {}\n{} {} via {}, user agent {}{}",
+        esc(&a.summary),
+        esc(&h.location),
+        esc(&h.method),
+        esc(&h.path),
+        esc(&h.found_in),
+        esc(&h.user_agent),
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!("\nflags: {}", esc(&flags.join(", ")))
+        }
+    )
+}
+
+/// The machine-readable alert (SNS `default`, `sqs`, `lambda`; webhooks):
+/// a stable schema of summary, severity, source, dedup key and the hit.
+pub fn alert_json(a: &Alert) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "honeytoken.alert/1",
+        "kind": if a.suppressed.is_some() { "summary" } else { "hit" },
+        "summary": a.summary,
+        "severity": a.severity,
+        "source": a.hit.source_ip,
+        "token_id": a.hit.token_id,
+        "dedup_key": a.dedup_key,
+        "test": a.hit.test,
+        "suppressed": a.suppressed,
+        "window_secs": a.window_secs,
+        "hits_command": format!("honeytoken hits --token {}", a.hit.token_id),
+        // The same text an email subscriber gets, for consumers that forward
+        // alerts to people (tickets, chat).
+        "text": email_text(a),
+        "hit": a.hit,
+    })
+}
+
+/// The alert shaped as a CloudWatch alarm notification, the only message
+/// PagerDuty's Amazon CloudWatch integration understands (SNS `https`).
+/// `AlarmName` is per (token, source), so PagerDuty groups repeats into one
+/// incident; the full alert rides along under `honeytoken`.
+pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
+    let h = &a.hit;
+    // CloudWatch writes StateChangeTime as 2026-11-28T12:00:00.123+0000.
+    let when = match h.received_at.strip_suffix('Z') {
+        Some(t) => format!("{t}+0000"),
+        None => h.received_at.clone(),
+    };
+    let mut name = format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip);
+    name.truncate(255);
+    serde_json::json!({
+        "AlarmName": name,
+        "AlarmDescription": format!(
+            "Decoy API key {} ({}) planted at {} was used. List its hits: honeytoken hits --token {}",
+            h.token_id,
+            label_or_orphan(h),
+            if h.location.is_empty() { "(not recorded)" } else { &h.location },
+            h.token_id
+        ),
+        "NewStateValue": "ALARM",
+        "OldStateValue": "OK",
+        "NewStateReason": a.summary,
+        "StateChangeTime": when,
+        "Trigger": {
+            "MetricName": "HoneytokenHits",
+            "Namespace": "honeytoken",
+            "Dimensions": [
+                {"name": "TokenId", "value": h.token_id},
+                {"name": "SourceIp", "value": h.source_ip}
+            ]
+        },
+        "honeytoken": alert_json(a),
+    })
+}

@@ -1,0 +1,10 @@
+//! The operator's use cases beyond answering requests: planting a token in a
+//! file, surveying a tree for places to plant, rotating, and analysing and
+//! reporting hits.
+
+pub mod analysis;
+pub mod plant;
+pub mod report;
+pub mod rotate;
+#[cfg(feature = "cli")]
+pub mod survey;

@@ -1,0 +1,403 @@
+//! The alert pipeline's state ([`AlertState`]) in the stack's
+//! AlertStateTable (string keys `pk`/`sk`, TTL attribute `expires_at`).
+//!
+//! Items:
+//!
+//! * marker — `pk = hit#HIT_ID`, `sk = marker`: `outbox` (L of S),
+//!   `expires_at`. Created with `attribute_not_exists(pk)`, so a hit is
+//!   decided once however often it is redelivered.
+//! * window — `pk = window`, `sk = TOKEN_ID#SOURCE_IP`: `token_id`,
+//!   `source_ip`, `start_ms`, `end_ms`, `suppressed`, `version`, `last_hit`
+//!   (the hit as JSON), `expires_at` (a week after the window ends, long
+//!   after the scheduled flush has announced it). A suppressed hit is an
+//!   `ADD suppressed :1` conditional on the window still being open; every
+//!   other change is conditional on `version`.
+//! * outbox — `pk = outbox`, `sk = KEY`: `alert` (JSON), `created_ms`,
+//!   `lease_until`. No TTL: an entry is deleted once delivered.
+//!
+//! Windows and outbox entries share one partition each, so a flush reads
+//! them with one Query; a flood of one pair writes one item either way.
+//! The decide phase is one TransactWriteItems call.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use std::collections::HashMap;
+
+use crate::domain::alert::Alert;
+use crate::store::alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
+use crate::error::{Error, Result};
+use crate::domain::hit::Hit;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Seconds a window item is kept after its end.
+const WINDOW_KEEP_SECS: i64 = 7 * 24 * 3600;
+
+/// [`AlertState`] in DynamoDB.
+#[derive(Clone, Debug)]
+pub struct DynamoAlertState {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn err<E: std::error::Error + 'static, R: std::fmt::Debug>(what: &str, e: SdkError<E, R>) -> Error {
+    Error::Store(format!("alert state {what}: {}", DisplayErrorContext(&e)))
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| Error::Store(format!("alert state item lacks string {k}")))
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Result<T> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::Store(format!("alert state item lacks number {k}")))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Store(format!("cannot encode alert state: {e}")))
+}
+
+fn unjson<T: serde::de::DeserializeOwned>(v: &str, what: &str) -> Result<T> {
+    serde_json::from_str(v).map_err(|e| Error::Store(format!("corrupt {what} in alert state: {e}")))
+}
+
+const WINDOW_PK: &str = "window";
+const OUTBOX_PK: &str = "outbox";
+
+impl DynamoAlertState {
+    /// State in `table` (the stack's AlertStateTable).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoAlertState {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(pk: &str, sk: &str) -> Item {
+        HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+    }
+
+    fn marker_key(hit_id: &str) -> Item {
+        Self::key(&format!("hit#{hit_id}"), "marker")
+    }
+
+    fn window_item(w: &Window) -> Result<Item> {
+        let mut item = Self::key(WINDOW_PK, &w.pair.id());
+        item.insert("token_id".into(), s(&w.pair.token_id));
+        item.insert("source_ip".into(), s(&w.pair.source_ip));
+        item.insert("start_ms".into(), n(w.start_ms));
+        item.insert("end_ms".into(), n(w.end_ms));
+        item.insert("suppressed".into(), n(w.suppressed));
+        item.insert("version".into(), n(w.version));
+        item.insert("expires_at".into(), n(w.end_ms / 1000 + WINDOW_KEEP_SECS));
+        if let Some(h) = &w.last_hit {
+            item.insert("last_hit".into(), s(json(h)?));
+        }
+        Ok(item)
+    }
+
+    fn window_from(item: &Item) -> Result<Window> {
+        let last_hit = match item.get("last_hit").and_then(|v| v.as_s().ok()) {
+            Some(j) => Some(unjson::<Hit>(j, "last hit")?),
+            None => None,
+        };
+        Ok(Window {
+            pair: PairKey {
+                token_id: get_s(item, "token_id")?.into(),
+                source_ip: get_s(item, "source_ip")?.into(),
+            },
+            start_ms: get_n(item, "start_ms")?,
+            end_ms: get_n(item, "end_ms")?,
+            suppressed: get_n(item, "suppressed")?,
+            version: get_n(item, "version")?,
+            last_hit,
+        })
+    }
+
+    fn entry_from(item: &Item) -> Result<OutboxEntry> {
+        Ok(OutboxEntry {
+            key: get_s(item, "sk")?.into(),
+            alert: unjson::<Alert>(get_s(item, "alert")?, "alert")?,
+            created_ms: get_n(item, "created_ms")?,
+        })
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<TransactWriteItem> {
+        let p = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| Error::Store(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(p).build())
+    }
+
+    /// Every item of one partition matching `filter`.
+    async fn query_partition(&self, pk: &str, filter: &str, values: Item) -> Result<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut vals = values.clone();
+            vals.insert(":pk".into(), s(pk));
+            let r = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression(filter)
+                .set_expression_attribute_values(Some(vals))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| err("query", e))?;
+            out.extend(r.items.unwrap_or_default());
+            match r.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl AlertState for DynamoAlertState {
+    async fn marker(&self, hit_id: &str) -> Result<Option<Marker>> {
+        let r = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::marker_key(hit_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| err("get marker", e))?;
+        let Some(item) = r.item else { return Ok(None) };
+        let outbox = item
+            .get("outbox")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default();
+        Ok(Some(Marker {
+            hit_id: hit_id.into(),
+            outbox,
+            expires_at: get_n(&item, "expires_at").unwrap_or(0),
+        }))
+    }
+
+    async fn window(&self, pair: &PairKey) -> Result<Option<Window>> {
+        let r = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(WINDOW_PK, &pair.id())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| err("get window", e))?;
+        r.item.as_ref().map(Self::window_from).transpose()
+    }
+
+    async fn commit(&self, c: &Commit) -> Result<bool> {
+        let mut writes = Vec::new();
+        if let Some(m) = &c.marker {
+            let mut item = Self::marker_key(&m.hit_id);
+            item.insert("outbox".into(), AttributeValue::L(m.outbox.iter().map(s).collect()));
+            item.insert("expires_at".into(), n(m.expires_at));
+            writes.push(self.put(item, "attribute_not_exists(pk)", None)?);
+        }
+        match &c.window {
+            Some(WindowWrite::Replace { window, expected }) => {
+                let item = Self::window_item(window)?;
+                writes.push(match expected {
+                    None => self.put(item, "attribute_not_exists(pk)", None)?,
+                    Some(v) => self.put(item, "version = :v", Some(HashMap::from([(":v".to_string(), n(v))])))?,
+                });
+            }
+            Some(WindowWrite::Count { pair, at_ms, hit }) => {
+                let u = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(WINDOW_PK, &pair.id())))
+                    .update_expression("SET last_hit = :h ADD suppressed :one, version :one")
+                    .condition_expression("attribute_exists(pk) AND end_ms > :at")
+                    .set_expression_attribute_values(Some(HashMap::from([
+                        (":h".to_string(), s(json(hit)?)),
+                        (":one".to_string(), n(1)),
+                        (":at".to_string(), n(at_ms)),
+                    ])))
+                    .build()
+                    .map_err(|e| Error::Store(e.to_string()))?;
+                writes.push(TransactWriteItem::builder().update(u).build());
+            }
+            None => {}
+        }
+        for e in &c.outbox {
+            let mut item = Self::key(OUTBOX_PK, &e.key);
+            item.insert("alert".into(), s(json(&e.alert)?));
+            item.insert("created_ms".into(), n(e.created_ms));
+            item.insert("lease_until".into(), n(0));
+            writes.push(self.put(item, "attribute_not_exists(pk)", None)?);
+        }
+        if writes.is_empty() {
+            return Ok(true);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                // A condition failed, or a concurrent transaction touched the
+                // same items: nothing was written; the caller reads again.
+                Some(se) if se.is_transaction_canceled_exception() => Ok(false),
+                _ => Err(err("commit", e)),
+            },
+        }
+    }
+
+    async fn claim(&self, key: &str, now_ms: i64, lease_ms: i64) -> Result<Claim> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(OUTBOX_PK, key)))
+            .update_expression("SET lease_until = :until")
+            .condition_expression("attribute_exists(pk) AND lease_until <= :now")
+            .expression_attribute_values(":until", n(now_ms + lease_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match r {
+            Ok(out) => Ok(Claim::Claimed(Box::new(Self::entry_from(
+                &out.attributes.unwrap_or_default(),
+            )?))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                let g = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(OUTBOX_PK, key)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| err("get outbox", e))?;
+                Ok(if g.item.is_some() { Claim::Busy } else { Claim::Gone })
+            }
+            Err(e) => Err(err("claim", e)),
+        }
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(OUTBOX_PK, key)))
+            .update_expression("SET lease_until = :zero")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(err("release", e)),
+        }
+    }
+
+    async fn complete(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(OUTBOX_PK, key)))
+            .send()
+            .await
+            .map_err(|e| err("delete outbox", e))?;
+        Ok(())
+    }
+
+    async fn expired_windows(&self, now_ms: i64) -> Result<Vec<Window>> {
+        let items = self
+            .query_partition(
+                WINDOW_PK,
+                "suppressed > :zero AND end_ms <= :now",
+                HashMap::from([(":zero".to_string(), n(0)), (":now".to_string(), n(now_ms))]),
+            )
+            .await?;
+        items.iter().map(Self::window_from).collect()
+    }
+
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<String>> {
+        let items = self
+            .query_partition(
+                OUTBOX_PK,
+                "created_ms <= :before",
+                HashMap::from([(":before".to_string(), n(before_ms))]),
+            )
+            .await?;
+        items.iter().map(|i| get_s(i, "sk").map(str::to_string)).collect()
+    }
+}
+
+/// `honeytoken test` on AWS: an alert counts as published once the alerter
+/// has decided the hit (its marker exists) and delivered everything the
+/// decision queued (no outbox entry of it is left).
+#[async_trait]
+impl crate::store::AlertLog for DynamoAlertState {
+    async fn published(&self, hit_id: &str) -> Result<Option<String>> {
+        let Some(marker) = self.marker(hit_id).await? else {
+            return Ok(None);
+        };
+        for key in &marker.outbox {
+            let r = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(OUTBOX_PK, key)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Store(format!(
+                        "alert state: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    ))
+                })?;
+            if r.item.is_some() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(format!(
+            "alerter published {} alert(s) for hit {hit_id}",
+            marker.outbox.len().max(1)
+        )))
+    }
+}

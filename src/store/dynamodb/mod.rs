@@ -1,0 +1,505 @@
+//! DynamoDB stores: the tables of a deployed stack (template.yaml).
+//!
+//! Item layout (the template's key schema and indexes must match; the
+//! integration tests create their tables from template.yaml to keep it so):
+//!
+//! * **TokensTable**: partition key `id` (S); the item is the
+//!   [`TokenRecord`] as serde_dynamo writes it. Creation is conditional on
+//!   `attribute_not_exists(id)`, so an id is never overwritten.
+//! * **HitsTable**: partition key `token_id` (S), sort key `hit_id` (S, a
+//!   ULID, so a token's hits sort by time). The item is the [`Hit`] plus
+//!   three derived attributes the alerter and readers can ignore:
+//!   - `expires_at` (N, epoch seconds): the table's TTL attribute,
+//!     `received_at` + [`DynamoStore::with_hit_ttl_days`] (default 400 days);
+//!   - `day` (S, `YYYY-MM-DD` of `received_at`): partition key of the
+//!     [`INDEX_BY_DAY`] index (sort key `received_at`), which serves
+//!     `hits --since` with one Query per day instead of a Scan;
+//!   - `ip` (S, the `source_ip`; absent when that is empty, because an index
+//!     key may not be an empty string): partition key of the
+//!     [`INDEX_BY_SOURCE_IP`] index (sort key `received_at`).
+//!
+//! Both indexes project all attributes, so a Query returns whole hits.
+//! Every hit written in one day lands in one `day` partition of the index;
+//! DynamoDB sustains about 1,000 writes a second per partition, far above
+//! what the API's route throttling lets through, so the index never
+//! throttles the decoy's writes.
+//!
+//! No read here is a Scan of the hits table: queries go to the base table
+//! (by token), the `ip` index (by source) or the `day` index (by time).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use time::{Date, OffsetDateTime};
+
+pub mod alert_state;
+mod allow;
+
+use super::{HitQuery, HitStore, TokenStore, apply_limit};
+use crate::error::{Error, Result};
+use crate::domain::hit::Hit;
+use crate::domain::token::TokenRecord;
+
+#[cfg(feature = "cli")]
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Index of hits by day (`day` partition, `received_at` sort).
+pub const INDEX_BY_DAY: &str = "by_day";
+/// Index of hits by source address (`ip` partition, `received_at` sort).
+pub const INDEX_BY_SOURCE_IP: &str = "by_source_ip";
+/// How long hits are kept unless configured otherwise.
+pub const DEFAULT_HIT_TTL_DAYS: u32 = 400;
+/// Days of `day` partitions queried at once when walking back in time.
+const DAY_BATCH: usize = 16;
+/// Slack after the TTL: DynamoDB deletes expired items lazily, within days.
+const TTL_SLACK_DAYS: u32 = 7;
+
+/// Requests made, so tests (and the curious) can see how a read was served.
+#[derive(Debug, Default)]
+pub struct Stats {
+    queries: AtomicUsize,
+    scans: AtomicUsize,
+}
+
+impl Stats {
+    /// Query requests (one per page) against the hits table and its indexes.
+    pub fn queries(&self) -> usize {
+        self.queries.load(Ordering::Relaxed)
+    }
+    /// Scan requests (one per page) against the hits table; always zero.
+    pub fn scans(&self) -> usize {
+        self.scans.load(Ordering::Relaxed)
+    }
+}
+
+/// Tokens and hits in two DynamoDB tables.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tokens_table: String,
+    hits_table: String,
+    hit_ttl_days: u32,
+    page_size: Option<i32>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("tokens_table", &self.tokens_table)
+            .field("hits_table", &self.hits_table)
+            .field("hit_ttl_days", &self.hit_ttl_days)
+            .finish()
+    }
+}
+
+impl DynamoStore {
+    /// A store over the named tables.
+    pub fn new(client: Client, tokens_table: impl Into<String>, hits_table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            tokens_table: tokens_table.into(),
+            hits_table: hits_table.into(),
+            hit_ttl_days: DEFAULT_HIT_TTL_DAYS,
+            page_size: None,
+            stats: Arc::new(Stats::default()),
+        }
+    }
+
+    /// Keeps hits for `days` days (the TTL written into `expires_at`).
+    pub fn with_hit_ttl_days(mut self, days: u32) -> Self {
+        self.hit_ttl_days = days.max(1);
+        self
+    }
+
+    /// Reads at most `n` items per request (DynamoDB's own page limit is 1 MB);
+    /// small pages exercise pagination in tests.
+    pub fn with_page_size(mut self, n: i32) -> Self {
+        self.page_size = Some(n.max(1));
+        self
+    }
+
+    /// Request counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The tokens table.
+    pub fn tokens_table(&self) -> &str {
+        &self.tokens_table
+    }
+
+    /// The hits table.
+    pub fn hits_table(&self) -> &str {
+        &self.hits_table
+    }
+
+    /// The item stored for a hit: the hit plus `expires_at`, `day` and `ip`.
+    pub fn hit_item(&self, hit: &Hit) -> Result<Item> {
+        let mut item: Item = to_item(hit).map_err(|e| Error::Store(format!("cannot encode hit: {e}")))?;
+        // A hit's time comes from this process; fall back to now rather than
+        // lose the hit if it were ever malformed.
+        let at = crate::domain::time::parse(&hit.received_at).unwrap_or_else(OffsetDateTime::now_utc);
+        let expires = at.unix_timestamp() + i64::from(self.hit_ttl_days) * 86_400;
+        item.insert("expires_at".into(), AttributeValue::N(expires.to_string()));
+        item.insert("day".into(), AttributeValue::S(day_key(at.date())));
+        if !hit.source_ip.is_empty() {
+            item.insert("ip".into(), AttributeValue::S(hit.source_ip.clone()));
+        }
+        Ok(item)
+    }
+
+    fn hits_query(&self) -> QueryFluentBuilder {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.hits_table)
+            .scan_index_forward(false);
+        match self.page_size {
+            Some(n) => q.limit(n),
+            None => q,
+        }
+    }
+
+    /// Queries by token: the base table, `hit_id` bounded below by the ULID of `since`.
+    async fn by_token(&self, token_id: &str, q: &HitQuery) -> Result<Vec<Item>> {
+        let mut b = self
+            .hits_query()
+            .expression_attribute_values(":t", AttributeValue::S(token_id.into()));
+        let mut key = "token_id = :t".to_string();
+        if let Some(since) = &q.since {
+            // ULIDs start with their millisecond timestamp, so the smallest
+            // ULID of that millisecond bounds the sort key.
+            let ms = parse_bound(since)?;
+            let lower = ulid::Ulid::from_parts(ms, 0).to_string();
+            b = b.expression_attribute_values(":lo", AttributeValue::S(lower));
+            key.push_str(" AND hit_id >= :lo");
+        }
+        let mut filters = Vec::new();
+        if let Some(since) = &q.since {
+            // The ULID bound is to the millisecond; keep the exact bound too.
+            b = b.expression_attribute_values(":since", AttributeValue::S(since.clone()));
+            filters.push("received_at >= :since");
+        }
+        if let Some(ip) = &q.source_ip {
+            b = b.expression_attribute_values(":ip", AttributeValue::S(ip.clone()));
+            filters.push("source_ip = :ip");
+        }
+        b = b.key_condition_expression(key);
+        if !filters.is_empty() {
+            b = b.filter_expression(filters.join(" AND "));
+        }
+        run_query(b, q.limit, self.stats.clone()).await
+    }
+
+    /// Queries by source address: the `ip` index.
+    async fn by_ip(&self, ip: &str, q: &HitQuery) -> Result<Vec<Item>> {
+        if ip.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b = self
+            .hits_query()
+            .index_name(INDEX_BY_SOURCE_IP)
+            .expression_attribute_values(":ip", AttributeValue::S(ip.into()));
+        let mut key = "ip = :ip".to_string();
+        if let Some(since) = &q.since {
+            b = b.expression_attribute_values(":since", AttributeValue::S(since.clone()));
+            key.push_str(" AND received_at >= :since");
+        }
+        run_query(b.key_condition_expression(key), q.limit, self.stats.clone()).await
+    }
+
+    /// Queries by time: one `day` partition per day, newest day first,
+    /// [`DAY_BATCH`] days at a time, until `limit` hits are found.
+    async fn by_day(&self, q: &HitQuery) -> Result<Vec<Item>> {
+        let today = OffsetDateTime::now_utc().date();
+        let oldest = match &q.since {
+            Some(s) => crate::domain::time::parse(s)
+                .ok_or_else(|| Error::Invalid(format!("not an RFC 3339 time: {s:?}")))?
+                .to_offset(time::UtcOffset::UTC)
+                .date(),
+            None => today - time::Duration::days(i64::from(self.hit_ttl_days + TTL_SLACK_DAYS)),
+        };
+        let mut days = Vec::new();
+        let mut d = today;
+        while d >= oldest {
+            days.push(d);
+            match d.previous_day() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        let mut out: Vec<Item> = Vec::new();
+        for batch in days.chunks(DAY_BATCH) {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, day) in batch.iter().enumerate() {
+                let mut b = self
+                    .hits_query()
+                    .index_name(INDEX_BY_DAY)
+                    .expression_attribute_values(":d", AttributeValue::S(day_key(*day)));
+                let mut key = "#day = :d".to_string();
+                if let Some(since) = &q.since {
+                    b = b.expression_attribute_values(":since", AttributeValue::S(since.clone()));
+                    key.push_str(" AND received_at >= :since");
+                }
+                // `day` is a reserved word in DynamoDB expressions.
+                let b = b
+                    .expression_attribute_names("#day", "day")
+                    .key_condition_expression(key);
+                let (limit, stats) = (q.limit, self.stats.clone());
+                set.spawn(async move { (i, run_query(b, limit, stats).await) });
+            }
+            let mut results: Vec<(usize, Vec<Item>)> = Vec::with_capacity(batch.len());
+            while let Some(joined) = set.join_next().await {
+                let (i, r) = joined.map_err(|e| Error::Store(format!("query task failed: {e}")))?;
+                results.push((i, r?));
+            }
+            results.sort_by_key(|(i, _)| *i);
+            out.extend(results.into_iter().flat_map(|(_, items)| items));
+            if q.limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `YYYY-MM-DD`.
+fn day_key(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn parse_bound(since: &str) -> Result<u64> {
+    let t = crate::domain::time::parse(since).ok_or_else(|| Error::Invalid(format!("not an RFC 3339 time: {since:?}")))?;
+    Ok(u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
+}
+
+/// Runs a Query to the end (or until `limit` items), page by page.
+async fn run_query(b: QueryFluentBuilder, limit: Option<usize>, stats: Arc<Stats>) -> Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        stats.queries.fetch_add(1, Ordering::Relaxed);
+        let page = b
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.extend(page.items.unwrap_or_default());
+        if limit.is_some_and(|n| out.len() >= n) {
+            break;
+        }
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// A store error with the service's code and message, and what to check.
+fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let hint = match e.as_service_error().and_then(|s| s.code()) {
+        Some("ResourceNotFoundException") => {
+            "; check the table names (--stack, or --tokens-table/--hits-table) and the region"
+        }
+        Some("AccessDeniedException") | Some("UnrecognizedClientException") => {
+            "; check the AWS credentials and their permissions"
+        }
+        _ => "",
+    };
+    Error::Store(format!("DynamoDB: {}{hint}", DisplayErrorContext(&e)))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {
+    from_item(item).map_err(|e| Error::Store(format!("corrupt {what} item: {e}")))
+}
+
+impl DynamoStore {
+    /// Writes a token under `condition`; a failed condition becomes `refused(id)`.
+    async fn put_token(&self, token: &TokenRecord, condition: &str, refused: fn(String) -> Error) -> Result<()> {
+        let item: Item = to_item(token).map_err(|e| Error::Store(format!("cannot encode token: {e}")))?;
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.tokens_table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(refused(token.id.clone()))
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn create(&self, token: &TokenRecord) -> Result<()> {
+        self.put_token(token, "attribute_not_exists(id)", Error::Conflict).await
+    }
+
+    async fn update(&self, token: &TokenRecord) -> Result<()> {
+        self.put_token(token, "attribute_exists(id)", Error::NotFound).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<TokenRecord>> {
+        // Strongly consistent: a token minted a moment ago must not be taken
+        // for an orphan by the decoy or by `show`.
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens_table)
+            .key("id", AttributeValue::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item.map(|i| decode(i, "token")).transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<TokenRecord>> {
+        // The tokens table holds a few hundred items at most: read it whole.
+        let mut out: Vec<TokenRecord> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut b = self
+                .client
+                .scan()
+                .table_name(&self.tokens_table)
+                .set_exclusive_start_key(start.take());
+            if let Some(n) = self.page_size {
+                b = b.limit(n);
+            }
+            let page = b.send().await.map_err(sdk_error)?;
+            for item in page.items.unwrap_or_default() {
+                // The global allowlist shares the table (see `allow`).
+                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID) {
+                    continue;
+                }
+                out.push(decode(item, "token")?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl HitStore for DynamoStore {
+    async fn put(&self, hit: &Hit) -> Result<()> {
+        // Unconditional: a retried PutItem of the same hit writes the same item.
+        self.client
+            .put_item()
+            .table_name(&self.hits_table)
+            .set_item(Some(self.hit_item(hit)?))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>> {
+        if let Some(s) = &q.since {
+            parse_bound(s)?;
+        }
+        let items = match (&q.token_id, &q.source_ip) {
+            (Some(t), _) => self.by_token(t, q).await?,
+            (None, Some(ip)) => self.by_ip(ip, q).await?,
+            (None, None) => self.by_day(q).await?,
+        };
+        let hits: Vec<Hit> = items.into_iter().map(|i| decode(i, "hit")).collect::<Result<_>>()?;
+        Ok(apply_limit(hits, q.limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> DynamoStore {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("test-region"))
+            .build();
+        DynamoStore::new(Client::from_conf(conf), "t", "h")
+    }
+
+    fn hit(ip: &str) -> Hit {
+        Hit {
+            token_id: "00112233aabbccdd".into(),
+            hit_id: "01JDQ2T7M2V4Q8Z9X0Y1Z2A3B4".into(),
+            received_at: "2026-11-28T23:59:59.999Z".into(),
+            source_ip: ip.into(),
+            user_agent: String::new(),
+            method: "GET".into(),
+            path: "/".into(),
+            query: String::new(),
+            headers: Default::default(),
+            found_in: "authorization".into(),
+            tampered: false,
+            tampered_claims: vec![],
+            orphan: true,
+            test: false,
+            ignored: false,
+            geo: None,
+            asn: None,
+            token_state: None,
+            label: String::new(),
+            location: String::new(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn hit_item_has_ttl_day_and_ip() {
+        let s = store().with_hit_ttl_days(30);
+        let item = s.hit_item(&hit("203.0.113.9")).unwrap();
+        let t = crate::domain::time::parse("2026-11-28T23:59:59.999Z").unwrap().unix_timestamp();
+        assert_eq!(item["expires_at"], AttributeValue::N((t + 30 * 86_400).to_string()));
+        assert_eq!(item["day"], AttributeValue::S("2026-11-28".into()));
+        assert_eq!(item["ip"], AttributeValue::S("203.0.113.9".into()));
+        let back: Hit = decode(item, "hit").unwrap();
+        assert_eq!(back, hit("203.0.113.9"));
+    }
+
+    #[test]
+    fn empty_source_ip_stays_out_of_the_index() {
+        let item = store().hit_item(&hit("")).unwrap();
+        assert!(!item.contains_key("ip"));
+    }
+
+    #[test]
+    fn since_bound_becomes_a_ulid_prefix() {
+        let ms = parse_bound("2026-11-28T12:00:00.123Z").unwrap();
+        let lower = ulid::Ulid::from_parts(ms, 0).to_string();
+        let id = ulid::Ulid::from_parts(ms, u128::MAX >> 48).to_string();
+        let earlier = ulid::Ulid::from_parts(ms - 1, u128::MAX >> 48).to_string();
+        assert!(id >= lower && earlier < lower);
+        assert!(parse_bound("yesterday").is_err());
+    }
+}

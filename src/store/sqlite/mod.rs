@@ -1,0 +1,364 @@
+//! The embedded store: one SQLite file in the data directory (WAL mode,
+//! full fsync on commit, so a hit acknowledged is a hit on disk).
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::{HitQuery, HitStore, TokenStore, apply_limit};
+use crate::error::{Error, Result};
+use crate::domain::hit::Hit;
+use crate::domain::token::TokenRecord;
+
+mod allow;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hits (
+    hit_id TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    source_ip TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hits_by_time ON hits(received_at);
+CREATE INDEX IF NOT EXISTS hits_by_token ON hits(token_id, received_at);
+CREATE INDEX IF NOT EXISTS hits_by_ip ON hits(source_ip, received_at);
+";
+
+/// Hits written per transaction at most.
+const MAX_BATCH: usize = 512;
+
+type Ack = tokio::sync::oneshot::Sender<Result<()>>;
+
+/// What the writer inserts for one hit: the indexed columns and the JSON
+/// document (serialised by the caller, so the one writer thread only inserts).
+struct Row {
+    hit_id: String,
+    token_id: String,
+    received_at: String,
+    source_ip: String,
+    doc: String,
+}
+
+/// Tokens and hits in one SQLite database.
+///
+/// Hit writes go through one writer thread that commits whatever has queued
+/// up in a single transaction (group commit): under load many hits share one
+/// fsync, and no caller is answered before the commit that holds its hit.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    writer: std::sync::mpsc::SyncSender<(Row, Ack)>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(Error::store)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| open_error(path, e))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
+        conn.execute_batch(SCHEMA).map_err(|e| open_error(path, e))?;
+        let wconn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        wconn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(Error::store)?;
+        wconn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Row, Ack)>(4 * MAX_BATCH);
+        std::thread::Builder::new()
+            .name("hit-writer".into())
+            .spawn(move || write_loop(wconn, rx))
+            .map_err(|e| Error::Store(format!("cannot start the hit writer: {e}")))?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            writer: tx,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().map_err(|_| Error::Store("database lock poisoned".into()))?;
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| Error::Store(format!("database task failed: {e}")))?
+    }
+}
+
+/// Commits queued hits in batches until every sender is gone.
+fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Row, Ack)>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        match insert_hits(&mut conn, batch.iter().map(|(r, _)| r)) {
+            Ok(()) => batch.into_iter().for_each(|(_, ack)| {
+                let _ = ack.send(Ok(()));
+            }),
+            Err(e) => {
+                // One bad row must not fail its neighbours: retry one by one.
+                for (row, ack) in batch {
+                    let r = insert_hits(&mut conn, std::iter::once(&row));
+                    let _ = ack.send(r.map_err(|e2| Error::Store(format!("{e2} (batch: {e})"))));
+                }
+            }
+        }
+    }
+}
+
+fn insert_hits<'a>(conn: &mut Connection, rows: impl Iterator<Item = &'a Row>) -> Result<()> {
+    let tx = conn.transaction().map_err(Error::store)?;
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(Error::store)?;
+        for r in rows {
+            st.execute(params![r.hit_id, r.token_id, r.received_at, r.source_ip, r.doc])
+                .map_err(Error::store)?;
+        }
+    }
+    tx.commit().map_err(Error::store)
+}
+
+fn open_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Store(format!(
+        "cannot open the database {}: {e}; check that the data directory is writable (--data-dir)",
+        path.display()
+    ))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(Error::store)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::Store(format!("corrupt record: {e}")))
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn create(&self, token: &TokenRecord) -> Result<()> {
+        let (id, created, doc) = (token.id.clone(), token.created_at.clone(), json(token)?);
+        self.with(move |c| {
+            match c.execute(
+                "INSERT INTO tokens (id, created_at, doc) VALUES (?1, ?2, ?3)",
+                params![id, created, doc],
+            ) {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Err(Error::Conflict(id))
+                }
+                Err(e) => Err(Error::store(e)),
+            }
+        })
+        .await
+    }
+
+    async fn update(&self, token: &TokenRecord) -> Result<()> {
+        let (id, doc) = (token.id.clone(), json(token)?);
+        self.with(move |c| {
+            let n = c
+                .execute("UPDATE tokens SET doc = ?2 WHERE id = ?1", params![id, doc])
+                .map_err(Error::store)?;
+            if n == 0 { Err(Error::NotFound(id)) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM tokens WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(Error::store)?;
+            doc.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<TokenRecord>> {
+        self.with(|c| {
+            let mut st = c
+                .prepare("SELECT doc FROM tokens ORDER BY created_at, id")
+                .map_err(Error::store)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(Error::store)?;
+            rows.map(|r| from_json(&r.map_err(Error::store)?)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl HitStore for SqliteStore {
+    async fn put(&self, hit: &Hit) -> Result<()> {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        let stopped = || Error::Store("the hit writer has stopped".into());
+        // Serialise here, in parallel; the one writer thread only inserts.
+        let doc = json(hit)?;
+        let row = Row {
+            hit_id: hit.hit_id.clone(),
+            token_id: hit.token_id.clone(),
+            received_at: hit.received_at.clone(),
+            source_ip: hit.source_ip.clone(),
+            doc,
+        };
+        match self.writer.try_send((row, ack)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(item)) => {
+                // The queue is bounded; when full, wait on a pool thread, not the runtime.
+                let writer = self.writer.clone();
+                tokio::task::spawn_blocking(move || writer.send(item).map_err(|_| ()))
+                    .await
+                    .map_err(|e| Error::Store(format!("hit writer task: {e}")))?
+                    .map_err(|_| stopped())?;
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        done.await.map_err(|_| stopped())?
+    }
+
+    async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>> {
+        let q = q.clone();
+        self.with(move |c| {
+            let mut sql = String::from("SELECT doc FROM hits WHERE 1=1");
+            let mut args: Vec<String> = Vec::new();
+            if let Some(t) = &q.token_id {
+                args.push(t.clone());
+                sql.push_str(&format!(" AND token_id = ?{}", args.len()));
+            }
+            if let Some(s) = &q.since {
+                args.push(s.clone());
+                sql.push_str(&format!(" AND received_at >= ?{}", args.len()));
+            }
+            if let Some(ip) = &q.source_ip {
+                args.push(ip.clone());
+                sql.push_str(&format!(" AND source_ip = ?{}", args.len()));
+            }
+            sql.push_str(" ORDER BY received_at DESC, hit_id DESC");
+            if let Some(n) = q.limit {
+                sql.push_str(&format!(" LIMIT {n}"));
+            }
+            let mut st = c.prepare(&sql).map_err(Error::store)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(0))
+                .map_err(Error::store)?;
+            let hits: Result<Vec<Hit>> = rows.map(|r| from_json(&r.map_err(Error::store)?)).collect();
+            Ok(apply_limit(hits?, None))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::HitQuery;
+    use crate::domain::token::{MintSpec, TokenState, mint};
+
+    fn hit(token: &str, ip: &str, at: &str) -> Hit {
+        Hit {
+            user_agent: "ua".into(),
+            path: "/".into(),
+            label: "l".into(),
+            ..Hit::sample(token, ip, at)
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_round_trip_and_conflict() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&d.path().join("db")).unwrap();
+        let key = crate::domain::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
+        let t = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "a",
+            "b",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        s.create(&t).await.unwrap();
+        assert!(matches!(s.create(&t).await, Err(Error::Conflict(_))));
+        assert_eq!(s.get(&t.id).await.unwrap().as_ref(), Some(&t));
+        let t2 = crate::store::set_state(&s, &t.id, TokenState::Disabled).await.unwrap();
+        assert_eq!(s.get(&t.id).await.unwrap().unwrap().state, TokenState::Disabled);
+        assert_eq!(s.list().await.unwrap(), vec![t2]);
+        assert!(matches!(
+            crate::store::set_state(&s, "nope", TokenState::Active).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_hits_are_all_committed_and_filtered() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&d.path().join("db")).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..600 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let at = format!("2026-11-{:02}T00:00:00.000Z", 1 + i % 28);
+                s.put(&hit(
+                    if i % 2 == 0 { "a" } else { "b" },
+                    &format!("10.0.0.{}", i % 3),
+                    &at,
+                ))
+                .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        // A second handle on the same file sees every committed hit.
+        let s2 = SqliteStore::open(&d.path().join("db")).unwrap();
+        assert_eq!(s2.query(&HitQuery::default()).await.unwrap().len(), 600);
+        let q = HitQuery {
+            token_id: Some("a".into()),
+            since: Some("2026-11-15T00:00:00.000Z".into()),
+            ..Default::default()
+        };
+        let got = s2.query(&q).await.unwrap();
+        assert!(
+            got.iter()
+                .all(|h| h.token_id == "a" && h.received_at.as_str() >= "2026-11-15")
+        );
+        assert!(!got.is_empty() && got.len() < 300);
+        assert!(
+            got.windows(2).all(|w| w[0].received_at <= w[1].received_at),
+            "oldest first"
+        );
+        let ip = HitQuery {
+            source_ip: Some("10.0.0.1".into()),
+            limit: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(s2.query(&ip).await.unwrap().len(), 7);
+    }
+}

@@ -1,0 +1,227 @@
+//! AWS wiring shared by the Lambda functions and `--backend aws`: the SDK
+//! configuration, the signing key in Secrets Manager, a stack's outputs, and
+//! the decoy built from the function's environment. Nothing here knows the
+//! Lambda runtime; the function crates only map events onto the library.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::decoy::Decoy;
+use crate::error::{Error, Result};
+use crate::domain::key::SigningKey;
+use crate::store::dynamodb::{DEFAULT_HIT_TTL_DAYS, DynamoStore};
+
+/// Stack output naming the tokens table.
+pub const OUTPUT_TOKENS_TABLE: &str = "TokensTableName";
+/// Stack output naming the hits table.
+pub const OUTPUT_HITS_TABLE: &str = "HitsTableName";
+/// Stack output naming the signing key secret.
+pub const OUTPUT_SECRET_ARN: &str = "SigningKeySecretArn";
+/// Stack output giving the hits' TTL in days.
+pub const OUTPUT_HIT_TTL_DAYS: &str = "HitTtlDays";
+
+/// The SDK configuration from the usual sources: environment, profile
+/// (`AWS_PROFILE`), region (`AWS_REGION`), and `AWS_ENDPOINT_URL` for a
+/// local emulator.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Loads the signing key from a Secrets Manager secret (its `SecretString`).
+pub async fn signing_key(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<SigningKey> {
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::Config(format!(
+                "cannot read the signing key secret {secret_id}: {}; check the secret ARN and that these \
+             credentials may call secretsmanager:GetSecretValue on it",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    let secret = out
+        .secret_string()
+        .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))?;
+    SigningKey::from_secret(secret.trim().as_bytes()).map_err(|e| Error::Config(format!("secret {secret_id}: {e}")))
+}
+
+/// A CloudFormation stack's outputs, by key.
+pub async fn stack_outputs(client: &aws_sdk_cloudformation::Client, stack: &str) -> Result<BTreeMap<String, String>> {
+    let out = client.describe_stacks().stack_name(stack).send().await.map_err(|e| {
+        Error::Config(format!(
+            "cannot describe the stack {stack:?}: {}; check --stack, the region (AWS_REGION or \
+             --profile's) and the credentials",
+            aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+        ))
+    })?;
+    let s = out
+        .stacks()
+        .first()
+        .ok_or_else(|| Error::Config(format!("no stack named {stack:?}")))?;
+    Ok(s.outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+        .collect())
+}
+
+/// Where the decoy function finds its tables and key (its environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoyEnv {
+    /// `TOKENS_TABLE`.
+    pub tokens_table: String,
+    /// `HITS_TABLE`.
+    pub hits_table: String,
+    /// `SIGNING_KEY_SECRET_ARN`.
+    pub secret_arn: String,
+    /// `HIT_TTL_DAYS` (default 400).
+    pub hit_ttl_days: u32,
+    /// `MIN_LATENCY_MS` (default 0): the response-time floor, see
+    /// [`Decoy::with_min_latency`].
+    pub min_latency_ms: u64,
+}
+
+impl DecoyEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the variables through `get`, naming any that is missing or bad.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let need = |k: &str| {
+            get(k)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::Config(format!("environment variable {k} is not set")))
+        };
+        let hit_ttl_days = match get("HIT_TTL_DAYS").filter(|v| !v.trim().is_empty()) {
+            None => DEFAULT_HIT_TTL_DAYS,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| *d > 0)
+                .ok_or_else(|| Error::Config(format!("HIT_TTL_DAYS={v:?} is not a positive number of days")))?,
+        };
+        Ok(DecoyEnv {
+            tokens_table: need("TOKENS_TABLE")?,
+            hits_table: need("HITS_TABLE")?,
+            secret_arn: need("SIGNING_KEY_SECRET_ARN")?,
+            hit_ttl_days,
+            min_latency_ms: match get("MIN_LATENCY_MS").filter(|v| !v.trim().is_empty()) {
+                None => 0,
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms <= 10_000)
+                    .ok_or_else(|| Error::Config(format!("MIN_LATENCY_MS={v:?} is not 0 to 10000 milliseconds")))?,
+            },
+        })
+    }
+}
+
+/// Builds the decoy the Lambda function runs: DynamoDB stores and the key
+/// from Secrets Manager. Called once per cold start.
+pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
+    let key = signing_key(&aws_sdk_secretsmanager::Client::new(conf), &env.secret_arn).await?;
+    let store = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
+            .with_hit_ttl_days(env.hit_ttl_days),
+    );
+    // A flood of one token costs one token read per second per instance.
+    let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
+        store.clone(),
+        std::time::Duration::from_secs(1),
+    ));
+    let allow = crate::decoy::allowlist::Allowlist::new(store.clone(), crate::decoy::allowlist::DEFAULT_TTL);
+    Ok(Decoy::new(key, tokens, store)
+        .with_allowlist(Arc::new(allow))
+        .with_min_latency(std::time::Duration::from_millis(env.min_latency_ms)))
+}
+
+/// Opens a deployed stack's stores and key (the CLI's `--backend aws`):
+/// explicit `--tokens-table/--hits-table/--secret-arn` win, anything missing
+/// comes from the outputs of `--stack`.
+pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
+    let conf = sdk_config().await;
+    if conf.region().is_none() {
+        return Err(Error::Config(
+            "no AWS region configured; set AWS_REGION or use a profile with a region (AWS_PROFILE)".into(),
+        ));
+    }
+    let explicit = [g.tokens_table.clone(), g.hits_table.clone(), g.secret_arn.clone()];
+    let mut ttl_days = DEFAULT_HIT_TTL_DAYS;
+    let [tokens, hits, secret] = if explicit.iter().all(Option::is_some) {
+        explicit.map(Option::unwrap_or_default)
+    } else {
+        let stack = g.stack.as_deref().ok_or_else(|| {
+            Error::Config(
+                "--backend aws needs --stack NAME (the deployed stack), or all of --tokens-table, \
+                 --hits-table and --secret-arn"
+                    .into(),
+            )
+        })?;
+        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack).await?;
+        // How far back an unfiltered `hits` looks.
+        if let Some(d) = outputs.get(OUTPUT_HIT_TTL_DAYS).and_then(|v| v.parse().ok()) {
+            ttl_days = d;
+        }
+        let pick = |flag: &Option<String>, key: &str| -> Result<String> {
+            match flag {
+                Some(v) => Ok(v.clone()),
+                None => outputs.get(key).cloned().ok_or_else(|| {
+                    Error::Config(format!(
+                        "stack {stack:?} has no output {key}; is it a honeytoken stack?"
+                    ))
+                }),
+            }
+        };
+        [
+            pick(&g.tokens_table, OUTPUT_TOKENS_TABLE)?,
+            pick(&g.hits_table, OUTPUT_HITS_TABLE)?,
+            pick(&g.secret_arn, OUTPUT_SECRET_ARN)?,
+        ]
+    };
+    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret).await?;
+    let store =
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
+    Ok(super::Context {
+        tokens: store.clone(),
+        hits: store.clone(),
+        key,
+        data_dir: None,
+        allow: store,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoy_env_names_what_is_missing() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let e = DecoyEnv::from_lookup(vars(&[("TOKENS_TABLE", "t"), ("HITS_TABLE", "h")])).unwrap_err();
+        assert!(e.to_string().contains("SIGNING_KEY_SECRET_ARN"), "{e}");
+        let ok = DecoyEnv::from_lookup(vars(&[
+            ("TOKENS_TABLE", "t"),
+            ("HITS_TABLE", "h"),
+            ("SIGNING_KEY_SECRET_ARN", "s"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.hit_ttl_days, DEFAULT_HIT_TTL_DAYS);
+        let bad = DecoyEnv::from_lookup(vars(&[
+            ("TOKENS_TABLE", "t"),
+            ("HITS_TABLE", "h"),
+            ("SIGNING_KEY_SECRET_ARN", "s"),
+            ("HIT_TTL_DAYS", "0"),
+        ]))
+        .unwrap_err();
+        assert!(bad.to_string().contains("HIT_TTL_DAYS"), "{bad}");
+    }
+}
