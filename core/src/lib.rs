@@ -18,6 +18,8 @@ pub mod error;
 pub mod hit;
 pub mod key;
 pub mod sanitize;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod time;
 pub mod token;
 

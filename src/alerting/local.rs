@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::domain::alert::Alert;
 use super::pipeline::{Channel, Pipeline};
-use crate::store::memory::MemoryAlertState;
+use crate::store::AlertState;
 use crate::domain::HitListener;
 use crate::domain::hit::Hit;
 use crate::notify::Notifier;
@@ -42,7 +42,12 @@ fn now_ms() -> i64 {
 /// Starts alerting on stored hits. `always` are channels every alert must
 /// reach (the terminal); `best_effort` channels (a webhook) are tried with
 /// their own retries and reported when they fail.
-pub fn spawn(always: Vec<Arc<dyn Notifier>>, best_effort: Vec<Arc<dyn Notifier>>, window: Duration) -> Fanout {
+pub fn spawn(
+    state: Arc<dyn AlertState>,
+    always: Vec<Arc<dyn Notifier>>,
+    best_effort: Vec<Arc<dyn Notifier>>,
+    window: Duration,
+) -> Fanout {
     let (tx, mut rx) = mpsc::channel::<Hit>(QUEUE);
     let overflow = Arc::new(AtomicU64::new(0));
     let overflow_tx = overflow.clone();
@@ -70,7 +75,7 @@ pub fn spawn(always: Vec<Arc<dyn Notifier>>, best_effort: Vec<Arc<dyn Notifier>>
             required: false,
         }))
         .collect();
-    let pipeline = Pipeline::new(Arc::new(MemoryAlertState::new()), channels)
+    let pipeline = Pipeline::new(state, channels)
         .with_window(window)
         .with_clock(Arc::new(move || now_ms() + clock_skew.load(Ordering::Relaxed)));
     let report = |what: &str, e: &crate::Error| {
@@ -134,8 +139,13 @@ mod tests {
     #[tokio::test]
     async fn a_flood_is_one_alert_and_one_exact_summary() {
         let rec = Arc::new(Recorder::default());
-        let f = spawn(vec![rec.clone()], vec![], Duration::from_secs(900));
-        let base = crate::alerting::pipeline::tests::hit_at("tok", "203.0.113.9", 0, 0);
+        let f = spawn(
+            Arc::new(crate::store::memory::MemoryAlertState::new()),
+            vec![rec.clone()],
+            vec![],
+            Duration::from_secs(900),
+        );
+        let base = honeytoken_core::testkit::hit_at("tok", "203.0.113.9", 0, 0);
         for i in 0..500u32 {
             let mut h = base.clone();
             h.hit_id = format!("{i:026}");

@@ -354,54 +354,14 @@ impl Pipeline {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::domain::token::TokenState;
     use crate::store::memory::MemoryAlertState;
-    use async_trait::async_trait;
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    use std::sync::atomic::{AtomicI64, Ordering};
 
-    /// A notifier that records alerts and can be switched to fail.
-    #[derive(Default)]
-    pub struct Recorder {
-        pub alerts: Mutex<Vec<Alert>>,
-        pub failing: AtomicBool,
-        pub name: &'static str,
-    }
-
-    #[async_trait]
-    impl Notifier for Recorder {
-        fn name(&self) -> &str {
-            self.name
-        }
-        async fn notify(&self, alert: &Alert) -> Result<()> {
-            if self.failing.load(Ordering::SeqCst) {
-                return Err(Error::Notify {
-                    channel: self.name.into(),
-                    message: "down".into(),
-                });
-            }
-            self.alerts.lock().unwrap().push(alert.clone());
-            Ok(())
-        }
-    }
-
-    impl Recorder {
-        pub fn taken(&self) -> Vec<Alert> {
-            self.alerts.lock().unwrap().clone()
-        }
-    }
-
-    pub fn hit_at(token: &str, ip: &str, secs: i64, n: u32) -> Hit {
-        let t = time::macros::datetime!(2026-11-28 12:00:00 UTC) + time::Duration::seconds(secs);
-        Hit {
-            hit_id: format!("01HIT{secs:08}{n:06}"),
-            label: "payments-repo".into(),
-            location: "github.com/acme/payments/.env".into(),
-            ..Hit::sample(token, ip, &crate::domain::time::rfc3339(t))
-        }
-    }
+    pub use crate::notify::recorder::Recorder;
+    pub use honeytoken_core::testkit::hit_at;
 
     struct Rig {
         state: Arc<MemoryAlertState>,

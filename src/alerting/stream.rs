@@ -106,7 +106,8 @@ pub fn records_from_event(event: &aws_lambda_events::event::dynamodb::Event) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::pipeline::tests::{Recorder, hit_at};
+    use crate::notify::recorder::Recorder;
+    use honeytoken_core::testkit::hit_at;
     use crate::alerting::pipeline::Channel;
     use crate::store::memory::MemoryAlertState;
     use std::sync::Arc;

@@ -61,22 +61,7 @@ async fn alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn Ale
 
 #[cfg(feature = "aws")]
 async fn aws_alert_log(g: &Global, table: Option<&str>) -> Result<Option<Arc<dyn AlertLog>>> {
-    let conf = crate::wiring::stack::sdk_config().await;
-    let table = match table {
-        Some(t) => t.to_string(),
-        None => match &g.stack {
-            Some(stack) => crate::wiring::stack::stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
-                .await?
-                .get("AlertStateTableName")
-                .cloned()
-                .ok_or_else(|| Error::Config(format!("stack {stack} has no AlertStateTableName output")))?,
-            None => return Ok(None),
-        },
-    };
-    Ok(Some(Arc::new(crate::store::dynamodb::alert_state::DynamoAlertState::new(
-        aws_sdk_dynamodb::Client::new(&conf),
-        table,
-    ))))
+    crate::wiring::stack::alert_log(g.stack.as_deref(), table).await
 }
 
 #[cfg(not(feature = "aws"))]

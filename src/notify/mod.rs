@@ -3,6 +3,8 @@
 
 pub mod http;
 pub mod pagerduty;
+#[cfg(any(test, feature = "testkit"))]
+pub mod recorder;
 pub mod slack;
 #[cfg(feature = "aws")]
 pub mod sns;

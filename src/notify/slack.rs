@@ -61,7 +61,7 @@ impl Notifier for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::pipeline::tests::hit_at;
+    use honeytoken_core::testkit::hit_at;
     use crate::notify::http::tests::server;
     use std::time::Duration;
 

@@ -158,7 +158,7 @@ impl Notifier for Sns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::pipeline::tests::hit_at;
+    use honeytoken_core::testkit::hit_at;
     use crate::domain::hit::{Asn, Geo};
 
     fn parse(body: &str) -> serde_json::Value {

@@ -121,7 +121,7 @@ mod tests {
                 }
             }
         });
-        let hit = crate::alerting::pipeline::tests::hit_at("tok", "203.0.113.9", 0, 1);
+        let hit = honeytoken_core::testkit::hit_at("tok", "203.0.113.9", 0, 1);
         let w = Webhook::new(&url, b"receiver-secret").unwrap();
         w.notify(&Alert::for_hit(&hit)).await.unwrap();
         let (head, body) = got.await.unwrap();

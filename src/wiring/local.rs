@@ -118,3 +118,37 @@ pub fn open(dir: Option<&Path>) -> Result<super::Context> {
         allow: store,
     })
 }
+
+/// The alert fan-out of `serve`: the terminal always, a signed webhook when
+/// `webhook` is given (its secret from `HONEYTOKEN_WEBHOOK_SECRET`, else
+/// `DATA_DIR/webhook.secret`), throttled per (token, source) over `window`.
+pub fn fanout(
+    ctx: &super::Context,
+    webhook: Option<&str>,
+    window: std::time::Duration,
+) -> Result<crate::alerting::local::Fanout> {
+    use crate::notify::Notifier;
+    let mut best_effort: Vec<std::sync::Arc<dyn Notifier>> = Vec::new();
+    if let Some(url) = webhook {
+        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None => {
+                let dir = ctx
+                    .data_dir
+                    .as_ref()
+                    .ok_or_else(|| Error::Config("the webhook secret needs a local data directory".into()))?;
+                read_or_create_secret(&dir.join("webhook.secret"))?
+            }
+        };
+        best_effort.push(std::sync::Arc::new(crate::notify::webhook::Webhook::new(
+            url,
+            secret.trim().as_bytes(),
+        )?));
+    }
+    Ok(crate::alerting::local::spawn(
+        std::sync::Arc::new(crate::store::memory::MemoryAlertState::new()),
+        vec![std::sync::Arc::new(crate::notify::terminal::Terminal)],
+        best_effort,
+        window,
+    ))
+}

@@ -16,6 +16,7 @@ pub mod stack;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::decoy::Decoy;
 use crate::domain::key::SigningKey;
 use crate::store::{AllowStore, HitStore, TokenStore};
 
@@ -45,4 +46,22 @@ pub struct StackSelect {
     pub hits_table: Option<String>,
     /// Secrets Manager secret holding the signing key.
     pub secret_arn: Option<String>,
+}
+
+/// How long a token read is reused: a flood of one token costs one token
+/// read per second per process, however hard it is hammered.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The decoy over a backend's stores, as both runtimes assemble it: token
+/// reads cached for [`TOKEN_CACHE_TTL`], the global allowlist cached for
+/// [`crate::decoy::allowlist::DEFAULT_TTL`], answers no faster than `min_latency`.
+pub fn decoy(ctx: &Context, min_latency: std::time::Duration) -> Decoy {
+    let tokens: Arc<dyn TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
+        ctx.tokens.clone(),
+        TOKEN_CACHE_TTL,
+    ));
+    let allow = crate::decoy::allowlist::Allowlist::new(ctx.allow.clone(), crate::decoy::allowlist::DEFAULT_TTL);
+    Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone())
+        .with_allowlist(Arc::new(allow))
+        .with_min_latency(min_latency)
 }

@@ -131,15 +131,35 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
             .with_hit_ttl_days(env.hit_ttl_days),
     );
-    // A flood of one token costs one token read per second per instance.
-    let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
-        store.clone(),
-        std::time::Duration::from_secs(1),
-    ));
-    let allow = crate::decoy::allowlist::Allowlist::new(store.clone(), crate::decoy::allowlist::DEFAULT_TTL);
-    Ok(Decoy::new(key, tokens, store)
-        .with_allowlist(Arc::new(allow))
-        .with_min_latency(std::time::Duration::from_millis(env.min_latency_ms)))
+    let ctx = super::Context {
+        tokens: store.clone(),
+        hits: store.clone(),
+        key,
+        data_dir: None,
+        allow: store,
+    };
+    Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)))
+}
+
+/// Where `honeytoken test` sees that the stack's alerter published an alert:
+/// the alert state table (`table`, else the `stack`'s output), if any.
+pub async fn alert_log(stack: Option<&str>, table: Option<&str>) -> Result<Option<Arc<dyn crate::store::AlertLog>>> {
+    let conf = sdk_config().await;
+    let table = match table {
+        Some(t) => t.to_string(),
+        None => match stack {
+            Some(stack) => stack_outputs(&aws_sdk_cloudformation::Client::new(&conf), stack)
+                .await?
+                .get("AlertStateTableName")
+                .cloned()
+                .ok_or_else(|| Error::Config(format!("stack {stack} has no AlertStateTableName output")))?,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(Arc::new(crate::store::dynamodb::alert_state::DynamoAlertState::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        table,
+    ))))
 }
 
 /// Opens a deployed stack's stores and key (the CLI's `--backend aws`):

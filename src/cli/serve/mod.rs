@@ -8,9 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::{Backend, Global};
-use crate::decoy::Decoy;
 use crate::error::{Error, Result};
-use crate::notify::{Notifier, terminal::Terminal, webhook::Webhook};
 
 /// `serve` options.
 #[derive(Debug, Args)]
@@ -71,36 +69,12 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         ));
     }
     let ctx = crate::cli::open(g).await?;
-    let mut webhooks: Vec<Arc<dyn Notifier>> = Vec::new();
-    if let Some(url) = &a.webhook {
-        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
-            Some(s) => s,
-            None => {
-                let dir = ctx.data_dir.as_ref().expect("local backend has a data dir");
-                crate::wiring::local::read_or_create_secret(&dir.join("webhook.secret"))?
-            }
-        };
-        webhooks.push(Arc::new(Webhook::new(url, secret.trim().as_bytes())?));
-    }
-    let fanout = crate::alerting::local::spawn(vec![Arc::new(Terminal)], webhooks, a.throttle_window);
-    // One token read per second per token, however hard a token is hammered.
-    let tokens: Arc<dyn crate::store::TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
-        ctx.tokens.clone(),
-        std::time::Duration::from_secs(1),
-    ));
-    let mut decoy = Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone())
-        .with_listener(fanout.listener.clone())
-        .with_min_latency(a.min_latency);
+    let fanout = crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window)?;
+    let mut decoy = crate::wiring::decoy(&ctx, a.min_latency).with_listener(fanout.listener.clone());
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));
     }
-    // Global allowlist entries, read at the first hit and then every 30 s.
-    let allow = crate::decoy::allowlist::Allowlist::new(super::allow::open_store(g, &ctx)?, crate::decoy::allowlist::DEFAULT_TTL);
-    decoy = decoy.with_allowlist(Arc::new(allow));
     let decoy = Arc::new(decoy);
     let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
         Error::Config(format!(
