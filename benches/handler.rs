@@ -7,10 +7,10 @@ use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use honeytoken::decoy::{Decoy, RequestMeta};
 use honeytoken::domain::key::SigningKey;
-use honeytoken::store::TokenStore;
-use honeytoken::store::memory::MemoryStore;
 use honeytoken::domain::token::extract::{Limits, candidates};
 use honeytoken::domain::token::{self, Alphabet, KeyShape, MintSpec, recognise};
+use honeytoken::store::TokenStore;
+use honeytoken::store::memory::MemoryStore;
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -7,8 +7,8 @@
 use bytes::Bytes;
 use honeytoken::decoy::{Decoy, RequestMeta};
 use honeytoken::domain::key::SigningKey;
-use honeytoken::store::memory::MemoryStore;
 use honeytoken::domain::token::{self, Alphabet, KeyShape, MintSpec};
+use honeytoken::store::memory::MemoryStore;
 use std::sync::Arc;
 use std::time::Instant;
 

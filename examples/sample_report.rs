@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use honeytoken::domain::hit::Hit;
+use honeytoken::domain::token::TokenRecord;
 use honeytoken::store::sqlite::SqliteStore;
 use honeytoken::store::{HitStore, TokenStore};
-use honeytoken::domain::token::TokenRecord;
 
 /// A small, uneven sample: a few busy sources, a quiet period and a spike.
 fn small(tokens: &[TokenRecord], all: Vec<Hit>) -> (Vec<TokenRecord>, Vec<Hit>) {
@@ -34,7 +34,7 @@ fn small(tokens: &[TokenRecord], all: Vec<Hit>) -> (Vec<TokenRecord>, Vec<Hit>) 
         .enumerate()
         // Thin out quiet days so the timeline has shape: keep days 0–4 sparse, 20–24 dense.
         .filter(|(i, h)| {
-            let day: usize = h.received_at[8..10].parse().unwrap_or(1);
+            let day: usize = h.received_at.time().day() as usize;
             match day {
                 1..=10 => i % 4 == 0,
                 11..=19 => i % 2 == 0,

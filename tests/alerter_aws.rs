@@ -12,14 +12,13 @@ mod alerts;
 mod support;
 
 use alerts::{Delivered, Envelope, Topic, deliver, stream_records};
-use honeytoken::wiring::alerter::{AlerterEnv, FLUSH_INPUT, Invocation, handle, parse_invocation, pipeline};
 use honeytoken::alerting::pipeline::{Channel, Pipeline};
 use honeytoken::domain::hit::{Geo, Hit};
 use honeytoken::notify::sns::Sns;
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::dynamodb::alert_state::DynamoAlertState;
 use honeytoken::store::{HitQuery, HitStore};
-use honeytoken::domain::token::TokenState;
+use honeytoken::wiring::alerter::{AlerterEnv, FLUSH_INPUT, Invocation, handle, parse_invocation, pipeline};
 use serde_json::Value;
 use std::sync::Arc;
 use support::Tables;
@@ -55,12 +54,7 @@ async fn rig() -> Rig {
 }
 
 fn hit(token: &str, ip: &str, at: OffsetDateTime, n: u128) -> Hit {
-    let ms = (at.unix_timestamp_nanos() / 1_000_000) as u64;
     Hit {
-        token_id: token.into(),
-        hit_id: ulid::Ulid::from_parts(ms, n).to_string(),
-        received_at: honeytoken::domain::time::rfc3339(at),
-        source_ip: ip.into(),
         user_agent: "python-requests/2.32".into(),
         method: "POST".into(),
         path: "/v1/charges".into(),
@@ -68,18 +62,9 @@ fn hit(token: &str, ip: &str, at: OffsetDateTime, n: u128) -> Hit {
         headers: [("user-agent".to_string(), "python-requests/2.32".to_string())]
             .into_iter()
             .collect(),
-        found_in: "authorization".into(),
-        tampered: false,
-        tampered_claims: vec![],
-        orphan: false,
-        test: false,
-        ignored: false,
-        geo: None,
-        asn: None,
-        token_state: Some(TokenState::Active),
         label: format!("label-{token}"),
         location: format!("github.com/acme/{token}/.env"),
-        request_id: None,
+        ..honeytoken_core::testkit::hit_at_time(token, ip, at, n)
     }
 }
 
@@ -177,7 +162,7 @@ async fn same_batch_delivered_twice_alerts_once() {
         "python-requests/2.32",
         "POST /v1/charges?limit=1",
         "authorization",
-        &a.received_at,
+        &a.received_at.to_string(),
         "What to do next",
         "honeytoken hits --token tok0a",
     ] {

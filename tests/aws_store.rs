@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use honeytoken::Error;
 use honeytoken::domain::hit::Hit;
 use honeytoken::domain::key::SigningKey;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenState, mint};
 use honeytoken::store::dynamodb::{DEFAULT_HIT_TTL_DAYS, DynamoStore};
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
-use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenState, mint};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use support::Tables;
@@ -33,31 +33,16 @@ fn key_spec() -> MintSpec {
 }
 
 fn hit_at(token_id: &str, at: OffsetDateTime, ip: &str, n: u128) -> Hit {
-    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap();
     Hit {
-        token_id: token_id.into(),
-        hit_id: ulid::Ulid::from_parts(ms, n).to_string(),
-        received_at: honeytoken::domain::time::rfc3339(at),
-        source_ip: ip.into(),
         user_agent: "python-requests/2.32".into(),
-        method: "GET".into(),
         path: "/v1/charges".into(),
-        query: String::new(),
         headers: [("user-agent".to_string(), "python-requests/2.32".to_string())]
             .into_iter()
             .collect(),
-        found_in: "authorization".into(),
-        tampered: false,
-        tampered_claims: vec![],
-        orphan: false,
-        test: false,
-        ignored: false,
-        geo: None,
-        asn: None,
-        token_state: Some(TokenState::Active),
         label: "ci-secrets".into(),
         location: "github.com/acme/api/.env".into(),
         request_id: Some(format!("req-{n}")),
+        ..honeytoken_core::testkit::hit_at_time(token_id, ip, at, n)
     }
 }
 
@@ -264,9 +249,9 @@ async fn hits_round_trip_with_ttl_day_and_ip_attributes() {
         .item
         .expect("hit stored under token_id + hit_id");
     let expires: i64 = raw["expires_at"].as_n().unwrap().parse().unwrap();
-    let received = honeytoken::domain::time::parse(&h.received_at).unwrap().unix_timestamp();
+    let received = h.received_at.time().unix_timestamp();
     assert_eq!(expires, received + 30 * 86_400);
-    assert_eq!(raw["day"].as_s().unwrap(), &h.received_at[..10]);
+    assert_eq!(raw["day"].as_s().unwrap(), &h.received_at.time().date().to_string());
     assert_eq!(raw["ip"].as_s().unwrap(), "203.0.113.7");
 
     let back = s
@@ -330,7 +315,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
         v.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.hit_id.cmp(&b.hit_id)));
         v
     };
-    let since = honeytoken::domain::time::rfc3339(now - time::Duration::hours(48));
+    let since = honeytoken::domain::time::Timestamp::from(now - time::Duration::hours(48));
 
     // --since: the by_day index, one partition per day.
     let q0 = s.stats().queries();

@@ -14,10 +14,10 @@ mod runtime_api;
 mod support;
 
 use alerts::{Delivered, Topic, deliver, stream_records};
-use honeytoken::wiring::stack::signing_key;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
-use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+use honeytoken::wiring::stack::signing_key;
 use runtime_api::{Function, RuntimeApi, workspace_bin};
 use serde_json::{Value, json};
 

@@ -9,14 +9,14 @@ use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
 
-use honeytoken::domain::alert::{Alert, render};
-use honeytoken::decoy::{Decoy, RequestMeta};
 use honeytoken::decoy::enrich::Enricher;
+use honeytoken::decoy::{Decoy, RequestMeta};
+use honeytoken::domain::alert::{Alert, render};
 use honeytoken::domain::hit::Hit;
 use honeytoken::domain::key::SigningKey;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, mint};
 use honeytoken::store::sqlite::SqliteStore;
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
-use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, mint};
 
 fn enricher() -> Arc<Enricher> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip");
@@ -252,7 +252,10 @@ fn template_wires_geolocation_into_the_decoy_function() {
     for (var, param) in [
         (honeytoken::decoy::enrich::CITY_VAR, "GeoIpCityPath"),
         (honeytoken::decoy::enrich::ASN_VAR, "GeoIpAsnPath"),
-        (honeytoken::decoy::enrich::cloudfront::TRUST_VAR, "TrustCloudFrontHeaders"),
+        (
+            honeytoken::decoy::enrich::cloudfront::TRUST_VAR,
+            "TrustCloudFrontHeaders",
+        ),
     ] {
         let (tag, v) = tagged(&env[var]).unwrap_or_else(|| panic!("{var} is not set from a parameter"));
         assert_eq!((tag.as_str(), v.as_str()), ("Ref", Some(param)), "{var}");

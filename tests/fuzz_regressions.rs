@@ -3,8 +3,8 @@
 
 use honeytoken::decoy::{Decoy, RequestMeta};
 use honeytoken::domain::key::SigningKey;
-use honeytoken::store::memory::MemoryStore;
 use honeytoken::domain::token::extract::{Limits, candidates};
+use honeytoken::store::memory::MemoryStore;
 use std::path::Path;
 use std::sync::Arc;
 

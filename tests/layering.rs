@@ -71,7 +71,9 @@ fn split_tests(text: &str) -> (Vec<(usize, &str)>, Vec<(usize, &str)>) {
     let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let cut = lines
         .windows(2)
-        .position(|w| w[0].1.trim() == "#[cfg(test)]" && w[1].1.trim_start().starts_with("mod ") && !w[1].1.starts_with(' '))
+        .position(|w| {
+            w[0].1.trim() == "#[cfg(test)]" && w[1].1.trim_start().starts_with("mod ") && !w[1].1.starts_with(' ')
+        })
         .unwrap_or(lines.len());
     (lines[..cut].to_vec(), lines[cut..].to_vec())
 }
@@ -111,7 +113,11 @@ fn two_segments(s: &str) -> String {
 
 /// `a::b...` as `a::b`; `a::{b, c::d}` as `a::b` and `a::c`.
 fn two_segments_all(s: &str) -> Vec<String> {
-    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect() };
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
     let first = ident(s);
     let tail = &s[first.len()..];
     if let Some(group) = tail.strip_prefix("::{") {
@@ -124,11 +130,17 @@ fn two_segments_all(s: &str) -> Vec<String> {
             .collect();
     }
     let second = tail.strip_prefix("::").map(ident).unwrap_or_default();
-    vec![if second.is_empty() { first } else { format!("{first}::{second}") }]
+    vec![if second.is_empty() {
+        first
+    } else {
+        format!("{first}::{second}")
+    }]
 }
 
 fn is_adapter(path: &str) -> bool {
-    ADAPTERS.iter().any(|a| path == *a || path.starts_with(&format!("{a}::")))
+    ADAPTERS
+        .iter()
+        .any(|a| path == *a || path.starts_with(&format!("{a}::")))
 }
 
 fn root() -> PathBuf {
@@ -146,7 +158,13 @@ fn library_violations() -> Vec<String> {
     let mut bad = Vec::new();
     for f in files {
         let relative = f.strip_prefix(root().join("src")).unwrap().to_path_buf();
-        let first = relative.components().next().unwrap().as_os_str().to_string_lossy().to_string();
+        let first = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
         let module = first.trim_end_matches(".rs").to_string();
         let Some(own) = rank(&module) else {
             continue; // lib.rs, main.rs: the crate root declares everything
@@ -185,14 +203,23 @@ fn crate_violations() -> Vec<String> {
         let text = fs::read_to_string(&f).unwrap();
         for (i, line) in text.lines().enumerate() {
             if !paths(line, "honeytoken").is_empty() {
-                bad.push(format!("{}:{}: the core imports the library: {}", rel(&f), i + 1, line.trim()));
+                bad.push(format!(
+                    "{}:{}: the core imports the library: {}",
+                    rel(&f),
+                    i + 1,
+                    line.trim()
+                ));
             }
         }
     }
     let manifest = fs::read_to_string(root().join("core/Cargo.toml")).unwrap();
     for (i, line) in manifest.lines().enumerate() {
         if line.trim_start().starts_with("honeytoken ") || line.contains("path = \"..") {
-            bad.push(format!("core/Cargo.toml:{}: the core depends on the workspace: {}", i + 1, line.trim()));
+            bad.push(format!(
+                "core/Cargo.toml:{}: the core depends on the workspace: {}",
+                i + 1,
+                line.trim()
+            ));
         }
     }
     // Functions go through wiring for adapters.
@@ -215,7 +242,11 @@ fn crate_violations() -> Vec<String> {
                         ));
                     }
                     if dir.starts_with("guard") && p.split("::").next() == Some("cli") {
-                        bad.push(format!("{}:{n}: the guard never links the CLI: {}", rel(&f), line.trim()));
+                        bad.push(format!(
+                            "{}:{n}: the guard never links the CLI: {}",
+                            rel(&f),
+                            line.trim()
+                        ));
                     }
                 }
             }
@@ -233,8 +264,14 @@ fn imports_only_point_down_the_layers() {
 
 #[test]
 fn the_check_sees_grouped_imports_and_ignores_comments() {
-    assert_eq!(paths("use crate::{domain::hit::Hit, store::memory};", "crate"), ["domain::hit", "store::memory"]);
-    assert_eq!(paths("    let s = crate::store::sqlite::SqliteStore::open(p);", "crate"), ["store::sqlite"]);
+    assert_eq!(
+        paths("use crate::{domain::hit::Hit, store::memory};", "crate"),
+        ["domain::hit", "store::memory"]
+    );
+    assert_eq!(
+        paths("    let s = crate::store::sqlite::SqliteStore::open(p);", "crate"),
+        ["store::sqlite"]
+    );
     assert!(paths("// see crate::cli::Global", "crate").is_empty());
     assert_eq!(
         paths("use crate::notify::{Notifier, terminal::Terminal};", "crate"),
@@ -250,7 +287,13 @@ fn every_layer_is_ranked() {
     rs_files(&root().join("src"), &mut files);
     for f in files {
         let relative = f.strip_prefix(root().join("src")).unwrap();
-        let first = relative.components().next().unwrap().as_os_str().to_string_lossy().to_string();
+        let first = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
         let module = first.trim_end_matches(".rs");
         assert!(
             rank(module).is_some() || module == "lib" || module == "main",

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::sanitize::escape;
+use crate::time::Timestamp;
 use crate::token::TokenState;
 
 /// Caps on stored attacker-controlled fields, in bytes. Together they keep a
@@ -62,8 +63,8 @@ pub struct Hit {
     pub token_id: String,
     /// ULID: unique and ordered by time.
     pub hit_id: String,
-    /// RFC 3339, UTC, milliseconds.
-    pub received_at: String,
+    /// When the request arrived (RFC 3339, UTC, milliseconds, as text).
+    pub received_at: Timestamp,
     /// Client address as seen by the endpoint.
     pub source_ip: String,
     /// User-Agent header.
@@ -76,8 +77,8 @@ pub struct Hit {
     pub query: String,
     /// Request headers (lowercase names; repeated headers joined by `, `).
     pub headers: BTreeMap<String, String>,
-    /// Where the token was: a header name, `query:NAME`, `cookie:NAME` or `body`.
-    pub found_in: String,
+    /// Where in the request the token was.
+    pub found_in: FoundIn,
     /// A JWT of ours whose signature no longer verifies.
     pub tampered: bool,
     /// What changed in a tampered JWT (claim names, `alg:…`).
@@ -102,6 +103,114 @@ pub struct Hit {
     /// Request id from the front door (API Gateway), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Where the token was used: the decoy endpoint, or a guard in front of
+    /// a real service.
+    #[serde(default)]
+    pub via: Via,
+    /// How many requests this record stands for: 1 for an ordinary hit; a
+    /// flood's counter record counts the requests past the first ones.
+    #[serde(default = "one")]
+    pub count: u64,
+    /// For a flood's counter record: samples of the counted requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood: Option<crate::flood::FloodSamples>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Where a hit was seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Via {
+    /// The decoy endpoint.
+    #[default]
+    Decoy,
+    /// A guard in front of (or inside) a real service.
+    Guard {
+        /// The service's name, as its operator configured the guard.
+        service: String,
+    },
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Via::Decoy => f.write_str("decoy"),
+            Via::Guard { service } => write!(f, "guard:{service}"),
+        }
+    }
+}
+
+/// Where in a request a token was found. Its text form (`authorization`,
+/// any header name, `query:NAME`, `cookie:NAME`, `body`) is what JSON,
+/// stores and alerts show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FoundIn {
+    /// A header (lower-case name), `Authorization` included.
+    Header(String),
+    /// A query parameter.
+    Query(String),
+    /// A cookie.
+    Cookie(String),
+    /// The body (JSON, form or raw).
+    Body,
+}
+
+impl FoundIn {
+    /// The printable, bounded form of a parameter, cookie or header name.
+    pub fn name(raw: &[u8]) -> String {
+        escape(raw, 64)
+    }
+}
+
+impl std::fmt::Display for FoundIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FoundIn::Header(n) => f.write_str(n),
+            FoundIn::Query(n) if n.is_empty() => f.write_str("query"),
+            FoundIn::Query(n) => write!(f, "query:{n}"),
+            FoundIn::Cookie(n) => write!(f, "cookie:{n}"),
+            FoundIn::Body => f.write_str("body"),
+        }
+    }
+}
+
+impl std::str::FromStr for FoundIn {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(if s == "body" {
+            FoundIn::Body
+        } else if s == "query" {
+            FoundIn::Query(String::new())
+        } else if let Some(n) = s.strip_prefix("query:") {
+            FoundIn::Query(n.to_string())
+        } else if let Some(n) = s.strip_prefix("cookie:") {
+            FoundIn::Cookie(n.to_string())
+        } else {
+            FoundIn::Header(s.to_string())
+        })
+    }
+}
+
+impl PartialEq<&str> for FoundIn {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+impl Serialize for FoundIn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FoundIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(s.parse().unwrap_or(FoundIn::Body))
+    }
 }
 
 impl Hit {
@@ -179,14 +288,14 @@ impl Hit {
         Hit {
             token_id: token_id.into(),
             hit_id: new_hit_id(),
-            received_at: received_at.into(),
+            received_at: Timestamp::parse(received_at).expect("sample times are RFC 3339"),
             source_ip: source_ip.into(),
             user_agent: "curl/8.5.0".into(),
             method: "GET".into(),
             path: "/v1/users".into(),
             query: String::new(),
             headers: BTreeMap::new(),
-            found_in: "authorization".into(),
+            found_in: FoundIn::Header("authorization".into()),
             tampered: false,
             tampered_claims: vec![],
             orphan: false,
@@ -198,6 +307,9 @@ impl Hit {
             label: String::new(),
             location: String::new(),
             request_id: None,
+            via: Via::Decoy,
+            count: 1,
+            flood: None,
         }
     }
 }

@@ -9,12 +9,14 @@
 //! * [`key`]: the deployment's signing key
 //! * [`hit`]: the record of one request that carried a honeytoken
 //! * [`allow`]: allowlist entries and address matching
+//! * [`flood`]: how many hits of a pair are kept whole, and the counter for the rest
 //! * [`sanitize`], [`time`]: escaping hostile bytes, RFC 3339 at the edges
 
 #![warn(missing_docs)]
 
 pub mod allow;
 pub mod error;
+pub mod flood;
 pub mod hit;
 pub mod key;
 pub mod sanitize;

@@ -18,6 +18,73 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     }
 }
 
+/// A point in time, UTC, kept to the millisecond: compared and computed
+/// with as a time, written as RFC 3339 text (`2026-11-28T12:00:00.123Z`)
+/// only at the edges (JSON, stores, terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// `t`, in UTC, truncated to the millisecond.
+    pub fn new(t: OffsetDateTime) -> Self {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        let ms = t.millisecond();
+        Timestamp(t.replace_nanosecond(ms as u32 * 1_000_000).unwrap_or(t))
+    }
+
+    /// The current time.
+    pub fn now() -> Self {
+        Self::new(OffsetDateTime::now_utc())
+    }
+
+    /// Parses RFC 3339 text.
+    pub fn parse(s: &str) -> Option<Self> {
+        parse(s).map(Self::new)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn unix_ms(&self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// The time itself.
+    pub fn time(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&rfc3339(self.0))
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| crate::Error::Invalid(format!("{s:?} is not an RFC 3339 time")))
+    }
+}
+
+impl From<OffsetDateTime> for Timestamp {
+    fn from(t: OffsetDateTime) -> Self {
+        Self::new(t)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not an RFC 3339 time")))
+    }
+}
+
 /// Current time, formatted.
 pub fn now() -> String {
     rfc3339(OffsetDateTime::now_utc())

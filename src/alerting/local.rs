@@ -15,12 +15,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::domain::alert::Alert;
 use super::pipeline::{Channel, Pipeline};
-use crate::store::AlertState;
 use crate::domain::HitListener;
+use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
 use crate::notify::Notifier;
+use crate::store::AlertState;
 
 /// Hits queued for alerting before the queue pushes back.
 pub const QUEUE: usize = 10_000;
@@ -149,7 +149,7 @@ mod tests {
         for i in 0..500u32 {
             let mut h = base.clone();
             h.hit_id = format!("{i:026}");
-            h.received_at = crate::domain::time::now();
+            h.received_at = crate::domain::time::Timestamp::now();
             (f.listener)(&h);
         }
         let Fanout { listener, task } = f;

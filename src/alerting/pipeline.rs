@@ -31,10 +31,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::alert::Alert;
-use crate::store::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
-use crate::error::{Error, Result};
 use crate::domain::hit::Hit;
+use crate::error::{Error, Result};
 use crate::notify::Notifier;
+use crate::store::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
 
 /// Default throttle window.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -107,10 +107,8 @@ fn system_ms() -> i64 {
 }
 
 /// A hit's time in ms since the epoch (`fallback` if unparsable).
-pub fn hit_time_ms(hit: &Hit, fallback: i64) -> i64 {
-    crate::domain::time::parse(&hit.received_at)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .unwrap_or(fallback)
+pub fn hit_time_ms(hit: &Hit, _fallback: i64) -> i64 {
+    hit.received_at.unix_ms()
 }
 
 impl Pipeline {

@@ -4,8 +4,8 @@
 //! number is reported so it and everything after it is delivered again.
 
 use super::pipeline::{Outcome, Pipeline};
-use crate::error::{Error, Result};
 use crate::domain::hit::Hit;
+use crate::error::{Error, Result};
 
 /// One stream record, already decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,10 +106,10 @@ pub fn records_from_event(event: &aws_lambda_events::event::dynamodb::Event) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::recorder::Recorder;
-    use honeytoken_core::testkit::hit_at;
     use crate::alerting::pipeline::Channel;
+    use crate::notify::recorder::Recorder;
     use crate::store::memory::MemoryAlertState;
+    use honeytoken_core::testkit::hit_at;
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
 

@@ -1,12 +1,13 @@
 //! `hits`: recorded uses of tokens.
 
+use crate::domain::time::Timestamp;
 use clap::Args;
 
 use super::Context;
 use super::output::{self, Format};
-use crate::ops::analysis::{self, Group, GroupBy};
-use crate::error::{Error, Result};
 use crate::domain::hit::Hit;
+use crate::error::{Error, Result};
+use crate::ops::analysis::{self, Group, GroupBy};
 use crate::store::HitQuery;
 
 /// `hits` options.
@@ -42,12 +43,12 @@ pub struct HitsArgs {
 }
 
 /// Turns `24h`, `2026-11-01` or an RFC 3339 time into an RFC 3339 lower bound.
-pub fn since_bound(since: &str) -> Result<String> {
-    if let Some(t) = crate::domain::time::parse(since) {
-        return Ok(crate::domain::time::rfc3339(t));
+pub fn since_bound(since: &str) -> Result<Timestamp> {
+    if let Some(t) = Timestamp::parse(since) {
+        return Ok(t);
     }
     if let Ok(d) = time::Date::parse(since, time::macros::format_description!("[year]-[month]-[day]")) {
-        return Ok(crate::domain::time::rfc3339(d.midnight().assume_utc()));
+        return Ok(d.midnight().assume_utc().into());
     }
     let d = humantime::parse_duration(since).map_err(|e| {
         Error::Invalid(format!(
@@ -58,7 +59,7 @@ pub fn since_bound(since: &str) -> Result<String> {
     let t = time::OffsetDateTime::now_utc()
         .checked_sub(d)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    Ok(crate::domain::time::rfc3339(t))
+    Ok(t.into())
 }
 
 /// Builds the store query from the options.
@@ -74,14 +75,14 @@ pub fn query(a: &HitsArgs) -> Result<HitQuery> {
 fn row(h: &Hit) -> Vec<String> {
     let flags = crate::domain::alert::render::flags(h).join(",");
     vec![
-        h.received_at.clone(),
+        h.received_at.to_string(),
         h.token_id.clone(),
         h.label.clone(),
         h.source_ip.clone(),
         h.geo.as_ref().and_then(|g| g.country_code.clone()).unwrap_or_default(),
         h.method.clone(),
         h.path.clone(),
-        h.found_in.clone(),
+        h.found_in.to_string(),
         h.user_agent.clone(),
         flags,
     ]

@@ -4,9 +4,9 @@ use clap::Args;
 use std::path::PathBuf;
 
 use super::Context;
+use crate::domain::token::{Placement, TokenState};
 use crate::error::{Error, Result};
 use crate::ops::plant::{self, FileFormat, NameStyle, Plant, YamlFlavour};
-use crate::domain::token::{Placement, TokenState};
 
 /// Where `test` and `plant --with-url` point when no endpoint is given.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";

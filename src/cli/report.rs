@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, a: ReportArgs) -> Result<()> {
     };
     let opts = ReportOptions {
         generated_at: crate::domain::time::now(),
-        since,
+        since: since.map(|s| s.to_string()),
         token_id: a.token.clone(),
     };
     let html = render(&hits, &tokens, &opts);

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use super::progress::Spinner;
 use super::{Backend, Context, Global};
-use crate::error::{Error, Result};
-use crate::domain::hit::Hit;
-use crate::store::HitQuery;
 use crate::decoy::testmark;
-use crate::store::AlertLog;
+use crate::domain::hit::Hit;
 use crate::domain::token::TokenState;
+use crate::error::{Error, Result};
+use crate::store::AlertLog;
+use crate::store::HitQuery;
 
 /// `test` options.
 #[derive(Debug, Args)]
@@ -150,7 +150,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     // Stage 1: the request, sent and answered.
     let url = format!("{}{TEST_PATH}", endpoint.trim_end_matches('/'));
     let mark = testmark::fresh_mark(&ctx.key, &token.id);
-    let since = crate::domain::time::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(10));
+    let since = crate::domain::time::Timestamp::from(time::OffsetDateTime::now_utc() - time::Duration::minutes(10));
     let client = reqwest::Client::builder()
         .timeout(a.timeout)
         .user_agent(concat!("honeytoken-test/", env!("CARGO_PKG_VERSION")))

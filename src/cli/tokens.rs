@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::Context;
 use super::output::{self, Format};
-use crate::error::{Error, Result};
 use crate::domain::token::{self, Alphabet, KeyShape, MintSpec, TokenKind, TokenRecord, TokenState};
+use crate::error::{Error, Result};
 
 /// Text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

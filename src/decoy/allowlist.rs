@@ -106,8 +106,8 @@ mod tests {
     #[tokio::test]
     async fn decoy_flags_allowlisted_hits_and_never_reads_the_list_for_misses() {
         use crate::decoy::{Decoy, RequestMeta};
-        use crate::store::{HitStore, TokenStore};
         use crate::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+        use crate::store::{HitStore, TokenStore};
         let key = crate::domain::key::SigningKey::from_secret(&[7u8; 32]).unwrap();
         let store = Arc::new(MemoryStore::new());
         store

@@ -9,14 +9,13 @@ use bytes::Bytes;
 use http::{Request, Response};
 use std::sync::Arc;
 
-use crate::domain::HitListener;
-use crate::domain::hit::{Hit, RequestFacts, new_hit_id};
-use crate::domain::key::SigningKey;
 use crate::decoy::persona::Persona;
-use crate::store::{HitStore, TokenStore};
+use crate::domain::HitListener;
+use crate::domain::hit::{FoundIn, Hit, RequestFacts, Via, new_hit_id};
+use crate::domain::key::SigningKey;
 use crate::domain::token::extract::{Limits, candidates};
 use crate::domain::token::{Recognised, jwt, recognise};
-
+use crate::store::{HitStore, TokenStore};
 
 /// Facts about a request that only the runtime knows.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +39,7 @@ pub struct Decoy {
     min_latency: std::time::Duration,
     allowlist: Option<Arc<crate::decoy::allowlist::Allowlist>>,
     test_marks: crate::decoy::testmark::Verifier,
+    flood: Option<crate::domain::flood::FloodRule>,
 }
 
 impl Decoy {
@@ -52,6 +52,7 @@ impl Decoy {
             persona: Persona::default(),
             limits: Limits::default(),
             listener: None,
+            flood: None,
             enricher: None,
             trusted_cloudfront: false,
             min_latency: std::time::Duration::ZERO,
@@ -79,6 +80,13 @@ impl Decoy {
     /// Calls `f` with every stored hit.
     pub fn with_listener(mut self, f: HitListener) -> Self {
         self.listener = Some(f);
+        self
+    }
+
+    /// Keeps hits under the flood rule: past `rule.whole` hits of a (token,
+    /// source) pair in a bucket, the store counts instead of storing whole.
+    pub fn with_flood_rule(mut self, rule: crate::domain::flood::FloodRule) -> Self {
+        self.flood = Some(rule);
         self
     }
 
@@ -121,7 +129,7 @@ impl Decoy {
     /// Records the hits a request carries and returns them (stored or not).
     pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
         let (parts, body) = req.into_parts();
-        let found: Vec<(Recognised, String)> = candidates(&parts, &body, &self.limits)
+        let found: Vec<(Recognised, FoundIn)> = candidates(&parts, &body, &self.limits)
             .into_iter()
             .filter_map(|c| recognise(&self.key, &c.value).map(|r| (r, c.found_in)))
             .collect();
@@ -138,7 +146,7 @@ impl Decoy {
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| meta.source_ip.clone());
         let facts = RequestFacts::capture(&parts, &source_ip);
-        let received_at = crate::domain::time::now();
+        let received_at = crate::domain::time::Timestamp::now();
         // Read (through a short-lived cache) only now that the request carried a token.
         let global_allow = match &self.allowlist {
             Some(a) => a.global().await,
@@ -175,7 +183,7 @@ impl Decoy {
             let hit = Hit {
                 token_id: r.token_id.clone(),
                 hit_id: new_hit_id(),
-                received_at: received_at.clone(),
+                received_at,
                 source_ip: facts.source_ip.clone(),
                 user_agent: facts.user_agent.clone(),
                 method: facts.method.clone(),
@@ -198,9 +206,19 @@ impl Decoy {
                 token_state: record.as_ref().map(|t| t.state),
                 label: record.as_ref().map(|t| t.label.clone()).unwrap_or_default(),
                 location: record.as_ref().map(|t| t.location.clone()).unwrap_or_default(),
-                request_id: meta.request_id.as_ref().map(|s| crate::domain::sanitize::escape_str(s, 128)),
+                request_id: meta
+                    .request_id
+                    .as_ref()
+                    .map(|s| crate::domain::sanitize::escape_str(s, 128)),
+                via: Via::Decoy,
+                count: 1,
+                flood: None,
             };
-            match self.hits.put(&hit).await {
+            let stored = match &self.flood {
+                Some(rule) => self.hits.record(&hit, rule).await.map(|_| ()),
+                None => self.hits.put(&hit).await,
+            };
+            match stored {
                 Ok(()) => {
                     if let Some(l) = &self.listener {
                         l(&hit);
@@ -263,8 +281,9 @@ pub fn unstored_line(hit: &Hit, e: &crate::Error, now: time::OffsetDateTime) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::MemoryStore;
     use crate::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+    use crate::store::HitStore;
+    use crate::store::memory::MemoryStore;
 
     fn setup() -> (Decoy, Arc<MemoryStore>, SigningKey) {
         let key = SigningKey::from_secret(&[5u8; 32]).unwrap();
@@ -306,6 +325,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_flood_keeps_the_first_hits_whole_and_counts_the_rest_exactly() {
+        // Given a decoy whose flood rule keeps 3 hits of a pair whole,
+        let (d, store, key) = setup();
+        let d = d.with_flood_rule(crate::domain::flood::FloodRule {
+            whole: 3,
+            bucket: std::time::Duration::from_secs(3600),
+        });
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "flooded",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&rec).await.unwrap();
+        // when one source replays the token 10 times,
+        for _ in 0..10 {
+            let meta = RequestMeta {
+                source_ip: "203.0.113.7".into(),
+                request_id: None,
+            };
+            d.record(req(&format!("Bearer {}", rec.token)), meta).await;
+        }
+        // then 3 whole records and one counter standing for the other 7 are kept.
+        let hits = store.query(&Default::default()).await.unwrap();
+        assert_eq!(hits.len(), 4);
+        assert_eq!(hits.iter().filter(|h| h.count == 1 && h.flood.is_none()).count(), 3);
+        let counter = hits.iter().find(|h| h.flood.is_some()).expect("a counter record");
+        assert_eq!(counter.count, 7);
+        assert_eq!(hits.iter().map(|h| h.count).sum::<u64>(), 10, "every request counted");
+    }
+
+    #[tokio::test]
     async fn hit_and_miss_get_the_same_answer() {
         let (d, store, key) = setup();
         let rec = mint(
@@ -335,7 +389,7 @@ mod tests {
             ("127.0.0.1", "GET", "/v1/users")
         );
         assert_eq!(
-            (h.found_in.as_str(), h.user_agent.as_str(), h.label.as_str()),
+            (h.found_in.to_string().as_str(), h.user_agent.as_str(), h.label.as_str()),
             ("authorization", "curl/8.5.0", "demo")
         );
         assert!(!h.orphan && !h.tampered);

@@ -253,8 +253,8 @@ mod tests {
     #[tokio::test]
     async fn decoy_flags_a_marked_request_as_a_test_and_a_forged_one_as_real() {
         use crate::decoy::{Decoy, RequestMeta};
-        use crate::store::TokenStore;
         use crate::domain::token::{MintSpec, mint};
+        use crate::store::TokenStore;
         let k = key();
         let store = std::sync::Arc::new(crate::store::memory::MemoryStore::new());
         let t = mint(
@@ -283,6 +283,9 @@ mod tests {
         let forged = fresh_mark(&SigningKey::from_secret(&[1u8; 32]).unwrap(), &t.id);
         let h = send(forged).await;
         assert!(!h[0].test && h[0].alerts());
-        assert_eq!(crate::domain::alert::severity(&h[0]), crate::domain::alert::Severity::Critical);
+        assert_eq!(
+            crate::domain::alert::severity(&h[0]),
+            crate::domain::alert::Severity::Critical
+        );
     }
 }

@@ -116,8 +116,8 @@ impl Notifier for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use honeytoken_core::testkit::hit_at;
     use crate::notify::http::tests::server;
+    use honeytoken_core::testkit::hit_at;
     use std::time::Duration;
 
     #[tokio::test]

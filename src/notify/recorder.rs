@@ -33,7 +33,10 @@ impl Notifier for Recorder {
                 message: "down".into(),
             });
         }
-        self.alerts.lock().map_err(|_| Error::Store("recorder poisoned".into()))?.push(alert.clone());
+        self.alerts
+            .lock()
+            .map_err(|_| Error::Store("recorder poisoned".into()))?
+            .push(alert.clone());
         Ok(())
     }
 }

@@ -61,8 +61,8 @@ impl Notifier for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use honeytoken_core::testkit::hit_at;
     use crate::notify::http::tests::server;
+    use honeytoken_core::testkit::hit_at;
     use std::time::Duration;
 
     fn fast() -> Retry {

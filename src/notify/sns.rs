@@ -158,8 +158,8 @@ impl Notifier for Sns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use honeytoken_core::testkit::hit_at;
     use crate::domain::hit::{Asn, Geo};
+    use honeytoken_core::testkit::hit_at;
 
     fn parse(body: &str) -> serde_json::Value {
         serde_json::from_str(body).unwrap()

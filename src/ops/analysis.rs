@@ -6,9 +6,11 @@
 //! and the HTML report all show the same numbers.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::hit::Hit;
+use crate::domain::time::Timestamp;
 
 /// What to group hits by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,20 +77,20 @@ pub struct Group {
 }
 
 /// The key and readable name of a hit under `by`.
-fn key_of(by: GroupBy, h: &Hit) -> (Option<&str>, Option<&str>) {
+fn key_of(by: GroupBy, h: &Hit) -> (Option<Cow<'_, str>>, Option<&str>) {
     fn nonempty(s: &str) -> Option<&str> {
         if s.is_empty() { None } else { Some(s) }
     }
     match by {
-        GroupBy::Ip => (nonempty(&h.source_ip), None),
-        GroupBy::Token => (Some(h.token_id.as_str()), nonempty(&h.label)),
+        GroupBy::Ip => (nonempty(&h.source_ip).map(Cow::Borrowed), None),
+        GroupBy::Token => (Some(Cow::Borrowed(h.token_id.as_str())), nonempty(&h.label)),
         GroupBy::Country => match &h.geo {
-            Some(g) => (g.country_code.as_deref(), g.country.as_deref()),
+            Some(g) => (g.country_code.as_deref().map(Cow::Borrowed), g.country.as_deref()),
             None => (None, None),
         },
         GroupBy::Asn => (None, h.asn.as_ref().and_then(|a| a.org.as_deref())),
-        GroupBy::UserAgent => (nonempty(&h.user_agent), None),
-        GroupBy::Day => (h.received_at.get(..10), None),
+        GroupBy::UserAgent => (nonempty(&h.user_agent).map(Cow::Borrowed), None),
+        GroupBy::Day => (Some(Cow::Owned(h.received_at.time().date().to_string())), None),
     }
 }
 
@@ -96,8 +98,8 @@ struct Acc<'a> {
     key: Option<String>,
     name: Option<&'a str>,
     count: u64,
-    first: &'a str,
-    last: &'a str,
+    first: Timestamp,
+    last: Timestamp,
     tokens: HashSet<&'a str>,
     sources: HashSet<&'a str>,
 }
@@ -106,7 +108,7 @@ struct Acc<'a> {
 /// comes most hits first, ties by key, hits without a key last.
 pub fn group(hits: &[Hit], by: GroupBy) -> Vec<Group> {
     // Keyed by the borrowed key where possible; the ASN number is formatted once per group.
-    let mut groups: HashMap<(Option<&str>, Option<u32>), Acc<'_>> = HashMap::new();
+    let mut groups: HashMap<(Option<Cow<'_, str>>, Option<u32>), Acc<'_>> = HashMap::new();
     for h in hits {
         let (key, name) = key_of(by, h);
         let asn = if by == GroupBy::Asn {
@@ -114,27 +116,28 @@ pub fn group(hits: &[Hit], by: GroupBy) -> Vec<Group> {
         } else {
             None
         };
-        let acc = groups.entry((key, asn)).or_insert_with(|| Acc {
+        let acc = groups.entry((key.clone(), asn)).or_insert_with(|| Acc {
             key: match by {
                 GroupBy::Asn => asn.map(|n| format!("AS{n}")),
-                _ => key.map(str::to_string),
+                _ => key.map(Cow::into_owned),
             },
             name: None,
             count: 0,
-            first: &h.received_at,
-            last: &h.received_at,
+            first: h.received_at,
+            last: h.received_at,
             tokens: HashSet::new(),
             sources: HashSet::new(),
         });
-        acc.count += 1;
+        // A flood's counter record stands for many requests.
+        acc.count += h.count.max(1);
         if acc.name.is_none() {
             acc.name = name;
         }
-        if h.received_at.as_str() < acc.first {
-            acc.first = &h.received_at;
+        if h.received_at < acc.first {
+            acc.first = h.received_at;
         }
-        if h.received_at.as_str() > acc.last {
-            acc.last = &h.received_at;
+        if h.received_at > acc.last {
+            acc.last = h.received_at;
             // The newest label/org wins: a token relabelled later shows its current name.
             if name.is_some() {
                 acc.name = name;

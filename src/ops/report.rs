@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use crate::ops::analysis::{self, Group, GroupBy};
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
+use crate::ops::analysis::{self, Group, GroupBy};
 
 /// The Content-Security-Policy of the report: nothing but inline styles and `data:` images.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -348,7 +348,7 @@ fn recent_section(out: &mut String, hits: &[Hit]) {
         let _ = write!(
             out,
             r#"<tr><td class="t">{}</td><td class="mono">{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td class="mono">{} {}</td><td class="mono">{}</td><td class="flag">{}</td></tr>"#,
-            short_time(&h.received_at),
+            short_time(&h.received_at.to_string()),
             escape_html(&h.token_id),
             clip(&h.source_ip, CELL),
             clip(&place, CELL),
@@ -385,7 +385,11 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
         hits.iter().map(|h| &h.received_at).min(),
         hits.iter().map(|h| &h.received_at).max(),
     ) {
-        scope.push(format!("first {} · last {}", short_time(f), short_time(l)));
+        scope.push(format!(
+            "first {} · last {}",
+            short_time(&f.to_string()),
+            short_time(&l.to_string())
+        ));
     }
 
     let mut out = String::with_capacity(64 * 1024);

@@ -2,10 +2,10 @@
 //! old one retired (its hits still alert: a leaked copy is still out there),
 //! and the planted file updated in place.
 
-use crate::error::{Error, Result};
 use crate::domain::key::SigningKey;
-use crate::store::TokenStore;
 use crate::domain::token::{self, MintSpec, Placement, TokenKind, TokenRecord, TokenState};
+use crate::error::{Error, Result};
+use crate::store::TokenStore;
 
 /// Default maximum age before `list` suggests rotating a token.
 pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
@@ -114,8 +114,8 @@ pub fn rotation_hint(t: &TokenRecord, max_age_days: i64, now: time::OffsetDateTi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::MemoryStore;
     use crate::domain::token::{Alphabet, KeyShape, recognise};
+    use crate::store::memory::MemoryStore;
 
     fn key() -> SigningKey {
         SigningKey::from_secret(&[4u8; 32]).unwrap()

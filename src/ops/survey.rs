@@ -11,9 +11,9 @@
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+use crate::domain::token::TokenKind;
 use crate::error::{Error, Result};
 use crate::ops::plant::{FileFormat, NameStyle, is_kubernetes, kubernetes_kind};
-use crate::domain::token::TokenKind;
 
 /// Bytes of a file read to classify it; larger files are judged on these.
 pub const SNIFF_BYTES: u64 = 1024 * 1024;

@@ -137,4 +137,3 @@ pub trait AlertState: Send + Sync {
     /// Keys of outbox entries created at or before `before_ms`.
     async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<String>>;
 }
-

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::TokenStore;
-use crate::error::Result;
 use crate::domain::token::TokenRecord;
+use crate::error::Result;
 
 /// Entries kept at most; past this the cache is cleared rather than grown.
 const MAX_ENTRIES: usize = 10_000;
@@ -74,8 +74,8 @@ impl TokenStore for CachedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::MemoryStore;
     use crate::domain::token::{MintSpec, TokenState, mint};
+    use crate::store::memory::MemoryStore;
 
     #[tokio::test]
     async fn reads_once_per_ttl_and_sees_own_writes() {

@@ -13,10 +13,11 @@ use async_trait::async_trait;
 
 pub use alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
 
-use crate::error::Result;
 use crate::domain::allow::AllowEntry;
+use crate::domain::flood::FloodRule;
 use crate::domain::hit::Hit;
 use crate::domain::token::{TokenRecord, TokenState};
+use crate::error::Result;
 
 /// Tokens by id.
 #[async_trait]
@@ -37,11 +38,23 @@ pub struct HitQuery {
     /// Only this token's hits.
     pub token_id: Option<String>,
     /// Only hits received at or after this RFC 3339 time.
-    pub since: Option<String>,
+    pub since: Option<crate::domain::time::Timestamp>,
     /// Only hits from this source address.
     pub source_ip: Option<String>,
     /// At most this many (the newest).
     pub limit: Option<usize>,
+}
+
+/// How a hit was kept under the flood rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Stored as its own record.
+    Whole,
+    /// Counted in its bucket's counter record, which now stands for `count` requests.
+    Counted {
+        /// Requests the counter stands for, this one included.
+        count: u64,
+    },
 }
 
 /// Hits, append-only.
@@ -49,6 +62,13 @@ pub struct HitQuery {
 pub trait HitStore: Send + Sync {
     /// Stores a hit durably before returning.
     async fn put(&self, hit: &Hit) -> Result<()>;
+    /// Stores a hit under the flood rule: whole while its (token, source,
+    /// bucket) has seen at most `rule.whole` hits, else counted in the
+    /// bucket's counter record. Stores without a counter keep every hit whole.
+    async fn record(&self, hit: &Hit, rule: &FloodRule) -> Result<Kept> {
+        let _ = rule;
+        self.put(hit).await.map(|()| Kept::Whole)
+    }
     /// Hits matching `q`, oldest first.
     async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>>;
 }
@@ -67,7 +87,7 @@ pub async fn set_state(store: &dyn TokenStore, id: &str, state: TokenState) -> R
 /// Applies a query's filters to one hit (for stores that filter in memory).
 pub fn matches(q: &HitQuery, h: &Hit) -> bool {
     q.token_id.as_ref().is_none_or(|t| &h.token_id == t)
-        && q.since.as_ref().is_none_or(|s| h.received_at.as_str() >= s.as_str())
+        && q.since.as_ref().is_none_or(|s| h.received_at >= *s)
         && q.source_ip.as_ref().is_none_or(|ip| &h.source_ip == ip)
 }
 

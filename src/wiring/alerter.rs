@@ -10,12 +10,12 @@ use std::time::Duration;
 use crate::alerting::pipeline::{Channel, DEFAULT_WINDOW, FlushReport, Pipeline};
 use crate::alerting::stream::{BatchReport, process_batch, records_from_event};
 use crate::error::{Error, Result};
+use crate::notify::Notifier;
 use crate::notify::pagerduty::PagerDuty;
 use crate::notify::slack::Slack;
 use crate::notify::sns::Sns;
-use crate::notify::Notifier;
-use crate::wiring::secrets;
 use crate::store::dynamodb::alert_state::DynamoAlertState;
+use crate::wiring::secrets;
 
 /// The alerter's environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

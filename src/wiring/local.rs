@@ -4,8 +4,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use crate::domain::key::SigningKey;
+use crate::error::{Error, Result};
 
 /// Environment variable overriding the signing key.
 pub const SIGNING_KEY_ENV: &str = "HONEYTOKEN_SIGNING_KEY";
@@ -130,7 +130,10 @@ pub fn fanout(
     use crate::notify::Notifier;
     let mut best_effort: Vec<std::sync::Arc<dyn Notifier>> = Vec::new();
     if let Some(url) = webhook {
-        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()) {
+        let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => s,
             None => {
                 let dir = ctx

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::decoy::Decoy;
-use crate::error::{Error, Result};
 use crate::domain::key::SigningKey;
+use crate::error::{Error, Result};
 use crate::store::dynamodb::{DEFAULT_HIT_TTL_DAYS, DynamoStore};
 
 /// Stack output naming the tokens table.
@@ -156,10 +156,9 @@ pub async fn alert_log(stack: Option<&str>, table: Option<&str>) -> Result<Optio
             None => return Ok(None),
         },
     };
-    Ok(Some(Arc::new(crate::store::dynamodb::alert_state::DynamoAlertState::new(
-        aws_sdk_dynamodb::Client::new(&conf),
-        table,
-    ))))
+    Ok(Some(Arc::new(
+        crate::store::dynamodb::alert_state::DynamoAlertState::new(aws_sdk_dynamodb::Client::new(&conf), table),
+    )))
 }
 
 /// Opens a deployed stack's stores and key (the CLI's `--backend aws`):

@@ -13,7 +13,7 @@ use std::path::Path;
 use honeytoken::decoy::enrich::Enricher;
 use honeytoken::domain::hit::Hit;
 use honeytoken::domain::key::SigningKey;
-use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, TokenState, mint};
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, mint};
 
 /// Tokens in the data set.
 pub const TOKENS: usize = 50;
@@ -139,10 +139,6 @@ pub fn hits_over(tokens: &[TokenRecord], e: &Enricher, start: time::Date, days: 
                 token_id: t.id.clone(),
                 // A ULID of the hit's own time, as the decoy writes it (stores may
                 // use it as a time-ordered sort key).
-                hit_id: ulid::Ulid::from_parts((at.unix_timestamp_nanos() / 1_000_000) as u64, (j * 1000 + k) as u128)
-                    .to_string(),
-                received_at: honeytoken::domain::time::rfc3339(at),
-                source_ip: s.ip.clone(),
                 user_agent: [
                     "curl/8.5.0",
                     "python-requests/2.32.3",
@@ -150,22 +146,13 @@ pub fn hits_over(tokens: &[TokenRecord], e: &Enricher, start: time::Date, days: 
                     "aws-cli/2.17",
                 ][j % 4]
                     .to_string(),
-                method: "GET".into(),
                 path: "/v1/charges".into(),
-                query: String::new(),
-                headers: Default::default(),
-                found_in: "authorization".into(),
-                tampered: false,
-                tampered_claims: vec![],
-                orphan: false,
-                test: false,
-                ignored: false,
                 geo: geo.clone(),
                 asn: asn.clone(),
-                token_state: Some(TokenState::Active),
                 label: t.label.clone(),
                 location: t.location.clone(),
-                request_id: None,
+                // A ULID of the hit's own time, as the decoy writes it.
+                ..honeytoken_core::testkit::hit_at_time(&t.id, &s.ip, at, (j * 1000 + k) as u128)
             });
         }
     }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 
 use super::{MAX_CANDIDATE_LEN, MIN_CANDIDATE_LEN};
+use crate::hit::FoundIn;
 
 /// Bounds on what one request may make us look at.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +50,7 @@ pub struct Candidate {
     /// The candidate bytes (token characters only).
     pub value: Vec<u8>,
     /// `authorization`, a header name, `query:NAME`, `cookie:NAME` or `body`.
-    pub found_in: String,
+    pub found_in: FoundIn,
 }
 
 #[inline]
@@ -68,7 +69,7 @@ impl Collector {
     }
 
     /// Splits `s` into words and keeps those long enough to be a token.
-    fn words(&mut self, s: &[u8], found_in: &dyn Fn() -> String) {
+    fn words(&mut self, s: &[u8], found_in: &dyn Fn() -> FoundIn) {
         for w in s.split(|b| !is_token_byte(*b)) {
             if self.full() {
                 return;
@@ -100,11 +101,6 @@ fn trim_dots(w: &[u8]) -> &[u8] {
     &w[..end]
 }
 
-/// A printable, bounded label for a parameter or cookie name.
-fn name_label(prefix: &str, name: &[u8]) -> String {
-    format!("{prefix}:{}", crate::sanitize::escape(name, 64))
-}
-
 /// Extracts candidates from a request's head and (the first bytes of) its body.
 pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate> {
     let mut c = Collector {
@@ -115,7 +111,7 @@ pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate>
     // Authorization first: it is where a found key is most often tried.
     for v in parts.headers.get_all(http::header::AUTHORIZATION).iter().take(4) {
         let v = cap(v.as_bytes(), limits.header_value_scan);
-        let label = || "authorization".to_string();
+        let label = || FoundIn::Header("authorization".into());
         if let Some(rest) = strip_scheme(v, b"basic") {
             let rest = rest.trim_ascii();
             if let Ok(decoded) = STANDARD.decode(rest) {
@@ -142,12 +138,11 @@ pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate>
                     None => (&b""[..], pair),
                 };
                 let val = percent_decode(val);
-                c.words(&val, &|| name_label("cookie", k));
+                c.words(&val, &|| FoundIn::Cookie(FoundIn::name(k)));
             }
             continue;
         }
-        let n = name.as_str().to_string();
-        c.words(v, &|| n.clone());
+        c.words(v, &|| FoundIn::Header(name.as_str().to_string()));
     }
 
     if let Some(q) = parts.uri.query() {
@@ -156,10 +151,10 @@ pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate>
             if c.full() {
                 break;
             }
-            c.words(v.as_bytes(), &|| name_label("query", k.as_bytes()));
+            c.words(v.as_bytes(), &|| FoundIn::Query(FoundIn::name(k.as_bytes())));
             // A key pasted as the parameter name (`?sk_live_…`) counts too.
             if v.is_empty() {
-                c.words(k.as_bytes(), &|| "query".to_string());
+                c.words(k.as_bytes(), &|| FoundIn::Query(String::new()));
             }
         }
     }
@@ -172,7 +167,7 @@ pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate>
 }
 
 fn scan_body(parts: &Parts, body: &[u8], limits: &Limits, c: &mut Collector) {
-    let label = || "body".to_string();
+    let label = || FoundIn::Body;
     let ctype = parts
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -202,10 +197,10 @@ fn walk_json(v: &Value, depth: usize, max_depth: usize, c: &mut Collector) {
         return;
     }
     match v {
-        Value::String(s) => c.words(s.as_bytes(), &|| "body".to_string()),
+        Value::String(s) => c.words(s.as_bytes(), &|| FoundIn::Body),
         Value::Array(a) => a.iter().for_each(|x| walk_json(x, depth + 1, max_depth, c)),
         Value::Object(o) => o.iter().for_each(|(k, x)| {
-            c.words(k.as_bytes(), &|| "body".to_string());
+            c.words(k.as_bytes(), &|| FoundIn::Body);
             walk_json(x, depth + 1, max_depth, c)
         }),
         _ => {}
@@ -251,7 +246,7 @@ mod tests {
         candidates(p, body, &Limits::default())
             .into_iter()
             .filter(|c| c.value == K.as_bytes())
-            .map(|c| c.found_in)
+            .map(|c| c.found_in.to_string())
             .collect()
     }
 

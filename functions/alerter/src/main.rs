@@ -2,8 +2,8 @@
 //! scheduled flush, through the library's alert pipeline
 //! (`honeytoken::wiring::alerter`). Clients are built once per cold start.
 
-use honeytoken::wiring::alerter::{AlerterEnv, handle, parse_invocation, pipeline};
 use honeytoken::alerting::pipeline::Pipeline;
+use honeytoken::wiring::alerter::{AlerterEnv, handle, parse_invocation, pipeline};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use std::sync::Arc;

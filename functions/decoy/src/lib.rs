@@ -104,9 +104,9 @@ mod tests {
     async fn every_kind_of_request_gets_the_same_lambda_response() {
         use base64::Engine;
         use honeytoken::domain::key::SigningKey;
+        use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
         use honeytoken::store::TokenStore;
         use honeytoken::store::memory::MemoryStore;
-        use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
         use std::sync::Arc;
 
         let key = SigningKey::from_secret(&[7u8; 32]).unwrap();

@@ -5,9 +5,9 @@
 //! answers every request exactly as the decoy does, retrying the setup on
 //! each request, so an outage never changes what a caller sees.
 
-use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, sdk_config};
 use honeytoken::decoy::Decoy;
 use honeytoken::decoy::persona::Persona;
+use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, sdk_config};
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
 use std::sync::Arc;
 use tokio::sync::OnceCell;

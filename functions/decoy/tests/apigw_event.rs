@@ -5,11 +5,11 @@
 #[path = "../../../tests/support/aws.rs"]
 mod support;
 
-use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, signing_key};
 use honeytoken::decoy::persona::Persona;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
-use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, signing_key};
 use lambda_http::{Body, Response};
 
 const FIXTURE: &str = "tests/fixtures/apigw-http-v2-event.json";

@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
 use crate::domain::hit::{Asn, Geo};
+use crate::error::{Error, Result};
 
 /// The variable naming the City database file (also `serve --geoip-city`).
 pub const CITY_VAR: &str = "HONEYTOKEN_GEOIP_CITY";
@@ -188,9 +188,9 @@ mod tests {
         use super::super::*;
         use crate::decoy::{Decoy, RequestMeta};
         use crate::domain::key::SigningKey;
+        use crate::domain::token::{Alphabet, KeyShape, MintSpec, mint};
         use crate::store::TokenStore;
         use crate::store::memory::MemoryStore;
-        use crate::domain::token::{Alphabet, KeyShape, MintSpec, mint};
         use bytes::Bytes;
 
         fn fixture(name: &str) -> OsString {

@@ -191,7 +191,7 @@ pub fn slack_text(a: &Alert) -> String {
         esc(&h.location),
         esc(&h.method),
         esc(&h.path),
-        esc(&h.found_in),
+        esc(&h.found_in.to_string()),
         esc(&h.user_agent),
         if flags.is_empty() {
             String::new()
@@ -230,10 +230,7 @@ pub fn alert_json(a: &Alert) -> serde_json::Value {
 pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
     let h = &a.hit;
     // CloudWatch writes StateChangeTime as 2026-11-28T12:00:00.123+0000.
-    let when = match h.received_at.strip_suffix('Z') {
-        Some(t) => format!("{t}+0000"),
-        None => h.received_at.clone(),
-    };
+    let when = h.received_at.to_string().replacen('Z', "+0000", 1);
     let mut name = format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip);
     name.truncate(255);
     serde_json::json!({

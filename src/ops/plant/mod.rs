@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
 use crate::domain::token::{TokenKind, TokenRecord};
+use crate::error::{Error, Result};
 
 mod dotenv;
 mod json;

@@ -91,7 +91,9 @@ fn names() {
     let key = crate::domain::key::SigningKey::from_secret(&[1u8; 32]).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let shape = |p: &str| {
-        crate::domain::token::MintSpec::Key(crate::domain::token::KeyShape::plain(p, crate::domain::token::Alphabet::Base62, 32).unwrap())
+        crate::domain::token::MintSpec::Key(
+            crate::domain::token::KeyShape::plain(p, crate::domain::token::Alphabet::Base62, 32).unwrap(),
+        )
     };
     let t = crate::domain::token::mint(&key, &shape("acme_live_"), "l", "", "", now).unwrap();
     assert_eq!(default_var(&t, NameStyle::UpperSnake), "ACME_API_KEY");

@@ -26,9 +26,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use std::collections::HashMap;
 
 use crate::domain::alert::Alert;
-use crate::store::alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
-use crate::error::{Error, Result};
 use crate::domain::hit::Hit;
+use crate::error::{Error, Result};
+use crate::store::alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -144,4 +144,3 @@ impl AlertState for MemoryAlertState {
             .collect())
     }
 }
-

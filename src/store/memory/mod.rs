@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{HitQuery, HitStore, TokenStore, apply_limit, matches};
-use crate::error::{Error, Result};
+use super::{HitQuery, HitStore, Kept, TokenStore, apply_limit, matches};
+use crate::domain::flood::{FloodKey, FloodRule, FloodSamples, counter_hit};
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
+use crate::error::{Error, Result};
 
 /// Tokens and hits in memory.
 #[derive(Default)]
@@ -20,6 +21,7 @@ pub struct MemoryStore {
     fail_writes: std::sync::atomic::AtomicBool,
     allow: Mutex<BTreeMap<String, crate::domain::allow::AllowEntry>>,
     allow_reads: AtomicUsize,
+    floods: Mutex<std::collections::HashMap<FloodKey, u64>>,
 }
 
 mod alert_state;
@@ -91,6 +93,39 @@ impl HitStore for MemoryStore {
         }
         self.hits.lock().expect("lock").push(hit.clone());
         Ok(())
+    }
+
+    async fn record(&self, hit: &Hit, rule: &FloodRule) -> Result<Kept> {
+        if self.fail_writes.load(Ordering::Relaxed) {
+            return Err(Error::Store("store unavailable".into()));
+        }
+        let key = rule.key(hit);
+        let nth = {
+            let mut f = self.floods.lock().expect("lock");
+            let n = f.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let mut hits = self.hits.lock().expect("lock");
+        if rule.is_whole(nth) {
+            hits.push(hit.clone());
+            return Ok(Kept::Whole);
+        }
+        let id = key.counter_id();
+        let count = match hits.iter_mut().find(|h| h.hit_id == id) {
+            Some(c) => {
+                c.count += 1;
+                c.flood.get_or_insert_with(FloodSamples::default).add(hit);
+                c.count
+            }
+            None => {
+                let mut samples = FloodSamples::default();
+                samples.add(hit);
+                hits.push(counter_hit(hit, &key, 1, samples));
+                1
+            }
+        };
+        Ok(Kept::Counted { count })
     }
 
     async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>> {

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::{HitQuery, HitStore, TokenStore, apply_limit};
-use crate::error::{Error, Result};
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
+use crate::error::{Error, Result};
 
 mod allow;
 
@@ -224,7 +224,7 @@ impl HitStore for SqliteStore {
         let row = Row {
             hit_id: hit.hit_id.clone(),
             token_id: hit.token_id.clone(),
-            received_at: hit.received_at.clone(),
+            received_at: hit.received_at.to_string(),
             source_ip: hit.source_ip.clone(),
             doc,
         };
@@ -253,7 +253,7 @@ impl HitStore for SqliteStore {
                 sql.push_str(&format!(" AND token_id = ?{}", args.len()));
             }
             if let Some(s) = &q.since {
-                args.push(s.clone());
+                args.push(s.to_string());
                 sql.push_str(&format!(" AND received_at >= ?{}", args.len()));
             }
             if let Some(ip) = &q.source_ip {
@@ -278,8 +278,8 @@ impl HitStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::HitQuery;
     use crate::domain::token::{MintSpec, TokenState, mint};
+    use crate::store::HitQuery;
 
     fn hit(token: &str, ip: &str, at: &str) -> Hit {
         Hit {
@@ -341,13 +341,13 @@ mod tests {
         assert_eq!(s2.query(&HitQuery::default()).await.unwrap().len(), 600);
         let q = HitQuery {
             token_id: Some("a".into()),
-            since: Some("2026-11-15T00:00:00.000Z".into()),
+            since: Some("2026-11-15T00:00:00.000Z".parse().unwrap()),
             ..Default::default()
         };
         let got = s2.query(&q).await.unwrap();
         assert!(
             got.iter()
-                .all(|h| h.token_id == "a" && h.received_at.as_str() >= "2026-11-15")
+                .all(|h| h.token_id == "a" && h.received_at.to_string().as_str() >= "2026-11-15")
         );
         assert!(!got.is_empty() && got.len() < 300);
         assert!(
