@@ -46,8 +46,6 @@ use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
 use crate::error::{Error, Result};
 
-#[cfg(feature = "cli")]
-
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
