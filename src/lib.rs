@@ -28,4 +28,4 @@ pub mod wiring;
 #[cfg(feature = "cli")]
 pub mod cli;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

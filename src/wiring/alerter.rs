@@ -42,28 +42,21 @@ impl AlerterEnv {
 
     /// Reads the variables through `get`, naming any that is missing or bad.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let opt = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let need = |k: &str| opt(k).ok_or_else(|| Error::Config(format!("environment variable {k} is not set")));
-        let window = match opt("THROTTLE_WINDOW_MINUTES") {
-            None => DEFAULT_WINDOW,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|m| (1..=24 * 60).contains(m))
-                .map(|m| Duration::from_secs(m * 60))
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "THROTTLE_WINDOW_MINUTES={v:?} is not a number of minutes from 1 to 1440"
-                    ))
-                })?,
-        };
+        let vars = super::env::Vars(get);
+        let default_minutes = DEFAULT_WINDOW.as_secs() / 60;
+        let minutes = vars.number(
+            "THROTTLE_WINDOW_MINUTES",
+            default_minutes,
+            1..=24 * 60,
+            "a number of minutes from 1 to 1440",
+        )?;
         Ok(AlerterEnv {
-            state_table: need("ALERT_STATE_TABLE")?,
-            topic_arn: need("ALERT_TOPIC_ARN")?,
-            window,
-            slack_secret: opt("SLACK_WEBHOOK_SECRET_ARN"),
-            pagerduty_secret: opt("PAGERDUTY_ROUTING_KEY_SECRET_ARN"),
-            pagerduty_url: opt("PAGERDUTY_EVENTS_URL"),
+            state_table: vars.need("ALERT_STATE_TABLE")?,
+            topic_arn: vars.need("ALERT_TOPIC_ARN")?,
+            window: Duration::from_secs(minutes * 60),
+            slack_secret: vars.opt("SLACK_WEBHOOK_SECRET_ARN"),
+            pagerduty_secret: vars.opt("PAGERDUTY_ROUTING_KEY_SECRET_ARN"),
+            pagerduty_url: vars.opt("PAGERDUTY_EVENTS_URL"),
         })
     }
 }

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "aws")]
 pub mod alerter;
+pub mod env;
 #[cfg(feature = "cli")]
 pub mod local;
 #[cfg(feature = "aws")]
@@ -64,4 +65,15 @@ pub fn decoy(ctx: &Context, min_latency: std::time::Duration) -> Decoy {
     Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone())
         .with_allowlist(Arc::new(allow))
         .with_min_latency(min_latency)
+}
+
+/// Logging for the Lambda functions: one JSON object per line (CloudWatch
+/// Logs Insights reads the fields), level from `RUST_LOG`, no colours.
+pub fn init_lambda_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_ansi(false)
+        .with_current_span(false)
+        .try_init();
 }

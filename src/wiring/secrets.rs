@@ -1,11 +1,22 @@
-//! Channel secrets (Slack webhook URL, PagerDuty routing key) from Secrets
-//! Manager, so they never sit in a function's plain environment.
+//! Secrets from Secrets Manager (the signing key, the Slack webhook URL, the
+//! PagerDuty routing key), so they never sit in a function's plain
+//! environment. One read path for all of them.
 
 use crate::error::{Error, Result};
 
 /// The value of a secret: its `SecretString`, or, when that is a JSON
 /// object, its `field` (so `{"url": "…"}` and a bare URL both work).
 pub async fn read(client: &aws_sdk_secretsmanager::Client, secret_id: &str, field: &str) -> Result<String> {
+    let raw = secret_string(client, secret_id).await?;
+    value(&raw, field).ok_or_else(|| {
+        Error::Config(format!(
+            "the secret {secret_id} is empty or has no string field {field:?}"
+        ))
+    })
+}
+
+/// A secret's `SecretString`, with an error that says what to check.
+pub async fn secret_string(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<String> {
     let out = client
         .get_secret_value()
         .secret_id(secret_id)
@@ -13,19 +24,14 @@ pub async fn read(client: &aws_sdk_secretsmanager::Client, secret_id: &str, fiel
         .await
         .map_err(|e| {
             Error::Config(format!(
-                "cannot read the secret {secret_id}: {}; check the ARN and that the function may call \
-             secretsmanager:GetSecretValue on it",
+                "cannot read the secret {secret_id}: {}; check the ARN and that these credentials may call \
+                 secretsmanager:GetSecretValue on it",
                 aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
             ))
         })?;
-    let raw = out
-        .secret_string()
-        .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))?;
-    value(raw, field).ok_or_else(|| {
-        Error::Config(format!(
-            "the secret {secret_id} is empty or has no string field {field:?}"
-        ))
-    })
+    out.secret_string()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))
 }
 
 /// The secret's value from its text (see [`read`]).

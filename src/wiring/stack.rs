@@ -30,21 +30,7 @@ pub async fn sdk_config() -> SdkConfig {
 
 /// Loads the signing key from a Secrets Manager secret (its `SecretString`).
 pub async fn signing_key(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<SigningKey> {
-    let out = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| {
-            Error::Config(format!(
-                "cannot read the signing key secret {secret_id}: {}; check the secret ARN and that these \
-             credentials may call secretsmanager:GetSecretValue on it",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-            ))
-        })?;
-    let secret = out
-        .secret_string()
-        .ok_or_else(|| Error::Config(format!("the secret {secret_id} has no SecretString")))?;
+    let secret = super::secrets::secret_string(client, secret_id).await?;
     SigningKey::from_secret(secret.trim().as_bytes()).map_err(|e| Error::Config(format!("secret {secret_id}: {e}")))
 }
 
@@ -91,34 +77,18 @@ impl DecoyEnv {
 
     /// Reads the variables through `get`, naming any that is missing or bad.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let need = |k: &str| {
-            get(k)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| Error::Config(format!("environment variable {k} is not set")))
-        };
-        let hit_ttl_days = match get("HIT_TTL_DAYS").filter(|v| !v.trim().is_empty()) {
-            None => DEFAULT_HIT_TTL_DAYS,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|d| *d > 0)
-                .ok_or_else(|| Error::Config(format!("HIT_TTL_DAYS={v:?} is not a positive number of days")))?,
-        };
+        let vars = super::env::Vars(get);
         Ok(DecoyEnv {
-            tokens_table: need("TOKENS_TABLE")?,
-            hits_table: need("HITS_TABLE")?,
-            secret_arn: need("SIGNING_KEY_SECRET_ARN")?,
-            hit_ttl_days,
-            min_latency_ms: match get("MIN_LATENCY_MS").filter(|v| !v.trim().is_empty()) {
-                None => 0,
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|ms| *ms <= 10_000)
-                    .ok_or_else(|| Error::Config(format!("MIN_LATENCY_MS={v:?} is not 0 to 10000 milliseconds")))?,
-            },
+            tokens_table: vars.need("TOKENS_TABLE")?,
+            hits_table: vars.need("HITS_TABLE")?,
+            secret_arn: vars.need("SIGNING_KEY_SECRET_ARN")?,
+            hit_ttl_days: vars.number(
+                "HIT_TTL_DAYS",
+                DEFAULT_HIT_TTL_DAYS,
+                1..=u32::MAX,
+                "a positive number of days",
+            )?,
+            min_latency_ms: vars.number("MIN_LATENCY_MS", 0, 0..=10_000, "0 to 10000 milliseconds")?,
         })
     }
 }

@@ -10,12 +10,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_ansi(false)
-        .with_current_span(false)
-        .init();
+    honeytoken::wiring::init_lambda_tracing();
     let env = AlerterEnv::from_env()?;
     let conf = honeytoken::wiring::stack::sdk_config().await;
     // A failure here is reported to the runtime as an init error; the

@@ -33,12 +33,7 @@ async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_ansi(false)
-        .with_current_span(false)
-        .init();
+    honeytoken::wiring::init_lambda_tracing();
     let cell: Arc<OnceCell<Decoy>> = Arc::new(OnceCell::new());
     let _ = ready(&cell).await;
     let fallback = Persona::default();

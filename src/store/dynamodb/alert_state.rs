@@ -21,7 +21,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
@@ -50,8 +50,27 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn err<E: std::error::Error + 'static, R: std::fmt::Debug>(what: &str, e: SdkError<E, R>) -> Error {
-    Error::Store(format!("alert state {what}: {}", DisplayErrorContext(&e)))
+fn err<E, R>(what: &str, e: SdkError<E, R>) -> Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match super::sdk_error(e) {
+        Error::Backend {
+            backend,
+            kind,
+            detail,
+            hint,
+            source,
+        } => Error::Backend {
+            backend,
+            kind,
+            detail: format!("alert state {what}: {detail}"),
+            hint,
+            source,
+        },
+        other => other,
+    }
 }
 
 fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str> {

@@ -44,7 +44,7 @@ mod allow;
 use super::{HitQuery, HitStore, TokenStore, apply_limit};
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -303,21 +303,36 @@ async fn run_query(b: QueryFluentBuilder, limit: Option<usize>, stats: Arc<Stats
 }
 
 /// A store error with the service's code and message, and what to check.
-fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
+/// The one mapping of DynamoDB errors: the cause kept as the source, the
+/// kind a caller can match (throttling is retried, a missing table and
+/// missing permissions get a hint), the SDK's full context in the message.
+pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let hint = match e.as_service_error().and_then(|s| s.code()) {
-        Some("ResourceNotFoundException") => {
-            "; check the table names (--stack, or --tokens-table/--hits-table) and the region"
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_default()
+        .to_string();
+    let (kind, hint) = match code.as_str() {
+        "ResourceNotFoundException" => (
+            ErrorKind::NotFound,
+            "; check the table names (--stack, or --tokens-table/--hits-table) and the region",
+        ),
+        "AccessDeniedException" | "UnrecognizedClientException" => {
+            (ErrorKind::Denied, "; check the AWS credentials and their permissions")
         }
-        Some("AccessDeniedException") | Some("UnrecognizedClientException") => {
-            "; check the AWS credentials and their permissions"
+        "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded" => {
+            (ErrorKind::Throttled, "")
         }
-        _ => "",
+        "ConditionalCheckFailedException" => (ErrorKind::Conflict, ""),
+        _ if e.message().is_some_and(|m| m.contains("ThrottlingError")) => (ErrorKind::Throttled, ""),
+        _ => (ErrorKind::Other, ""),
     };
-    Error::Store(format!("DynamoDB: {}{hint}", DisplayErrorContext(&e)))
+    let detail = DisplayErrorContext(&e).to_string();
+    Error::backend("DynamoDB", kind, detail, hint, e)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {

@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
+use super::sql_error;
 use crate::domain::allow::AllowEntry;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::AllowStore;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS allowlist (
@@ -16,7 +17,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS allowlist (
 )";
 
 fn ensure(c: &Connection) -> Result<()> {
-    c.execute_batch(SCHEMA).map_err(Error::store)
+    c.execute_batch(SCHEMA).map_err(sql_error)
 }
 
 #[async_trait]
@@ -30,7 +31,7 @@ impl AllowStore for SqliteStore {
                  ON CONFLICT(cidr) DO UPDATE SET note = excluded.note",
                 params![e.cidr, e.note, e.added_at],
             )
-            .map_err(Error::store)?;
+            .map_err(sql_error)?;
             Ok(())
         })
         .await
@@ -42,7 +43,7 @@ impl AllowStore for SqliteStore {
             ensure(c)?;
             let n = c
                 .execute("DELETE FROM allowlist WHERE cidr = ?1", params![cidr])
-                .map_err(Error::store)?;
+                .map_err(sql_error)?;
             Ok(n > 0)
         })
         .await
@@ -53,7 +54,7 @@ impl AllowStore for SqliteStore {
             ensure(c)?;
             let mut st = c
                 .prepare("SELECT cidr, note, added_at FROM allowlist ORDER BY cidr")
-                .map_err(Error::store)?;
+                .map_err(sql_error)?;
             let rows = st
                 .query_map([], |r| {
                     Ok(AllowEntry {
@@ -62,8 +63,8 @@ impl AllowStore for SqliteStore {
                         added_at: r.get(2)?,
                     })
                 })
-                .map_err(Error::store)?;
-            rows.map(|r| r.map_err(Error::store)).collect()
+                .map_err(sql_error)?;
+            rows.map(|r| r.map_err(sql_error)).collect()
         })
         .await
     }

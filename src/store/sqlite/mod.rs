@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::{HitQuery, HitStore, TokenStore, apply_limit};
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 mod allow;
 
@@ -63,16 +63,16 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(Error::store)?;
+            .map_err(sql_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| open_error(path, e))?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         conn.execute_batch(SCHEMA).map_err(|e| open_error(path, e))?;
         let wconn = Connection::open(path).map_err(|e| open_error(path, e))?;
         wconn
             .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(Error::store)?;
-        wconn.pragma_update(None, "synchronous", "FULL").map_err(Error::store)?;
+            .map_err(sql_error)?;
+        wconn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<(Row, Ack)>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("hit-writer".into())
@@ -130,19 +130,19 @@ fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Row, Ack)>) {
 }
 
 fn insert_hits<'a>(conn: &mut Connection, rows: impl Iterator<Item = &'a Row>) -> Result<()> {
-    let tx = conn.transaction().map_err(Error::store)?;
+    let tx = conn.transaction().map_err(sql_error)?;
     {
         let mut st = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
-            .map_err(Error::store)?;
+            .map_err(sql_error)?;
         for r in rows {
             st.execute(params![r.hit_id, r.token_id, r.received_at, r.source_ip, r.doc])
-                .map_err(Error::store)?;
+                .map_err(sql_error)?;
         }
     }
-    tx.commit().map_err(Error::store)
+    tx.commit().map_err(sql_error)
 }
 
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
@@ -173,7 +173,7 @@ impl TokenStore for SqliteStore {
                 Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
                     Err(Error::Conflict(id))
                 }
-                Err(e) => Err(Error::store(e)),
+                Err(e) => Err(sql_error(e)),
             }
         })
         .await
@@ -184,7 +184,7 @@ impl TokenStore for SqliteStore {
         self.with(move |c| {
             let n = c
                 .execute("UPDATE tokens SET doc = ?2 WHERE id = ?1", params![id, doc])
-                .map_err(Error::store)?;
+                .map_err(sql_error)?;
             if n == 0 { Err(Error::NotFound(id)) } else { Ok(()) }
         })
         .await
@@ -196,7 +196,7 @@ impl TokenStore for SqliteStore {
             let doc: Option<String> = c
                 .query_row("SELECT doc FROM tokens WHERE id = ?1", params![id], |r| r.get(0))
                 .optional()
-                .map_err(Error::store)?;
+                .map_err(sql_error)?;
             doc.map(|d| from_json(&d)).transpose()
         })
         .await
@@ -206,9 +206,9 @@ impl TokenStore for SqliteStore {
         self.with(|c| {
             let mut st = c
                 .prepare("SELECT doc FROM tokens ORDER BY created_at, id")
-                .map_err(Error::store)?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(Error::store)?;
-            rows.map(|r| from_json(&r.map_err(Error::store)?)).collect()
+                .map_err(sql_error)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
+            rows.map(|r| from_json(&r.map_err(sql_error)?)).collect()
         })
         .await
     }
@@ -264,15 +264,34 @@ impl HitStore for SqliteStore {
             if let Some(n) = q.limit {
                 sql.push_str(&format!(" LIMIT {n}"));
             }
-            let mut st = c.prepare(&sql).map_err(Error::store)?;
+            let mut st = c.prepare(&sql).map_err(sql_error)?;
             let rows = st
                 .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(0))
-                .map_err(Error::store)?;
-            let hits: Result<Vec<Hit>> = rows.map(|r| from_json(&r.map_err(Error::store)?)).collect();
+                .map_err(sql_error)?;
+            let hits: Result<Vec<Hit>> = rows.map(|r| from_json(&r.map_err(sql_error)?)).collect();
             Ok(apply_limit(hits?, None))
         })
         .await
     }
+}
+
+/// The one mapping of SQLite errors: the cause kept as the source; a busy
+/// or locked database (another process holds the write lock) is a throttle
+/// a caller may retry, a constraint violation a conflict.
+pub(crate) fn sql_error(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    let kind = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ErrorKind::Throttled,
+        Some(ErrorCode::ConstraintViolation) => ErrorKind::Conflict,
+        Some(ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => ErrorKind::Denied,
+        _ => ErrorKind::Other,
+    };
+    let hint = match kind {
+        ErrorKind::Throttled => "; another process holds the database (a backup, an sqlite3 shell?)",
+        ErrorKind::Denied => "; check the data directory's permissions",
+        _ => "",
+    };
+    Error::backend("SQLite", kind, e.to_string(), hint, e)
 }
 
 #[cfg(test)]
