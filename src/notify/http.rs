@@ -46,6 +46,68 @@ pub fn check_url(channel: &str, url: &str) -> Result<()> {
     Ok(())
 }
 
+/// One HTTP JSON channel: its name, its URL (a secret for Slack-like
+/// webhooks, so never printed), a client built for its retry policy. Every
+/// webhook-style notifier holds one and posts through it.
+pub struct JsonChannel {
+    name: &'static str,
+    url: String,
+    client: reqwest::Client,
+    retry: Retry,
+}
+
+impl std::fmt::Debug for JsonChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonChannel")
+            .field("name", &self.name)
+            .field("url", &"(secret)")
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl JsonChannel {
+    /// A channel named `name` posting to `url` (checked: http or https).
+    pub fn new(name: &'static str, url: &str, retry: Retry) -> Result<Self> {
+        check_url(name, url)?;
+        Ok(JsonChannel {
+            name,
+            url: url.to_string(),
+            client: client(&retry)?,
+            retry,
+        })
+    }
+
+    /// The same channel with another retry policy.
+    pub fn with_retry(mut self, retry: Retry) -> Result<Self> {
+        self.client = client(&retry)?;
+        self.retry = retry;
+        Ok(self)
+    }
+
+    /// The same channel posting to another URL.
+    pub fn with_url(mut self, url: &str) -> Result<Self> {
+        check_url(self.name, url)?;
+        self.url = url.to_string();
+        Ok(self)
+    }
+
+    /// The channel's URL (for a receiver that is not secret, e.g. PagerDuty's endpoint).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// POSTs `body` with the channel's retries.
+    pub async fn post(&self, body: &[u8]) -> Result<()> {
+        post_json_with(&self.client, self.name, &self.url, body, &[], &self.retry).await
+    }
+
+    /// POSTs `body` with extra headers on every attempt (a signature, a token).
+    pub async fn post_with(&self, body: &[u8], headers: &[(&str, &str)]) -> Result<()> {
+        post_json_with(&self.client, self.name, &self.url, body, headers, &self.retry).await
+    }
+}
+
 /// POSTs `body` as JSON until a 2xx, a refusal, or the attempts run out.
 pub async fn post_json(client: &reqwest::Client, channel: &str, url: &str, body: &[u8], retry: &Retry) -> Result<()> {
     post_json_with(client, channel, url, body, &[], retry).await

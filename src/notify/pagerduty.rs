@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use super::Notifier;
-use super::http::{Retry, check_url, client, post_json};
+use super::http::{JsonChannel, Retry};
 use crate::domain::alert::{Alert, Severity, render};
 use crate::error::{Error, Result};
 
@@ -16,15 +16,13 @@ pub const EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 /// Triggers PagerDuty incidents.
 pub struct PagerDuty {
     routing_key: String,
-    url: String,
-    client: reqwest::Client,
-    retry: Retry,
+    channel: JsonChannel,
 }
 
 impl std::fmt::Debug for PagerDuty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PagerDuty")
-            .field("url", &self.url)
+            .field("url", &self.channel.url())
             .field("routing_key", &"(secret)")
             .finish()
     }
@@ -42,23 +40,19 @@ impl PagerDuty {
         let retry = Retry::default();
         Ok(PagerDuty {
             routing_key: key.to_string(),
-            url: EVENTS_URL.into(),
-            client: client(&retry)?,
-            retry,
+            channel: JsonChannel::new("pagerduty", EVENTS_URL, retry)?,
         })
     }
 
     /// Sends to another endpoint (an EU service region, or a test server).
     pub fn with_url(mut self, url: &str) -> Result<Self> {
-        check_url("PagerDuty", url)?;
-        self.url = url.to_string();
+        self.channel = self.channel.with_url(url)?;
         Ok(self)
     }
 
     /// Replaces the retry policy.
     pub fn with_retry(mut self, retry: Retry) -> Result<Self> {
-        self.client = client(&retry)?;
-        self.retry = retry;
+        self.channel = self.channel.with_retry(retry)?;
         Ok(self)
     }
 
@@ -109,7 +103,7 @@ impl Notifier for PagerDuty {
             channel: "pagerduty".into(),
             message: e.to_string(),
         })?;
-        post_json(&self.client, "pagerduty", &self.url, &body, &self.retry).await
+        self.channel.post(&body).await
     }
 }
 

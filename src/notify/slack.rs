@@ -5,40 +5,29 @@
 use async_trait::async_trait;
 
 use super::Notifier;
-use super::http::{Retry, check_url, client, post_json};
+use super::http::{JsonChannel, Retry};
 use crate::domain::alert::{Alert, render};
 use crate::error::Result;
 
 /// Posts alerts to a Slack incoming webhook.
+#[derive(Debug)]
 pub struct Slack {
-    url: String,
-    client: reqwest::Client,
-    retry: Retry,
-}
-
-impl std::fmt::Debug for Slack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slack").field("url", &"(secret)").finish()
-    }
+    channel: JsonChannel,
 }
 
 impl Slack {
     /// A notifier for the webhook `url`.
     pub fn new(url: &str) -> Result<Self> {
-        check_url("Slack webhook", url)?;
-        let retry = Retry::default();
         Ok(Slack {
-            url: url.to_string(),
-            client: client(&retry)?,
-            retry,
+            channel: JsonChannel::new("slack", url, Retry::default())?,
         })
     }
 
     /// Replaces the retry policy.
-    pub fn with_retry(mut self, retry: Retry) -> Result<Self> {
-        self.client = client(&retry)?;
-        self.retry = retry;
-        Ok(self)
+    pub fn with_retry(self, retry: Retry) -> Result<Self> {
+        Ok(Slack {
+            channel: self.channel.with_retry(retry)?,
+        })
     }
 
     /// The body posted for an alert.
@@ -54,7 +43,7 @@ impl Notifier for Slack {
     }
 
     async fn notify(&self, alert: &Alert) -> Result<()> {
-        post_json(&self.client, "slack", &self.url, &Self::body(alert), &self.retry).await
+        self.channel.post(&Self::body(alert)).await
     }
 }
 

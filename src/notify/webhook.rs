@@ -7,7 +7,7 @@ use sha2::Sha256;
 use std::time::Duration;
 
 use super::Notifier;
-use super::http::{Retry, client, post_json_with};
+use super::http::{JsonChannel, Retry};
 use crate::domain::alert::{Alert, render};
 use crate::error::{Error, Result};
 
@@ -16,10 +16,8 @@ pub const SIGNATURE_HEADER: &str = "x-honeytoken-signature";
 
 /// Posts alerts to a URL.
 pub struct Webhook {
-    url: String,
+    channel: JsonChannel,
     secret: Vec<u8>,
-    client: reqwest::Client,
-    retry: Retry,
 }
 
 impl Webhook {
@@ -36,10 +34,8 @@ impl Webhook {
             timeout: Duration::from_secs(10),
         };
         Ok(Webhook {
-            url: url.to_string(),
+            channel: JsonChannel::new("webhook", url, retry)?,
             secret: secret.to_vec(),
-            client: client(&retry)?,
-            retry,
         })
     }
 
@@ -73,15 +69,7 @@ impl Notifier for Webhook {
     async fn notify(&self, alert: &Alert) -> Result<()> {
         let body = Self::body(alert);
         let sig = Self::signature(&self.secret, &body);
-        post_json_with(
-            &self.client,
-            "webhook",
-            &self.url,
-            &body,
-            &[(SIGNATURE_HEADER, &sig)],
-            &self.retry,
-        )
-        .await
+        self.channel.post_with(&body, &[(SIGNATURE_HEADER, &sig)]).await
     }
 }
 
