@@ -1,0 +1,315 @@
+//! One contract for every store: the same assertions run against the
+//! memory store, SQLite, and DynamoDB on moto (tables created from
+//! template.yaml), so an adapter cannot drift from what the use cases
+//! expect of the traits. The same for the alert pipeline's state.
+//!
+//! DynamoDB cases need the moto server `scripts/test.sh` starts.
+
+#[path = "support/aws.rs"]
+mod support;
+
+use honeytoken::ErrorKind;
+use honeytoken::domain::flood::FloodRule;
+use honeytoken::domain::hit::Hit;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, TokenState, mint};
+use honeytoken::store::dynamodb::DynamoStore;
+use honeytoken::store::dynamodb::alert_state::DynamoAlertState;
+use honeytoken::store::memory::{MemoryAlertState, MemoryStore};
+use honeytoken::store::sqlite::SqliteStore;
+use honeytoken::store::{
+    AlertState, Claim, Commit, HitQuery, HitStore, Kept, Marker, OutboxEntry, PairKey, TokenStore, Window, WindowWrite,
+};
+use honeytoken_core::testkit::{hit_at_time, key};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+fn token(label: &str) -> TokenRecord {
+    let shape = KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap();
+    mint(
+        &key(1),
+        &MintSpec::Key(shape),
+        label,
+        "repo/.env",
+        "",
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap()
+}
+
+/// Tokens: create, conflict, get, update, not found, list.
+async fn token_contract(s: &dyn TokenStore) {
+    // Given a new token, when it is created, then it reads back equal.
+    let t = token("contract");
+    s.create(&t).await.unwrap();
+    assert_eq!(s.get(&t.id).await.unwrap().as_ref(), Some(&t));
+    // Creating the same id again is a conflict the caller can match.
+    let again = s.create(&t).await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+    // An update replaces the record.
+    let mut changed = t.clone();
+    changed.state = TokenState::Disabled;
+    s.update(&changed).await.unwrap();
+    assert_eq!(s.get(&t.id).await.unwrap().unwrap().state, TokenState::Disabled);
+    // Updating an unknown id is not found; reading one is None.
+    let ghost = token("ghost");
+    assert_eq!(s.update(&ghost).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(s.get(&ghost.id).await.unwrap().is_none());
+    // The list holds the token.
+    assert!(s.list().await.unwrap().iter().any(|x| x.id == t.id));
+}
+
+/// Hits: put, query by token / source / since, limit keeps the newest, oldest first.
+async fn hit_contract(s: &dyn HitStore, token_id: &str) {
+    let base = OffsetDateTime::now_utc() - time::Duration::hours(3);
+    let mut written: Vec<Hit> = Vec::new();
+    for i in 0..6u32 {
+        let ip = if i % 2 == 0 { "203.0.113.1" } else { "198.51.100.2" };
+        let h = hit_at_time(
+            token_id,
+            ip,
+            base + time::Duration::minutes(i64::from(i) * 20),
+            u128::from(i),
+        );
+        s.put(&h).await.unwrap();
+        written.push(h);
+    }
+    let all = s
+        .query(&HitQuery {
+            token_id: Some(token_id.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6, "every hit of the token");
+    assert_eq!(all, written, "read back field for field, oldest first");
+
+    let from_one = s
+        .query(&HitQuery {
+            token_id: Some(token_id.into()),
+            source_ip: Some("198.51.100.2".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(from_one.len(), 3);
+    assert!(from_one.iter().all(|h| h.source_ip == "198.51.100.2"));
+
+    let since = written[3].received_at;
+    let recent = s
+        .query(&HitQuery {
+            token_id: Some(token_id.into()),
+            since: Some(since),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(recent, written[3..].to_vec(), "since is inclusive");
+
+    let newest = s
+        .query(&HitQuery {
+            token_id: Some(token_id.into()),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(newest, written[4..].to_vec(), "the limit keeps the newest");
+}
+
+/// The flood rule: whole hits up to the rule's number, then one counter.
+/// Stores without a counter keep every hit whole; either way nothing is lost.
+async fn flood_contract(s: &dyn HitStore, token_id: &str, counts: bool) {
+    let rule = FloodRule {
+        whole: 2,
+        bucket: Duration::from_secs(3600),
+    };
+    let at = OffsetDateTime::now_utc();
+    let mut kept = Vec::new();
+    for i in 0..5u32 {
+        let h = hit_at_time(token_id, "192.0.2.50", at, 1000 + u128::from(i));
+        kept.push(s.record(&h, &rule).await.unwrap());
+    }
+    let stored = s
+        .query(&HitQuery {
+            token_id: Some(token_id.into()),
+            source_ip: Some("192.0.2.50".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|h| h.count).sum::<u64>(),
+        5,
+        "every request counted exactly"
+    );
+    if counts {
+        assert_eq!(kept[..2], [Kept::Whole, Kept::Whole]);
+        assert_eq!(kept[4], Kept::Counted { count: 3 });
+        assert_eq!(stored.len(), 3, "two whole records and one counter");
+    } else {
+        assert!(kept.iter().all(|k| *k == Kept::Whole));
+    }
+}
+
+async fn every_store_contract(tokens: &dyn TokenStore, hits: &dyn HitStore, counts_floods: bool) {
+    token_contract(tokens).await;
+    hit_contract(hits, &format!("{:016x}", rand_id())).await;
+    flood_contract(hits, &format!("{:016x}", rand_id()), counts_floods).await;
+}
+
+fn rand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
+    t ^ (N.fetch_add(1, Ordering::Relaxed) << 48)
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_contract() {
+    let s = MemoryStore::new();
+    every_store_contract(&s, &s, true).await;
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("contract.db")).unwrap();
+    every_store_contract(&s, &s, false).await;
+}
+
+#[tokio::test]
+async fn dynamodb_store_keeps_the_contract() {
+    let conf = support::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let t = support::Tables::create(&client).await;
+    let s = DynamoStore::new(client.clone(), t.name("TokensTable"), t.name("HitsTable"));
+    every_store_contract(&s, &s, false).await;
+}
+
+/// Hit items carry their TTL in the attribute the template names, set from
+/// the hit's own time plus the configured days.
+#[tokio::test]
+async fn dynamodb_hits_carry_the_templates_ttl_attribute() {
+    let template = support::template();
+    let ttl_attr = template["Resources"]["HitsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"]
+        .as_str()
+        .expect("the hits table has a TTL attribute")
+        .to_string();
+    let conf = support::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let t = support::Tables::create(&client).await;
+    let s = DynamoStore::new(client.clone(), t.name("TokensTable"), t.name("HitsTable")).with_hit_ttl_days(30);
+    let h = hit_at_time("00112233aabbccdd", "203.0.113.9", OffsetDateTime::now_utc(), 7);
+    let item = s.hit_item(&h).unwrap();
+    let ttl: i64 = item[&ttl_attr].as_n().unwrap().parse().unwrap();
+    assert_eq!(ttl, h.received_at.time().unix_timestamp() + 30 * 86_400);
+}
+
+fn pair(n: u32) -> PairKey {
+    PairKey {
+        token_id: format!("tok{n}"),
+        source_ip: "203.0.113.1".into(),
+    }
+}
+
+fn entry(key: &str, at: i64) -> OutboxEntry {
+    let hit = honeytoken_core::testkit::hit_at("tok", "203.0.113.1", 0, 0);
+    OutboxEntry {
+        key: key.into(),
+        alert: honeytoken::domain::alert::Alert::for_hit(&hit),
+        created_ms: at,
+    }
+}
+
+/// Alert state: a marker is written once; windows are replaced only at the
+/// version read; outbox entries are leased once, released, completed.
+async fn alert_state_contract(s: &dyn AlertState) {
+    let now = 1_800_000_000_000i64;
+    let w = Window {
+        pair: pair(1),
+        start_ms: now,
+        end_ms: now + 60_000,
+        suppressed: 0,
+        last_hit: None,
+        version: 1,
+    };
+    let first = Commit {
+        marker: Some(Marker {
+            hit_id: "h1".into(),
+            outbox: vec!["hit#h1".into()],
+            expires_at: now / 1000 + 3600,
+        }),
+        window: Some(WindowWrite::Replace {
+            window: Box::new(w.clone()),
+            expected: None,
+        }),
+        outbox: vec![entry("hit#h1", now)],
+    };
+    assert!(s.commit(&first).await.unwrap(), "a fresh decision commits");
+    assert!(!s.commit(&first).await.unwrap(), "the same marker never commits twice");
+    assert_eq!(s.marker("h1").await.unwrap().unwrap().outbox, ["hit#h1"]);
+    assert_eq!(s.window(&pair(1)).await.unwrap().unwrap().end_ms, now + 60_000);
+
+    // A replace at a stale version fails and writes nothing.
+    let stale = Commit {
+        window: Some(WindowWrite::Replace {
+            window: Box::new(Window {
+                version: 9,
+                ..w.clone()
+            }),
+            expected: Some(7),
+        }),
+        outbox: vec![entry("hit#never", now)],
+        ..Default::default()
+    };
+    assert!(!s.commit(&stale).await.unwrap());
+    assert!(matches!(s.claim("hit#never", now, 1000).await.unwrap(), Claim::Gone));
+
+    // Counting a suppressed hit bumps the window.
+    let count = Commit {
+        window: Some(WindowWrite::Count {
+            pair: pair(1),
+            at_ms: now + 1,
+            hit: Box::new(honeytoken_core::testkit::hit_at("tok1", "203.0.113.1", 1, 1)),
+        }),
+        ..Default::default()
+    };
+    assert!(s.commit(&count).await.unwrap());
+    let counted = s.window(&pair(1)).await.unwrap().unwrap();
+    assert_eq!(counted.suppressed, 1);
+    assert!(counted.version > 1);
+
+    // The outbox: one lease at a time, given back, then completed.
+    assert!(matches!(
+        s.claim("hit#h1", now, 60_000).await.unwrap(),
+        Claim::Claimed(_)
+    ));
+    assert!(matches!(s.claim("hit#h1", now + 1, 60_000).await.unwrap(), Claim::Busy));
+    s.release("hit#h1").await.unwrap();
+    assert!(matches!(
+        s.claim("hit#h1", now + 2, 60_000).await.unwrap(),
+        Claim::Claimed(_)
+    ));
+    s.complete("hit#h1").await.unwrap();
+    assert!(matches!(s.claim("hit#h1", now + 3, 60_000).await.unwrap(), Claim::Gone));
+
+    // Ended windows with suppressed hits are found for their summaries.
+    let ended = s.expired_windows(now + 60_000).await.unwrap();
+    assert!(ended.iter().any(|w| w.pair == pair(1) && w.suppressed == 1));
+    assert!(s.expired_windows(now).await.unwrap().iter().all(|w| w.pair != pair(1)));
+}
+
+#[tokio::test]
+async fn memory_alert_state_keeps_the_contract() {
+    alert_state_contract(&MemoryAlertState::new()).await;
+}
+
+#[tokio::test]
+async fn dynamodb_alert_state_keeps_the_contract() {
+    let conf = support::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let t = support::Tables::create(&client).await;
+    let s = Arc::new(DynamoAlertState::new(client.clone(), t.name("AlertStateTable")));
+    alert_state_contract(s.as_ref()).await;
+}
