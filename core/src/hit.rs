@@ -111,6 +111,10 @@ pub struct Hit {
     /// flood's counter record counts the requests past the first ones.
     #[serde(default = "one")]
     pub count: u64,
+    /// Behind the front door, the request did not carry the origin secret:
+    /// it reached the origin directly, so its viewer headers were ignored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub origin_unverified: bool,
     /// For a flood's counter record: samples of the counted requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flood: Option<crate::flood::FloodSamples>,
@@ -309,6 +313,7 @@ impl Hit {
             request_id: None,
             via: Via::Decoy,
             count: 1,
+            origin_unverified: false,
             flood: None,
         }
     }

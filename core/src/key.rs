@@ -98,6 +98,12 @@ impl SigningKey {
     }
 }
 
+/// Compares two secrets in time that does not depend on where they differ
+/// (only on their lengths), so an attacker cannot guess one byte by byte.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,10 @@ use crate::domain::token::extract::{Limits, candidates};
 use crate::domain::token::{Recognised, jwt, recognise};
 use crate::store::{HitStore, TokenStore};
 
+/// The header CloudFront adds to every origin request behind the front door,
+/// carrying the origin secret.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+
 /// Facts about a request that only the runtime knows.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
@@ -40,6 +44,7 @@ pub struct Decoy {
     allowlist: Option<Arc<crate::decoy::allowlist::Allowlist>>,
     test_marks: crate::decoy::testmark::Verifier,
     flood: Option<crate::domain::flood::FloodRule>,
+    origin_secret: Option<Arc<[u8]>>,
     unstored: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -54,6 +59,7 @@ impl Decoy {
             limits: Limits::default(),
             listener: None,
             flood: None,
+            origin_secret: None,
             unstored: Arc::default(),
             enricher: None,
             trusted_cloudfront: false,
@@ -111,6 +117,17 @@ impl Decoy {
         self
     }
 
+    /// Behind the front door: viewer headers are trusted only on requests
+    /// whose [`ORIGIN_VERIFY_HEADER`] equals `secret` (compared in constant
+    /// time), which CloudFront adds and nobody else knows. A request without
+    /// it reached the origin directly: its viewer headers are ignored and its
+    /// hits flagged `origin_unverified`. The header is never stored.
+    pub fn with_origin_verify(mut self, secret: &[u8]) -> Self {
+        self.origin_secret = Some(Arc::from(secret));
+        self.trusted_cloudfront = true;
+        self
+    }
+
     /// Answers a request, recording a hit for every honeytoken it carries.
     /// `body` may be only the first bytes of the request body.
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
@@ -135,7 +152,9 @@ impl Decoy {
 
     /// Records the hits a request carries and returns them (stored or not).
     pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        // The front door's secret: checked, then dropped before anything is stored.
+        let origin_header = parts.headers.remove(ORIGIN_VERIFY_HEADER);
         let found: Vec<(Recognised, FoundIn)> = candidates(&parts, &body, &self.limits)
             .into_iter()
             .filter_map(|c| recognise(&self.key, &c.value).map(|r| (r, c.found_in)))
@@ -143,7 +162,12 @@ impl Decoy {
         if found.is_empty() {
             return Vec::new();
         }
-        let viewer = if self.trusted_cloudfront {
+        let origin_verified = match (&self.origin_secret, &origin_header) {
+            (None, _) => true,
+            (Some(secret), Some(v)) => crate::domain::key::ct_eq(v.as_bytes(), secret),
+            (Some(_), None) => false,
+        };
+        let viewer = if self.trusted_cloudfront && origin_verified {
             crate::decoy::enrich::cloudfront::viewer(&parts.headers)
         } else {
             Default::default()
@@ -219,6 +243,7 @@ impl Decoy {
                     .map(|s| crate::domain::sanitize::escape_str(s, 128)),
                 via: Via::Decoy,
                 count: 1,
+                origin_unverified: !origin_verified,
                 flood: None,
             };
             let stored = match &self.flood {
@@ -332,6 +357,54 @@ mod tests {
         }
         assert_eq!(store.reads(), 0);
         assert_eq!(store.hit_count(), 0);
+    }
+
+    /// Behind the front door, only a request carrying the origin secret may
+    /// say where the viewer is; a direct request cannot pick its recorded
+    /// source (to land in an allowlisted range, or to rotate per request).
+    #[tokio::test]
+    async fn viewer_headers_count_only_with_the_origin_secret() {
+        let (d, store, key) = setup();
+        let d = d.with_origin_verify(b"s3cret-origin-value");
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "front",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&rec).await.unwrap();
+        let send = |origin: Option<&'static str>| {
+            let mut b = Request::builder()
+                .uri("/v1/users")
+                .header("authorization", format!("Bearer {}", rec.token))
+                .header("cloudfront-viewer-address", "198.51.100.77:4431")
+                .header("cloudfront-viewer-country", "GB");
+            if let Some(o) = origin {
+                b = b.header(ORIGIN_VERIFY_HEADER, o);
+            }
+            let meta = RequestMeta {
+                source_ip: "203.0.113.200".into(),
+                request_id: None,
+            };
+            d.record(b.body(Bytes::new()).unwrap(), meta)
+        };
+        // Given the secret, the viewer address is the source.
+        let h = send(Some("s3cret-origin-value")).await;
+        assert_eq!(h[0].source_ip, "198.51.100.77");
+        assert!(!h[0].origin_unverified);
+        // Without it, or with a wrong one, the peer is the source and the hit is flagged.
+        for origin in [None, Some("s3cret-origin-valuX"), Some("")] {
+            let h = send(origin).await;
+            assert_eq!(h[0].source_ip, "203.0.113.200", "{origin:?}");
+            assert!(h[0].origin_unverified, "{origin:?}");
+            assert!(h[0].geo.is_none(), "viewer geolocation ignored");
+        }
+        // The secret itself is never stored.
+        let all = store.query(&Default::default()).await.unwrap();
+        assert!(all.iter().all(|h| !h.headers.contains_key(ORIGIN_VERIFY_HEADER)));
     }
 
     #[tokio::test]

@@ -78,10 +78,6 @@ fn parse(value: &[u8]) -> Option<([u8; MAC_LEN], [u8; 8])> {
     Some((trace, parent))
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    // No early exit: the time taken does not depend on where bytes differ.
-    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
-}
 
 /// Checks test marks; one per decoy process, remembering marks it accepted.
 #[derive(Debug, Default)]
@@ -111,7 +107,7 @@ impl Verifier {
             if ts.abs_diff(now) > MAX_SKEW_SECS {
                 continue;
             }
-            if !ct_eq(&trace, &mac(key, &parent, token_id)) {
+            if !crate::domain::key::ct_eq(&trace, &mac(key, &parent, token_id)) {
                 continue;
             }
             return self.first_use(parent, ts, now);

@@ -67,6 +67,9 @@ pub struct DecoyEnv {
     /// `MIN_LATENCY_MS` (default 0): the response-time floor, see
     /// [`Decoy::with_min_latency`].
     pub min_latency_ms: u64,
+    /// `ORIGIN_VERIFY_SECRET_ARN` (front door only): the secret CloudFront
+    /// sends in `x-origin-verify`, see [`Decoy::with_origin_verify`].
+    pub origin_verify_secret_arn: Option<String>,
 }
 
 impl DecoyEnv {
@@ -89,6 +92,7 @@ impl DecoyEnv {
                 "a positive number of days",
             )?,
             min_latency_ms: vars.number("MIN_LATENCY_MS", 0, 0..=10_000, "0 to 10000 milliseconds")?,
+            origin_verify_secret_arn: vars.opt("ORIGIN_VERIFY_SECRET_ARN"),
         })
     }
 }
@@ -108,7 +112,15 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         data_dir: None,
         allow: store,
     };
-    Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)))
+    let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms));
+    Ok(match &env.origin_verify_secret_arn {
+        Some(arn) => {
+            let secrets = aws_sdk_secretsmanager::Client::new(conf);
+            let secret = super::secrets::secret_string(&secrets, arn).await?;
+            decoy.with_origin_verify(secret.trim().as_bytes())
+        }
+        None => decoy,
+    })
 }
 
 /// Where `honeytoken test` sees that the stack's alerter published an alert:
