@@ -313,23 +313,7 @@ async fn sns_unreachable_fails_records_and_a_later_delivery_succeeds() {
 
 // ------------------------------------------------------------ template
 
-fn tag(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
-    match v {
-        serde_norway::Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
-        _ => None,
-    }
-}
-
-/// The logical id a `!Ref X` or `!GetAtt X.Attr` names.
-fn target(v: &serde_norway::Value) -> String {
-    let (t, inner) = tag(v).unwrap_or_else(|| panic!("expected !Ref or !GetAtt, got {v:?}"));
-    let s = inner.as_str().expect("scalar reference");
-    match t.as_str() {
-        "Ref" => s.to_string(),
-        "GetAtt" => s.split('.').next().unwrap().to_string(),
-        other => panic!("unexpected tag {other}"),
-    }
-}
+use support::{tagged as tag, target};
 
 #[test]
 fn template_wires_the_alerter() {

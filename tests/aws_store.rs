@@ -76,13 +76,7 @@ async fn the_template_defines_what_the_store_uses() {
     assert!(defs.contains_key("TokensTable") && defs.contains_key("AlertStateTable"));
 }
 
-/// `!Tag value` as (tag without `!`, value).
-fn tagged(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
-    match v {
-        serde_norway::Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
-        _ => None,
-    }
-}
+use support::tagged;
 
 /// What the linters cannot know: the decoy's role allows exactly one read of
 /// tokens, one write of hits and the key, and state survives the stack.
@@ -101,8 +95,27 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     for st in policies[0]["Statement"].as_sequence().unwrap() {
         assert_eq!(st["Effect"].as_str(), Some("Allow"));
         let action = st["Action"].as_str().expect("one action per statement").to_string();
-        let (tag, target) = tagged(&st["Resource"]).expect("resource from the stack");
-        grants.push((action, format!("{tag} {}", target.as_str().unwrap())));
+        let resources: Vec<&serde_norway::Value> = match st["Resource"].as_sequence() {
+            Some(list) => list.iter().collect(),
+            None => vec![&st["Resource"]],
+        };
+        for res in resources {
+            let (tag, target) = tagged(res).expect("resource from the stack");
+            let target = match tag.as_str() {
+                // A grant that exists only with a condition: `If COND Ref X` (else nothing).
+                "If" => {
+                    let args = target.as_sequence().unwrap();
+                    let (t, v) = tagged(&args[1]).unwrap();
+                    assert_eq!(
+                        tagged(&args[2]).map(|(t, v)| (t, v.as_str())),
+                        Some(("Ref".into(), Some("AWS::NoValue")))
+                    );
+                    format!("{} {t} {}", args[0].as_str().unwrap(), v.as_str().unwrap())
+                }
+                _ => target.as_str().unwrap().to_string(),
+            };
+            grants.push((action.clone(), format!("{tag} {target}")));
+        }
     }
     grants.sort();
     assert_eq!(
@@ -110,6 +123,10 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
         [
             ("dynamodb:GetItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
             ("dynamodb:PutItem".to_string(), "GetAtt HitsTable.Arn".to_string()),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                "If UseFrontDoor Ref OriginVerifySecret".to_string()
+            ),
             (
                 "secretsmanager:GetSecretValue".to_string(),
                 "Ref SigningKeySecret".to_string()

@@ -228,12 +228,7 @@ async fn alert_email_names_location_and_network_when_known() {
     assert!(text.contains("Source:       127.0.0.1\n"));
 }
 
-fn tagged(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
-    match v {
-        serde_norway::Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
-        _ => None,
-    }
-}
+use support::tagged;
 
 /// The decoy function reads the variables the library reads, set from the
 /// template's parameters; CloudFront trust is off unless asked for; the
@@ -252,14 +247,19 @@ fn template_wires_geolocation_into_the_decoy_function() {
     for (var, param) in [
         (honeytoken::decoy::enrich::CITY_VAR, "GeoIpCityPath"),
         (honeytoken::decoy::enrich::ASN_VAR, "GeoIpAsnPath"),
-        (
-            honeytoken::decoy::enrich::cloudfront::TRUST_VAR,
-            "TrustCloudFrontHeaders",
-        ),
     ] {
         let (tag, v) = tagged(&env[var]).unwrap_or_else(|| panic!("{var} is not set from a parameter"));
         assert_eq!((tag.as_str(), v.as_str()), ("Ref", Some(param)), "{var}");
     }
+    // Trust is the parameter's, except behind the front door, whose origin check earns it.
+    let (tag, args) = tagged(&env[honeytoken::decoy::enrich::cloudfront::TRUST_VAR]).expect("conditional trust");
+    assert_eq!(tag, "If");
+    assert_eq!(args[0].as_str(), Some("UseFrontDoor"));
+    assert_eq!(args[1].as_str(), Some("true"));
+    assert_eq!(
+        tagged(&args[2]).map(|(t, v)| (t, v.as_str())),
+        Some(("Ref".to_string(), Some("TrustCloudFrontHeaders")))
+    );
     let (tag, args) = tagged(&f["Layers"]).expect("Layers is conditional");
     assert_eq!(tag, "If");
     assert_eq!(args[0].as_str(), Some("HasGeoIpLayer"));

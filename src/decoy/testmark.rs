@@ -78,7 +78,6 @@ fn parse(value: &[u8]) -> Option<([u8; MAC_LEN], [u8; 8])> {
     Some((trace, parent))
 }
 
-
 /// Checks test marks; one per decoy process, remembering marks it accepted.
 #[derive(Debug, Default)]
 pub struct Verifier {

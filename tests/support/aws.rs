@@ -60,6 +60,25 @@ pub fn template() -> Value {
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `!Tag value` as (tag without `!`, value): `!Ref X` is `("Ref", "X")`.
+pub fn tagged(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
+        _ => None,
+    }
+}
+
+/// The logical id a `!Ref X` or `!GetAtt X.Attr` names.
+pub fn target(v: &Value) -> String {
+    let (t, inner) = tagged(v).unwrap_or_else(|| panic!("expected !Ref or !GetAtt, got {v:?}"));
+    let s = inner.as_str().expect("scalar reference");
+    match t.as_str() {
+        "Ref" => s.to_string(),
+        "GetAtt" => s.split('.').next().unwrap().to_string(),
+        other => panic!("unexpected tag {other}"),
+    }
+}
+
 /// The `Properties` of every `AWS::DynamoDB::Table` in the template, by logical id.
 pub fn table_definitions(template: &Value) -> BTreeMap<String, Value> {
     let resources = template["Resources"].as_mapping().expect("template has Resources");

@@ -139,7 +139,11 @@ pub fn configure_from_env(decoy: crate::decoy::Decoy) -> crate::decoy::Decoy {
 pub fn configure_with(decoy: crate::decoy::Decoy, get: impl Fn(&str) -> Option<OsString>) -> crate::decoy::Decoy {
     let trusted = get(cloudfront::TRUST_VAR).is_some_and(|v| cloudfront::is_true(&v.to_string_lossy()));
     // Never turns trust off: the front door's origin check may have turned it on.
-    let decoy = if trusted { decoy.with_trusted_cloudfront(true) } else { decoy };
+    let decoy = if trusted {
+        decoy.with_trusted_cloudfront(true)
+    } else {
+        decoy
+    };
     let enricher = Enricher::from_lookup_or_absent(&get);
     tracing::info!(
         event = "enrichment",

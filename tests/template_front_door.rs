@@ -1,0 +1,155 @@
+//! The front door (infra/frontdoor.yaml, nested when FrontDoor=true), as
+//! template facts: what cfn-lint cannot know is whether the pieces fit the
+//! decoy's own checks.
+
+#[path = "support/aws.rs"]
+mod support;
+
+use serde_norway::Value;
+use support::{tagged, target};
+
+fn nested() -> Value {
+    let path = support::workspace_root().join("infra/frontdoor.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+/// The front door is its own nested template, deployed only when asked for,
+/// fed the origin's domain and the secret the decoy checks.
+#[test]
+fn the_main_template_includes_the_front_door_only_when_asked() {
+    let t = support::template();
+    let r = &t["Resources"];
+    let app = &r["FrontDoorStack"];
+    assert_eq!(app["Type"].as_str(), Some("AWS::Serverless::Application"));
+    assert_eq!(app["Condition"].as_str(), Some("UseFrontDoor"));
+    assert_eq!(app["Properties"]["Location"].as_str(), Some("infra/frontdoor.yaml"));
+    let p = &app["Properties"]["Parameters"];
+    assert_eq!(target(&p["OriginDomainName"]), "DomainName");
+    assert_eq!(target(&p["OriginVerifySecretArn"]), "OriginVerifySecret");
+    assert_eq!(t["Parameters"]["FrontDoor"]["Default"].as_str(), Some("false"));
+    // Every parameter the nested template needs is passed.
+    let wanted: Vec<String> = nested()["Parameters"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v["Default"].is_null())
+        .map(|(k, _)| k.as_str().unwrap().to_string())
+        .collect();
+    for w in wanted {
+        assert!(!p[w.as_str()].is_null(), "FrontDoorStack does not pass {w}");
+    }
+    // The secret is generated, never a parameter anyone types.
+    let s = &r["OriginVerifySecret"];
+    assert_eq!(s["Condition"].as_str(), Some("UseFrontDoor"));
+    assert!(
+        s["Properties"]["GenerateSecretString"]["PasswordLength"]
+            .as_u64()
+            .unwrap()
+            >= 32
+    );
+}
+
+/// With the front door, the API is reachable through CloudFront only: the
+/// execute-api hostname is off (the origin is the regional custom domain),
+/// and a deployment missing a part, or outside us-east-1, is refused.
+#[test]
+fn the_front_door_cannot_deploy_half_made() {
+    let t = support::template();
+    let (tag, args) = tagged(&t["Resources"]["HttpApi"]["Properties"]["DisableExecuteApiEndpoint"]).unwrap();
+    assert_eq!(tag, "If");
+    assert_eq!(args[0].as_str(), Some("HasDomain"));
+    assert_eq!(args[1].as_bool(), Some(true));
+    let (tag, parts) = tagged(&t["Conditions"]["UseFrontDoor"]).unwrap();
+    assert_eq!(tag, "And");
+    assert!(
+        parts
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|c| tagged(c).is_some_and(|(t, v)| t == "Condition" && v.as_str() == Some("HasDomain"))),
+        "UseFrontDoor implies HasDomain, so execute-api is off whenever the front door is on"
+    );
+    let rule = &t["Rules"]["FrontDoorHasItsParts"];
+    let asserts = format!("{:?}", rule["Assertions"]);
+    for part in [
+        "DomainName",
+        "CertificateArn",
+        "FrontDoorDomainName",
+        "FrontDoorCertificateArn",
+        "us-east-1",
+    ] {
+        assert!(asserts.contains(part), "the rule checks {part}: {asserts}");
+    }
+}
+
+/// The pieces the decoy relies on: the origin header CloudFront adds is the
+/// one the decoy checks, from the secret the decoy reads; viewer headers
+/// reach the origin; nothing is cached; the rate limit is per address.
+#[test]
+fn cloudfront_sends_what_the_decoy_checks() {
+    let n = nested();
+    let r = &n["Resources"];
+    let dist = &r["Distribution"]["Properties"]["DistributionConfig"];
+    let origin = &dist["Origins"][0];
+    let header = &origin["OriginCustomHeaders"][0];
+    assert_eq!(
+        header["HeaderName"].as_str(),
+        Some(honeytoken::decoy::ORIGIN_VERIFY_HEADER)
+    );
+    let (tag, value) = tagged(&header["HeaderValue"]).unwrap();
+    assert_eq!(tag, "Sub");
+    assert_eq!(
+        value.as_str(),
+        Some("{{resolve:secretsmanager:${OriginVerifySecretArn}:SecretString}}")
+    );
+    assert_eq!(
+        origin["CustomOriginConfig"]["OriginProtocolPolicy"].as_str(),
+        Some("https-only")
+    );
+    let behaviour = &dist["DefaultCacheBehavior"];
+    // Managed policies (AWS documents their ids): CachingDisabled, AllViewerExceptHostHeader.
+    assert_eq!(
+        behaviour["CachePolicyId"].as_str(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+    );
+    assert_eq!(
+        behaviour["OriginRequestPolicyId"].as_str(),
+        Some("b689b0a8-53d0-40ab-baf2-68738e2966ac")
+    );
+    assert_eq!(
+        behaviour["AllowedMethods"].as_sequence().unwrap().len(),
+        7,
+        "every method reaches the decoy"
+    );
+    assert_eq!(target(&dist["WebACLId"]), "WebAcl");
+
+    let acl = &r["WebAcl"]["Properties"];
+    assert_eq!(acl["Scope"].as_str(), Some("CLOUDFRONT"));
+    let rate = acl["Rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|rule| !rule["Statement"]["RateBasedStatement"].is_null())
+        .expect("a rate-based rule");
+    assert_eq!(
+        rate["Statement"]["RateBasedStatement"]["AggregateKeyType"].as_str(),
+        Some("IP")
+    );
+    assert_eq!(
+        rate["Action"]["Block"]["CustomResponse"]["ResponseCode"].as_u64(),
+        Some(429)
+    );
+}
+
+/// The decoy gets the secret's ARN (and may read that secret) only with the
+/// front door, and trusts viewer headers then.
+#[test]
+fn the_decoy_reads_the_origin_secret_only_behind_the_front_door() {
+    let t = support::template();
+    let env = &t["Resources"]["DecoyFunction"]["Properties"]["Environment"]["Variables"];
+    let (tag, args) = tagged(&env["ORIGIN_VERIFY_SECRET_ARN"]).unwrap();
+    assert_eq!(tag, "If");
+    assert_eq!(args[0].as_str(), Some("UseFrontDoor"));
+    assert_eq!(target(&args[1]), "OriginVerifySecret");
+}
