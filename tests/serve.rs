@@ -270,7 +270,10 @@ fn disabled_tokens_record_without_alerting() {
 }
 
 /// Nothing in the answer tells a hit from a miss: status, header names,
-/// order and values (but Date) and body are the same for every kind of request.
+/// order, case and values (but Date and the request id) and body are the
+/// same for every request carrying a credential, honeytoken or not; every
+/// request without one gets the persona's own "no credentials" answer,
+/// whether or not a honeytoken hides in its body.
 #[test]
 fn every_kind_of_request_gets_byte_identical_answers() {
     let dir = tempfile::tempdir().unwrap();
@@ -319,9 +322,33 @@ fn every_kind_of_request_gets_byte_identical_answers() {
         .iter()
         .map(|(name, r)| (*name, comparable(&srv.raw(r))))
         .collect();
-    for (name, a) in &answers[1..] {
-        assert_eq!(a, &answers[0].1, "{name} differs from a request without a key");
+    let (without, with): (Vec<_>, Vec<_>) = answers
+        .iter()
+        .partition(|(name, _)| matches!(*name, "no key" | "garbage" | "post body"));
+    for (name, a) in &with[1..] {
+        assert_eq!(a, &with[0].1, "{name} differs from a request with a wrong key");
     }
+    for (name, a) in &without[1..] {
+        assert_eq!(a, &without[0].1, "{name} differs from a request without a key");
+    }
+    assert_ne!(
+        with[0].1.2, without[0].1.2,
+        "no credentials, no invalid_token (RFC 6750)"
+    );
+    // Header names go out title-cased as most servers write them (hyper
+    // cannot replay arbitrary case), never hyper's lower case.
+    assert!(
+        with[0].1.1.iter().any(|h| h.starts_with("Www-Authenticate: ")),
+        "{:?}",
+        with[0].1.1
+    );
+    assert!(
+        with[0]
+            .1
+            .1
+            .iter()
+            .all(|h| h.starts_with(|c: char| c.is_ascii_uppercase()))
+    );
     assert_eq!(common::hits(dir.path(), &[]).len(), 4, "the honeytokens were recorded");
     // Two (token, source) pairs: one immediate alert each, the repeats are
     // counted for the summary at the end of the throttle window.

@@ -132,12 +132,22 @@ impl Decoy {
     /// `body` may be only the first bytes of the request body.
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
         let start = tokio::time::Instant::now();
+        // Decided from the request alone, never from what was recognised in it.
+        let kind = self
+            .persona
+            .classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
         self.record(req, meta).await;
         if !self.min_latency.is_zero() {
             let jitter = self.min_latency.mul_f64(rand::random::<f64>() / 4.0);
             tokio::time::sleep_until(start + self.min_latency + jitter).await;
         }
-        self.persona.response()
+        self.persona.answer(kind)
+    }
+
+    /// Answers as `persona` (a built-in or a learned one) instead of the default.
+    pub fn with_persona(mut self, persona: Persona) -> Self {
+        self.persona = persona;
+        self
     }
 
     /// Hits this decoy could not store (and logged instead).
@@ -145,7 +155,7 @@ impl Decoy {
         self.unstored.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The answer every request gets.
+    /// How this decoy answers.
     pub fn persona(&self) -> &Persona {
         &self.persona
     }
@@ -461,8 +471,12 @@ mod tests {
         };
         let hit = d.handle(req(&format!("Bearer {}", rec.token)), meta.clone()).await;
         let miss = d.handle(req("Bearer sk_live_notourswhatsoever0000000000"), meta).await;
-        assert_eq!(hit.status(), miss.status());
-        assert_eq!(hit.headers(), miss.headers());
+        // Both are the persona's invalid-credential answer, per-request id aside.
+        use crate::decoy::persona::RequestKind;
+        assert!(d.persona().matches(RequestKind::Credential, &hit));
+        assert!(d.persona().matches(RequestKind::Credential, &miss));
+        let names = |r: &Response<Bytes>| r.headers().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&hit), names(&miss));
         assert_eq!(hit.body(), miss.body());
         let hits = store.query(&Default::default()).await.unwrap();
         assert_eq!(hits.len(), 1);

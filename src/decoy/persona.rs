@@ -1,48 +1,487 @@
-//! How the decoy answers: exactly as a real API answers an invalid key,
-//! identically for every request, so nothing tells a hit from a miss.
+//! How the decoy answers: as the API it pretends to be answers each kind of
+//! request. A request carrying a credential gets the API's "invalid
+//! credential" answer whether or not the credential is a honeytoken, so
+//! nothing tells a hit from a miss; a request without credentials, a CORS
+//! preflight, an unknown method and an unknown path get what the API gives
+//! those (RFC 6750: no error code without credentials).
+//!
+//! Answers are templates: `{request_id}` (a fresh random id per request, in
+//! the API's own format) and `{timestamp}` (RFC 3339, now) are filled per
+//! request, everything else is fixed bytes. Header names keep the case and
+//! order written here (`serve` writes them title-cased; API Gateway
+//! lower-cases them on AWS, as it does for every API).
+//!
+//! Built-in personas ([`Persona::builtin`]) or a file written by
+//! `honeytoken persona learn`, which probes the operator's own API.
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use serde::{Deserialize, Serialize};
 
-/// A fixed answer: status, headers in order, body.
-#[derive(Debug, Clone)]
-pub struct Persona {
-    status: StatusCode,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Bytes,
+use crate::error::{Error, Result};
+
+/// One answer: status, headers in order (names as written), body template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// HTTP status code.
+    pub status: u16,
+    /// Header names and value templates, in order.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Body template.
+    #[serde(default)]
+    pub body: String,
 }
 
-impl Default for Persona {
-    /// A plain JSON 401 in the style of common payment and SaaS APIs.
+/// How an API answers each kind of request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Persona {
+    /// Name (`api`, `stripe`, `github`, or the learned API's host).
+    pub name: String,
+    /// Format of `{request_id}`: a prefix followed by that many random
+    /// alphanumerics, or `uuid` for a UUIDv4.
+    #[serde(default)]
+    pub request_id: RequestIdFormat,
+    /// A request carrying a credential (a honeytoken or not).
+    pub invalid_credential: Answer,
+    /// A request with no credential at all.
+    pub no_credentials: Answer,
+    /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`).
+    pub preflight: Answer,
+    /// A method the API does not know.
+    pub unknown_method: Answer,
+    /// A path outside `known_paths` (when that list is not empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_path: Option<Answer>,
+    /// Path prefixes the API serves; empty: every path is known.
+    #[serde(default)]
+    pub known_paths: Vec<String>,
+}
+
+/// How request ids look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RequestIdFormat {
+    /// A UUIDv4.
+    Uuid,
+    /// `prefix` then `len` random base62 characters (`req_…` and the like).
+    Prefixed {
+        /// Literal prefix.
+        prefix: String,
+        /// Random characters after it.
+        len: usize,
+    },
+    /// Upper-case hex groups like `C0DE:1F2A:3B4C5D:6E7F80:12345678`.
+    HexGroups,
+}
+
+impl Default for RequestIdFormat {
     fn default() -> Self {
-        Persona {
-            status: StatusCode::UNAUTHORIZED,
-            headers: vec![
-                (http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-                (http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store")),
-                (
-                    http::header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"api\", error=\"invalid_token\""),
-                ),
-                (HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")),
-            ],
-            body: Bytes::from_static(
-                br#"{"error":{"code":"invalid_api_key","message":"Invalid API key provided.","type":"invalid_request_error"}}"#,
-            ),
-        }
+        RequestIdFormat::Uuid
     }
 }
 
+/// What kind of request the persona is answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// Carries a credential.
+    Credential,
+    /// Carries none.
+    NoCredentials,
+    /// CORS preflight.
+    Preflight,
+    /// Unknown method.
+    UnknownMethod,
+    /// Unknown path.
+    UnknownPath,
+}
+
+/// Header names that carry API credentials (lower case).
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "apikey",
+    "x-auth-token",
+    "x-access-token",
+    "private-token",
+    "x-token",
+];
+
+/// Whether a request carries something an API would take as a credential:
+/// an `Authorization`-like header, or a query parameter named like a key or token.
+pub fn carries_credential(headers: &HeaderMap, query: Option<&str>) -> bool {
+    if CREDENTIAL_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+        return true;
+    }
+    query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            k.contains("key") || k.contains("token") || k == "access_token" || k.contains("secret")
+        })
+    })
+}
+
+const KNOWN_METHODS: &[Method] = &[
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+
 impl Persona {
-    /// The answer to every request.
-    pub fn response(&self) -> Response<Bytes> {
-        let mut r = Response::new(self.body.clone());
-        *r.status_mut() = self.status;
-        let h = r.headers_mut();
-        for (k, v) in &self.headers {
-            h.append(k.clone(), v.clone());
+    /// What kind of request this is, for this persona.
+    pub fn classify(&self, method: &Method, path: &str, headers: &HeaderMap, query: Option<&str>) -> RequestKind {
+        if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
+            return RequestKind::Preflight;
         }
-        r
+        if !KNOWN_METHODS.contains(method) {
+            return RequestKind::UnknownMethod;
+        }
+        if self.unknown_path.is_some()
+            && !self.known_paths.is_empty()
+            && !self.known_paths.iter().any(|p| path.starts_with(p.as_str()))
+        {
+            return RequestKind::UnknownPath;
+        }
+        if carries_credential(headers, query) {
+            RequestKind::Credential
+        } else {
+            RequestKind::NoCredentials
+        }
+    }
+
+    /// The answer template for a kind of request.
+    pub fn answer_for(&self, kind: RequestKind) -> &Answer {
+        match kind {
+            RequestKind::Credential => &self.invalid_credential,
+            RequestKind::NoCredentials => &self.no_credentials,
+            RequestKind::Preflight => &self.preflight,
+            RequestKind::UnknownMethod => &self.unknown_method,
+            RequestKind::UnknownPath => self.unknown_path.as_ref().unwrap_or(&self.no_credentials),
+        }
+    }
+
+    /// The answer to a kind of request, per-request fields filled in.
+    pub fn answer(&self, kind: RequestKind) -> Response<Bytes> {
+        let id = self.fresh_request_id();
+        let now = crate::domain::time::Timestamp::now().to_string();
+        render(self.answer_for(kind), &id, &now)
+    }
+
+    /// The answer to a request carrying a credential (what hits and misses get).
+    pub fn response(&self) -> Response<Bytes> {
+        self.answer(RequestKind::Credential)
+    }
+
+    fn fresh_request_id(&self) -> String {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        match &self.request_id {
+            RequestIdFormat::Uuid => {
+                let mut b: [u8; 16] = rng.random();
+                b[6] = (b[6] & 0x0f) | 0x40;
+                b[8] = (b[8] & 0x3f) | 0x80;
+                let h = hex::encode(b);
+                format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+            }
+            RequestIdFormat::Prefixed { prefix, len } => {
+                const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+                let tail: String = (0..(*len).min(64))
+                    .map(|_| A[rng.random_range(0..A.len())] as char)
+                    .collect();
+                format!("{prefix}{tail}")
+            }
+            RequestIdFormat::HexGroups => {
+                let b: [u8; 14] = rng.random();
+                let h = hex::encode_upper(b);
+                format!("{}:{}:{}:{}:{}", &h[..4], &h[4..8], &h[8..14], &h[14..20], &h[20..28])
+            }
+        }
+    }
+
+    /// Whether `resp` is this persona's answer to `kind`, per-request fields
+    /// aside: same status, same header names in the same order, same values
+    /// and body where the template is literal.
+    pub fn matches(&self, kind: RequestKind, resp: &Response<Bytes>) -> bool {
+        let a = self.answer_for(kind);
+        if resp.status().as_u16() != a.status {
+            return false;
+        }
+        let got: Vec<(&HeaderName, &HeaderValue)> = resp.headers().iter().collect();
+        if got.len() != a.headers.len() {
+            return false;
+        }
+        let headers_match = got.iter().zip(&a.headers).all(|((k, v), (tk, tv))| {
+            k.as_str().eq_ignore_ascii_case(tk) && template_matches(tv, v.to_str().unwrap_or(""))
+        });
+        headers_match && template_matches(&a.body, &String::from_utf8_lossy(resp.body()))
+    }
+
+    /// A built-in persona by name: `api` (a generic RFC 6750 bearer API, the
+    /// default), `stripe` and `github` (the shapes of those APIs' errors).
+    pub fn builtin(name: &str) -> Option<Persona> {
+        match name {
+            "api" => Some(api()),
+            "stripe" => Some(stripe()),
+            "github" => Some(github()),
+            _ => None,
+        }
+    }
+
+    /// Names of the built-in personas.
+    pub const BUILTINS: &'static [&'static str] = &["api", "stripe", "github"];
+
+    /// A built-in name, or a persona file (JSON, as `persona learn` writes).
+    pub fn load(name_or_path: &str) -> Result<Persona> {
+        if let Some(p) = Persona::builtin(name_or_path) {
+            return Ok(p);
+        }
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| {
+            Error::Invalid(format!(
+                "persona {name_or_path:?}: not one of {} and not a readable file ({e})",
+                Persona::BUILTINS.join(", ")
+            ))
+        })?;
+        Persona::from_json(&text).map_err(|e| Error::Invalid(format!("persona file {name_or_path}: {e}")))
+    }
+
+    /// Parses and checks a persona (statuses, header names and values that HTTP allows).
+    pub fn from_json(text: &str) -> Result<Persona> {
+        let p: Persona = serde_json::from_str(text).map_err(|e| Error::Invalid(e.to_string()))?;
+        p.check()?;
+        Ok(p)
+    }
+
+    fn check(&self) -> Result<()> {
+        for a in [
+            &self.invalid_credential,
+            &self.no_credentials,
+            &self.preflight,
+            &self.unknown_method,
+        ]
+        .into_iter()
+        .chain(self.unknown_path.as_ref())
+        {
+            StatusCode::from_u16(a.status).map_err(|_| Error::Invalid(format!("bad status {}", a.status)))?;
+            for (k, v) in &a.headers {
+                HeaderName::from_bytes(k.as_bytes()).map_err(|_| Error::Invalid(format!("bad header name {k:?}")))?;
+                HeaderValue::from_str(&fill(v, "x", "x")).map_err(|_| Error::Invalid(format!("bad value of {k}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Persona {
+    fn default() -> Self {
+        api()
+    }
+}
+
+fn fill(t: &str, id: &str, now: &str) -> String {
+    t.replace("{request_id}", id).replace("{timestamp}", now)
+}
+
+fn render(a: &Answer, id: &str, now: &str) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(fill(&a.body, id, now)));
+    *r.status_mut() = StatusCode::from_u16(a.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let h = r.headers_mut();
+    for (k, v) in &a.headers {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&fill(v, id, now)),
+        ) {
+            h.append(k, v);
+        }
+    }
+    r
+}
+
+/// Whether `s` is `template` with each placeholder filled by a non-empty
+/// value without quotes or line breaks; everything else must be literal.
+fn template_matches(template: &str, s: &str) -> bool {
+    const PLACEHOLDERS: [&str; 2] = ["{request_id}", "{timestamp}"];
+    let mut literals = Vec::new();
+    let mut rest = template;
+    while let Some((i, len)) = PLACEHOLDERS
+        .iter()
+        .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
+        .min()
+    {
+        literals.push(&rest[..i]);
+        rest = &rest[i + len..];
+    }
+    literals.push(rest);
+    if literals.len() == 1 {
+        return template == s;
+    }
+    let filled_ok = |v: &str| !v.is_empty() && !v.contains(['"', '\r', '\n']);
+    let Some(mut tail) = s.strip_prefix(literals[0]) else {
+        return false;
+    };
+    let last = literals.len() - 1;
+    for (k, lit) in literals.iter().enumerate().skip(1) {
+        if k == last {
+            return tail.len() > lit.len() && tail.ends_with(lit) && filled_ok(&tail[..tail.len() - lit.len()]);
+        }
+        if lit.is_empty() {
+            return false; // two placeholders side by side cannot be told apart
+        }
+        let Some(i) = tail.find(lit) else {
+            return false;
+        };
+        if !filled_ok(&tail[..i]) {
+            return false;
+        }
+        tail = &tail[i + lit.len()..];
+    }
+    true
+}
+
+fn json_headers(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut h = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Cache-Control".to_string(), "no-cache, no-store".to_string()),
+    ];
+    h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    h
+}
+
+fn cors_preflight(request_id_header: &str) -> Answer {
+    Answer {
+        status: 204,
+        headers: vec![
+            ("Access-Control-Allow-Origin".into(), "*".into()),
+            (
+                "Access-Control-Allow-Methods".into(),
+                "GET, POST, PUT, PATCH, DELETE, OPTIONS".into(),
+            ),
+            (
+                "Access-Control-Allow-Headers".into(),
+                "Authorization, Content-Type, Idempotency-Key".into(),
+            ),
+            ("Access-Control-Max-Age".into(), "600".into()),
+            (request_id_header.into(), "{request_id}".into()),
+        ],
+        body: String::new(),
+    }
+}
+
+/// A generic bearer-token API (RFC 6750): `invalid_token` for a bad
+/// credential, a bare challenge without an error code when there is none.
+fn api() -> Persona {
+    let rid = ("X-Request-Id", "{request_id}");
+    Persona {
+        name: "api".into(),
+        request_id: RequestIdFormat::Uuid,
+        invalid_credential: Answer {
+            status: 401,
+            headers: json_headers(&[
+                ("WWW-Authenticate", "Bearer realm=\"api\", error=\"invalid_token\""),
+                ("X-Content-Type-Options", "nosniff"),
+                rid,
+            ]),
+            body: r#"{"error":{"code":"invalid_api_key","message":"Invalid API key provided.","type":"invalid_request_error"}}"#
+                .into(),
+        },
+        no_credentials: Answer {
+            status: 401,
+            headers: json_headers(&[("WWW-Authenticate", "Bearer realm=\"api\""), ("X-Content-Type-Options", "nosniff"), rid]),
+            body: r#"{"error":{"code":"missing_api_key","message":"No API key provided.","type":"invalid_request_error"}}"#.into(),
+        },
+        preflight: cors_preflight("X-Request-Id"),
+        unknown_method: Answer {
+            status: 405,
+            headers: json_headers(&[("Allow", "GET, POST, PUT, PATCH, DELETE, OPTIONS"), rid]),
+            body: r#"{"error":{"code":"method_not_allowed","message":"Method not allowed.","type":"invalid_request_error"}}"#
+                .into(),
+        },
+        unknown_path: None,
+        known_paths: Vec::new(),
+    }
+}
+
+/// The shape of Stripe's errors: `Request-Id: req_…`, an `error` object.
+fn stripe() -> Persona {
+    let rid = ("Request-Id", "{request_id}");
+    let headers = |extra: &[(&str, &str)]| {
+        let mut h = json_headers(&[("Access-Control-Allow-Origin", "*"), ("Stripe-Version", "2024-06-20")]);
+        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        h.push((rid.0.into(), rid.1.into()));
+        h
+    };
+    Persona {
+        name: "stripe".into(),
+        request_id: RequestIdFormat::Prefixed {
+            prefix: "req_".into(),
+            len: 14,
+        },
+        invalid_credential: Answer {
+            status: 401,
+            headers: headers(&[("WWW-Authenticate", "Basic realm=\"Stripe\"")]),
+            body: "{\n  \"error\": {\n    \"message\": \"Invalid API Key provided.\",\n    \"type\": \"invalid_request_error\"\n  }\n}\n".into(),
+        },
+        no_credentials: Answer {
+            status: 401,
+            headers: headers(&[("WWW-Authenticate", "Basic realm=\"Stripe\"")]),
+            body: "{\n  \"error\": {\n    \"message\": \"You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').\",\n    \"type\": \"invalid_request_error\"\n  }\n}\n".into(),
+        },
+        preflight: cors_preflight("Request-Id"),
+        unknown_method: Answer {
+            status: 405,
+            headers: headers(&[]),
+            body: "{\n  \"error\": {\n    \"message\": \"Unrecognized request method.\",\n    \"type\": \"invalid_request_error\"\n  }\n}\n".into(),
+        },
+        unknown_path: Some(Answer {
+            status: 404,
+            headers: headers(&[]),
+            body: "{\n  \"error\": {\n    \"message\": \"Unrecognized request URL.\",\n    \"type\": \"invalid_request_error\"\n  }\n}\n".into(),
+        }),
+        known_paths: vec!["/v1/".into(), "/v2/".into()],
+    }
+}
+
+/// The shape of GitHub's REST errors: `X-GitHub-Request-Id`, `message` and
+/// `documentation_url`.
+fn github() -> Persona {
+    let headers = |extra: &[(&str, &str)]| {
+        let mut h = vec![(
+            "Content-Type".to_string(),
+            "application/json; charset=utf-8".to_string(),
+        )];
+        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        h.push(("X-GitHub-Media-Type".into(), "github.v3; format=json".into()));
+        h.push(("X-GitHub-Request-Id".into(), "{request_id}".into()));
+        h
+    };
+    let body = |m: &str, status: u16| {
+        format!(r#"{{"message":"{m}","documentation_url":"https://docs.github.com/rest","status":"{status}"}}"#)
+    };
+    Persona {
+        name: "github".into(),
+        request_id: RequestIdFormat::HexGroups,
+        invalid_credential: Answer {
+            status: 401,
+            headers: headers(&[]),
+            body: body("Bad credentials", 401),
+        },
+        no_credentials: Answer {
+            status: 401,
+            headers: headers(&[]),
+            body: body("Requires authentication", 401),
+        },
+        preflight: cors_preflight("X-GitHub-Request-Id"),
+        unknown_method: Answer {
+            status: 404,
+            headers: headers(&[]),
+            body: body("Not Found", 404),
+        },
+        unknown_path: None,
+        known_paths: Vec::new(),
     }
 }
 
@@ -50,18 +489,104 @@ impl Persona {
 mod tests {
     use super::*;
 
+    fn all() -> Vec<Persona> {
+        Persona::BUILTINS.iter().map(|n| Persona::builtin(n).unwrap()).collect()
+    }
+
     #[test]
     fn says_nothing_about_itself() {
-        let r = Persona::default().response();
-        assert_eq!(r.status(), 401);
-        let mut all = String::from_utf8(r.body().to_vec()).unwrap();
-        for (k, v) in r.headers() {
-            all.push_str(k.as_str());
-            all.push_str(v.to_str().unwrap());
+        for p in all() {
+            for kind in [
+                RequestKind::Credential,
+                RequestKind::NoCredentials,
+                RequestKind::Preflight,
+                RequestKind::UnknownMethod,
+                RequestKind::UnknownPath,
+            ] {
+                let r = p.answer(kind);
+                let mut all = String::from_utf8(r.body().to_vec()).unwrap();
+                for (k, v) in r.headers() {
+                    all.push_str(k.as_str());
+                    all.push_str(v.to_str().unwrap());
+                }
+                let all = all.to_lowercase();
+                for word in ["honey", "decoy", "canary", "trap"] {
+                    assert!(!all.contains(word), "{} {kind:?}: {word}", p.name);
+                }
+            }
         }
-        let all = all.to_lowercase();
-        for word in ["honey", "decoy", "canary", "trap"] {
-            assert!(!all.contains(word), "{word}");
+    }
+
+    #[test]
+    fn each_answer_matches_its_own_template_and_not_the_others() {
+        for p in all() {
+            let a = p.answer(RequestKind::Credential);
+            let b = p.answer(RequestKind::Credential);
+            assert!(p.matches(RequestKind::Credential, &a) && p.matches(RequestKind::Credential, &b));
+            assert_ne!(a.headers(), b.headers(), "{}: a fresh request id per request", p.name);
+            let none = p.answer(RequestKind::NoCredentials);
+            assert!(!p.matches(RequestKind::Credential, &none), "{}", p.name);
+            assert!(p.matches(RequestKind::NoCredentials, &none));
         }
+    }
+
+    #[test]
+    fn without_credentials_rfc6750_gives_no_error_code() {
+        let p = Persona::builtin("api").unwrap();
+        let r = p.answer(RequestKind::NoCredentials);
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+        assert!(!challenge.contains("error="), "{challenge}");
+        let r = p.answer(RequestKind::Credential);
+        assert!(
+            r.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("error=\"invalid_token\"")
+        );
+    }
+
+    #[test]
+    fn requests_are_classified_as_the_api_would() {
+        let p = Persona::builtin("stripe").unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            p.classify(&Method::GET, "/v1/charges", &h, None),
+            RequestKind::NoCredentials
+        );
+        assert_eq!(
+            p.classify(&Method::GET, "/v1/charges", &h, Some("api_key=x")),
+            RequestKind::Credential
+        );
+        assert_eq!(
+            p.classify(&Method::GET, "/robots.txt", &h, None),
+            RequestKind::UnknownPath
+        );
+        h.insert("authorization", HeaderValue::from_static("Bearer x"));
+        assert_eq!(
+            p.classify(&Method::GET, "/v1/charges", &h, None),
+            RequestKind::Credential
+        );
+        assert_eq!(
+            p.classify(&Method::from_bytes(b"BREW").unwrap(), "/v1/x", &h, None),
+            RequestKind::UnknownMethod
+        );
+        h.insert("access-control-request-method", HeaderValue::from_static("POST"));
+        assert_eq!(p.classify(&Method::OPTIONS, "/v1/x", &h, None), RequestKind::Preflight);
+    }
+
+    #[test]
+    fn persona_files_round_trip_and_bad_ones_are_refused() {
+        let p = Persona::builtin("github").unwrap();
+        let back = Persona::from_json(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        let mut bad = p.clone();
+        bad.invalid_credential.headers.push(("bad header".into(), "x".into()));
+        assert!(Persona::from_json(&serde_json::to_string(&bad).unwrap()).is_err());
+        assert!(
+            Persona::load("no-such-persona-file.json")
+                .unwrap_err()
+                .to_string()
+                .contains("api, stripe, github")
+        );
     }
 }

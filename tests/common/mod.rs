@@ -171,9 +171,13 @@ pub fn comparable(resp: &[u8]) -> (String, Vec<String>, Vec<u8>) {
     let head = String::from_utf8_lossy(&resp[..split]).to_string();
     let mut lines = head.lines();
     let status = lines.next().unwrap_or("").to_string();
+    // Per-request fields: the date, and the persona's request id (its value only).
     let headers = lines
         .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
-        .map(str::to_string)
+        .map(|l| match l.split_once(':') {
+            Some((name, _)) if name.to_ascii_lowercase().ends_with("request-id") => format!("{name}: <id>"),
+            _ => l.to_string(),
+        })
         .collect();
     (status, headers, resp[split + 4..].to_vec())
 }

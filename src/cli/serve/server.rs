@@ -72,6 +72,9 @@ pub async fn run(listener: TcpListener, decoy: Arc<Decoy>, shutdown: impl Future
                 let conn = http1::Builder::new()
                     .max_buf_size(MAX_HEAD)
                     .max_headers(1024)
+                    // As most API servers write them; hyper's default is lower case,
+                    // which few real APIs send.
+                    .title_case_headers(true)
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEAD_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service(decoy.clone(), peer));
