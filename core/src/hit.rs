@@ -200,7 +200,13 @@ impl std::str::FromStr for FoundIn {
 
 impl PartialEq<&str> for FoundIn {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        match self {
+            FoundIn::Header(n) => n == other,
+            FoundIn::Query(n) if n.is_empty() => *other == "query",
+            FoundIn::Query(n) => other.strip_prefix("query:") == Some(n.as_str()),
+            FoundIn::Cookie(n) => other.strip_prefix("cookie:") == Some(n.as_str()),
+            FoundIn::Body => *other == "body",
+        }
     }
 }
 

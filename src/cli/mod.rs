@@ -3,6 +3,7 @@
 
 mod hits;
 mod output;
+mod persona;
 mod report;
 mod serve;
 mod tokens;
@@ -101,6 +102,8 @@ pub enum Command {
     Allow(allow::AllowArgs),
     /// Replace a token with a twin, retire the old one, and swap it in a file.
     Rotate(rotate::RotateArgs),
+    /// How the decoy answers: learn it from your own API, or show a built-in one.
+    Persona(persona::PersonaArgs),
 }
 
 pub use crate::wiring::Context;
@@ -156,6 +159,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(a) => serve::run(&cli.global, a).await,
         Command::Survey(a) => survey::run(a),
+        Command::Persona(a) => persona::run(a).await,
         cmd => {
             let ctx = open(&cli.global).await?;
             match cmd {
@@ -170,7 +174,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Command::Test(a) => testcmd::run(&cli.global, &ctx, a).await,
                 Command::Allow(a) => allow::run(&cli.global, &ctx, a).await,
                 Command::Rotate(a) => rotate::run(&ctx, a).await,
-                Command::Serve(_) | Command::Survey(_) => unreachable!("handled above"),
+                Command::Serve(_) | Command::Survey(_) | Command::Persona(_) => unreachable!("handled above"),
             }
         }
     }

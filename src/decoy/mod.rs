@@ -3,7 +3,7 @@
 //!
 //! * [`handler`]: one handler from `http::Request` to `http::Response`,
 //!   used unchanged by `honeytoken serve` and by the Lambda function
-//! * [`persona`]: how the answer looks
+//! * [`persona`]: how the answer looks; [`learn`]: a persona from the operator's own API
 //! * [`testmark`]: how `honeytoken test` marks a request as a test
 //! * [`allowlist`]: the cached global allowlist
 //! * [`enrich`]: geolocation and network owner of the source address
@@ -11,6 +11,7 @@
 pub mod allowlist;
 pub mod enrich;
 pub mod handler;
+pub mod learn;
 pub mod persona;
 pub mod testmark;
 

@@ -59,25 +59,63 @@ pub struct Persona {
 }
 
 /// How request ids look.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum RequestIdFormat {
     /// A UUIDv4.
+    #[default]
     Uuid,
-    /// `prefix` then `len` random base62 characters (`req_…` and the like).
+    /// `prefix` then `len` random characters of `chars` (`req_…` and the like).
     Prefixed {
         /// Literal prefix.
         prefix: String,
         /// Random characters after it.
         len: usize,
+        /// Which characters: base62 (default), digits, or lower- or upper-case hex.
+        #[serde(default)]
+        chars: IdChars,
     },
     /// Upper-case hex groups like `C0DE:1F2A:3B4C5D:6E7F80:12345678`.
     HexGroups,
 }
 
-impl Default for RequestIdFormat {
-    fn default() -> Self {
-        RequestIdFormat::Uuid
+/// The characters of a prefixed request id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdChars {
+    /// 0-9, A-Z, a-z.
+    #[default]
+    Base62,
+    /// 0-9.
+    Digits,
+    /// 0-9, a-f.
+    Hex,
+    /// 0-9, A-F.
+    UpperHex,
+}
+
+impl IdChars {
+    /// The alphabet.
+    pub fn alphabet(self) -> &'static [u8] {
+        match self {
+            IdChars::Base62 => b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            IdChars::Digits => b"0123456789",
+            IdChars::Hex => b"0123456789abcdef",
+            IdChars::UpperHex => b"0123456789ABCDEF",
+        }
+    }
+
+    /// The narrowest class that holds every character of `s`.
+    pub fn of(s: &str) -> IdChars {
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            IdChars::Digits
+        } else if s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            IdChars::Hex
+        } else if s.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) {
+            IdChars::UpperHex
+        } else {
+            IdChars::Base62
+        }
     }
 }
 
@@ -188,10 +226,10 @@ impl Persona {
                 let h = hex::encode(b);
                 format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
             }
-            RequestIdFormat::Prefixed { prefix, len } => {
-                const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+            RequestIdFormat::Prefixed { prefix, len, chars } => {
+                let a = chars.alphabet();
                 let tail: String = (0..(*len).min(64))
-                    .map(|_| A[rng.random_range(0..A.len())] as char)
+                    .map(|_| a[rng.random_range(0..a.len())] as char)
                     .collect();
                 format!("{prefix}{tail}")
             }
@@ -419,6 +457,7 @@ fn stripe() -> Persona {
         request_id: RequestIdFormat::Prefixed {
             prefix: "req_".into(),
             len: 14,
+            chars: IdChars::Base62,
         },
         invalid_credential: Answer {
             status: 401,

@@ -123,6 +123,23 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
     })
 }
 
+/// The variable naming the decoy's built-in persona (`api`, `stripe`, `github`).
+pub const PERSONA_VAR: &str = "HONEYTOKEN_PERSONA";
+
+/// The persona the template names (the built-in `api` when unset). A name
+/// that is not a built-in is logged and the default used: a wrong setting
+/// must not take the decoy down, and it answers as some API either way.
+pub fn persona_from_env() -> crate::decoy::persona::Persona {
+    use crate::decoy::persona::Persona;
+    match std::env::var(PERSONA_VAR).ok().filter(|v| !v.trim().is_empty()) {
+        None => Persona::default(),
+        Some(name) => Persona::builtin(name.trim()).unwrap_or_else(|| {
+            tracing::error!(event = "unknown_persona", name = %name, builtins = ?Persona::BUILTINS);
+            Persona::default()
+        }),
+    }
+}
+
 /// Where `honeytoken test` sees that the stack's alerter published an alert:
 /// the alert state table (`table`, else the `stack`'s output), if any.
 pub async fn alert_log(stack: Option<&str>, table: Option<&str>) -> Result<Option<Arc<dyn crate::store::AlertLog>>> {

@@ -6,7 +6,6 @@
 //! each request, so an outage never changes what a caller sees.
 
 use honeytoken::decoy::Decoy;
-use honeytoken::decoy::persona::Persona;
 use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, sdk_config};
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
 use std::sync::Arc;
@@ -19,6 +18,7 @@ async fn setup() -> honeytoken::Result<Decoy> {
     build_decoy(&sdk_config().await, &env)
         .await
         .map(honeytoken::decoy::enrich::configure_from_env)
+        .map(|d| d.with_persona(honeytoken::wiring::stack::persona_from_env()))
 }
 
 async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {
@@ -36,13 +36,17 @@ async fn main() -> Result<(), Error> {
     honeytoken::wiring::init_lambda_tracing();
     let cell: Arc<OnceCell<Decoy>> = Arc::new(OnceCell::new());
     let _ = ready(&cell).await;
-    let fallback = Persona::default();
+    // Not ready (no key yet): the same persona answers, so nothing changes for a caller.
+    let fallback = honeytoken::wiring::stack::persona_from_env();
     run(service_fn(move |req: Request| {
         let (cell, fallback) = (cell.clone(), fallback.clone());
         async move {
             let resp: Response<Body> = match ready(&cell).await {
                 Some(d) => decoy::handle(d, req).await,
-                None => decoy::to_lambda(fallback.response()),
+                None => {
+                    let kind = fallback.classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
+                    decoy::to_lambda(fallback.answer(kind))
+                }
             };
             Ok::<_, std::convert::Infallible>(resp)
         }

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// write cannot be told from a miss by timing. `0ms` turns it off.
     #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub min_latency: std::time::Duration,
+    /// How to answer: a built-in persona (api, stripe, github) or a file
+    /// written by `honeytoken persona learn`.
+    #[arg(long, default_value = "api", value_name = "NAME|FILE", env = "HONEYTOKEN_PERSONA")]
+    pub persona: String,
     /// MaxMind City database for geolocation of hits.
     #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_CITY")]
     pub geoip_city: Option<std::path::PathBuf>,
@@ -70,7 +74,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     }
     let ctx = crate::cli::open(g).await?;
     let fanout = crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window)?;
-    let mut decoy = crate::wiring::decoy(&ctx, a.min_latency).with_listener(fanout.listener.clone());
+    let persona = crate::decoy::persona::Persona::load(&a.persona)?;
+    let mut decoy = crate::wiring::decoy(&ctx, a.min_latency)
+        .with_listener(fanout.listener.clone())
+        .with_persona(persona);
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));

@@ -1,4 +1,5 @@
-//! The front door (infra/frontdoor.yaml, nested when FrontDoor=true), as
+//! The decoy's template: the front door (infra/frontdoor.yaml, nested when
+//! FrontDoor=true) and the persona, as
 //! template facts: what cfn-lint cannot know is whether the pieces fit the
 //! decoy's own checks.
 
@@ -152,4 +153,22 @@ fn the_decoy_reads_the_origin_secret_only_behind_the_front_door() {
     assert_eq!(tag, "If");
     assert_eq!(args[0].as_str(), Some("UseFrontDoor"));
     assert_eq!(target(&args[1]), "OriginVerifySecret");
+}
+
+/// The template offers exactly the built-in personas and hands its choice
+/// to the decoy in the variable the decoy reads.
+#[test]
+fn the_template_picks_a_builtin_persona() {
+    let t = support::template();
+    let p = &t["Parameters"]["Persona"];
+    let allowed: Vec<&str> = p["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(allowed, honeytoken::decoy::persona::Persona::BUILTINS);
+    assert_eq!(p["Default"].as_str(), Some("api"));
+    let env = &t["Resources"]["DecoyFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(target(&env[honeytoken::wiring::stack::PERSONA_VAR]), "Persona");
 }
