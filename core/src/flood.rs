@@ -155,7 +155,9 @@ mod tests {
         }
         assert_eq!(s.paths.len(), MAX_SAMPLES);
         assert_eq!(s.user_agents.len(), 1);
-        assert!(s.paths.iter().all(|p| p.len() <= MAX_SAMPLE_LEN + 8));
+        // Capped, with the escaper's visible "…[+N bytes]" marker.
+        assert!(s.paths.iter().all(|p| p.len() <= MAX_SAMPLE_LEN + 24), "{:?}", s.paths);
+        assert!(s.paths[1..].iter().all(|p| p.contains("…[+")), "{:?}", s.paths);
     }
 
     #[test]

@@ -287,8 +287,8 @@ mod tests {
     #[test]
     fn what_differs_between_two_answers_becomes_a_field() {
         let (a, id) = template(
-            &obs("req_AAAAAAAAAAAAAA", "2026-11-28T12:00:00.000Z"),
-            &obs("req_BBBBBBBBBBBBBB", "2026-11-28T12:00:01.000Z"),
+            &obs("req_Ab3Zk9QmWx2Lp0", "2026-11-28T12:00:00.000Z"),
+            &obs("req_Qz7Yt1NbVc8Hs4", "2026-11-28T12:00:01.000Z"),
         );
         assert_eq!(
             a.headers,
