@@ -15,6 +15,9 @@ pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
 pub fn successor(key: &SigningKey, old: &TokenRecord, now: time::OffsetDateTime) -> Result<TokenRecord> {
     let spec = match (old.kind, &old.shape, &old.issuer) {
         (TokenKind::Key, Some(shape), _) => MintSpec::Key(shape.clone()),
+        (TokenKind::Jwt, _, _) if old.jwt_shape.is_some() => {
+            MintSpec::JwtShaped(old.jwt_shape.clone().expect("checked"))
+        }
         (TokenKind::Jwt, _, issuer) => MintSpec::Jwt {
             issuer: issuer.clone().unwrap_or_else(|| token::DEFAULT_ISSUER.to_string()),
         },

@@ -54,6 +54,28 @@ pub fn infer(example: &str) -> Result<KeyShape> {
     Ok(shape)
 }
 
+/// The shape of a random-looking string without the minimum length a
+/// carrier needs (for JWT claims that only have to look right).
+pub fn infer_loose(value: &str) -> Option<KeyShape> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    let alphabet = Alphabet::infer(value.as_bytes())?;
+    let layout = if alphabet == Alphabet::Base64url {
+        "*".repeat(value.len())
+    } else {
+        value
+            .bytes()
+            .map(|b| if alphabet::is_separator(b) { b as char } else { '*' })
+            .collect()
+    };
+    Some(KeyShape {
+        prefix: String::new(),
+        alphabet,
+        layout,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,6 +186,9 @@ pub struct TokenRecord {
     /// JWT issuer, kept so rotation can mint a twin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// Shape of a JWT (header, claims, lifetime), kept so rotation can mint a twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_shape: Option<Box<jwt::JwtShape>>,
     /// Files the token was planted into.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placements: Vec<Placement>,
@@ -224,6 +227,8 @@ pub enum MintSpec {
         /// `iss` claim.
         issuer: String,
     },
+    /// A JWT of this shape (`--audience`, or mirrored from an example with `--like`).
+    JwtShaped(Box<jwt::JwtShape>),
     /// A key of this shape.
     Key(KeyShape),
 }
@@ -241,12 +246,24 @@ pub fn mint(
     now: time::OffsetDateTime,
 ) -> Result<TokenRecord> {
     let mut rng = rand::rng();
-    let id: u64 = rng.random();
+    let id: u64 = match spec {
+        MintSpec::Key(_) => rng.random(),
+        _ => jwt::new_id(&mut rng),
+    };
     let identity = identity_for(key, id);
-    let (token, kind, shape, issuer) = match spec {
+    let (token, kind, shape, issuer, jwt_shape) = match spec {
         MintSpec::Jwt { issuer } => {
-            let t = jwt::mint(key, identity, label, location, issuer, now.unix_timestamp())?;
-            (t, TokenKind::Jwt, None, Some(issuer.clone()))
+            let s = jwt::JwtShape::standard(issuer, None);
+            let t = jwt::mint_shaped(key, &s, identity, label, location, now.unix_timestamp())?;
+            (t, TokenKind::Jwt, None, Some(issuer.clone()), Some(Box::new(s)))
+        }
+        MintSpec::JwtShaped(s) => {
+            let t = jwt::mint_shaped(key, s, identity, label, location, now.unix_timestamp())?;
+            let issuer = s.claims.iter().find(|(k, _)| k == "iss").and_then(|(_, v)| match v {
+                jwt::ClaimShape::Fixed { value } => value.as_str().map(str::to_string),
+                _ => None,
+            });
+            (t, TokenKind::Jwt, None, issuer, Some(s.clone()))
         }
         MintSpec::Key(shape) => {
             shape.validate()?;
@@ -254,6 +271,7 @@ pub fn mint(
                 render_key(shape, identity, &mut rng),
                 TokenKind::Key,
                 Some(shape.clone()),
+                None,
                 None,
             )
         }
@@ -269,6 +287,7 @@ pub fn mint(
         state: TokenState::Active,
         shape,
         issuer,
+        jwt_shape,
         placements: Vec::new(),
         replaces: None,
         replaced_by: None,
@@ -276,11 +295,14 @@ pub fn mint(
     })
 }
 
-fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
-    let n = shape.digits();
-    let m = shape.alphabet.identity_len();
-    let mut digits: Vec<u8> = (0..n - m).map(|_| shape.alphabet.random_char(rng)).collect();
-    digits.extend(shape.alphabet.encode_identity(identity, rng));
+/// A string of `shape` with random digits throughout (no identity): for JWT
+/// claims shaped like an example's.
+pub(crate) fn render_random(shape: &KeyShape, rng: &mut impl Rng) -> String {
+    let digits: Vec<u8> = (0..shape.digits()).map(|_| shape.alphabet.random_char(rng)).collect();
+    lay_out(shape, digits)
+}
+
+fn lay_out(shape: &KeyShape, digits: Vec<u8>) -> String {
     let mut out = String::with_capacity(shape.prefix.len() + shape.layout.len());
     out.push_str(&shape.prefix);
     let mut it = digits.into_iter();
@@ -292,6 +314,22 @@ fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
         });
     }
     out
+}
+
+/// The identity a key-shaped string carries, if its tag is valid.
+pub(crate) fn recognise_key(key: &SigningKey, candidate: &[u8]) -> Option<u128> {
+    alphabet::RECOGNISED
+        .iter()
+        .filter_map(|a| a.decode_identity(candidate))
+        .find(|identity| identity_is_valid(key, *identity))
+}
+
+pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
+    let n = shape.digits();
+    let m = shape.alphabet.identity_len();
+    let mut digits: Vec<u8> = (0..n - m).map(|_| shape.alphabet.random_char(rng)).collect();
+    digits.extend(shape.alphabet.encode_identity(identity, rng));
+    lay_out(shape, digits)
 }
 
 /// The outcome of recognising a candidate.
