@@ -195,6 +195,47 @@ impl Alphabet {
         Some(acc)
     }
 
+    /// The cheap shape pre-filter run before any HMAC: whether the last
+    /// `identity_len()` digits of `s` could be an encoded identity. Those
+    /// digits are uniformly random in a token of ours, so they use many
+    /// distinct characters (a random 22-digit base62 run has fewer than 9
+    /// with probability about 1e-10, and `mint` re-draws any token that would
+    /// fail); filler such as `AAAA…`, `word0000…0042` or padding never does.
+    #[inline]
+    pub fn plausible_identity(self, s: &[u8]) -> bool {
+        let m = self.identity_len();
+        let t = &self.table().0;
+        let skip = self.skips_separators();
+        let mut seen: u64 = 0;
+        let mut n = 0usize;
+        for &b in s.iter().rev() {
+            let d = t[b as usize];
+            if d == INVALID {
+                if skip && is_separator(b) {
+                    continue;
+                }
+                return false;
+            }
+            seen |= 1u64 << (d & 63);
+            n += 1;
+            if n == m {
+                break;
+            }
+        }
+        n == m && seen.count_ones() >= self.min_distinct()
+    }
+
+    /// Fewest distinct digits an identity's digits may show (see
+    /// [`Alphabet::plausible_identity`]); each bound is passed by uniform
+    /// digits with probability above 1 - 1e-9.
+    fn min_distinct(self) -> u32 {
+        match self.radix() {
+            16 => 7,
+            32 => 8,
+            _ => 9,
+        }
+    }
+
     /// A uniformly random digit.
     pub fn random_char(self, rng: &mut impl Rng) -> u8 {
         let chars = self.chars();
