@@ -466,4 +466,32 @@ mod tests {
         assert!(hits_not_stored() >= 1);
         assert_eq!(store.hit_count(), 1);
     }
+
+    #[tokio::test]
+    async fn stripping_a_jwt_signature_never_lowers_the_severity() {
+        use crate::domain::alert::{Severity, severity};
+        let (d, store, key) = setup();
+        let rec = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "demo",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&rec).await.unwrap();
+        let (signing_input, _) = rec.token.rsplit_once('.').unwrap();
+        let intact = d
+            .record(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
+            .await
+            .remove(0);
+        assert_eq!(severity(&intact), Severity::Critical);
+        for stripped in [signing_input.to_string(), format!("{signing_input}.")] {
+            let hits = d.record(req(&format!("Bearer {stripped}")), RequestMeta::default()).await;
+            assert_eq!(hits.len(), 1, "a signature-stripped token is still a hit: {stripped}");
+            assert!(hits[0].tampered);
+            assert_eq!(severity(&hits[0]), Severity::Critical);
+        }
+    }
 }
