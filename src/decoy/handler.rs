@@ -39,6 +39,7 @@ pub struct Decoy {
     min_latency: std::time::Duration,
     allowlist: Option<Arc<crate::decoy::allowlist::Allowlist>>,
     test_marks: crate::decoy::testmark::Verifier,
+    marks: Option<Arc<dyn crate::store::MarkStore>>,
     flood: Option<crate::domain::flood::FloodRule>,
 }
 
@@ -58,7 +59,15 @@ impl Decoy {
             min_latency: std::time::Duration::ZERO,
             allowlist: None,
             test_marks: crate::decoy::testmark::Verifier::new(),
+            marks: None,
         }
+    }
+
+    /// Records accepted test marks in `marks`, so each is single-use across
+    /// every process sharing the store (without it, per process only).
+    pub fn with_marks(mut self, marks: Arc<dyn crate::store::MarkStore>) -> Self {
+        self.marks = Some(marks);
+        self
     }
 
     /// Answers no request sooner than `floor` (plus up to a quarter of it in
@@ -180,6 +189,16 @@ impl Decoy {
                 None => (None, None),
             };
             let (geo, asn) = (geo.or_else(|| viewer.geo.clone()), asn.or_else(|| viewer.asn.clone()));
+            let test = self
+                .test_marks
+                .verify_shared(&self.key, &parts.headers, &r.token_id, self.marks.as_deref())
+                .await;
+            let mut headers = facts.headers.clone();
+            if test && let Some(v) = headers.get_mut(crate::decoy::testmark::HEADER) {
+                // The mark is spent, and an alert reader gets only its digest
+                // (which `honeytoken test` matches), never the mark itself.
+                *v = crate::decoy::testmark::spent(v);
+            }
             let hit = Hit {
                 token_id: r.token_id.clone(),
                 hit_id: new_hit_id(),
@@ -189,13 +208,13 @@ impl Decoy {
                 method: facts.method.clone(),
                 path: facts.path.clone(),
                 query: facts.query.clone(),
-                headers: facts.headers.clone(),
+                headers,
                 found_in,
                 tampered,
                 tampered_claims,
                 // Unknown only when the store said so, not when it could not be asked.
                 orphan: record.is_none() && !lookup_failed,
-                test: self.test_marks.verify(&self.key, &parts.headers, &r.token_id),
+                test,
                 ignored: crate::domain::allow::is_allowed(
                     &facts.source_ip,
                     &global_allow,

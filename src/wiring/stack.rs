@@ -136,7 +136,8 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         hits: store.clone(),
         key,
         data_dir: None,
-        allow: store,
+        allow: store.clone(),
+        marks: store,
     };
     Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)))
 }
@@ -212,7 +213,8 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
         hits: store.clone(),
         key,
         data_dir: None,
-        allow: store,
+        allow: store.clone(),
+        marks: store,
     })
 }
 
