@@ -54,6 +54,11 @@ pub struct MintArgs {
     /// A note for yourself.
     #[arg(long, default_value = "")]
     pub memo: String,
+    /// A checksum the --like format carries at its end (`crc32`: CRC-32 of the
+    /// last part's characters before it, in that part's alphabet, as GitHub's
+    /// and npm's tokens), so the decoy's checksum is valid.
+    #[arg(long, requires = "like", value_parser = clap::value_parser!(token::Checksum))]
+    pub checksum: Option<token::Checksum>,
     /// `iss` claim of a JWT (default https://auth.internal; with --like, the example's).
     #[arg(long)]
     pub issuer: Option<String>,
@@ -72,6 +77,9 @@ pub fn spec(a: &MintArgs) -> Result<(MintSpec, Vec<String>)> {
     }
     if let Some(example) = &a.like {
         if a.kind == Some(TokenKind::Jwt) {
+            if a.checksum.is_some() {
+                return Err(Error::Invalid("--checksum applies to keys, not JWTs".into()));
+            }
             let like = token::jwt::infer_like(example, a.issuer.as_deref(), a.audience.as_deref())?;
             return Ok((MintSpec::JwtShaped(Box::new(like.shape)), like.warnings));
         }
@@ -80,7 +88,7 @@ pub fn spec(a: &MintArgs) -> Result<(MintSpec, Vec<String>)> {
                 "the example is a JWT: add --kind jwt to mint a JWT shaped like it".into(),
             ));
         }
-        return Ok((MintSpec::Key(token::like::infer(example)?), Vec::new()));
+        return Ok((MintSpec::Key(token::like::infer_with(example, a.checksum)?), Vec::new()));
     }
     spec_plain(a).map(|s| (s, Vec::new()))
 }

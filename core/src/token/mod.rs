@@ -89,10 +89,65 @@ impl FromStr for TokenState {
 pub struct KeyShape {
     /// Literal prefix, e.g. `sk_live_`.
     pub prefix: String,
-    /// Alphabet of the body digits.
+    /// Alphabet of the digits that carry the identity (the last ones, before
+    /// any checksum), and of every group without its own in `groups`.
     pub alphabet: Alphabet,
     /// Body layout: `*` for each digit, other characters literal separators.
     pub layout: String,
+    /// Alphabet of each separator-delimited group of digits, in order
+    /// (`xoxb-<digits>-<digits>-<base62>`); empty: all are `alphabet`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Alphabet>,
+    /// A checksum the format carries at the end of its last group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+}
+
+/// A checksum some vendors put at the end of their tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checksum {
+    /// CRC-32 (IEEE) of the last group's digits before it, written in that
+    /// group's alphabet, most significant digit first, left-padded with the
+    /// zero digit (GitHub's tokens: 6 base62 digits over the 30 before them).
+    Crc32,
+}
+
+impl FromStr for Checksum {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "crc32" => Ok(Checksum::Crc32),
+            _ => Err(format!("unknown checksum {s:?}; use crc32")),
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// The candidate without its checksum tail, if it ends in a valid CRC-32
+/// tail of alphabet `a` over the run of `a`'s digits before it.
+pub fn strip_crc32(a: Alphabet, candidate: &[u8]) -> Option<&[u8]> {
+    let w = a.crc32_width();
+    if candidate.len() <= w {
+        return None;
+    }
+    let (body, tail) = candidate.split_at(candidate.len() - w);
+    if !tail.iter().all(|b| a.chars().contains(b)) {
+        return None;
+    }
+    let start = body.iter().rposition(|b| !a.chars().contains(b)).map_or(0, |p| p + 1);
+    (a.encode_fixed(crc32(&body[start..]) as u64, w) == tail).then_some(body)
 }
 
 /// Default body length of a key.
@@ -105,6 +160,8 @@ impl KeyShape {
             prefix: prefix.to_string(),
             alphabet,
             layout: "*".repeat(length),
+            groups: Vec::new(),
+            checksum: None,
         };
         shape.validate()?;
         Ok(shape)
@@ -115,16 +172,63 @@ impl KeyShape {
         self.layout.bytes().filter(|&b| b == b'*').count()
     }
 
+    /// The alphabet of every digit position, in order.
+    pub fn digit_alphabets(&self) -> Vec<Alphabet> {
+        let mut out = Vec::with_capacity(self.layout.len());
+        let mut group = 0;
+        let mut in_group = false;
+        for b in self.layout.bytes() {
+            if b == b'*' {
+                in_group = true;
+                out.push(self.groups.get(group).copied().unwrap_or(self.alphabet));
+            } else if in_group {
+                in_group = false;
+                group += 1;
+            }
+        }
+        out
+    }
+
+    /// Digits taken by the checksum.
+    pub fn checksum_width(&self) -> usize {
+        match self.checksum {
+            Some(Checksum::Crc32) => self.alphabet.crc32_width(),
+            None => 0,
+        }
+    }
+
     /// Refuses shapes that cannot carry an identity or that would not be
     /// recognised when seen.
     pub fn validate(&self) -> Result<()> {
         let min = self.alphabet.identity_len();
-        if self.digits() < min {
+        // The identity takes the last digits before the checksum; they must
+        // all be of the carrier alphabet.
+        let alphs = self.digit_alphabets();
+        let w = self.checksum_width();
+        let room = alphs
+            .iter()
+            .rev()
+            .skip(w)
+            .take_while(|a| **a == self.alphabet)
+            .count();
+        if !self.groups.is_empty() && room < min {
+            return Err(Error::Invalid(format!(
+                "the last parts of this format hold {room} {} characters{}, too few to carry the token's id and tag; \
+                 the minimum is {min}: give an example whose last part (or last parts of one alphabet) has at least \
+                 {min} characters",
+                self.alphabet,
+                if w > 0 { " before the checksum" } else { "" }
+            )));
+        }
+        if self.checksum.is_some() && self.groups.last().is_some_and(|g| *g != self.alphabet) {
+            return Err(Error::Invalid("the checksum must be in the last part's alphabet".into()));
+        }
+        if self.digits() < min + w {
             return Err(Error::Invalid(format!(
                 "a {} body of {} characters is too short to carry the token's id and tag; \
                  the minimum is {min} (use --length {min} or more)",
                 self.alphabet,
-                self.digits()
+                self.digits() - w
             )));
         }
         if self.digits() > 512 {
@@ -319,7 +423,7 @@ fn mint_once(
 /// A string of `shape` with random digits throughout (no identity): for JWT
 /// claims shaped like an example's.
 pub(crate) fn render_random(shape: &KeyShape, rng: &mut impl Rng) -> String {
-    let digits: Vec<u8> = (0..shape.digits()).map(|_| shape.alphabet.random_char(rng)).collect();
+    let digits: Vec<u8> = shape.digit_alphabets().iter().map(|a| a.random_char(rng)).collect();
     lay_out(shape, digits)
 }
 
@@ -339,18 +443,40 @@ fn lay_out(shape: &KeyShape, digits: Vec<u8>) -> String {
 
 /// The identity a key-shaped string carries, if its tag is valid.
 pub(crate) fn recognise_key(key: &SigningKey, candidate: &[u8]) -> Option<u128> {
-    alphabet::RECOGNISED
+    let direct = alphabet::RECOGNISED
         .iter()
         .filter(|a| a.plausible_identity(candidate))
         .filter_map(|a| a.decode_identity(candidate))
-        .find(|identity| identity_is_valid(key, *identity))
+        .find(|identity| identity_is_valid(key, *identity));
+    // A format with a checksum tail: the identity ends before it. The CRC is
+    // checked only where the digits before the tail pass the pre-filter.
+    direct.or_else(|| {
+        Alphabet::ALL.iter().find_map(|a| {
+            let w = a.crc32_width();
+            let head = candidate.get(..candidate.len().checked_sub(w)?)?;
+            if !candidate[head.len()..].iter().all(|b| a.chars().contains(b)) || !a.plausible_identity(head) {
+                return None;
+            }
+            let body = strip_crc32(*a, candidate)?;
+            a.decode_identity(body).filter(|i| identity_is_valid(key, *i))
+        })
+    })
 }
 
 pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
-    let n = shape.digits();
+    let alphs = shape.digit_alphabets();
+    let n = alphs.len();
+    let w = shape.checksum_width();
     let m = shape.alphabet.identity_len();
-    let mut digits: Vec<u8> = (0..n - m).map(|_| shape.alphabet.random_char(rng)).collect();
+    let mut digits: Vec<u8> = alphs[..n - w - m].iter().map(|a| a.random_char(rng)).collect();
     digits.extend(shape.alphabet.encode_identity(identity, rng));
+    if let Some(Checksum::Crc32) = shape.checksum {
+        // Over the last group's digits before the tail, as the recogniser reads them.
+        let last_group = shape.layout.rsplit(|c| c != '*').next().map_or(0, str::len);
+        let from = digits.len() - (last_group - w);
+        let crc = crc32(&digits[from..]);
+        digits.extend(shape.alphabet.encode_fixed(crc as u64, w));
+    }
     lay_out(shape, digits)
 }
 
