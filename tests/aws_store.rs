@@ -122,7 +122,10 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
         .as_sequence()
         .unwrap()
         .iter()
-        .find(|st| st["Action"].as_str() == Some("dynamodb:PutItem") && tagged(&st["Resource"]).unwrap().1.as_str() == Some("TokensTable.Arn"))
+        .find(|st| {
+            st["Action"].as_str() == Some("dynamodb:PutItem")
+                && tagged(&st["Resource"]).unwrap().1.as_str() == Some("TokensTable.Arn")
+        })
         .unwrap();
     assert_eq!(
         mark_put["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0].as_str(),
@@ -135,7 +138,10 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
             .len(),
         2
     );
-    assert_eq!(r["TokensTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("expires_at"));
+    assert_eq!(
+        r["TokensTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some("expires_at")
+    );
     let env = &decoy["Environment"]["Variables"];
     for (var, target) in [
         ("TOKENS_TABLE", "TokensTable"),
@@ -632,9 +638,18 @@ async fn global_allowlist_round_trips_beside_the_tokens() {
     assert_eq!(s.allow_list().await.unwrap().len(), 1);
     // A test mark's nonce: one conditional write wins, and it is no token either.
     use honeytoken::store::MarkStore;
-    assert!(s.claim_mark("0011223344556677-aabbccdd00112233", 4_000_000_000).await.unwrap());
+    assert!(
+        s.claim_mark("0011223344556677-aabbccdd00112233", 4_000_000_000)
+            .await
+            .unwrap()
+    );
     let other = store(&client, &t);
-    assert!(!other.claim_mark("0011223344556677-aabbccdd00112233", 4_000_000_000).await.unwrap());
+    assert!(
+        !other
+            .claim_mark("0011223344556677-aabbccdd00112233", 4_000_000_000)
+            .await
+            .unwrap()
+    );
     let tokens = s.list().await.unwrap();
     assert_eq!(tokens.len(), 1, "the allowlist and mark items are not tokens");
     assert_eq!(tokens[0].id, tok.id);

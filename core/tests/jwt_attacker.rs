@@ -40,7 +40,11 @@ fn looks_like_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
         })
 }
 
@@ -53,12 +57,7 @@ fn valid_uuid(s: &str) -> bool {
 fn hashes() -> Vec<String> {
     [b"".as_slice(), LABEL.as_bytes(), LOCATION.as_bytes()]
         .iter()
-        .flat_map(|x| {
-            [
-                hex::encode(Sha256::digest(x)),
-                hex::encode(&Sha256::digest(x)[..16]),
-            ]
-        })
+        .flat_map(|x| [hex::encode(Sha256::digest(x)), hex::encode(&Sha256::digest(x)[..16])])
         .collect()
 }
 
@@ -92,7 +91,10 @@ fn attacker_checks(k: &SigningKey, tokens: &[(String, String)], allowed_constant
             strings(v, &mut ss);
             for s in ss {
                 assert!(s != LABEL && s != LOCATION && !s.contains(LABEL), "{name}: {s}");
-                assert!(!bad_hashes.iter().any(|h| s.eq_ignore_ascii_case(h)), "{name} is a guessable hash");
+                assert!(
+                    !bad_hashes.iter().any(|h| s.eq_ignore_ascii_case(h)),
+                    "{name} is a guessable hash"
+                );
                 if looks_like_uuid(&s) {
                     assert!(valid_uuid(&s), "{name}: {s} is not an RFC 4122 UUID");
                 }
@@ -151,13 +153,7 @@ fn value_shape(v: &Value) -> String {
             // Length, and per position: separator/literal kept, digit class.
             let class: String = s
                 .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        '*'
-                    } else {
-                        c
-                    }
-                })
+                .map(|c| if c.is_ascii_alphanumeric() { '*' } else { c })
                 .collect();
             format!("str:{class}")
         }
@@ -170,7 +166,12 @@ fn value_shape(v: &Value) -> String {
 fn like_jwts_mirror_their_example_field_by_field() {
     let header = r#"{"alg":"RS256","typ":"at+jwt","kid":"Ab3dK9xQ7mN2pL5v"}"#;
     let payload = r#"{"iss":"https://id.acme.io/","sub":"auth0|64f1c2a9b8e7d60012345678","aud":["https://api.acme.io","https://id.acme.io/userinfo"],"iat":1764000000,"exp":1764086400,"scope":"openid profile read:orders","jti":"f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b","client_id":"Xk9aQ3pL7mN2bV5cR8tY1wE4uI6oP0sD","sid":"7d1c9f0e-2b3a-4c5d-8e6f-a0b1c2d3e4f5","org_id":"org_7Hq2Lm9PzX4vB8nK","email":"jane.doe@acme.io"}"#;
-    let example = format!("{}.{}.{}", b64(header), b64(payload), URL_SAFE_NO_PAD.encode([0x5au8; 256]));
+    let example = format!(
+        "{}.{}.{}",
+        b64(header),
+        b64(payload),
+        URL_SAFE_NO_PAD.encode([0x5au8; 256])
+    );
     let like = jwt::infer_like(&example, None, None).unwrap();
     let k = SigningKey::from_secret(b"attacker-test-signing-key-0123456789").unwrap();
     let tokens = mint_all(&k, &MintSpec::JwtShaped(Box::new(like.shape)));

@@ -8,13 +8,25 @@ use honeytoken_core::token::{self, Alphabet, Checksum, MintSpec, like};
 
 /// (example, expected literal prefix, checksum)
 const FORMATS: &[(&str, &str, Option<Checksum>)] = &[
-    ("xoxb-2638117236512-4021436198245-q7ZbR2mK9xLpW4vN8tYc3HdE", "xoxb-", None),
+    (
+        "xoxb-2638117236512-4021436198245-q7ZbR2mK9xLpW4vN8tYc3HdE",
+        "xoxb-",
+        None,
+    ),
     ("dapi0123456789abcdef0123456789abcdef", "dapi", None),
-    ("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", "ghp_", Some(Checksum::Crc32)),
+    (
+        "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",
+        "ghp_",
+        Some(Checksum::Crc32),
+    ),
     ("npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "npm_", None),
     ("sk_live_51HqLyjWDarjtT1zdp7dcXYZab", "sk_live_", None),
     ("3f2a9c1e-7b4d-4e8a-9f0c-1d2e3f4a5b6c", "", None),
-    ("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", "SG.", None),
+    (
+        "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",
+        "SG.",
+        None,
+    ),
     ("A1B2C3D4-E5F60718-293A4B5C-6D7E8F90", "", None),
     ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "", None),
     ("1234567890123456789012345678901234567890", "", None),
@@ -22,7 +34,11 @@ const FORMATS: &[(&str, &str, Option<Checksum>)] = &[
     ("key-0123456789abcdef0123456789abcdef", "key-", None),
     ("shpat_0123456789abcdef0123456789abcdef", "shpat_", None),
     ("hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh", "hf_", None),
-    ("dp.st.prd.Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90Uv12Wx34Yz5", "dp.st.prd.", None),
+    (
+        "dp.st.prd.Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90Uv12Wx34Yz5",
+        "dp.st.prd.",
+        None,
+    ),
     (
         "xapp-1-A0123456789-1234567890123-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         "xapp-",
@@ -37,7 +53,11 @@ const FORMATS: &[(&str, &str, Option<Checksum>)] = &[
         "github_pat_",
         None,
     ),
-    ("npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "npm_", Some(Checksum::Crc32)),
+    (
+        "npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "npm_",
+        Some(Checksum::Crc32),
+    ),
 ];
 
 fn parts(s: &str) -> Vec<&str> {
@@ -97,15 +117,25 @@ fn github_checksum_matches_the_published_token_layout() {
     let tail = Alphabet::Base62.encode_fixed(token::crc32(body.as_bytes()) as u64, 6);
     let t = format!("ghp_{body}{}", String::from_utf8(tail).unwrap());
     assert!(token::strip_crc32(Alphabet::Base62, t.as_bytes()).is_some());
-    assert_eq!(token::crc32(b"123456789"), 0xCBF4_3926, "the standard CRC-32 check value");
+    assert_eq!(
+        token::crc32(b"123456789"),
+        0xCBF4_3926,
+        "the standard CRC-32 check value"
+    );
 }
 
 #[test]
 fn too_small_examples_name_the_minimum() {
-    for (example, min) in [("glpat-AbCdEfGhIjKlMnOpQrSt", "22"), ("AKIAIOSFODNN7EXAMPLE", "26"), ("abc-123", "")] {
+    for (example, min) in [
+        ("glpat-AbCdEfGhIjKlMnOpQrSt", "22"),
+        ("AKIAIOSFODNN7EXAMPLE", "26"),
+        ("abc-123", ""),
+    ] {
         let err = like::infer(example).unwrap_err().to_string();
         assert!(err.contains("minimum is") && err.contains(min), "{example}: {err}");
     }
-    let err = like::infer_with("ghp_wWPw5k4aXcaT4fNP0Ucn", Some(Checksum::Crc32)).unwrap_err().to_string();
+    let err = like::infer_with("ghp_wWPw5k4aXcaT4fNP0Ucn", Some(Checksum::Crc32))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("minimum is 22") && err.contains("checksum"), "{err}");
 }

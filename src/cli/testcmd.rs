@@ -223,9 +223,11 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     let hits = ctx.hits.clone();
     let found: Option<Hit> = wait_for(deadline, &mut spinner, "the hit", async || {
         let all = hits.query(&q).await?;
-        Ok(all
-            .into_iter()
-            .find(|h| h.headers.get(testmark::HEADER).is_some_and(|v| *v == testmark::spent(&mark))))
+        Ok(all.into_iter().find(|h| {
+            h.headers
+                .get(testmark::HEADER)
+                .is_some_and(|v| *v == testmark::spent(&mark))
+        }))
     })
     .await?;
     let Some(hit) = found else {

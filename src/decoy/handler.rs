@@ -507,7 +507,9 @@ mod tests {
             .remove(0);
         assert_eq!(severity(&intact), Severity::Critical);
         for stripped in [signing_input.to_string(), format!("{signing_input}.")] {
-            let hits = d.record(req(&format!("Bearer {stripped}")), RequestMeta::default()).await;
+            let hits = d
+                .record(req(&format!("Bearer {stripped}")), RequestMeta::default())
+                .await;
             assert_eq!(hits.len(), 1, "a signature-stripped token is still a hit: {stripped}");
             assert!(hits[0].tampered);
             assert_eq!(severity(&hits[0]), Severity::Critical);

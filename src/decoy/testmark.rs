@@ -307,9 +307,13 @@ mod tests {
         );
         let (va, vb) = (Verifier::new(), Verifier::new());
         let h = headers(&fresh_mark(&k, "0011223344556677"));
-        assert!(va.verify_shared(&k, &h, "0011223344556677", Some(&a as &dyn MarkStore)).await);
         assert!(
-            !vb.verify_shared(&k, &h, "0011223344556677", Some(&b as &dyn MarkStore)).await,
+            va.verify_shared(&k, &h, "0011223344556677", Some(&a as &dyn MarkStore))
+                .await
+        );
+        assert!(
+            !vb.verify_shared(&k, &h, "0011223344556677", Some(&b as &dyn MarkStore))
+                .await,
             "replayed against another process"
         );
         let mem = crate::store::memory::MemoryStore::new();
@@ -360,7 +364,10 @@ mod tests {
             .header(HEADER, good.clone())
             .body(bytes::Bytes::new())
             .unwrap();
-        assert!(!other.record(replay, RequestMeta::default()).await[0].test, "replayed elsewhere");
+        assert!(
+            !other.record(replay, RequestMeta::default()).await[0].test,
+            "replayed elsewhere"
+        );
         assert!(!send(good).await[0].test, "replayed");
         let forged = fresh_mark(&SigningKey::from_secret(&[1u8; 32]).unwrap(), &t.id);
         let h = send(forged).await;

@@ -114,7 +114,17 @@ fn trim_dots(w: &[u8]) -> &[u8] {
 /// Names under which clients send credentials: such headers, cookies and
 /// query parameters are looked at before anything else.
 fn credential_name(name: &[u8]) -> bool {
-    const WORDS: [&[u8]; 9] = [b"key", b"token", b"auth", b"secret", b"session", b"password", b"credential", b"jwt", b"sig"];
+    const WORDS: [&[u8]; 9] = [
+        b"key",
+        b"token",
+        b"auth",
+        b"secret",
+        b"session",
+        b"password",
+        b"credential",
+        b"jwt",
+        b"sig",
+    ];
     let lower = name.to_ascii_lowercase();
     WORDS.iter().any(|w| lower.windows(w.len()).any(|x| x == *w))
 }
@@ -366,7 +376,11 @@ mod tests {
         // After 70 filler headers, in a JSON body.
         let names: Vec<String> = (0..70).map(|i| format!("x-filler-{i}")).collect();
         let values: Vec<String> = (0..70).map(filler).collect();
-        let hs: Vec<(&str, &[u8])> = names.iter().zip(&values).map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+        let hs: Vec<(&str, &[u8])> = names
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
         let mut json = String::from("{");
         for i in 0..200 {
             json.push_str(&format!("\"field{i}\":\"{}\",", filler(i + 100)));
@@ -391,7 +405,10 @@ mod tests {
         let c = candidates(
             &parts(
                 "/?q=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1&token=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2",
-                &[("x-trace", b"cccccccccccccccccccccccccccccc3"), ("x-api-key", b"dddddddddddddddddddddddddddddd4")],
+                &[
+                    ("x-trace", b"cccccccccccccccccccccccccccccc3"),
+                    ("x-api-key", b"dddddddddddddddddddddddddddddd4"),
+                ],
             ),
             b"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee5",
             &Limits::default(),

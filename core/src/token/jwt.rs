@@ -157,7 +157,9 @@ impl JwtShape {
     /// The default claim set: a Keycloak-style access token (its claim order),
     /// with nothing constant across tokens but what the operator chose.
     pub fn standard(issuer: &str, audience: Option<&str>) -> JwtShape {
-        let fixed = |v: &str| ClaimShape::Fixed { value: Value::String(v.to_string()) };
+        let fixed = |v: &str| ClaimShape::Fixed {
+            value: Value::String(v.to_string()),
+        };
         let one_of = |vs: &[&str]| ClaimShape::OneOf {
             values: vs.iter().map(|v| Value::String(v.to_string())).collect(),
         };
@@ -198,7 +200,12 @@ impl JwtShape {
         self.header
             .iter()
             .find_map(|(k, v)| match (k.as_str(), v) {
-                ("alg", ClaimShape::Fixed { value: Value::String(s) }) => Some(s.as_str()),
+                (
+                    "alg",
+                    ClaimShape::Fixed {
+                        value: Value::String(s),
+                    },
+                ) => Some(s.as_str()),
                 _ => None,
             })
             .unwrap_or("HS256")
@@ -247,8 +254,8 @@ fn sig_kind(alg: &str) -> Option<SigKind> {
         "HS256" => SigKind::Hmac(Algorithm::HS256),
         "HS384" => SigKind::Hmac(Algorithm::HS384),
         "HS512" => SigKind::Hmac(Algorithm::HS512),
-        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES256K" | "ES384"
-        | "ES512" | "EdDSA" | "Ed25519" | "Ed448" => SigKind::Shaped,
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES256K" | "ES384" | "ES512"
+        | "EdDSA" | "Ed25519" | "Ed448" => SigKind::Shaped,
         _ => return None,
     })
 }
@@ -329,7 +336,14 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Formats 128 bits as a UUID string.
 fn uuid_string(b: u128) -> String {
     let h = format!("{b:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Places 122 bits into a valid RFC 4122 version 4 UUID (version nibble 4,
@@ -369,9 +383,13 @@ fn uuid_v4_bits(s: &[u8]) -> Option<u128> {
 pub fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 fn random_uuid(rng: &mut impl Rng) -> String {
@@ -400,7 +418,11 @@ pub fn metadata_uuid(key: &SigningKey, identity: u128, label: &str, location: &s
 /// Whether a JWT's metadata claim says it was minted for `label` and `location`.
 pub fn metadata_matches(key: &SigningKey, token: &str, label: &str, location: &str) -> Option<bool> {
     let seen = inspect(key, token.as_bytes())?;
-    let v = seen.claims.values().filter_map(Value::as_str).any(|s| s == metadata_uuid(key, seen.identity, label, location));
+    let v = seen
+        .claims
+        .values()
+        .filter_map(Value::as_str)
+        .any(|s| s == metadata_uuid(key, seen.identity, label, location));
     Some(v)
 }
 
@@ -409,13 +431,7 @@ pub fn new_id(rng: &mut impl Rng) -> u64 {
     rng.random::<u64>() >> (64 - V2_ID_BITS)
 }
 
-fn render(
-    key: &SigningKey,
-    shape: &ClaimShape,
-    iat: i64,
-    lifetime: i64,
-    rng: &mut impl Rng,
-) -> Value {
+fn render(key: &SigningKey, shape: &ClaimShape, iat: i64, lifetime: i64, rng: &mut impl Rng) -> Value {
     match shape {
         ClaimShape::Fixed { value } => value.clone(),
         ClaimShape::IssuedAt => Value::from(iat),
@@ -519,7 +535,14 @@ pub fn mint(
     issuer: &str,
     now_unix: i64,
 ) -> Result<String> {
-    mint_shaped(key, &JwtShape::standard(issuer, None), identity, label, location, now_unix)
+    mint_shaped(
+        key,
+        &JwtShape::standard(issuer, None),
+        identity,
+        label,
+        location,
+        now_unix,
+    )
 }
 
 /// sha256 of a location: the v1 format's `metadata` claim (kept to describe
@@ -671,8 +694,8 @@ impl<'de> Deserialize<'de> for Ordered {
 }
 
 fn ordered_part(part: &str, what: &str) -> Result<Vec<(String, Value)>> {
-    let raw = decode_raw(part.as_bytes())
-        .ok_or_else(|| Error::Invalid(format!("the example's {what} is not base64url")))?;
+    let raw =
+        decode_raw(part.as_bytes()).ok_or_else(|| Error::Invalid(format!("the example's {what} is not base64url")))?;
     serde_json::from_slice::<Ordered>(&raw)
         .map(|o| o.0)
         .map_err(|_| Error::Invalid(format!("the example's {what} is not a JSON object")))
@@ -717,9 +740,33 @@ fn issuer_host(iss: &str) -> &str {
 
 /// Names claims whose values are configuration, copied as they are.
 const COPIED: &[&str] = &[
-    "iss", "aud", "azp", "typ", "scope", "scp", "ver", "acr", "amr", "roles", "groups", "realm_access",
-    "resource_access", "cid", "tid", "client_id", "token_use", "idp", "appid", "appidacr", "idtyp", "tenant",
-    "permissions", "org_id", "gty", "nonce", "at_hash",
+    "iss",
+    "aud",
+    "azp",
+    "typ",
+    "scope",
+    "scp",
+    "ver",
+    "acr",
+    "amr",
+    "roles",
+    "groups",
+    "realm_access",
+    "resource_access",
+    "cid",
+    "tid",
+    "client_id",
+    "token_use",
+    "idp",
+    "appid",
+    "appidacr",
+    "idtyp",
+    "tenant",
+    "permissions",
+    "org_id",
+    "gty",
+    "nonce",
+    "at_hash",
 ];
 
 fn claim_shape(name: &str, v: &Value, iat: Option<i64>) -> ClaimShape {
@@ -755,7 +802,9 @@ fn claim_shape(name: &str, v: &Value, iat: Option<i64>) -> ClaimShape {
                 && domain.contains('.')
                 && !domain.contains('@')
             {
-                return ClaimShape::Email { domain: domain.to_string() };
+                return ClaimShape::Email {
+                    domain: domain.to_string(),
+                };
             }
             // A literal head up to the last non-token character (`auth0|`,
             // `user:`), then a body whose shape is copied part by part: the
@@ -808,17 +857,23 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         return Err(Error::Invalid("the example has more than 64 claims".into()));
     }
     for (k, v) in claims.iter_mut() {
-        if k == "iss" && let Some(i) = issuer {
+        if k == "iss"
+            && let Some(i) = issuer
+        {
             *v = Value::String(i.to_string());
         }
-        if k == "aud" && let Some(a) = audience {
+        if k == "aud"
+            && let Some(a) = audience
+        {
             *v = Value::String(a.to_string());
         }
     }
     let iat = claims.iter().find(|(k, _)| k == "iat").and_then(|(_, v)| v.as_i64());
     let exp = claims.iter().find(|(k, _)| k == "exp").and_then(|(_, v)| v.as_i64());
-    let mut shaped: Vec<(String, ClaimShape)> =
-        claims.iter().map(|(k, v)| (k.clone(), claim_shape(k, v, iat))).collect();
+    let mut shaped: Vec<(String, ClaimShape)> = claims
+        .iter()
+        .map(|(k, v)| (k.clone(), claim_shape(k, v, iat)))
+        .collect();
     let lifetime = match (iat, exp) {
         (Some(i), Some(e)) if e > i => e - i,
         _ => 3600,
@@ -840,7 +895,10 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
     let carrier = match carrier {
         Some(c) => c,
         None => {
-            let pos = shaped.iter().position(|(k, _)| k == "iss").map_or(shaped.len(), |p| p + 1);
+            let pos = shaped
+                .iter()
+                .position(|(k, _)| k == "iss")
+                .map_or(shaped.len(), |p| p + 1);
             shaped.retain(|(k, _)| k != "jti");
             shaped.insert(pos.min(shaped.len()), ("jti".into(), ClaimShape::Uuid));
             notes.push(
@@ -861,12 +919,24 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         .into_iter()
         .map(|(k, v)| (k, ClaimShape::Fixed { value: v }))
         .collect();
-    let iss = claims.iter().find(|(k, _)| k == "iss").and_then(|(_, v)| v.as_str()).unwrap_or("");
+    let iss = claims
+        .iter()
+        .find(|(k, _)| k == "iss")
+        .and_then(|(_, v)| v.as_str())
+        .unwrap_or("");
     let host = issuer_host(iss).to_ascii_lowercase();
     let has_kid = header.iter().any(|(k, _)| k == "kid" || k == "x5t" || k == "jku");
     if has_kid
         && !alg.starts_with("HS")
-        && PUBLIC_ISSUERS.iter().any(|p| if p.starts_with('.') { host.ends_with(p) } else if p.ends_with('.') { host.starts_with(p) } else { host == *p })
+        && PUBLIC_ISSUERS.iter().any(|p| {
+            if p.starts_with('.') {
+                host.ends_with(p)
+            } else if p.ends_with('.') {
+                host.starts_with(p)
+            } else {
+                host == *p
+            }
+        })
     {
         notes.push(format!(
             "the example names the public issuer {host} and a key id: its published keys (JWKS) let anyone check \
@@ -919,13 +989,15 @@ mod tests {
         assert!(seen.claims["exp"].as_i64().unwrap() > 1_700_000_000);
         assert!(changes(&t, &seen).is_empty());
         let names: Vec<String> = ordered_claims(&t).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(names, ["exp", "iat", "auth_time", "jti", "iss", "sub", "azp", "sid", "scope"]);
+        assert_eq!(
+            names,
+            ["exp", "iat", "auth_time", "jti", "iss", "sub", "azp", "sid", "scope"]
+        );
     }
 
     #[test]
     fn legacy_v1_token_is_still_recognised() {
-        let f: Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/legacy_jwt_v1.json")).unwrap();
+        let f: Value = serde_json::from_str(include_str!("../../tests/fixtures/legacy_jwt_v1.json")).unwrap();
         let k = SigningKey::from_secret(f["signing_key"].as_str().unwrap().as_bytes()).unwrap();
         let t = f["token"].as_str().unwrap();
         let seen = inspect(&k, t.as_bytes()).expect("v1 recognised");
@@ -1026,11 +1098,21 @@ mod tests {
     #[test]
     fn like_warns_about_public_issuers_with_published_keys() {
         let h = r#"{"alg":"RS256","kid":"abc123","typ":"JWT"}"#;
-        let p = r#"{"iss":"https://accounts.google.com","sub":"110169484474386276334","iat":1700000000,"exp":1700003600}"#;
+        let p =
+            r#"{"iss":"https://accounts.google.com","sub":"110169484474386276334","iat":1700000000,"exp":1700003600}"#;
         let example = format!("{}.{}.{}", b64(h), b64(p), URL_SAFE_NO_PAD.encode([1u8; 256]));
         let like = infer_like(&example, None, None).unwrap();
-        assert!(like.warnings.iter().any(|w| w.contains("accounts.google.com")), "{:?}", like.warnings);
+        assert!(
+            like.warnings.iter().any(|w| w.contains("accounts.google.com")),
+            "{:?}",
+            like.warnings
+        );
         let unsigned = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(p));
-        assert!(infer_like(&unsigned, None, None).unwrap_err().to_string().contains("signed"));
+        assert!(
+            infer_like(&unsigned, None, None)
+                .unwrap_err()
+                .to_string()
+                .contains("signed")
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `--like EXAMPLE`: infer a key shape from one real key, so the decoy has
 //! the same prefix, separators, alphabet and length and cannot be told apart.
 
-use super::{Checksum, KeyShape};
 use super::alphabet::{self, Alphabet};
+use super::{Checksum, KeyShape};
 use crate::error::{Error, Result};
 
 /// Infers the shape of `example`, part by part.
@@ -38,7 +38,10 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
         prefix_end = i;
     }
     let (mut prefix, mut body) = example.split_at(prefix_end);
-    if body.bytes().any(|b| !(b.is_ascii_alphanumeric() || alphabet::is_separator(b))) {
+    if body
+        .bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || alphabet::is_separator(b)))
+    {
         return Err(Error::Invalid(format!(
             "cannot tell the alphabet of {body:?}; give --alphabet and --length instead"
         )));
@@ -68,13 +71,18 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
         .bytes()
         .map(|b| if alphabet::is_separator(b) { b as char } else { '*' })
         .collect();
-    let parts: Vec<&str> = body.split(|c: char| alphabet::is_separator(c as u8)).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = body
+        .split(|c: char| alphabet::is_separator(c as u8))
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut groups: Vec<Alphabet> = parts
         .iter()
         .map(|p| Alphabet::infer(p.as_bytes()).unwrap_or(Alphabet::Base62))
         .collect();
     let Some(&carrier) = groups.last() else {
-        return Err(Error::Invalid("--like needs an example with a body after its prefix".into()));
+        return Err(Error::Invalid(
+            "--like needs an example with a body after its prefix".into(),
+        ));
     };
     // Widen the parts before the last over the identity's room, while they
     // are of a narrower alphabet than the carrier (digits before hex…).
@@ -99,14 +107,22 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
         prefix: prefix.to_string(),
         alphabet: carrier,
         layout,
-        groups: if groups.iter().all(|g| *g == carrier) { Vec::new() } else { groups },
+        groups: if groups.iter().all(|g| *g == carrier) {
+            Vec::new()
+        } else {
+            groups
+        },
         checksum,
     };
     if room < m {
         return Err(Error::Invalid(format!(
             "the example's last part{} holds {room} {carrier} characters{}, too few to carry the token's id and tag; \
              the minimum is {m}",
-            if shape.layout.contains(|c| c != '*') { " (with the parts of its alphabet before it)" } else { "" },
+            if shape.layout.contains(|c| c != '*') {
+                " (with the parts of its alphabet before it)"
+            } else {
+                ""
+            },
             if w > 0 { " before the checksum" } else { "" },
         )));
     }

@@ -129,7 +129,11 @@ pub fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -205,12 +209,7 @@ impl KeyShape {
         // all be of the carrier alphabet.
         let alphs = self.digit_alphabets();
         let w = self.checksum_width();
-        let room = alphs
-            .iter()
-            .rev()
-            .skip(w)
-            .take_while(|a| **a == self.alphabet)
-            .count();
+        let room = alphs.iter().rev().skip(w).take_while(|a| **a == self.alphabet).count();
         if !self.groups.is_empty() && room < min {
             return Err(Error::Invalid(format!(
                 "the last parts of this format hold {room} {} characters{}, too few to carry the token's id and tag; \
@@ -221,7 +220,9 @@ impl KeyShape {
             )));
         }
         if self.checksum.is_some() && self.groups.last().is_some_and(|g| *g != self.alphabet) {
-            return Err(Error::Invalid("the checksum must be in the last part's alphabet".into()));
+            return Err(Error::Invalid(
+                "the checksum must be in the last part's alphabet".into(),
+            ));
         }
         if self.digits() < min + w {
             return Err(Error::Invalid(format!(
@@ -358,7 +359,8 @@ pub fn mint(
         }
     }
     Err(Error::Invalid(
-        "this shape mints tokens that would not be recognised when seen; choose a longer body or another alphabet".into(),
+        "this shape mints tokens that would not be recognised when seen; choose a longer body or another alphabet"
+            .into(),
     ))
 }
 

@@ -423,7 +423,8 @@ impl TokenStore for DynamoStore {
             for item in page.items.unwrap_or_default() {
                 // The global allowlist shares the table (see `allow`).
                 // So do test-mark nonces.
-                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID || id.starts_with(MARK_ID_PREFIX)) {
+                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID || id.starts_with(MARK_ID_PREFIX))
+                {
                     continue;
                 }
                 out.push(decode(item, "token")?);

@@ -28,7 +28,10 @@ pub struct MemoryStore {
 #[async_trait::async_trait]
 impl crate::store::MarkStore for MemoryStore {
     async fn claim_mark(&self, nonce: &str, expires_unix: i64) -> Result<bool> {
-        let mut m = self.marks.lock().map_err(|_| crate::Error::Store("lock poisoned".into()))?;
+        let mut m = self
+            .marks
+            .lock()
+            .map_err(|_| crate::Error::Store("lock poisoned".into()))?;
         let now = crate::domain::time::Timestamp::now().unix_ms() / 1000;
         m.retain(|_, exp| *exp >= now);
         if m.contains_key(nonce) {
