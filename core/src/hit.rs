@@ -196,7 +196,7 @@ impl std::str::FromStr for FoundIn {
 
 impl PartialEq<&str> for FoundIn {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        self.to_string().as_str() == *other
     }
 }
 

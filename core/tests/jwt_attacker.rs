@@ -13,8 +13,11 @@ const N: usize = 1000;
 const LABEL: &str = "payments-repo";
 const LOCATION: &str = "github.com/acme/payments/.env";
 
-/// Header and claims in the order they appear in the token.
-fn decode(t: &str) -> (Vec<(String, Value)>, Vec<(String, Value)>, usize) {
+/// Fields of a JSON object in order.
+type Fields = Vec<(String, Value)>;
+
+/// Header and claims in the order they appear in the token, and the signature length.
+fn decode(t: &str) -> (Fields, Fields, usize) {
     let mut it = t.split('.');
     let obj = |s: &str| -> Vec<(String, Value)> {
         let raw = URL_SAFE_NO_PAD.decode(s).unwrap();

@@ -811,9 +811,9 @@ fn claim_shape(name: &str, v: &Value, iat: Option<i64>) -> ClaimShape {
             // example's own value (a real user's id) is never copied.
             let cut = s
                 .char_indices()
-                .filter(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
                 .map(|(i, c)| i + c.len_utf8())
-                .last()
                 .unwrap_or(0);
             let (head, body) = s.split_at(cut);
             match super::like::infer_loose(body) {

@@ -48,13 +48,13 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
     }
     // A literal glued to a body of a narrower alphabet: `dapi` + hex.
     let first_len = body.bytes().position(alphabet::is_separator).unwrap_or(body.len());
-    if let Some(whole) = Alphabet::infer(body[..first_len].as_bytes()) {
+    if let Some(whole) = Alphabet::infer(&body.as_bytes()[..first_len]) {
         let mut best: Option<(usize, Alphabet)> = None;
         for k in 1..=8.min(first_len.saturating_sub(16)) {
             if !body.as_bytes()[..k].iter().all(u8::is_ascii_alphabetic) {
                 break;
             }
-            if let Some(rest) = Alphabet::infer(body[k..first_len].as_bytes())
+            if let Some(rest) = Alphabet::infer(&body.as_bytes()[k..first_len])
                 && rest != whole
                 && rest.is_subset_of(whole)
                 && best.is_none_or(|(_, b)| rest.radix() < b.radix())
