@@ -2,7 +2,13 @@
 //! that this deployment never minted (made with another signing key, so they
 //! have exactly the shapes ours have) must cause zero store reads.
 //!
-//! Run: `cargo bench --bench scan_cost` (prints the counts and the time).
+//! Then the hostile request of `benches/handler.rs` (100 long headers, a
+//! 64 KiB body of token-length words: about 2,100 candidates, every one
+//! checked since extraction has byte bounds instead of a count cap), and a
+//! worst case built to pass every cheap test: 64 KiB of distinct random
+//! base62 words, each of which costs the HMACs of its alphabet families.
+//!
+//! Run: `cargo bench --bench scan_cost` (prints the counts and the times).
 
 use bytes::Bytes;
 use honeytoken::decoy::{Decoy, RequestMeta};
@@ -65,4 +71,53 @@ fn main() {
         el.as_secs_f64() * 1e6 / REQUESTS as f64
     );
     assert_eq!(store.reads(), 0, "an unminted token reached the store");
+
+    let hostile = |body: Bytes| {
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("/x?".to_string() + &"a=".repeat(2000));
+        for i in 0..100 {
+            b = b.header(format!("x-h{i}"), "sk_live_".to_string() + &"A".repeat(60 + i));
+        }
+        b.body(body).unwrap()
+    };
+    let filler: String = (0..2000).map(|i| format!("word{i:028} ")).collect();
+    let mut rng = rand::rng();
+    let random: String = (0..2800)
+        .map(|_| {
+            let w: String = (0..22)
+                .map(|_| Alphabet::Base62.random_char(&mut rng) as char)
+                .collect();
+            w + " "
+        })
+        .take_while({
+            let mut n = 0;
+            move |w| {
+                n += w.len();
+                n <= 64 * 1024
+            }
+        })
+        .collect();
+    for (name, body) in [
+        ("hostile (filler words)", filler),
+        ("worst case (random base62 words)", random),
+    ] {
+        let body = Bytes::from(body);
+        let (parts, b) = hostile(body.clone()).into_parts();
+        let n = honeytoken::domain::token::extract::candidates(&parts, &b, &Default::default()).len();
+        let rounds = 2_000;
+        let reqs: Vec<_> = (0..rounds).map(|_| hostile(body.clone())).collect();
+        let start = Instant::now();
+        rt.block_on(async {
+            for req in reqs {
+                let r = decoy.handle(req, meta.clone()).await;
+                assert_eq!(r.status(), 401);
+            }
+        });
+        println!(
+            "scan_cost: {name}: {n} candidates, {:.1} µs/request (whole handler)",
+            start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+        );
+    }
+    assert_eq!(store.reads(), 0);
 }

@@ -123,6 +123,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
         [
             ("dynamodb:GetItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
             ("dynamodb:PutItem".to_string(), "GetAtt HitsTable.Arn".to_string()),
+            ("dynamodb:PutItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
             (
                 "secretsmanager:GetSecretValue".to_string(),
                 "If UseFrontDoor Ref OriginVerifySecret".to_string()
@@ -132,6 +133,31 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
                 "Ref SigningKeySecret".to_string()
             ),
         ]
+    );
+    // The tokens-table write is for test-mark nonces only.
+    let mark_put = policies[0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|st| {
+            st["Action"].as_str() == Some("dynamodb:PutItem")
+                && tagged(&st["Resource"]).unwrap().1.as_str() == Some("TokensTable.Arn")
+        })
+        .unwrap();
+    assert_eq!(
+        mark_put["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0].as_str(),
+        Some("mark#*")
+    );
+    assert_eq!(
+        mark_put["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+            .as_sequence()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        r["TokensTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some("expires_at")
     );
     let env = &decoy["Environment"]["Variables"];
     for (var, target) in [
@@ -628,7 +654,21 @@ async fn global_allowlist_round_trips_beside_the_tokens() {
     assert!(s.allow_remove("192.0.2.7/32").await.unwrap());
     assert!(!s.allow_remove("192.0.2.7/32").await.unwrap());
     assert_eq!(s.allow_list().await.unwrap().len(), 1);
+    // A test mark's nonce: one conditional write wins, and it is no token either.
+    use honeytoken::store::MarkStore;
+    assert!(
+        s.claim_mark("0011223344556677-aabbccdd00112233", 4_000_000_000)
+            .await
+            .unwrap()
+    );
+    let other = store(&client, &t);
+    assert!(
+        !other
+            .claim_mark("0011223344556677-aabbccdd00112233", 4_000_000_000)
+            .await
+            .unwrap()
+    );
     let tokens = s.list().await.unwrap();
-    assert_eq!(tokens.len(), 1, "the allowlist item is not a token");
+    assert_eq!(tokens.len(), 1, "the allowlist and mark items are not tokens");
     assert_eq!(tokens[0].id, tok.id);
 }

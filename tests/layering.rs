@@ -65,13 +65,13 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its trailing `#[cfg(test)]` module, and the
-/// test part separately (line numbers kept).
 /// Numbered lines of a file.
 type Lines<'a> = Vec<(usize, &'a str)>;
 
+/// The code of a file without its trailing `#[cfg(test)]` module, and the
+/// test part separately (line numbers kept).
 fn split_tests(text: &str) -> (Lines<'_>, Lines<'_>) {
-    let lines: Lines<'_> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
+    let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let cut = lines
         .windows(2)
         .position(|w| {

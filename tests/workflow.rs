@@ -281,13 +281,20 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["test"], true);
     assert_eq!(hits[0]["ignored"], false);
+    // An ordinary client's user agent, and the spent mark is not kept where
+    // an alert could show it (replays are covered in decoy::testmark).
+    let ua = hits[0]["user_agent"].as_str().unwrap();
+    assert!(!ua.to_ascii_lowercase().contains("honeytoken"), "{ua}");
+    let kept = hits[0]["headers"]["traceparent"].as_str().unwrap();
+    assert!(kept.starts_with("spent:") && !kept.starts_with("00-"), "{kept}");
     let alerts = srv.wait_alerts(1);
     assert!(alerts[0].contains("flags=test"), "{alerts:?}");
+    assert!(!alerts[0].contains("traceparent"), "{alerts:?}");
 
-    // A forged mark (right shape, wrong key) and a replay of the real one: real hits.
-    let real_mark = hits[0]["headers"]["traceparent"].as_str().unwrap().to_string();
+    // A forged mark (right shape, wrong key) and a real client's trace header: real hits.
     let forged = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    for mark in [forged, real_mark.as_str()] {
+    let foreign = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    for mark in [forged, foreign] {
         let resp = srv.raw(&get(
             "/v1/account",
             &[
@@ -297,9 +304,9 @@ fn test_command_proves_the_whole_path_and_forged_marks_are_real_hits() {
         ));
         assert_eq!(comparable(&resp).0, "HTTP/1.1 401 Unauthorized");
     }
-    // The forged mark's hit alerts as a real one; the replay, a second real hit
-    // of the same token and source, is counted by the throttle (its summary
-    // comes when the window ends), not alerted on its own.
+    // The forged mark's hit alerts as a real one; the second real hit of the
+    // same token and source is counted by the throttle (its summary comes
+    // when the window ends), not alerted on its own.
     srv.wait_alerts(2);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let alerts = srv.alerts();

@@ -128,6 +128,23 @@ async fn wait_for<T>(
     }
 }
 
+/// User agents of ordinary HTTP clients. The test request must not name the
+/// project: whoever watches the endpoint's traffic (or a log it leaks into)
+/// would learn what it is.
+pub const USER_AGENTS: &[&str] = &[
+    "python-requests/2.32.3",
+    "curl/8.5.0",
+    "axios/1.7.7",
+    "Go-http-client/1.1",
+    "okhttp/4.12.0",
+    "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+];
+
+/// One of [`USER_AGENTS`], drawn per run.
+pub fn ordinary_user_agent() -> &'static str {
+    USER_AGENTS[rand::random_range(0..USER_AGENTS.len())]
+}
+
 /// `test`.
 pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     let endpoint = endpoint(g, a.endpoint.as_deref()).await?;
@@ -153,7 +170,7 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     let since = crate::domain::time::Timestamp::from(time::OffsetDateTime::now_utc() - time::Duration::minutes(10));
     let client = reqwest::Client::builder()
         .timeout(a.timeout)
-        .user_agent(concat!("honeytoken-test/", env!("CARGO_PKG_VERSION")))
+        .user_agent(ordinary_user_agent())
         .build()
         .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
     spinner.tick("sending the request…");
@@ -206,9 +223,11 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
     let hits = ctx.hits.clone();
     let found: Option<Hit> = wait_for(deadline, &mut spinner, "the hit", async || {
         let all = hits.query(&q).await?;
-        Ok(all
-            .into_iter()
-            .find(|h| h.headers.get(testmark::HEADER).is_some_and(|v| v == &mark)))
+        Ok(all.into_iter().find(|h| {
+            h.headers
+                .get(testmark::HEADER)
+                .is_some_and(|v| *v == testmark::spent(&mark))
+        }))
     })
     .await?;
     let Some(hit) = found else {

@@ -23,9 +23,10 @@ pub enum TextFormat {
   honeytoken mint --kind jwt --label payments-repo --location github.com/acme/payments/.env
   honeytoken mint --kind key --prefix acme_live_ --length 32 --label ci-secrets
   honeytoken mint --like sk_live_51HqLyjWDarjtT1zdp7dcXYZab --label stripe-lookalike
+  honeytoken mint --kind jwt --like \"$(cat one-of-our-access-tokens.jwt)\" --label api-decoy
 
-The label and a sha256 of the location are visible inside a JWT to whoever finds it:
-pick labels that read like an ordinary service name.")]
+A JWT carries neither the label nor the location: they are bound under the signing key
+into a UUID-shaped claim, so only this deployment can tell what a token was planted for.")]
 pub struct MintArgs {
     /// Token kind: a signed JWT or a prefixed API key (implied `key` with --like).
     #[arg(long, value_parser = clap::value_parser!(TokenKind))]
@@ -39,7 +40,9 @@ pub struct MintArgs {
     /// Body alphabet of a key: base62, hex, hex_upper, base64url, base32, base32_lower.
     #[arg(long, default_value = "base62", value_parser = clap::value_parser!(Alphabet))]
     pub alphabet: Alphabet,
-    /// Copy the shape (prefix, separators, alphabet, length) of one real key.
+    /// Copy the shape of one real key (prefix, and each part's alphabet and
+    /// length) or, with `--kind jwt`, of one real JWT (header, claim names and
+    /// order, value shapes, lifetime, signature length).
     #[arg(long, value_name = "EXAMPLE", conflicts_with_all = ["prefix", "length", "alphabet"])]
     pub like: Option<String>,
     /// What the token is for; shown in every alert.
@@ -51,22 +54,46 @@ pub struct MintArgs {
     /// A note for yourself.
     #[arg(long, default_value = "")]
     pub memo: String,
-    /// `iss` claim of a JWT.
-    #[arg(long, default_value = token::DEFAULT_ISSUER)]
-    pub issuer: String,
+    /// A checksum the --like format carries at its end (`crc32`: CRC-32 of the
+    /// last part's characters before it, in that part's alphabet, as GitHub's
+    /// and npm's tokens), so the decoy's checksum is valid.
+    #[arg(long, requires = "like", value_parser = clap::value_parser!(token::Checksum))]
+    pub checksum: Option<token::Checksum>,
+    /// `iss` claim of a JWT (default https://auth.internal; with --like, the example's).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// `aud` claim of a JWT (none by default; with --like, the example's).
+    #[arg(long)]
+    pub audience: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextFormat::Text)]
     pub format: TextFormat,
 }
 
-/// Builds what to mint from the options.
-pub fn spec(a: &MintArgs) -> Result<MintSpec> {
+/// Builds what to mint from the options, with warnings for the operator.
+pub fn spec(a: &MintArgs) -> Result<(MintSpec, Vec<String>)> {
+    if (a.issuer.is_some() || a.audience.is_some()) && a.kind != Some(TokenKind::Jwt) {
+        return Err(Error::Invalid("--issuer and --audience apply to --kind jwt".into()));
+    }
     if let Some(example) = &a.like {
         if a.kind == Some(TokenKind::Jwt) {
-            return Err(Error::Invalid("--like makes a key; drop --kind jwt".into()));
+            if a.checksum.is_some() {
+                return Err(Error::Invalid("--checksum applies to keys, not JWTs".into()));
+            }
+            let like = token::jwt::infer_like(example, a.issuer.as_deref(), a.audience.as_deref())?;
+            return Ok((MintSpec::JwtShaped(Box::new(like.shape)), like.warnings));
         }
-        return Ok(MintSpec::Key(token::like::infer(example)?));
+        if token::jwt::looks_like_jwt(example.trim().as_bytes()) {
+            return Err(Error::Invalid(
+                "the example is a JWT: add --kind jwt to mint a JWT shaped like it".into(),
+            ));
+        }
+        return Ok((MintSpec::Key(token::like::infer_with(example, a.checksum)?), Vec::new()));
     }
+    spec_plain(a).map(|s| (s, Vec::new()))
+}
+
+fn spec_plain(a: &MintArgs) -> Result<MintSpec> {
     match a.kind {
         Some(TokenKind::Jwt) => {
             if !a.prefix.is_empty() || a.length.is_some() {
@@ -74,9 +101,11 @@ pub fn spec(a: &MintArgs) -> Result<MintSpec> {
                     "--prefix and --length apply to --kind key, not jwt".into(),
                 ));
             }
-            Ok(MintSpec::Jwt {
-                issuer: a.issuer.clone(),
-            })
+            let issuer = a.issuer.as_deref().unwrap_or(token::DEFAULT_ISSUER);
+            Ok(MintSpec::JwtShaped(Box::new(token::jwt::JwtShape::standard(
+                issuer,
+                a.audience.as_deref(),
+            ))))
         }
         Some(TokenKind::Key) => Ok(MintSpec::Key(KeyShape::plain(
             &a.prefix,
@@ -113,7 +142,10 @@ pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
 /// `mint`.
 pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
     check_label(&a.label)?;
-    let spec = spec(&a)?;
+    let (spec, warnings) = spec(&a)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
     let rec = token::mint(
         &ctx.key,
         &spec,

@@ -43,6 +43,7 @@ pub struct Decoy {
     min_latency: std::time::Duration,
     allowlist: Option<Arc<crate::decoy::allowlist::Allowlist>>,
     test_marks: crate::decoy::testmark::Verifier,
+    marks: Option<Arc<dyn crate::store::MarkStore>>,
     flood: Option<crate::domain::flood::FloodRule>,
     origin_secret: Option<Arc<[u8]>>,
     unstored: Arc<std::sync::atomic::AtomicU64>,
@@ -66,7 +67,15 @@ impl Decoy {
             min_latency: std::time::Duration::ZERO,
             allowlist: None,
             test_marks: crate::decoy::testmark::Verifier::new(),
+            marks: None,
         }
+    }
+
+    /// Records accepted test marks in `marks`, so each is single-use across
+    /// every process sharing the store (without it, per process only).
+    pub fn with_marks(mut self, marks: Arc<dyn crate::store::MarkStore>) -> Self {
+        self.marks = Some(marks);
+        self
     }
 
     /// Answers no request sooner than `floor` (plus up to a quarter of it in
@@ -221,6 +230,16 @@ impl Decoy {
                 None => (None, None),
             };
             let (geo, asn) = (geo.or_else(|| viewer.geo.clone()), asn.or_else(|| viewer.asn.clone()));
+            let test = self
+                .test_marks
+                .verify_shared(&self.key, &parts.headers, &r.token_id, self.marks.as_deref())
+                .await;
+            let mut headers = facts.headers.clone();
+            if test && let Some(v) = headers.get_mut(crate::decoy::testmark::HEADER) {
+                // The mark is spent, and an alert reader gets only its digest
+                // (which `honeytoken test` matches), never the mark itself.
+                *v = crate::decoy::testmark::spent(v);
+            }
             let hit = Hit {
                 token_id: r.token_id.clone(),
                 hit_id: new_hit_id(),
@@ -230,13 +249,13 @@ impl Decoy {
                 method: facts.method.clone(),
                 path: facts.path.clone(),
                 query: facts.query.clone(),
-                headers: facts.headers.clone(),
+                headers,
                 found_in,
                 tampered,
                 tampered_claims,
                 // Unknown only when the store said so, not when it could not be asked.
                 orphan: record.is_none() && !lookup_failed,
-                test: self.test_marks.verify(&self.key, &parts.headers, &r.token_id),
+                test,
                 ignored: crate::domain::allow::is_allowed(
                     &facts.source_ip,
                     &global_allow,
@@ -562,5 +581,35 @@ mod tests {
         assert_eq!(hits.len(), 1, "an unstored hit is still reported");
         assert_eq!(d.unstored(), 1, "exactly the one failed write is counted");
         assert_eq!(store.hit_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn stripping_a_jwt_signature_never_lowers_the_severity() {
+        use crate::domain::alert::{Severity, severity};
+        let (d, store, key) = setup();
+        let rec = mint(
+            &key,
+            &MintSpec::Jwt { issuer: "i".into() },
+            "demo",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&rec).await.unwrap();
+        let (signing_input, _) = rec.token.rsplit_once('.').unwrap();
+        let intact = d
+            .record(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
+            .await
+            .remove(0);
+        assert_eq!(severity(&intact), Severity::Critical);
+        for stripped in [signing_input.to_string(), format!("{signing_input}.")] {
+            let hits = d
+                .record(req(&format!("Bearer {stripped}")), RequestMeta::default())
+                .await;
+            assert_eq!(hits.len(), 1, "a signature-stripped token is still a hit: {stripped}");
+            assert!(hits[0].tampered);
+            assert_eq!(severity(&hits[0]), Severity::Critical);
+        }
     }
 }

@@ -12,8 +12,11 @@
 //!
 //! The decoy accepts a mark only when the MAC verifies (constant time) for
 //! the token the request carried, the timestamp is within [`MAX_SKEW_SECS`]
-//! of its clock, and the (timestamp, nonce) pair was not seen before by this
-//! process. Anything else (a forged, stale or replayed mark, or a real
+//! of its clock, and the (timestamp, nonce) pair was not seen before: by this
+//! process (a memory), and by any other process or Lambda instance sharing
+//! the store ([`crate::store::MarkStore`], a conditional write). The stored
+//! hit of an accepted mark does not keep the header, so no alert payload
+//! carries a mark a reader could replay. Anything else (a forged, stale or replayed mark, or a real
 //! client's own trace header) leaves the hit a real one.
 
 use http::HeaderMap;
@@ -52,6 +55,13 @@ pub fn mark(key: &SigningKey, token_id: &str, unix_secs: u64, nonce: u32) -> Str
         hex::encode(mac(key, &parent, token_id)),
         hex::encode(parent)
     )
+}
+
+/// What a stored test hit keeps in place of its mark: a digest that lets
+/// `honeytoken test` find its own hit, and that nobody can replay.
+pub fn spent(mark: &str) -> String {
+    use sha2::Digest;
+    format!("spent:{}", hex::encode(&sha2::Sha256::digest(mark.as_bytes())[..12]))
 }
 
 /// A fresh mark for now, with a random nonce.
@@ -95,8 +105,42 @@ impl Verifier {
         self.verify_at(key, headers, token_id, now_secs())
     }
 
+    /// [`Verifier::verify`], then the conditional write of the mark's nonce in
+    /// `store`, so a mark is single-use across every process sharing it. A
+    /// store that cannot be asked refuses the mark: the hit stays a real one.
+    pub async fn verify_shared(
+        &self,
+        key: &SigningKey,
+        headers: &HeaderMap,
+        token_id: &str,
+        store: Option<&dyn crate::store::MarkStore>,
+    ) -> bool {
+        let now = now_secs();
+        let Some(parent) = self.check_at(key, headers, token_id, now) else {
+            return false;
+        };
+        let Some(store) = store else {
+            return true;
+        };
+        let nonce = format!("{token_id}-{}", hex::encode(parent));
+        // Kept past the skew window, after which the mark is refused anyway.
+        let expires = (now + 2 * MAX_SKEW_SECS) as i64;
+        match store.claim_mark(&nonce, expires).await {
+            Ok(first) => first,
+            Err(e) => {
+                tracing::warn!(event = "test_mark_unchecked", error = %e);
+                false
+            }
+        }
+    }
+
     /// [`Verifier::verify`] against a given clock.
     pub fn verify_at(&self, key: &SigningKey, headers: &HeaderMap, token_id: &str, now: u64) -> bool {
+        self.check_at(key, headers, token_id, now).is_some()
+    }
+
+    /// The parent id of a valid, fresh mark this process has not accepted before.
+    fn check_at(&self, key: &SigningKey, headers: &HeaderMap, token_id: &str, now: u64) -> Option<[u8; 8]> {
         // A client may send several; look at a few, never at an unbounded number.
         for value in headers.get_all(HEADER).iter().take(4) {
             let Some((trace, parent)) = parse(value.as_bytes()) else {
@@ -109,9 +153,9 @@ impl Verifier {
             if !crate::domain::key::ct_eq(&trace, &mac(key, &parent, token_id)) {
                 continue;
             }
-            return self.first_use(parent, ts, now);
+            return self.first_use(parent, ts, now).then_some(parent);
         }
-        false
+        None
     }
 
     fn first_use(&self, parent: [u8; 8], ts: u64, now: u64) -> bool {
@@ -246,6 +290,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_mark_is_single_use_across_processes_sharing_the_store() {
+        use crate::store::MarkStore;
+        let k = key();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        // Two "processes": separate verifiers and separate connections to one database.
+        let (a, b) = (
+            crate::store::sqlite::SqliteStore::open(&db).unwrap(),
+            crate::store::sqlite::SqliteStore::open(&db).unwrap(),
+        );
+        let (va, vb) = (Verifier::new(), Verifier::new());
+        let h = headers(&fresh_mark(&k, "0011223344556677"));
+        assert!(
+            va.verify_shared(&k, &h, "0011223344556677", Some(&a as &dyn MarkStore))
+                .await
+        );
+        assert!(
+            !vb.verify_shared(&k, &h, "0011223344556677", Some(&b as &dyn MarkStore))
+                .await,
+            "replayed against another process"
+        );
+        let mem = crate::store::memory::MemoryStore::new();
+        assert!(mem.claim_mark("n", i64::MAX).await.unwrap());
+        assert!(!mem.claim_mark("n", i64::MAX).await.unwrap());
+    }
+
+    #[tokio::test]
     async fn decoy_flags_a_marked_request_as_a_test_and_a_forged_one_as_real() {
         use crate::decoy::{Decoy, RequestMeta};
         use crate::domain::token::{MintSpec, mint};
@@ -262,7 +333,7 @@ mod tests {
         )
         .unwrap();
         store.create(&t).await.unwrap();
-        let decoy = Decoy::new(k.clone(), store.clone(), store.clone());
+        let decoy = Decoy::new(k.clone(), store.clone(), store.clone()).with_marks(store.clone());
         let send = |mark: String| {
             let req = http::Request::builder()
                 .uri("/v1/x")
@@ -273,7 +344,25 @@ mod tests {
             decoy.record(req, RequestMeta::default())
         };
         let good = fresh_mark(&k, &t.id);
-        assert!(send(good.clone()).await[0].test);
+        let first = send(good.clone()).await;
+        assert!(first[0].test);
+        assert_eq!(
+            first[0].headers[HEADER],
+            spent(&good),
+            "an accepted mark is not kept where an alert could show it"
+        );
+        // Another decoy process over the same store refuses it too.
+        let other = Decoy::new(k.clone(), store.clone(), store.clone()).with_marks(store.clone());
+        let replay = http::Request::builder()
+            .uri("/v1/x")
+            .header("authorization", format!("Bearer {}", t.token))
+            .header(HEADER, good.clone())
+            .body(bytes::Bytes::new())
+            .unwrap();
+        assert!(
+            !other.record(replay, RequestMeta::default()).await[0].test,
+            "replayed elsewhere"
+        );
         assert!(!send(good).await[0].test, "replayed");
         let forged = fresh_mark(&SigningKey::from_secret(&[1u8; 32]).unwrap(), &t.id);
         let h = send(forged).await;

@@ -15,6 +15,9 @@ pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
 pub fn successor(key: &SigningKey, old: &TokenRecord, now: time::OffsetDateTime) -> Result<TokenRecord> {
     let spec = match (old.kind, &old.shape, &old.issuer) {
         (TokenKind::Key, Some(shape), _) => MintSpec::Key(shape.clone()),
+        (TokenKind::Jwt, _, _) if old.jwt_shape.is_some() => {
+            MintSpec::JwtShaped(old.jwt_shape.clone().expect("checked"))
+        }
         (TokenKind::Jwt, _, issuer) => MintSpec::Jwt {
             issuer: issuer.clone().unwrap_or_else(|| token::DEFAULT_ISSUER.to_string()),
         },
@@ -125,7 +128,7 @@ mod tests {
     async fn rotation_mints_a_twin_and_links_both_ways() {
         let (k, store) = (key(), MemoryStore::new());
         let now = time::OffsetDateTime::now_utc();
-        let shape = crate::domain::token::like::infer("acme_live_4eC3-9HqL-yjWD-arjt-T1zd-p7dc-XYZa-bcde").unwrap();
+        let shape = crate::domain::token::like::infer("acme_live_4eC3-9HqL-yjWD-arjt-T1zd-p7dc-XYZa-bcdQ").unwrap();
         let mut old = token::mint(&k, &MintSpec::Key(shape.clone()), "payments", "repo/.env", "memo", now).unwrap();
         old.placements.push(Placement {
             path: "repo/.env".into(),

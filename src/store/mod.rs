@@ -113,6 +113,15 @@ pub trait AllowStore: Send + Sync {
     async fn allow_list(&self) -> Result<Vec<AllowEntry>>;
 }
 
+/// Test-mark nonces (see `decoy::testmark`): a mark is accepted once across
+/// every process and Lambda instance sharing the store, not once per process.
+#[async_trait]
+pub trait MarkStore: Send + Sync {
+    /// Records `nonce` with a conditional write, kept at least until
+    /// `expires_unix`; `true` only for the first caller ever to record it.
+    async fn claim_mark(&self, nonce: &str, expires_unix: i64) -> Result<bool>;
+}
+
 /// Where `honeytoken test` can see that an alert went out, for backends
 /// whose alerter records it (on AWS, the alerter's state table). Each
 /// implementation adds the "alert published" stage to `test`.

@@ -95,7 +95,8 @@ pub fn open(dir: Option<&Path>) -> Result<super::Context> {
         hits: store.clone(),
         key,
         data_dir: Some(dir),
-        allow: store,
+        allow: store.clone(),
+        marks: store,
     })
 }
 

@@ -33,6 +33,8 @@ pub struct Context {
     pub data_dir: Option<PathBuf>,
     /// Global allowlist.
     pub allow: Arc<dyn AllowStore>,
+    /// Test-mark nonces, shared by every decoy process of the backend.
+    pub marks: Arc<dyn crate::store::MarkStore>,
 }
 
 /// Which deployed stack's stores to open: explicit table names and secret
@@ -64,6 +66,7 @@ pub fn decoy(ctx: &Context, min_latency: std::time::Duration) -> Decoy {
     let allow = crate::decoy::allowlist::Allowlist::new(ctx.allow.clone(), crate::decoy::allowlist::DEFAULT_TTL);
     Decoy::new(ctx.key.clone(), tokens, ctx.hits.clone())
         .with_allowlist(Arc::new(allow))
+        .with_marks(ctx.marks.clone())
         .with_min_latency(min_latency)
 }
 

@@ -110,7 +110,8 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         hits: store.clone(),
         key,
         data_dir: None,
-        allow: store,
+        allow: store.clone(),
+        marks: store,
     };
     let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms));
     Ok(match &env.origin_verify_secret_arn {
@@ -211,7 +212,8 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
         hits: store.clone(),
         key,
         data_dir: None,
-        allow: store,
+        allow: store.clone(),
+        marks: store,
     })
 }
 

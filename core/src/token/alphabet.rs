@@ -30,6 +30,8 @@ pub enum Alphabet {
     Base32,
     /// `a-z2-7`.
     Base32Lower,
+    /// `0-9`, as the numeric parts of some vendors' tokens.
+    Digits,
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -38,10 +40,17 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE32_LOWER: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+const DIGITS: &[u8; 10] = b"0123456789";
 
 /// Alphabets tried when recognising a candidate. Case variants of hex and
 /// base32 decode case-insensitively, so each family is tried once.
-pub const RECOGNISED: [Alphabet; 4] = [Alphabet::Base62, Alphabet::Hex, Alphabet::Base32, Alphabet::Base64url];
+pub const RECOGNISED: [Alphabet; 5] = [
+    Alphabet::Base62,
+    Alphabet::Hex,
+    Alphabet::Base32,
+    Alphabet::Base64url,
+    Alphabet::Digits,
+];
 
 /// Characters that may separate groups inside a body (`xoxb-123-456`).
 pub fn is_separator(b: u8) -> bool {
@@ -71,16 +80,18 @@ static T_BASE62: Table = table(BASE62, false);
 static T_HEX: Table = table(HEX, true);
 static T_BASE64URL: Table = table(BASE64URL, false);
 static T_BASE32: Table = table(BASE32, true);
+static T_DIGITS: Table = table(DIGITS, false);
 
 impl Alphabet {
     /// All alphabets, for `--help` and property tests.
-    pub const ALL: [Alphabet; 6] = [
+    pub const ALL: [Alphabet; 7] = [
         Alphabet::Base62,
         Alphabet::Hex,
         Alphabet::HexUpper,
         Alphabet::Base64url,
         Alphabet::Base32,
         Alphabet::Base32Lower,
+        Alphabet::Digits,
     ];
 
     /// The characters, in digit order.
@@ -92,6 +103,7 @@ impl Alphabet {
             Alphabet::Base64url => BASE64URL,
             Alphabet::Base32 => BASE32,
             Alphabet::Base32Lower => BASE32_LOWER,
+            Alphabet::Digits => DIGITS,
         }
     }
 
@@ -101,6 +113,7 @@ impl Alphabet {
             Alphabet::Hex | Alphabet::HexUpper => &T_HEX,
             Alphabet::Base64url => &T_BASE64URL,
             Alphabet::Base32 | Alphabet::Base32Lower => &T_BASE32,
+            Alphabet::Digits => &T_DIGITS,
         }
     }
 
@@ -124,6 +137,7 @@ impl Alphabet {
     /// shortest body this alphabet can carry.
     pub fn identity_len(self) -> usize {
         match self.radix() {
+            10 => 39,
             16 => 32,
             32 => 26,
             62 | 64 => 22,
@@ -169,7 +183,7 @@ impl Alphabet {
         let skip = self.skips_separators();
         let radix = self.radix() as u128;
         // Collect the last m digits, walking backwards.
-        let mut buf = [0u8; 32];
+        let mut buf = [0u8; 40];
         let mut n = 0usize;
         for &b in s.iter().rev() {
             let d = t[b as usize];
@@ -195,6 +209,76 @@ impl Alphabet {
         Some(acc)
     }
 
+    /// The cheap shape pre-filter run before any HMAC: whether the last
+    /// `identity_len()` digits of `s` could be an encoded identity. Those
+    /// digits are uniformly random in a token of ours, so they use many
+    /// distinct characters (a random 22-digit base62 run has fewer than 9
+    /// with probability about 1e-10, and `mint` re-draws any token that would
+    /// fail); filler such as `AAAA…`, `word0000…0042` or padding never does.
+    #[inline]
+    pub fn plausible_identity(self, s: &[u8]) -> bool {
+        let m = self.identity_len();
+        let t = &self.table().0;
+        let skip = self.skips_separators();
+        let mut seen: u64 = 0;
+        let mut n = 0usize;
+        for &b in s.iter().rev() {
+            let d = t[b as usize];
+            if d == INVALID {
+                if skip && is_separator(b) {
+                    continue;
+                }
+                return false;
+            }
+            seen |= 1u64 << (d & 63);
+            n += 1;
+            if n == m {
+                break;
+            }
+        }
+        n == m && seen.count_ones() >= self.min_distinct()
+    }
+
+    /// Fewest distinct digits an identity's digits may show (see
+    /// [`Alphabet::plausible_identity`]); each bound is passed by uniform
+    /// digits with probability above 1 - 1e-9.
+    fn min_distinct(self) -> u32 {
+        match self.radix() {
+            10 => 6,
+            16 => 7,
+            32 => 8,
+            _ => 9,
+        }
+    }
+
+    /// Whether every character of `self` is also one of `other`'s.
+    pub fn is_subset_of(self, other: Alphabet) -> bool {
+        self.chars().iter().all(|c| other.chars().contains(c))
+    }
+
+    /// Digits of this alphabet a CRC32 takes (`ceil(32 / log2(radix))`).
+    pub fn crc32_width(self) -> usize {
+        let mut n = 0;
+        let mut v: u64 = 1;
+        while v < (1u64 << 32) {
+            v *= self.radix() as u64;
+            n += 1;
+        }
+        n
+    }
+
+    /// `value` in exactly `width` digits, most significant first, left-padded with the zero digit.
+    pub fn encode_fixed(self, mut value: u64, width: usize) -> Vec<u8> {
+        let chars = self.chars();
+        let r = self.radix() as u64;
+        let mut out = vec![chars[0]; width];
+        for slot in out.iter_mut().rev() {
+            *slot = chars[(value % r) as usize];
+            value /= r;
+        }
+        out
+    }
+
     /// A uniformly random digit.
     pub fn random_char(self, rng: &mut impl Rng) -> u8 {
         let chars = self.chars();
@@ -205,7 +289,9 @@ impl Alphabet {
     pub fn infer(body: &[u8]) -> Option<Alphabet> {
         let digits: Vec<u8> = body.iter().copied().filter(|b| !is_separator(*b)).collect();
         let all = |set: &[u8]| !digits.is_empty() && digits.iter().all(|b| set.contains(b));
-        if all(HEX) {
+        if all(DIGITS) {
+            Some(Alphabet::Digits)
+        } else if all(HEX) {
             Some(Alphabet::Hex)
         } else if all(HEX_UPPER) {
             Some(Alphabet::HexUpper)
@@ -232,6 +318,7 @@ impl fmt::Display for Alphabet {
             Alphabet::Base64url => "base64url",
             Alphabet::Base32 => "base32",
             Alphabet::Base32Lower => "base32_lower",
+            Alphabet::Digits => "digits",
         })
     }
 }
@@ -243,7 +330,7 @@ impl FromStr for Alphabet {
             .into_iter()
             .find(|a| a.to_string() == s.to_ascii_lowercase().replace('-', "_"))
             .ok_or_else(|| {
-                format!("unknown alphabet {s:?}; use base62, hex, hex_upper, base64url, base32 or base32_lower")
+                format!("unknown alphabet {s:?}; use base62, hex, hex_upper, base64url, base32, base32_lower or digits")
             })
     }
 }
@@ -286,6 +373,7 @@ mod tests {
 
     #[test]
     fn infers_alphabets() {
+        assert_eq!(Alphabet::infer(b"2638117236512"), Some(Alphabet::Digits));
         assert_eq!(Alphabet::infer(b"deadbeef01"), Some(Alphabet::Hex));
         assert_eq!(Alphabet::infer(b"DEADBEEF01"), Some(Alphabet::HexUpper));
         assert_eq!(Alphabet::infer(b"ABCXYZ234"), Some(Alphabet::Base32));

@@ -14,7 +14,11 @@ use std::borrow::Cow;
 use super::{MAX_CANDIDATE_LEN, MIN_CANDIDATE_LEN};
 use crate::hit::FoundIn;
 
-/// Bounds on what one request may make us look at.
+/// Bounds on what one request may make us look at. They are byte bounds:
+/// every credential-shaped word within them is checked, however many there
+/// are (a count cap let a token hide behind 64 fillers), and the shape
+/// pre-filter of [`super::recognise`] keeps the cost of each one that is not
+/// ours far below an HMAC.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Body bytes scanned (the rest is ignored).
@@ -25,7 +29,10 @@ pub struct Limits {
     pub headers: usize,
     /// Bytes scanned per header value.
     pub header_value_scan: usize,
-    /// Distinct candidates kept per request.
+    /// Header bytes scanned in total, over all headers.
+    pub header_total_scan: usize,
+    /// A backstop on distinct candidates, above what the byte bounds can
+    /// yield with the defaults (every candidate is at least 22 bytes long).
     pub candidates: usize,
     /// JSON nesting followed.
     pub json_depth: usize,
@@ -36,9 +43,10 @@ impl Default for Limits {
         Limits {
             body_scan: 64 * 1024,
             query_scan: 64 * 1024,
-            headers: 128,
+            headers: 256,
             header_value_scan: 16 * 1024,
-            candidates: 64,
+            header_total_scan: 64 * 1024,
+            candidates: 16 * 1024,
             json_depth: 32,
         }
     }
@@ -60,6 +68,7 @@ fn is_token_byte(b: u8) -> bool {
 
 struct Collector {
     out: Vec<Candidate>,
+    seen: std::collections::HashSet<Vec<u8>>,
     limit: usize,
 }
 
@@ -78,7 +87,8 @@ impl Collector {
             if w.len() < MIN_CANDIDATE_LEN || w.len() > MAX_CANDIDATE_LEN {
                 continue;
             }
-            if self.out.iter().any(|c| c.value == w) {
+            // A set, not a scan of what was kept: thousands of words stay linear.
+            if !self.seen.insert(w.to_vec()) {
                 continue;
             }
             self.out.push(Candidate {
@@ -101,10 +111,32 @@ fn trim_dots(w: &[u8]) -> &[u8] {
     &w[..end]
 }
 
-/// Extracts candidates from a request's head and (the first bytes of) its body.
+/// Names under which clients send credentials: such headers, cookies and
+/// query parameters are looked at before anything else.
+fn credential_name(name: &[u8]) -> bool {
+    const WORDS: [&[u8]; 9] = [
+        b"key",
+        b"token",
+        b"auth",
+        b"secret",
+        b"session",
+        b"password",
+        b"credential",
+        b"jwt",
+        b"sig",
+    ];
+    let lower = name.to_ascii_lowercase();
+    WORDS.iter().any(|w| lower.windows(w.len()).any(|x| x == *w))
+}
+
+/// Extracts candidates from a request's head and (the first bytes of) its
+/// body, credential-bearing places first: Authorization, headers, cookies and
+/// query parameters whose names say they hold a credential, then the body,
+/// then every other header and parameter.
 pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate> {
     let mut c = Collector {
         out: Vec::new(),
+        seen: Default::default(),
         limit: limits.candidates,
     };
 
@@ -122,15 +154,24 @@ pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate>
         c.words(v, &label);
     }
 
-    for (i, (name, value)) in parts.headers.iter().enumerate() {
-        if i >= limits.headers || c.full() {
-            break;
-        }
-        if name == http::header::AUTHORIZATION {
+    // The headers within the bounds, split by whether their name says credential.
+    let mut budget = limits.header_total_scan;
+    let mut credential_headers = Vec::new();
+    let mut other_headers = Vec::new();
+    for (name, value) in parts.headers.iter().take(limits.headers) {
+        if name == http::header::AUTHORIZATION || budget == 0 {
             continue;
         }
-        let v = cap(value.as_bytes(), limits.header_value_scan);
-        if name == http::header::COOKIE {
+        let v = cap(value.as_bytes(), limits.header_value_scan.min(budget));
+        budget -= v.len();
+        if name == http::header::COOKIE || credential_name(name.as_str().as_bytes()) {
+            credential_headers.push((name, v));
+        } else {
+            other_headers.push((name, v));
+        }
+    }
+    for (name, v) in &credential_headers {
+        if *name == http::header::COOKIE {
             for pair in v.split(|&b| b == b';') {
                 let pair = pair.trim_ascii();
                 let (k, val) = match pair.iter().position(|&b| b == b'=') {
@@ -140,28 +181,37 @@ pub fn candidates(parts: &Parts, body: &[u8], limits: &Limits) -> Vec<Candidate>
                 let val = percent_decode(val);
                 c.words(&val, &|| FoundIn::Cookie(FoundIn::name(k)));
             }
-            continue;
+        } else {
+            c.words(v, &|| FoundIn::Header(name.as_str().to_string()));
         }
-        c.words(v, &|| FoundIn::Header(name.as_str().to_string()));
     }
 
-    if let Some(q) = parts.uri.query() {
-        let q = cap(q.as_bytes(), limits.query_scan);
-        for (k, v) in form_urlencoded::parse(q) {
-            if c.full() {
-                break;
-            }
-            c.words(v.as_bytes(), &|| FoundIn::Query(FoundIn::name(k.as_bytes())));
-            // A key pasted as the parameter name (`?sk_live_…`) counts too.
-            if v.is_empty() {
-                c.words(k.as_bytes(), &|| FoundIn::Query(String::new()));
-            }
+    let query: Vec<(Cow<'_, str>, Cow<'_, str>)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(cap(q.as_bytes(), limits.query_scan)).collect())
+        .unwrap_or_default();
+    let scan_param = |c: &mut Collector, k: &Cow<'_, str>, v: &Cow<'_, str>| {
+        c.words(v.as_bytes(), &|| FoundIn::Query(FoundIn::name(k.as_bytes())));
+        // A key pasted as the parameter name (`?sk_live_…`) counts too.
+        if v.is_empty() {
+            c.words(k.as_bytes(), &|| FoundIn::Query(String::new()));
         }
+    };
+    for (k, v) in query.iter().filter(|(k, _)| credential_name(k.as_bytes())) {
+        scan_param(&mut c, k, v);
     }
 
     let body = cap(body, limits.body_scan);
-    if !body.is_empty() && !c.full() {
+    if !body.is_empty() {
         scan_body(parts, body, limits, &mut c);
+    }
+
+    for (k, v) in query.iter().filter(|(k, _)| !credential_name(k.as_bytes())) {
+        scan_param(&mut c, k, v);
+    }
+    for (name, v) in &other_headers {
+        c.words(v, &|| FoundIn::Header(name.as_str().to_string()));
     }
     c.out
 }
@@ -307,17 +357,64 @@ mod tests {
     }
 
     #[test]
-    fn bounded_candidates_and_body() {
+    fn every_word_within_the_byte_bounds_is_a_candidate() {
         let mut body = Vec::new();
-        for i in 0..10_000 {
+        for i in 0..1_000 {
             body.extend_from_slice(format!("word{i:030} ").as_bytes());
         }
         let c = candidates(&parts("/", &[]), &body, &Limits::default());
-        assert_eq!(c.len(), 64);
+        assert_eq!(c.len(), 1_000);
         // A key beyond the scanned prefix of the body is not looked at.
         let mut big = vec![b' '; 70 * 1024];
         big.extend_from_slice(K.as_bytes());
         assert!(found(&parts("/", &[]), &big).is_empty());
+    }
+
+    #[test]
+    fn a_token_behind_many_fillers_is_found() {
+        let filler = |i: usize| format!("f{i:040}");
+        // After 70 filler headers, in a JSON body.
+        let names: Vec<String> = (0..70).map(|i| format!("x-filler-{i}")).collect();
+        let values: Vec<String> = (0..70).map(filler).collect();
+        let hs: Vec<(&str, &[u8])> = names
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
+        let mut json = String::from("{");
+        for i in 0..200 {
+            json.push_str(&format!("\"field{i}\":\"{}\",", filler(i + 100)));
+        }
+        json.push_str(&format!("\"api_key\":\"{K}\"}}"));
+        assert_eq!(found(&parts("/", &hs), json.as_bytes()), ["body"]);
+        // As the 71st query parameter.
+        let mut q = String::from("/v1?");
+        for i in 0..70 {
+            q.push_str(&format!("p{i}={}&", filler(i)));
+        }
+        q.push_str(&format!("q={K}"));
+        assert_eq!(found(&parts(&q, &hs), b""), ["query:q"]);
+        // In the 71st header, whose name says nothing.
+        let mut hs2 = hs.clone();
+        hs2.push(("x-zzz", K.as_bytes()));
+        assert_eq!(found(&parts("/", &hs2), b""), ["x-zzz"]);
+    }
+
+    #[test]
+    fn credential_places_come_first() {
+        let c = candidates(
+            &parts(
+                "/?q=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1&token=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2",
+                &[
+                    ("x-trace", b"cccccccccccccccccccccccccccccc3"),
+                    ("x-api-key", b"dddddddddddddddddddddddddddddd4"),
+                ],
+            ),
+            b"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee5",
+            &Limits::default(),
+        );
+        let order: Vec<String> = c.iter().map(|c| c.found_in.to_string()).collect();
+        assert_eq!(order, ["x-api-key", "query:token", "body", "query:q", "x-trace"]);
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! `--like EXAMPLE`: infer a key shape from one real key, so the decoy has
 //! the same prefix, separators, alphabet and length and cannot be told apart.
 
-use super::KeyShape;
 use super::alphabet::{self, Alphabet};
+use super::{Checksum, KeyShape};
 use crate::error::{Error, Result};
 
-/// Infers the shape of `example`.
+/// Infers the shape of `example`, part by part.
 ///
 /// The prefix is the leading run of short alphabetic words each followed by a
-/// separator (`sk_live_`, `ghp_`, `xoxb-`); the rest is the body, whose
-/// separators keep their positions and whose digits set the alphabet.
-pub fn infer(example: &str) -> Result<KeyShape> {
+/// separator (`sk_live_`, `ghp_`, `xoxb-`), plus a literal glued to a body of
+/// a narrower alphabet (`dapi` + hex). Each separator-delimited part of the
+/// rest keeps its own alphabet class (digits, hex, base32, base62) and
+/// length. The identity takes the last digits: the last part, widened over the
+/// parts before it of the same (or a narrower) alphabet when it alone is too
+/// short. `checksum` adds a checksum tail the format carries (the last
+/// characters of the last part).
+pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape> {
     let example = example.trim();
     if example.is_empty() || !example.is_ascii() || example.bytes().any(|b| !b.is_ascii_graphic()) {
         return Err(Error::Invalid(
@@ -32,26 +37,126 @@ pub fn infer(example: &str) -> Result<KeyShape> {
         i += 1;
         prefix_end = i;
     }
-    let (prefix, body) = example.split_at(prefix_end);
-    let alphabet = Alphabet::infer(body.as_bytes()).ok_or_else(|| {
-        Error::Invalid(format!(
+    let (mut prefix, mut body) = example.split_at(prefix_end);
+    if body
+        .bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || alphabet::is_separator(b)))
+    {
+        return Err(Error::Invalid(format!(
             "cannot tell the alphabet of {body:?}; give --alphabet and --length instead"
-        ))
-    })?;
-    let layout: String = if alphabet == Alphabet::Base64url {
-        "*".repeat(body.len())
+        )));
+    }
+    // A literal glued to a body of a narrower alphabet: `dapi` + hex.
+    let first_len = body.bytes().position(alphabet::is_separator).unwrap_or(body.len());
+    if let Some(whole) = Alphabet::infer(&body.as_bytes()[..first_len]) {
+        let mut best: Option<(usize, Alphabet)> = None;
+        for k in 1..=8.min(first_len.saturating_sub(16)) {
+            if !body.as_bytes()[..k].iter().all(u8::is_ascii_alphabetic) {
+                break;
+            }
+            if let Some(rest) = Alphabet::infer(&body.as_bytes()[k..first_len])
+                && rest != whole
+                && rest.is_subset_of(whole)
+                && best.is_none_or(|(_, b)| rest.radix() < b.radix())
+            {
+                best = Some((k, rest));
+            }
+        }
+        if let Some((k, _)) = best {
+            prefix = &example[..prefix_end + k];
+            body = &example[prefix_end + k..];
+        }
+    }
+    let layout: String = body
+        .bytes()
+        .map(|b| if alphabet::is_separator(b) { b as char } else { '*' })
+        .collect();
+    let parts: Vec<&str> = body
+        .split(|c: char| alphabet::is_separator(c as u8))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut groups: Vec<Alphabet> = parts
+        .iter()
+        .map(|p| Alphabet::infer(p.as_bytes()).unwrap_or(Alphabet::Base62))
+        .collect();
+    let Some(&carrier) = groups.last() else {
+        return Err(Error::Invalid(
+            "--like needs an example with a body after its prefix".into(),
+        ));
+    };
+    // Widen the parts before the last over the identity's room, while they
+    // are of a narrower alphabet than the carrier (digits before hex…).
+    let m = carrier.identity_len();
+    let w = match checksum {
+        Some(Checksum::Crc32) => carrier.crc32_width(),
+        None => 0,
+    };
+    let mut room = parts.last().map_or(0, |p| p.len()).saturating_sub(w);
+    for (gi, part) in parts.iter().enumerate().rev().skip(1) {
+        if room >= m {
+            break;
+        }
+        if groups[gi] == carrier || groups[gi].is_subset_of(carrier) {
+            groups[gi] = carrier;
+            room += part.len();
+        } else {
+            break;
+        }
+    }
+    let shape = KeyShape {
+        prefix: prefix.to_string(),
+        alphabet: carrier,
+        layout,
+        groups: if groups.iter().all(|g| *g == carrier) {
+            Vec::new()
+        } else {
+            groups
+        },
+        checksum,
+    };
+    if room < m {
+        return Err(Error::Invalid(format!(
+            "the example's last part{} holds {room} {carrier} characters{}, too few to carry the token's id and tag; \
+             the minimum is {m}",
+            if shape.layout.contains(|c| c != '*') {
+                " (with the parts of its alphabet before it)"
+            } else {
+                ""
+            },
+            if w > 0 { " before the checksum" } else { "" },
+        )));
+    }
+    shape.validate()?;
+    Ok(shape)
+}
+
+/// [`infer_with`] without a checksum.
+pub fn infer(example: &str) -> Result<KeyShape> {
+    infer_with(example, None)
+}
+
+/// The shape of a random-looking string without the minimum length a
+/// carrier needs (for JWT claims that only have to look right).
+pub fn infer_loose(value: &str) -> Option<KeyShape> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    let alphabet = Alphabet::infer(value.as_bytes())?;
+    let layout = if alphabet == Alphabet::Base64url {
+        "*".repeat(value.len())
     } else {
-        body.bytes()
+        value
+            .bytes()
             .map(|b| if alphabet::is_separator(b) { b as char } else { '*' })
             .collect()
     };
-    let shape = KeyShape {
-        prefix: prefix.to_string(),
+    Some(KeyShape {
+        prefix: String::new(),
         alphabet,
         layout,
-    };
-    shape.validate()?;
-    Ok(shape)
+        groups: Vec::new(),
+        checksum: None,
+    })
 }
 
 #[cfg(test)]

@@ -89,10 +89,69 @@ impl FromStr for TokenState {
 pub struct KeyShape {
     /// Literal prefix, e.g. `sk_live_`.
     pub prefix: String,
-    /// Alphabet of the body digits.
+    /// Alphabet of the digits that carry the identity (the last ones, before
+    /// any checksum), and of every group without its own in `groups`.
     pub alphabet: Alphabet,
     /// Body layout: `*` for each digit, other characters literal separators.
     pub layout: String,
+    /// Alphabet of each separator-delimited group of digits, in order
+    /// (`xoxb-<digits>-<digits>-<base62>`); empty: all are `alphabet`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Alphabet>,
+    /// A checksum the format carries at the end of its last group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+}
+
+/// A checksum some vendors put at the end of their tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checksum {
+    /// CRC-32 (IEEE) of the last group's digits before it, written in that
+    /// group's alphabet, most significant digit first, left-padded with the
+    /// zero digit (GitHub's tokens: 6 base62 digits over the 30 before them).
+    Crc32,
+}
+
+impl FromStr for Checksum {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "crc32" => Ok(Checksum::Crc32),
+            _ => Err(format!("unknown checksum {s:?}; use crc32")),
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The candidate without its checksum tail, if it ends in a valid CRC-32
+/// tail of alphabet `a` over the run of `a`'s digits before it.
+pub fn strip_crc32(a: Alphabet, candidate: &[u8]) -> Option<&[u8]> {
+    let w = a.crc32_width();
+    if candidate.len() <= w {
+        return None;
+    }
+    let (body, tail) = candidate.split_at(candidate.len() - w);
+    if !tail.iter().all(|b| a.chars().contains(b)) {
+        return None;
+    }
+    let start = body.iter().rposition(|b| !a.chars().contains(b)).map_or(0, |p| p + 1);
+    (a.encode_fixed(crc32(&body[start..]) as u64, w) == tail).then_some(body)
 }
 
 /// Default body length of a key.
@@ -105,6 +164,8 @@ impl KeyShape {
             prefix: prefix.to_string(),
             alphabet,
             layout: "*".repeat(length),
+            groups: Vec::new(),
+            checksum: None,
         };
         shape.validate()?;
         Ok(shape)
@@ -115,16 +176,60 @@ impl KeyShape {
         self.layout.bytes().filter(|&b| b == b'*').count()
     }
 
+    /// The alphabet of every digit position, in order.
+    pub fn digit_alphabets(&self) -> Vec<Alphabet> {
+        let mut out = Vec::with_capacity(self.layout.len());
+        let mut group = 0;
+        let mut in_group = false;
+        for b in self.layout.bytes() {
+            if b == b'*' {
+                in_group = true;
+                out.push(self.groups.get(group).copied().unwrap_or(self.alphabet));
+            } else if in_group {
+                in_group = false;
+                group += 1;
+            }
+        }
+        out
+    }
+
+    /// Digits taken by the checksum.
+    pub fn checksum_width(&self) -> usize {
+        match self.checksum {
+            Some(Checksum::Crc32) => self.alphabet.crc32_width(),
+            None => 0,
+        }
+    }
+
     /// Refuses shapes that cannot carry an identity or that would not be
     /// recognised when seen.
     pub fn validate(&self) -> Result<()> {
         let min = self.alphabet.identity_len();
-        if self.digits() < min {
+        // The identity takes the last digits before the checksum; they must
+        // all be of the carrier alphabet.
+        let alphs = self.digit_alphabets();
+        let w = self.checksum_width();
+        let room = alphs.iter().rev().skip(w).take_while(|a| **a == self.alphabet).count();
+        if !self.groups.is_empty() && room < min {
+            return Err(Error::Invalid(format!(
+                "the last parts of this format hold {room} {} characters{}, too few to carry the token's id and tag; \
+                 the minimum is {min}: give an example whose last part (or last parts of one alphabet) has at least \
+                 {min} characters",
+                self.alphabet,
+                if w > 0 { " before the checksum" } else { "" }
+            )));
+        }
+        if self.checksum.is_some() && self.groups.last().is_some_and(|g| *g != self.alphabet) {
+            return Err(Error::Invalid(
+                "the checksum must be in the last part's alphabet".into(),
+            ));
+        }
+        if self.digits() < min + w {
             return Err(Error::Invalid(format!(
                 "a {} body of {} characters is too short to carry the token's id and tag; \
                  the minimum is {min} (use --length {min} or more)",
                 self.alphabet,
-                self.digits()
+                self.digits() - w
             )));
         }
         if self.digits() > 512 {
@@ -186,6 +291,9 @@ pub struct TokenRecord {
     /// JWT issuer, kept so rotation can mint a twin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// Shape of a JWT (header, claims, lifetime), kept so rotation can mint a twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_shape: Option<Box<jwt::JwtShape>>,
     /// Files the token was planted into.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placements: Vec<Placement>,
@@ -224,6 +332,8 @@ pub enum MintSpec {
         /// `iss` claim.
         issuer: String,
     },
+    /// A JWT of this shape (`--audience`, or mirrored from an example with `--like`).
+    JwtShaped(Box<jwt::JwtShape>),
     /// A key of this shape.
     Key(KeyShape),
 }
@@ -240,13 +350,47 @@ pub fn mint(
     memo: &str,
     now: time::OffsetDateTime,
 ) -> Result<TokenRecord> {
+    // A fresh draw fails the recogniser's shape pre-filter with probability
+    // about 1e-9; never hand out such a token, draw again.
+    for _ in 0..16 {
+        let rec = mint_once(key, spec, label, location, memo, now)?;
+        if recognise(key, rec.token.as_bytes()).is_some_and(|r| r.token_id == rec.id) {
+            return Ok(rec);
+        }
+    }
+    Err(Error::Invalid(
+        "this shape mints tokens that would not be recognised when seen; choose a longer body or another alphabet"
+            .into(),
+    ))
+}
+
+fn mint_once(
+    key: &SigningKey,
+    spec: &MintSpec,
+    label: &str,
+    location: &str,
+    memo: &str,
+    now: time::OffsetDateTime,
+) -> Result<TokenRecord> {
     let mut rng = rand::rng();
-    let id: u64 = rng.random();
+    let id: u64 = match spec {
+        MintSpec::Key(_) => rng.random(),
+        _ => jwt::new_id(&mut rng),
+    };
     let identity = identity_for(key, id);
-    let (token, kind, shape, issuer) = match spec {
+    let (token, kind, shape, issuer, jwt_shape) = match spec {
         MintSpec::Jwt { issuer } => {
-            let t = jwt::mint(key, identity, label, location, issuer, now.unix_timestamp())?;
-            (t, TokenKind::Jwt, None, Some(issuer.clone()))
+            let s = jwt::JwtShape::standard(issuer, None);
+            let t = jwt::mint_shaped(key, &s, identity, label, location, now.unix_timestamp())?;
+            (t, TokenKind::Jwt, None, Some(issuer.clone()), Some(Box::new(s)))
+        }
+        MintSpec::JwtShaped(s) => {
+            let t = jwt::mint_shaped(key, s, identity, label, location, now.unix_timestamp())?;
+            let issuer = s.claims.iter().find(|(k, _)| k == "iss").and_then(|(_, v)| match v {
+                jwt::ClaimShape::Fixed { value } => value.as_str().map(str::to_string),
+                _ => None,
+            });
+            (t, TokenKind::Jwt, None, issuer, Some(s.clone()))
         }
         MintSpec::Key(shape) => {
             shape.validate()?;
@@ -254,6 +398,7 @@ pub fn mint(
                 render_key(shape, identity, &mut rng),
                 TokenKind::Key,
                 Some(shape.clone()),
+                None,
                 None,
             )
         }
@@ -269,6 +414,7 @@ pub fn mint(
         state: TokenState::Active,
         shape,
         issuer,
+        jwt_shape,
         placements: Vec::new(),
         replaces: None,
         replaced_by: None,
@@ -276,11 +422,14 @@ pub fn mint(
     })
 }
 
-fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
-    let n = shape.digits();
-    let m = shape.alphabet.identity_len();
-    let mut digits: Vec<u8> = (0..n - m).map(|_| shape.alphabet.random_char(rng)).collect();
-    digits.extend(shape.alphabet.encode_identity(identity, rng));
+/// A string of `shape` with random digits throughout (no identity): for JWT
+/// claims shaped like an example's.
+pub(crate) fn render_random(shape: &KeyShape, rng: &mut impl Rng) -> String {
+    let digits: Vec<u8> = shape.digit_alphabets().iter().map(|a| a.random_char(rng)).collect();
+    lay_out(shape, digits)
+}
+
+fn lay_out(shape: &KeyShape, digits: Vec<u8>) -> String {
     let mut out = String::with_capacity(shape.prefix.len() + shape.layout.len());
     out.push_str(&shape.prefix);
     let mut it = digits.into_iter();
@@ -292,6 +441,45 @@ fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
         });
     }
     out
+}
+
+/// The identity a key-shaped string carries, if its tag is valid.
+pub(crate) fn recognise_key(key: &SigningKey, candidate: &[u8]) -> Option<u128> {
+    let direct = alphabet::RECOGNISED
+        .iter()
+        .filter(|a| a.plausible_identity(candidate))
+        .filter_map(|a| a.decode_identity(candidate))
+        .find(|identity| identity_is_valid(key, *identity));
+    // A format with a checksum tail: the identity ends before it. The CRC is
+    // checked only where the digits before the tail pass the pre-filter.
+    direct.or_else(|| {
+        Alphabet::ALL.iter().find_map(|a| {
+            let w = a.crc32_width();
+            let head = candidate.get(..candidate.len().checked_sub(w)?)?;
+            if !candidate[head.len()..].iter().all(|b| a.chars().contains(b)) || !a.plausible_identity(head) {
+                return None;
+            }
+            let body = strip_crc32(*a, candidate)?;
+            a.decode_identity(body).filter(|i| identity_is_valid(key, *i))
+        })
+    })
+}
+
+pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
+    let alphs = shape.digit_alphabets();
+    let n = alphs.len();
+    let w = shape.checksum_width();
+    let m = shape.alphabet.identity_len();
+    let mut digits: Vec<u8> = alphs[..n - w - m].iter().map(|a| a.random_char(rng)).collect();
+    digits.extend(shape.alphabet.encode_identity(identity, rng));
+    if let Some(Checksum::Crc32) = shape.checksum {
+        // Over the last group's digits before the tail, as the recogniser reads them.
+        let last_group = shape.layout.rsplit(|c| c != '*').next().map_or(0, str::len);
+        let from = digits.len() - (last_group - w);
+        let crc = crc32(&digits[from..]);
+        digits.extend(shape.alphabet.encode_fixed(crc as u64, w));
+    }
+    lay_out(shape, digits)
 }
 
 /// The outcome of recognising a candidate.
@@ -329,18 +517,11 @@ pub fn recognise(key: &SigningKey, candidate: &[u8]) -> Option<Recognised> {
     if candidate.len() > 640 {
         return None;
     }
-    for a in alphabet::RECOGNISED {
-        if let Some(identity) = a.decode_identity(candidate)
-            && identity_is_valid(key, identity)
-        {
-            return Some(Recognised {
-                token_id: id_string(identity),
-                kind: TokenKind::Key,
-                jwt: None,
-            });
-        }
-    }
-    None
+    recognise_key(key, candidate).map(|identity| Recognised {
+        token_id: id_string(identity),
+        kind: TokenKind::Key,
+        jwt: None,
+    })
 }
 
 /// Vendor prefixes that public secret scanning reports to the vendor; a decoy

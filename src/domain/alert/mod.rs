@@ -83,11 +83,13 @@ impl Alert {
     }
 }
 
-/// Severity of a hit.
+/// Severity of a hit. A tampered JWT (edited claims, changed `alg`, stripped
+/// signature) is at least as severe as an untouched one: an attacker editing a
+/// token is the loudest signal there is, so tampering can never lower the page.
 pub fn severity(hit: &Hit) -> Severity {
     if hit.test {
         Severity::Info
-    } else if hit.tampered || hit.orphan {
+    } else if hit.orphan && !hit.tampered {
         Severity::High
     } else {
         Severity::Critical

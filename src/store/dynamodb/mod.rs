@@ -364,6 +364,38 @@ impl DynamoStore {
     }
 }
 
+/// Test-mark nonces share the tokens table (ids `mark#NONCE`, never a token
+/// id of 16 hex digits), each with the table's TTL attribute `expires_at`,
+/// so the decoy needs only a PutItem limited to `mark#` keys by its IAM policy.
+pub const MARK_ID_PREFIX: &str = "mark#";
+
+#[async_trait]
+impl crate::store::MarkStore for DynamoStore {
+    async fn claim_mark(&self, nonce: &str, expires_unix: i64) -> Result<bool> {
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.tokens_table)
+            .item("id", AttributeValue::S(format!("{MARK_ID_PREFIX}{nonce}")))
+            .item("expires_at", AttributeValue::N(expires_unix.to_string()))
+            // The conditional write is what makes a mark single-use across
+            // every Lambda instance: only one PutItem of the id can succeed.
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn create(&self, token: &TokenRecord) -> Result<()> {
@@ -405,7 +437,9 @@ impl TokenStore for DynamoStore {
             let page = b.send().await.map_err(sdk_error)?;
             for item in page.items.unwrap_or_default() {
                 // The global allowlist shares the table (see `allow`).
-                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID) {
+                // So do test-mark nonces.
+                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID || id.starts_with(MARK_ID_PREFIX))
+                {
                     continue;
                 }
                 out.push(decode(item, "token")?);

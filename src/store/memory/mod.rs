@@ -22,6 +22,24 @@ pub struct MemoryStore {
     allow: Mutex<BTreeMap<String, crate::domain::allow::AllowEntry>>,
     allow_reads: AtomicUsize,
     floods: Mutex<std::collections::HashMap<FloodKey, u64>>,
+    marks: Mutex<std::collections::HashMap<String, i64>>,
+}
+
+#[async_trait::async_trait]
+impl crate::store::MarkStore for MemoryStore {
+    async fn claim_mark(&self, nonce: &str, expires_unix: i64) -> Result<bool> {
+        let mut m = self
+            .marks
+            .lock()
+            .map_err(|_| crate::Error::Store("lock poisoned".into()))?;
+        let now = crate::domain::time::Timestamp::now().unix_ms() / 1000;
+        m.retain(|_, exp| *exp >= now);
+        if m.contains_key(nonce) {
+            return Ok(false);
+        }
+        m.insert(nonce.to_string(), expires_unix);
+        Ok(true)
+    }
 }
 
 mod alert_state;

@@ -70,6 +70,34 @@ impl AllowStore for SqliteStore {
     }
 }
 
+const MARKS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS test_marks (
+    nonce TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL
+)";
+
+#[async_trait]
+impl crate::store::MarkStore for SqliteStore {
+    async fn claim_mark(&self, nonce: &str, expires_unix: i64) -> Result<bool> {
+        let nonce = nonce.to_string();
+        self.with(move |c| {
+            c.execute_batch(MARKS_SCHEMA).map_err(sql_error)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            c.execute("DELETE FROM test_marks WHERE expires < ?1", params![now])
+                .map_err(sql_error)?;
+            // The primary key makes this a conditional write: of any number of
+            // processes sharing the database, one inserts the row.
+            let n = c
+                .execute(
+                    "INSERT OR IGNORE INTO test_marks (nonce, expires) VALUES (?1, ?2)",
+                    params![nonce, expires_unix],
+                )
+                .map_err(sql_error)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
