@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::Alert;
-use crate::domain::hit::Hit;
+use crate::domain::hit::{Hit, Via};
 
 /// `label` or a note that the token has no record.
 pub fn label_or_orphan(hit: &Hit) -> String {
@@ -43,10 +43,25 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     f
 }
 
-/// One line: what was used, from where, how.
+/// Where the token was used: "the decoy endpoint", or the real service a
+/// guard protects (an attacker trying the key where it really works).
+pub fn used_against(hit: &Hit) -> String {
+    match &hit.via {
+        Via::Decoy => "the decoy endpoint".to_string(),
+        Via::Guard { service } => service.clone(),
+    }
+}
+
+/// One line: what was used, from where, how. A guard's hit names the
+/// service ("used against payments-api from ..."); a decoy hit keeps the
+/// shorter form.
 pub fn summary_line(hit: &Hit) -> String {
+    let against = match &hit.via {
+        Via::Decoy => String::new(),
+        Via::Guard { service } => format!(" against {service}"),
+    };
     let mut s = format!(
-        "honeytoken {} ({}) used from {}",
+        "honeytoken {} ({}) used{against} from {}",
         hit.token_id,
         label_or_orphan(hit),
         hit.source_ip
@@ -71,7 +86,7 @@ pub fn terminal_line(a: &Alert) -> String {
     }
     let flags = flags(h);
     format!(
-        "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={}{}",
+        "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={} used_against={:?}{}",
         h.received_at,
         h.token_id,
         label_or_orphan(h),
@@ -81,6 +96,7 @@ pub fn terminal_line(a: &Alert) -> String {
         h.method,
         h.path,
         h.found_in,
+        used_against(h),
         if flags.is_empty() {
             String::new()
         } else {
@@ -135,6 +151,7 @@ pub fn email_text(a: &Alert) -> String {
         h.query
     );
     let _ = writeln!(s, "Found in:     {}", h.found_in);
+    let _ = writeln!(s, "Used against: {}", used_against(h));
     let flags = flags(h);
     if !flags.is_empty() {
         let _ = writeln!(s, "Flags:        {}", flags.join(", "));
@@ -158,8 +175,12 @@ pub fn email_text(a: &Alert) -> String {
 
 /// Email subject, within SNS's 100-character limit.
 pub fn subject(a: &Alert) -> String {
+    let against = match &a.hit.via {
+        Via::Decoy => String::new(),
+        Via::Guard { service } => format!(" against {service}"),
+    };
     let mut s = format!(
-        "ALARM: honeytoken {} used from {}",
+        "ALARM: honeytoken {} used{against} from {}",
         label_or_orphan(&a.hit),
         a.hit.source_ip
     );
