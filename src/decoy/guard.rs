@@ -117,7 +117,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_guard_hit_is_stored_with_its_token_record_under_the_flood_rule() {
-        let key = crate::domain::testkit::key(3);
+        let key = honeytoken_core::testkit::key(3);
         let store = Arc::new(MemoryStore::new());
         let rec = mint(
             &key,
