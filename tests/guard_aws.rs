@@ -175,3 +175,47 @@ async fn a_hanging_store_never_delays_the_api_and_drops_are_counted() {
     assert!(s.dropped >= 35, "a full queue drops and counts: {s:?}");
     assert_eq!(s.reported, 0);
 }
+
+/// `!Tag value` as (tag without `!`, value).
+fn tagged(v: &serde_norway::Value) -> Option<(String, &serde_norway::Value)> {
+    match v {
+        serde_norway::Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
+        _ => None,
+    }
+}
+
+/// What the linters cannot know: the guard's managed policy reads the key
+/// and tokens and writes hits, nothing else, and the stack outputs it.
+#[test]
+fn the_guard_policy_reads_the_key_and_tokens_and_writes_hits_only() {
+    let t = support::template();
+    let p = &t["Resources"]["GuardPolicy"];
+    assert_eq!(p["Type"].as_str(), Some("AWS::IAM::ManagedPolicy"));
+    let mut grants: Vec<(String, String)> = Vec::new();
+    for st in p["Properties"]["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+        assert_eq!(st["Effect"].as_str(), Some("Allow"));
+        assert!(st.get("NotAction").is_none() && st.get("NotResource").is_none());
+        let (tag, target) = tagged(&st["Resource"]).expect("one resource of the stack");
+        let actions: Vec<String> = match st["Action"].as_sequence() {
+            Some(l) => l.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            None => vec![st["Action"].as_str().unwrap().to_string()],
+        };
+        for a in actions {
+            assert!(!a.contains('*'), "no wildcards: {a}");
+            grants.push((a, format!("{tag} {}", target.as_str().unwrap())));
+        }
+    }
+    grants.sort();
+    let want: Vec<(String, String)> = [
+        ("dynamodb:GetItem", "GetAtt TokensTable.Arn"),
+        ("dynamodb:PutItem", "GetAtt HitsTable.Arn"),
+        ("dynamodb:UpdateItem", "GetAtt HitsTable.Arn"),
+        ("secretsmanager:GetSecretValue", "Ref SigningKeySecret"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(grants, want);
+    let (tag, v) = tagged(&t["Outputs"]["GuardPolicyArn"]["Value"]).expect("output");
+    assert_eq!((tag.as_str(), v.as_str()), ("Ref", Some("GuardPolicy")));
+}
