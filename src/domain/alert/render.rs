@@ -278,3 +278,25 @@ pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
         "honeytoken": alert_json(a),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guard_hit_says_which_service_it_was_used_against() {
+        let mut h = Hit::sample("tok1", "203.0.113.9", "2026-11-28T12:00:00.000Z");
+        let decoy = Alert::for_hit(&h);
+        assert!(!decoy.summary.contains("against"), "{}", decoy.summary);
+        assert!(email_text(&decoy).contains("Used against: the decoy endpoint"));
+        h.via = Via::Guard {
+            service: "payments-api".into(),
+        };
+        let a = Alert::for_hit(&h);
+        assert!(a.summary.contains("used against payments-api from 203.0.113.9"), "{}", a.summary);
+        assert!(email_text(&a).contains("Used against: payments-api"));
+        assert!(subject(&a).contains("against payments-api"), "{}", subject(&a));
+        assert!(terminal_line(&a).contains("used_against=\"payments-api\""));
+        assert!(Alert::summary(&h, 4, 900).summary.ends_with("against payments-api"));
+    }
+}
