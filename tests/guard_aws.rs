@@ -4,10 +4,10 @@
 //! table, the alerter pipeline, SNS and the SQS queue subscribed to it; a
 //! request without one leaves no trace; a hanging store never delays the API.
 
-#[path = "../examples/guarded_api/app.rs"]
-mod app;
 #[path = "support/alerts.rs"]
 mod alerts;
+#[path = "../examples/guarded_api/app.rs"]
+mod app;
 #[path = "support/aws.rs"]
 mod support;
 
@@ -137,7 +137,12 @@ async fn a_honeytoken_against_the_real_api_gets_its_answer_and_pages_through_the
     assert!(e.subject.contains("against users-api"), "{}", e.subject);
     let text = e.alert["text"].as_str().unwrap();
     assert!(text.contains("Used against: users-api"), "{text}");
-    assert!(e.alert["summary"].as_str().unwrap().contains("used against users-api from 127.0.0.1"));
+    assert!(
+        e.alert["summary"]
+            .as_str()
+            .unwrap()
+            .contains("used against users-api from 127.0.0.1")
+    );
 }
 
 /// A store that never answers.

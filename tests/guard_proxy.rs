@@ -48,7 +48,10 @@ fn upstream(seen: Arc<Mutex<Vec<Seen>>>) -> SocketAddr {
     let addr = std_listener.local_addr().unwrap();
     std_listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
             loop {
@@ -97,7 +100,9 @@ async fn answer(req: hyper::Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> h
         "/chunked" => b
             .header("content-type", "text/plain")
             .body(Frames(
-                (0..20).map(|i| Bytes::from(format!("chunk {i} {}\n", "x".repeat(i * 100)))).collect(),
+                (0..20)
+                    .map(|i| Bytes::from(format!("chunk {i} {}\n", "x".repeat(i * 100))))
+                    .collect(),
             ))
             .unwrap(),
         "/large" => b
@@ -142,9 +147,11 @@ fn read_response(s: &mut TcpStream) -> (Vec<u8>, Resp) {
     let status = lines.next().unwrap().to_string();
     let headers: Vec<String> = lines.map(str::to_string).collect();
     let find = |n: &str| {
-        headers
-            .iter()
-            .find_map(|h| h.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.trim().to_string()))
+        headers.iter().find_map(|h| {
+            h.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.trim().to_string())
+        })
     };
     let mut body = Vec::new();
     let mut pos = head_len;
@@ -193,7 +200,8 @@ fn request(addr: SocketAddr, req: &[u8]) -> (Vec<u8>, Resp) {
 }
 
 fn get_req(path: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n\r\n").into_bytes()
+    format!("GET {path} HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n\r\n")
+        .into_bytes()
 }
 
 #[test]
@@ -201,7 +209,16 @@ fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
     let dir = tempfile::tempdir().unwrap();
     let (id, token) = mint(
         dir.path(),
-        &["--kind", "key", "--prefix", "acme_live_", "--label", "users-env", "--location", "web/.env"],
+        &[
+            "--kind",
+            "key",
+            "--prefix",
+            "acme_live_",
+            "--label",
+            "users-env",
+            "--location",
+            "web/.env",
+        ],
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
     let up = upstream(seen.clone());
@@ -225,14 +242,18 @@ fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
     // Chunked: the same status, headers and body (chunk boundaries are per hop).
     let (_, direct) = request(up, &get_req("/chunked"));
     let (_, proxied) = request(proxy.addr, &get_req("/chunked"));
-    assert!(direct.headers.iter().any(|h| h == "transfer-encoding: chunked"), "{direct:?}");
+    assert!(
+        direct.headers.iter().any(|h| h == "transfer-encoding: chunked"),
+        "{direct:?}"
+    );
     assert_eq!(proxied, direct);
 
     // Keep-alive: two requests on one client connection.
     let mut s = TcpStream::connect(proxy.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     for _ in 0..2 {
-        s.write_all(b"GET /small HTTP/1.1\r\nHost: api.acme.test\r\n\r\n").unwrap();
+        s.write_all(b"GET /small HTTP/1.1\r\nHost: api.acme.test\r\n\r\n")
+            .unwrap();
         let (_, r) = read_response(&mut s);
         assert_eq!(r.status, "HTTP/1.1 200 OK");
         assert_eq!(r.body, b"{\"users\":[1,2]}\n");
@@ -290,7 +311,11 @@ fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
     assert_eq!(h[0]["source_ip"], "127.0.0.1");
     let alerts = proxy.wait_alerts(1);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0].contains(&id) && alerts[0].contains("used_against=\"stub-api\""), "{}", alerts[0]);
+    assert!(
+        alerts[0].contains(&id) && alerts[0].contains("used_against=\"stub-api\""),
+        "{}",
+        alerts[0]
+    );
     assert!(proxy.stop().success());
 }
 

@@ -242,10 +242,7 @@ fn crate_violations() -> Vec<String> {
             || name.starts_with("aws_")
             || name.starts_with("lambda")
         {
-            bad.push(format!(
-                "guard/Cargo.toml:{}: the guard crate stays light: {t}",
-                i + 1
-            ));
+            bad.push(format!("guard/Cargo.toml:{}: the guard crate stays light: {t}", i + 1));
         }
     }
     // Functions go through wiring for adapters.

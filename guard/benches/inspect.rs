@@ -82,7 +82,10 @@ fn bench(c: &mut Criterion) {
 
     // The layer around a service that answers at once: what the layer adds
     // to a request without a token (the common case), against the bare service.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let _enter = rt.enter();
     let (reporter, _task) = Reporter::spawn_default(Arc::new(Discard));
     let layer = GuardLayer::new(g.clone(), reporter);
@@ -98,12 +101,8 @@ fn bench(c: &mut Criterion) {
         r
     };
     let mut grp = c.benchmark_group("guard_layer");
-    grp.bench_function("bare_service", |b| {
-        b.iter(|| futures_poll(bare.call(mk())))
-    });
-    grp.bench_function("guarded_service", |b| {
-        b.iter(|| futures_poll(guarded.call(mk())))
-    });
+    grp.bench_function("bare_service", |b| b.iter(|| futures_poll(bare.call(mk()))));
+    grp.bench_function("guarded_service", |b| b.iter(|| futures_poll(guarded.call(mk()))));
     grp.finish();
 }
 

@@ -273,7 +273,12 @@ mod tests {
         let d = g.inspect(&p, b"");
         let h = g.hits(&p, &d);
         assert_eq!(h.len(), 1);
-        assert_eq!(h[0].via, Via::Guard { service: "payments".into() });
+        assert_eq!(
+            h[0].via,
+            Via::Guard {
+                service: "payments".into()
+            }
+        );
         assert_eq!(h[0].source_ip, "203.0.113.9", "the address the trusted proxy appended");
         assert_eq!(h[0].found_in, "authorization");
         // Without the header (or without trusting one), the peer.
@@ -281,7 +286,11 @@ mod tests {
         assert_eq!(g.hits(&p, &d)[0].source_ip, "10.0.0.2");
         let g = Guard::new(key(7), "payments");
         p.headers.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
-        assert_eq!(g.hits(&p, &d)[0].source_ip, "10.0.0.2", "an untrusted header is ignored");
+        assert_eq!(
+            g.hits(&p, &d)[0].source_ip,
+            "10.0.0.2",
+            "an untrusted header is ignored"
+        );
     }
 
     #[test]

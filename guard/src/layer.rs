@@ -116,38 +116,37 @@ mod pinned {
     #![allow(missing_docs)]
     use super::*;
 
-pin_project! {
-    /// The answer of a [`GuardService`].
-    #[project = GuardFutureProj]
-    pub enum GuardFuture<F> {
-        /// The service's own answer.
-        Inner {
-            #[pin]
-            fut: F,
-        },
-        /// The configured answer to a honeytoken request.
-        Answer {
-            answer: Option<Response<Bytes>>,
-        },
+    pin_project! {
+        /// The answer of a [`GuardService`].
+        #[project = GuardFutureProj]
+        pub enum GuardFuture<F> {
+            /// The service's own answer.
+            Inner {
+                #[pin]
+                fut: F,
+            },
+            /// The configured answer to a honeytoken request.
+            Answer {
+                answer: Option<Response<Bytes>>,
+            },
+        }
     }
-}
 
-pin_project! {
-    /// The service's body, passed through frame by frame, or the configured answer.
-    #[project = GuardBodyProj]
-    pub enum GuardBody<B> {
-        /// The service's own body.
-        Inner {
-            #[pin]
-            body: B,
-        },
-        /// The configured answer's bytes.
-        Answer {
-            data: Option<Bytes>,
-        },
+    pin_project! {
+        /// The service's body, passed through frame by frame, or the configured answer.
+        #[project = GuardBodyProj]
+        pub enum GuardBody<B> {
+            /// The service's own body.
+            Inner {
+                #[pin]
+                body: B,
+            },
+            /// The configured answer's bytes.
+            Answer {
+                data: Option<Bytes>,
+            },
+        }
     }
-}
-
 }
 pub use pinned::{GuardBody, GuardFuture};
 use pinned::{GuardBodyProj, GuardFutureProj};
@@ -271,7 +270,11 @@ mod tests {
             assert_eq!(r.status(), 418);
             assert_eq!(r.headers()["x-api"], "real");
             let body = r.into_body().collect().await.unwrap().to_bytes();
-            assert_eq!(body, format!("/v1/users?x=1 {auth}"), "the service saw the request unchanged");
+            assert_eq!(
+                body,
+                format!("/v1/users?x=1 {auth}"),
+                "the service saw the request unchanged"
+            );
         }
         assert_eq!(layer.reporter().stats().queued, 1, "only the honeytoken request");
         drop(svc);

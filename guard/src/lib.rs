@@ -26,7 +26,9 @@ mod reporter;
 
 pub use inspect::{ClientAddr, Detection, Guard, PeerFn, Source};
 pub use layer::{GuardBody, GuardFuture, GuardLayer, GuardService};
-pub use reporter::{BoxFuture, DEFAULT_CAPACITY, DEFAULT_SINK_TIMEOUT, HitSink, Report, Reporter, ReporterStats, SinkError};
+pub use reporter::{
+    BoxFuture, DEFAULT_CAPACITY, DEFAULT_SINK_TIMEOUT, HitSink, Report, Reporter, ReporterStats, SinkError,
+};
 
 /// The core crate the guard is built on (keys, tokens, hits).
 pub use honeytoken_core as core;

@@ -29,13 +29,15 @@ use crate::error::{Error, Result};
 
 /// `guard` options.
 #[derive(Debug, Args)]
-#[command(after_help = "Requests and answers pass through unchanged (hop-by-hop headers such as
+#[command(
+    after_help = "Requests and answers pass through unchanged (hop-by-hop headers such as
 Connection, Keep-Alive, Transfer-Encoding and Upgrade are handled per hop, as
 a proxy must). A request carrying a honeytoken is recorded as a hit `via:
 guard` and alerted like any hit; nothing in the answer says so.
 
 The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
-(same host, pod or task) and terminate TLS in front of the guard.")]
+(same host, pod or task) and terminate TLS in front of the guard."
+)]
 pub struct GuardArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8081", env = "HONEYTOKEN_GUARD_LISTEN")]
@@ -73,7 +75,9 @@ fn upstream(url: &str) -> Result<(http::uri::Scheme, http::uri::Authority)> {
     let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
     let scheme = uri.scheme().cloned().ok_or_else(|| bad("no scheme"))?;
     if scheme != http::uri::Scheme::HTTP {
-        return Err(bad("the guard speaks plain HTTP to the upstream (run it beside the service)"));
+        return Err(bad(
+            "the guard speaks plain HTTP to the upstream (run it beside the service)",
+        ));
     }
     if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {
         return Err(bad("a path prefix is not supported"));
@@ -188,7 +192,11 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
     let service = a.service.clone().unwrap_or_else(|| authority.to_string());
     let ctx = crate::cli::open(g).await?;
     let fanout = match g.backend {
-        Backend::Local => Some(crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window)?),
+        Backend::Local => Some(crate::wiring::local::fanout(
+            &ctx,
+            a.webhook.as_deref(),
+            a.throttle_window,
+        )?),
         Backend::Aws => {
             if a.webhook.is_some() {
                 return Err(Error::Invalid(
@@ -199,8 +207,7 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         }
     };
     let sink = crate::wiring::guard_sink(&ctx, fanout.as_ref().map(|f| f.listener.clone()));
-    let (reporter, reporter_task) =
-        Reporter::spawn(Arc::new(sink), a.queue, honeytoken_guard::DEFAULT_SINK_TIMEOUT);
+    let (reporter, reporter_task) = Reporter::spawn(Arc::new(sink), a.queue, honeytoken_guard::DEFAULT_SINK_TIMEOUT);
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client = Client::builder(TokioExecutor::new())
@@ -234,10 +241,7 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         drop(listener);
         let _ = task.await;
     }
-    eprintln!(
-        "stopped (hits queued {}, dropped {})",
-        stats.queued, stats.dropped
-    );
+    eprintln!("stopped (hits queued {}, dropped {})", stats.queued, stats.dropped);
     Ok(())
 }
 

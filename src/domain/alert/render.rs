@@ -293,7 +293,11 @@ mod tests {
             service: "payments-api".into(),
         };
         let a = Alert::for_hit(&h);
-        assert!(a.summary.contains("used against payments-api from 203.0.113.9"), "{}", a.summary);
+        assert!(
+            a.summary.contains("used against payments-api from 203.0.113.9"),
+            "{}",
+            a.summary
+        );
         assert!(email_text(&a).contains("Used against: payments-api"));
         assert!(subject(&a).contains("against payments-api"), "{}", subject(&a));
         assert!(terminal_line(&a).contains("used_against=\"payments-api\""));
