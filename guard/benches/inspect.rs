@@ -3,13 +3,19 @@
 //! trivial service.
 //!
 //! cargo bench -p honeytoken-guard --bench inspect
+//!
+//! Times are the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`),
+//! not wall time: on a shared machine, time spent descheduled is not what a
+//! request costs.
 
 use bytes::Bytes;
-use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use honeytoken_core::testkit::key;
 use honeytoken_core::token::{Alphabet, KeyShape, MintSpec, mint};
 use honeytoken_guard::{BoxFuture, Guard, GuardLayer, HitSink, Report, Reporter, SinkError};
 use std::sync::Arc;
+use std::time::Duration;
 use tower::{Layer, Service};
 
 fn request(auth: Option<&str>) -> http::request::Parts {
@@ -39,7 +45,7 @@ impl HitSink for Discard {
     }
 }
 
-fn bench(c: &mut Criterion) {
+fn bench(c: &mut Criterion<CpuTime>) {
     let k = key(7);
     let now = time::OffsetDateTime::now_utc();
     let api_key = mint(
@@ -80,6 +86,24 @@ fn bench(c: &mut Criterion) {
     grp.bench_function("jwt", |b| b.iter(|| g.inspect(black_box(&with_jwt), b"")));
     grp.finish();
 
+    // Where an ordinary request's time goes: extraction, then recognition of
+    // each candidate that is not ours.
+    let mut grp = c.benchmark_group("guard_parts");
+    let limits = honeytoken_core::token::extract::Limits::default();
+    grp.bench_function("extract_no_token", |b| {
+        b.iter(|| honeytoken_core::token::extract::candidates(black_box(&plain), b"", &limits))
+    });
+    for (name, cand) in [
+        ("recognise_real_key", "sk_live_51HqLyjWDarjtT1zdp7dcXGgeOo0jPpKx3c"),
+        ("recognise_uuid", "3f2a9c7e-0b1d-4c55-9a8e-7d6f5e4c3b2a"),
+        ("recognise_ga_cookie", "GA1.2.123456789.1700000000"),
+    ] {
+        grp.bench_function(name, |b| {
+            b.iter(|| honeytoken_core::token::recognise(&k, black_box(cand.as_bytes())))
+        });
+    }
+    grp.finish();
+
     // The layer around a service that answers at once: what the layer adds
     // to a request without a token (the common case), against the bare service.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -116,5 +140,56 @@ fn futures_poll<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-criterion_group!(benches, bench);
+/// The calling thread's CPU time.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Criterion measurement: thread CPU time.
+struct CpuTime;
+
+struct Nanos;
+impl ValueFormatter for Nanos {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_throughputs(&self, _typical: f64, _t: &Throughput, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        thread_cpu()
+    }
+    fn end(&self, i: Duration) -> Duration {
+        thread_cpu().saturating_sub(i)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &Nanos
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = bench
+}
 criterion_main!(benches);
