@@ -196,7 +196,15 @@ impl std::str::FromStr for FoundIn {
 
 impl PartialEq<&str> for FoundIn {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        // Compare against the text form without building it.
+        let (prefix, name) = match self {
+            FoundIn::Header(n) => ("", n.as_str()),
+            FoundIn::Query(n) if n.is_empty() => return *other == "query",
+            FoundIn::Query(n) => ("query:", n.as_str()),
+            FoundIn::Cookie(n) => ("cookie:", n.as_str()),
+            FoundIn::Body => return *other == "body",
+        };
+        other.strip_prefix(prefix) == Some(name)
     }
 }
 
