@@ -225,6 +225,29 @@ fn crate_violations() -> Vec<String> {
             ));
         }
     }
+    // The guard crate links into production APIs: the core, http, tower and
+    // tokio, never the library (nor the CLI, SQLite or the AWS SDK) among
+    // its normal dependencies.
+    let manifest = fs::read_to_string(root().join("guard/Cargo.toml")).unwrap();
+    let mut section = String::new();
+    for (i, line) in manifest.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t.to_string();
+            continue;
+        }
+        if section != "[dependencies]" {
+            continue;
+        }
+        let name = t.split(['=', ' ']).next().unwrap_or("");
+        if matches!(name, "honeytoken" | "rusqlite" | "clap" | "reqwest")
+            || name.starts_with("aws-")
+            || name.starts_with("aws_")
+            || name.starts_with("lambda")
+        {
+            bad.push(format!("guard/Cargo.toml:{}: the guard crate stays light: {t}", i + 1));
+        }
+    }
     // Functions go through wiring for adapters.
     for dir in ["functions", "guard/src"] {
         let mut files = Vec::new();

@@ -1,6 +1,7 @@
 //! The `honeytoken` command line: one module per command, all thin over the
 //! library. Errors go to stderr with a non-zero exit and say what to do next.
 
+mod guard;
 mod hits;
 mod output;
 mod persona;
@@ -92,6 +93,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run the decoy endpoint locally on the embedded store.
     Serve(serve::ServeArgs),
+    /// Guard a real API: a reverse proxy that records every use of a honeytoken against it.
+    Guard(guard::GuardArgs),
     /// Find where in a tree credentials live and attackers look; what to plant where.
     Survey(survey::SurveyArgs),
     /// Insert a token into a file in the file's own syntax (.env, JSON, YAML, TOML, Markdown).
@@ -158,6 +161,7 @@ pub async fn main() -> i32 {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(a) => serve::run(&cli.global, a).await,
+        Command::Guard(a) => guard::run(&cli.global, a).await,
         Command::Survey(a) => survey::run(a),
         Command::Persona(a) => persona::run(a).await,
         cmd => {
@@ -174,7 +178,9 @@ async fn run(cli: Cli) -> Result<()> {
                 Command::Test(a) => testcmd::run(&cli.global, &ctx, a).await,
                 Command::Allow(a) => allow::run(&cli.global, &ctx, a).await,
                 Command::Rotate(a) => rotate::run(&ctx, a).await,
-                Command::Serve(_) | Command::Survey(_) | Command::Persona(_) => unreachable!("handled above"),
+                Command::Serve(_) | Command::Guard(_) | Command::Survey(_) | Command::Persona(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

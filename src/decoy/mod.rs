@@ -7,9 +7,13 @@
 //! * [`testmark`]: how `honeytoken test` marks a request as a test
 //! * [`allowlist`]: the cached global allowlist
 //! * [`enrich`]: geolocation and network owner of the source address
+//! * `guard` (feature `guard`): the store side of the guard crate, so hits
+//!   from a real API land where the decoy's do
 
 pub mod allowlist;
 pub mod enrich;
+#[cfg(feature = "guard")]
+pub mod guard;
 pub mod handler;
 pub mod learn;
 pub mod persona;

@@ -80,3 +80,22 @@ pub fn init_lambda_tracing() {
         .with_current_span(false)
         .try_init();
 }
+
+/// The store side of a guard over a backend's stores, assembled as the
+/// decoy is: token reads cached for [`TOKEN_CACHE_TTL`], the global
+/// allowlist cached, the decoy's flood rule. On the local backend pass the
+/// fan-out's listener so `serve`'s terminal and webhook alerts fire; on AWS
+/// the hits table's stream reaches the stack's alerter instead.
+#[cfg(feature = "guard")]
+pub fn guard_sink(ctx: &Context, listener: Option<crate::domain::HitListener>) -> crate::decoy::guard::StoreSink {
+    let tokens: Arc<dyn TokenStore> = Arc::new(crate::store::cache::CachedTokens::new(
+        ctx.tokens.clone(),
+        TOKEN_CACHE_TTL,
+    ));
+    let allow = crate::decoy::allowlist::Allowlist::new(ctx.allow.clone(), crate::decoy::allowlist::DEFAULT_TTL);
+    let sink = crate::decoy::guard::StoreSink::new(tokens, ctx.hits.clone()).with_allowlist(Arc::new(allow));
+    match listener {
+        Some(l) => sink.with_listener(l),
+        None => sink,
+    }
+}

@@ -63,10 +63,16 @@ pub struct Server {
 impl Server {
     /// Starts `serve --addr 127.0.0.1:0` and waits for its address.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
+        Self::start_command(dir, &["serve", "--addr", "127.0.0.1:0"], extra)
+    }
+
+    /// Starts any serving command (`serve`, `guard`) that prints
+    /// `listening on http://ADDR` and waits for its address.
+    pub fn start_command(dir: &Path, command: &[&str], extra: &[&str]) -> Server {
         let mut child = Command::new(bin())
             .arg("--data-dir")
             .arg(dir)
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(command)
             .args(extra)
             .env_remove("HONEYTOKEN_SIGNING_KEY")
             .stdout(Stdio::null())

@@ -48,7 +48,8 @@ pub struct ServeArgs {
     pub geoip_asn: Option<std::path::PathBuf>,
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

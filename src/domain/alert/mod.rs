@@ -67,12 +67,16 @@ impl Alert {
         let mins = window_secs.div_ceil(60);
         Alert {
             summary: format!(
-                "{count} more request{} from {} in {mins} minute{} with honeytoken {} ({})",
+                "{count} more request{} from {} in {mins} minute{} with honeytoken {} ({}){}",
                 if count == 1 { "" } else { "s" },
                 last.source_ip,
                 if mins == 1 { "" } else { "s" },
                 last.token_id,
                 render::label_or_orphan(last),
+                match &last.via {
+                    crate::domain::hit::Via::Decoy => String::new(),
+                    crate::domain::hit::Via::Guard { service } => format!(" against {service}"),
+                },
             ),
             severity: severity(last),
             dedup_key: dedup_key(last),

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::Alert;
-use crate::domain::hit::Hit;
+use crate::domain::hit::{Hit, Via};
 
 /// `label` or a note that the token has no record.
 pub fn label_or_orphan(hit: &Hit) -> String {
@@ -43,10 +43,25 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     f
 }
 
-/// One line: what was used, from where, how.
+/// Where the token was used: "the decoy endpoint", or the real service a
+/// guard protects (an attacker trying the key where it really works).
+pub fn used_against(hit: &Hit) -> String {
+    match &hit.via {
+        Via::Decoy => "the decoy endpoint".to_string(),
+        Via::Guard { service } => service.clone(),
+    }
+}
+
+/// One line: what was used, from where, how. A guard's hit names the
+/// service ("used against payments-api from ..."); a decoy hit keeps the
+/// shorter form.
 pub fn summary_line(hit: &Hit) -> String {
+    let against = match &hit.via {
+        Via::Decoy => String::new(),
+        Via::Guard { service } => format!(" against {service}"),
+    };
     let mut s = format!(
-        "honeytoken {} ({}) used from {}",
+        "honeytoken {} ({}) used{against} from {}",
         hit.token_id,
         label_or_orphan(hit),
         hit.source_ip
@@ -71,7 +86,7 @@ pub fn terminal_line(a: &Alert) -> String {
     }
     let flags = flags(h);
     format!(
-        "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={}{}",
+        "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={} used_against={:?}{}",
         h.received_at,
         h.token_id,
         label_or_orphan(h),
@@ -81,6 +96,7 @@ pub fn terminal_line(a: &Alert) -> String {
         h.method,
         h.path,
         h.found_in,
+        used_against(h),
         if flags.is_empty() {
             String::new()
         } else {
@@ -135,6 +151,7 @@ pub fn email_text(a: &Alert) -> String {
         h.query
     );
     let _ = writeln!(s, "Found in:     {}", h.found_in);
+    let _ = writeln!(s, "Used against: {}", used_against(h));
     let flags = flags(h);
     if !flags.is_empty() {
         let _ = writeln!(s, "Flags:        {}", flags.join(", "));
@@ -158,8 +175,12 @@ pub fn email_text(a: &Alert) -> String {
 
 /// Email subject, within SNS's 100-character limit.
 pub fn subject(a: &Alert) -> String {
+    let against = match &a.hit.via {
+        Via::Decoy => String::new(),
+        Via::Guard { service } => format!(" against {service}"),
+    };
     let mut s = format!(
-        "ALARM: honeytoken {} used from {}",
+        "ALARM: honeytoken {} used{against} from {}",
         label_or_orphan(&a.hit),
         a.hit.source_ip
     );
@@ -256,4 +277,30 @@ pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
         },
         "honeytoken": alert_json(a),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guard_hit_says_which_service_it_was_used_against() {
+        let mut h = Hit::sample("tok1", "203.0.113.9", "2026-11-28T12:00:00.000Z");
+        let decoy = Alert::for_hit(&h);
+        assert!(!decoy.summary.contains("against"), "{}", decoy.summary);
+        assert!(email_text(&decoy).contains("Used against: the decoy endpoint"));
+        h.via = Via::Guard {
+            service: "payments-api".into(),
+        };
+        let a = Alert::for_hit(&h);
+        assert!(
+            a.summary.contains("used against payments-api from 203.0.113.9"),
+            "{}",
+            a.summary
+        );
+        assert!(email_text(&a).contains("Used against: payments-api"));
+        assert!(subject(&a).contains("against payments-api"), "{}", subject(&a));
+        assert!(terminal_line(&a).contains("used_against=\"payments-api\""));
+        assert!(Alert::summary(&h, 4, 900).summary.ends_with("against payments-api"));
+    }
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Overhead of `honeytoken guard` (the reverse proxy) in front of an upstream,
+# against the same upstream direct, in one run on the same machine. Needs wrk
+# (Debian: apt-get install wrk).
+#
+#   bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
+#
+# 1. A typical application: the Flask app of bench/baseline under gunicorn
+#    (4 sync workers). Throughput and latency direct and through the proxy,
+#    same wrk settings, requests without a honeytoken (the production case).
+# 2. A trivial upstream (`honeytoken serve --min-latency 0ms`, a Rust server
+#    answering a fixed 401): proxy, upstream and wrk share the machine's
+#    cores, so a throughput ratio says little. Instead wrk paces each
+#    connection (a Lua `delay()` per request) for a fixed offered rate, and the
+#    script reports p50/p99 direct and through the proxy, plus the proxy's
+#    own CPU time (utime+stime from /proc) per request.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}
+CONN=${2:-32}
+FCONN=${3:-8}
+DELAY=${4:-4}
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+
+VENV=bench/.venv
+if [ ! -x "$VENV/bin/gunicorn" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r bench/requirements.txt
+fi
+cargo build --release --bin honeytoken --no-default-features --features cli -q
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+check_owner() {
+  local port=$1 pid=$2
+  ss -ltnpH "sport = :$port" | grep -q "pid=$pid," || { echo "port $port is not served by pid $pid" >&2; exit 1; }
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+HT=target/release/honeytoken
+$HT --data-dir "$WORK/ht" mint --kind key --prefix acme_live_ --label bench --format json >/dev/null
+# An ordinary client's own key: what production requests carry.
+AUTH="Bearer sk_live_51HqLyjWDarjtT1zdp7dcXGgeOo0jPpKx3c"
+
+echo '{}' > "$WORK/tokens.json"
+P_APP=$(free_port)
+(cd bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
+  exec ../../$VENV/bin/gunicorn -w 4 -k sync -b 127.0.0.1:$P_APP --log-level warning app:app) &
+PIDS+=($!); wait_port $P_APP; check_owner $P_APP ${PIDS[-1]}
+
+P_TRIV=$(free_port)
+$HT --data-dir "$WORK/up" serve --addr 127.0.0.1:$P_TRIV --min-latency 0ms 2>"$WORK/up.log" &
+PIDS+=($!); wait_port $P_TRIV; check_owner $P_TRIV ${PIDS[-1]}
+
+P_G1=$(free_port)
+$HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G1 --upstream http://127.0.0.1:$P_APP --service app 2>"$WORK/g1.log" &
+PIDS+=($!); G1=${PIDS[-1]}; wait_port $P_G1; check_owner $P_G1 $G1
+P_G2=$(free_port)
+$HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G2 --upstream http://127.0.0.1:$P_TRIV --service trivial 2>"$WORK/g2.log" &
+PIDS+=($!); G2=${PIDS[-1]}; wait_port $P_G2; check_owner $P_G2 $G2
+
+cat > "$WORK/pace.lua" <<LUA
+function delay() return $DELAY end
+LUA
+
+# wrk prints "Requests/sec: N", "N requests in", and with --latency "50% X" / "99% Y".
+run() { local port=$1 conn=$2; shift 2
+        wrk -t2 -c"$conn" -d"${DUR}s" --latency -H "Authorization: $AUTH" "$@" "http://127.0.0.1:$port/v1/users" > "$WORK/wrk.out"
+        local rps n p50 p99
+        rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+        n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+        p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.out"); p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
+        echo "$rps $n $p50 $p99"; }
+
+read -r A_RPS A_N A_50 A_99 <<<"$(run $P_APP "$CONN")"
+read -r AG_RPS AG_N AG_50 AG_99 <<<"$(run $P_G1 "$CONN")"
+
+read -r T_RPS T_N T_50 T_99 <<<"$(run $P_TRIV "$FCONN" -s "$WORK/pace.lua")"
+C0=$(cpu_ticks $G2)
+read -r TG_RPS TG_N TG_50 TG_99 <<<"$(run $P_G2 "$FCONN" -s "$WORK/pace.lua")"
+C1=$(cpu_ticks $G2)
+CPU_US=$(python3 -c "print(round(($C1-$C0)/$TICK/$TG_N*1e6, 1))")
+RATIO=$(python3 -c "print(round($AG_RPS/$A_RPS*100, 1))")
+
+echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)"
+echo
+echo "Typical application (Flask, gunicorn 4 sync workers), wrk -t2 -c$CONN -d${DUR}s:"
+echo
+echo "| path | requests/s | p50 | p99 |"
+echo "|---|---:|---:|---:|"
+echo "| direct | $A_RPS | $A_50 | $A_99 |"
+echo "| through honeytoken guard | $AG_RPS | $AG_50 | $AG_99 |"
+echo
+echo "throughput through the proxy: ${RATIO}% of direct"
+echo
+echo "Trivial upstream (honeytoken serve), paced: wrk -t2 -c$FCONN -d${DUR}s, delay ${DELAY} ms per request per connection:"
+echo
+echo "| path | requests/s | p50 | p99 |"
+echo "|---|---:|---:|---:|"
+echo "| direct | $T_RPS | $T_50 | $T_99 |"
+echo "| through honeytoken guard | $TG_RPS | $TG_50 | $TG_99 |"
+echo
+echo "proxy CPU time per request: ${CPU_US} µs (utime+stime over $TG_N requests)"

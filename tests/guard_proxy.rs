@@ -1,0 +1,324 @@
+//! `honeytoken guard` (the real binary) in front of a stub upstream: answers
+//! through the proxy are byte-identical to direct ones (fixed-length, chunked
+//! and large bodies), keep-alive works, the upstream sees the request
+//! unchanged but for hop-by-hop headers, and a honeytoken request is
+//! recorded (`via: guard`) and alerted.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use hyper::body::{Body, Frame, Incoming};
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// A body sent as separate frames (so hyper frames it as chunked).
+struct Frames(VecDeque<Bytes>);
+impl Body for Frames {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// What the upstream received.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    uri: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+const DATE: &str = "Sat, 28 Nov 2026 12:00:00 GMT";
+
+fn large() -> Vec<u8> {
+    (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect()
+}
+
+/// Starts the stub upstream on its own runtime thread.
+fn upstream(seen: Arc<Mutex<Vec<Seen>>>) -> SocketAddr {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = std_listener.local_addr().unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                        let seen = seen.clone();
+                        async move { Ok::<_, std::convert::Infallible>(answer(req, seen).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+async fn answer(req: hyper::Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> hyper::Response<Frames> {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    seen.lock().unwrap().push(Seen {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: body.to_vec(),
+    });
+    let b = hyper::Response::builder()
+        .header("date", DATE)
+        .header("x-upstream", "stub");
+    match parts.uri.path() {
+        "/small" => b
+            .header("content-type", "application/json")
+            .header("set-cookie", "a=1; Path=/")
+            .header("set-cookie", "b=2; Path=/")
+            .header("content-length", "16")
+            .body(Frames(VecDeque::from([Bytes::from_static(b"{\"users\":[1,2]}\n")])))
+            .unwrap(),
+        "/chunked" => b
+            .header("content-type", "text/plain")
+            .body(Frames(
+                (0..20)
+                    .map(|i| Bytes::from(format!("chunk {i} {}\n", "x".repeat(i * 100))))
+                    .collect(),
+            ))
+            .unwrap(),
+        "/large" => b
+            .header("content-type", "application/octet-stream")
+            .header("content-length", large().len().to_string())
+            .body(Frames(large().chunks(64 * 1024).map(Bytes::copy_from_slice).collect()))
+            .unwrap(),
+        _ => b
+            .status(201)
+            .header("content-type", "application/octet-stream")
+            .body(Frames(VecDeque::from([body])))
+            .unwrap(),
+    }
+}
+
+/// A response: status line, header lines (in order, as sent), decoded body.
+#[derive(Debug, PartialEq, Eq)]
+struct Resp {
+    status: String,
+    headers: Vec<String>,
+    body: Vec<u8>,
+}
+
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Reads one response from a keep-alive connection (content-length or chunked).
+fn read_response(s: &mut TcpStream) -> (Vec<u8>, Resp) {
+    let mut buf = Vec::new();
+    let mut tmp = vec![0u8; 65536];
+    let head_len = loop {
+        if let Some(e) = head_end(&buf) {
+            break e;
+        }
+        let n = s.read(&mut tmp).unwrap();
+        assert!(n > 0, "connection closed before the head");
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_len - 4]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().to_string();
+    let headers: Vec<String> = lines.map(str::to_string).collect();
+    let find = |n: &str| {
+        headers.iter().find_map(|h| {
+            h.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.trim().to_string())
+        })
+    };
+    let mut body = Vec::new();
+    let mut pos = head_len;
+    let mut fill = |buf: &mut Vec<u8>, want: usize| {
+        while buf.len() < want {
+            let mut t = vec![0u8; 65536];
+            let n = s.read(&mut t).unwrap();
+            assert!(n > 0, "connection closed mid-body");
+            buf.extend_from_slice(&t[..n]);
+        }
+    };
+    if let Some(len) = find("content-length") {
+        let len: usize = len.parse().unwrap();
+        fill(&mut buf, pos + len);
+        body.extend_from_slice(&buf[pos..pos + len]);
+        pos += len;
+    } else if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            // Chunk size line.
+            let line_end = loop {
+                if let Some(p) = buf[pos..].windows(2).position(|w| w == b"\r\n") {
+                    break pos + p;
+                }
+                let want = buf.len() + 1;
+                fill(&mut buf, want);
+            };
+            let size = usize::from_str_radix(std::str::from_utf8(&buf[pos..line_end]).unwrap().trim(), 16).unwrap();
+            pos = line_end + 2;
+            fill(&mut buf, pos + size + 2);
+            body.extend_from_slice(&buf[pos..pos + size]);
+            pos += size + 2;
+            if size == 0 {
+                break;
+            }
+        }
+    }
+    let raw = buf[..pos].to_vec();
+    (raw, Resp { status, headers, body })
+}
+
+fn request(addr: SocketAddr, req: &[u8]) -> (Vec<u8>, Resp) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(req).unwrap();
+    read_response(&mut s)
+}
+
+fn get_req(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n\r\n")
+        .into_bytes()
+}
+
+#[test]
+fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, token) = mint(
+        dir.path(),
+        &[
+            "--kind",
+            "key",
+            "--prefix",
+            "acme_live_",
+            "--label",
+            "users-env",
+            "--location",
+            "web/.env",
+        ],
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone());
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &["--service", "stub-api"],
+    );
+
+    // Byte for byte: fixed-length and large answers are identical on the wire.
+    for path in ["/small", "/large"] {
+        let (direct_raw, direct) = request(up, &get_req(path));
+        let (proxied_raw, proxied) = request(proxy.addr, &get_req(path));
+        assert_eq!(direct.status, "HTTP/1.1 200 OK");
+        assert_eq!(proxied.headers, direct.headers, "{path}");
+        assert!(proxied_raw == direct_raw, "{path}: raw answers differ");
+    }
+    let (_, direct) = request(up, &get_req("/large"));
+    assert_eq!(direct.body, large());
+    // Chunked: the same status, headers and body (chunk boundaries are per hop).
+    let (_, direct) = request(up, &get_req("/chunked"));
+    let (_, proxied) = request(proxy.addr, &get_req("/chunked"));
+    assert!(
+        direct.headers.iter().any(|h| h == "transfer-encoding: chunked"),
+        "{direct:?}"
+    );
+    assert_eq!(proxied, direct);
+
+    // Keep-alive: two requests on one client connection.
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    for _ in 0..2 {
+        s.write_all(b"GET /small HTTP/1.1\r\nHost: api.acme.test\r\n\r\n")
+            .unwrap();
+        let (_, r) = read_response(&mut s);
+        assert_eq!(r.status, "HTTP/1.1 200 OK");
+        assert_eq!(r.body, b"{\"users\":[1,2]}\n");
+    }
+    drop(s);
+    assert!(alerts_of(&proxy).is_empty(), "no honeytoken, no alert");
+
+    // A honeytoken request with a streamed (chunked) body: the upstream sees
+    // it unchanged but for hop-by-hop headers, the client gets its answer.
+    seen.lock().unwrap().clear();
+    let body_chunks = ["{\"name\":", "\"Ada\",", "\"x\":\"", &"y".repeat(100_000), "\"}"];
+    let mut req = format!(
+        "POST /v1/users?expand=all HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: python-requests/2.32\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\nX-Custom: Keep Me\r\n\
+         Connection: close, x-hop\r\nX-Hop: drop me\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for c in body_chunks {
+        req.extend_from_slice(format!("{:x}\r\n{c}\r\n", c.len()).as_bytes());
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    let (_, r) = request(proxy.addr, &req);
+    let sent_body: Vec<u8> = body_chunks.concat().into_bytes();
+    assert_eq!(r.status, "HTTP/1.1 201 Created");
+    assert_eq!(r.body, sent_body, "the upstream's echo comes back");
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let u = &got[0];
+    assert_eq!((u.method.as_str(), u.uri.as_str()), ("POST", "/v1/users?expand=all"));
+    assert_eq!(u.body, sent_body);
+    let hv = |n: &str| u.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(hv("host"), Some("api.acme.test"));
+    assert_eq!(hv("authorization"), Some(format!("Bearer {token}").as_str()));
+    assert_eq!(hv("user-agent"), Some("python-requests/2.32"));
+    assert_eq!(hv("content-type"), Some("application/json"));
+    assert_eq!(hv("x-custom"), Some("Keep Me"));
+    for hop in ["x-hop", "keep-alive", "connection"] {
+        assert_eq!(hv(hop), None, "hop-by-hop {hop} must not be forwarded");
+    }
+
+    // Recorded (via the background reporter) and alerted on the terminal.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut h = hits(dir.path(), &[]);
+    while h.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        h = hits(dir.path(), &[]);
+    }
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["token_id"], id.as_str());
+    assert_eq!(h[0]["label"], "users-env");
+    assert_eq!(h[0]["via"]["kind"], "guard");
+    assert_eq!(h[0]["via"]["service"], "stub-api");
+    assert_eq!(h[0]["method"], "POST");
+    assert_eq!(h[0]["path"], "/v1/users");
+    assert_eq!(h[0]["source_ip"], "127.0.0.1");
+    let alerts = proxy.wait_alerts(1);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].contains(&id) && alerts[0].contains("used_against=\"stub-api\""),
+        "{}",
+        alerts[0]
+    );
+    assert!(proxy.stop().success());
+}
+
+fn alerts_of(s: &Server) -> Vec<String> {
+    s.alerts()
+}
