@@ -14,4 +14,4 @@ pub mod handler;
 pub mod persona;
 pub mod testmark;
 
-pub use handler::{Decoy, RequestMeta, hits_not_stored, log_unstored, unstored_line};
+pub use handler::{Decoy, RequestMeta, hits_answered_before_durable, hits_not_stored, log_unstored, unstored_line};

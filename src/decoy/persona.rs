@@ -34,6 +34,24 @@ impl Default for Persona {
 }
 
 impl Persona {
+    /// The answer when the server has no room for another connection: a
+    /// 503 as a busy API gives it, in this persona's header style, the same
+    /// for every client (nothing in it depends on the request).
+    pub fn busy_response(&self) -> Response<Bytes> {
+        let mut r = Response::new(Bytes::from_static(
+            br#"{"error":{"code":"service_unavailable","message":"The service is temporarily overloaded. Please retry shortly.","type":"api_error"}}"#,
+        ));
+        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        let h = r.headers_mut();
+        for (k, v) in &self.headers {
+            if k != http::header::WWW_AUTHENTICATE {
+                h.append(k.clone(), v.clone());
+            }
+        }
+        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
+    }
+
     /// The answer to every request.
     pub fn response(&self) -> Response<Bytes> {
         let mut r = Response::new(self.body.clone());

@@ -55,6 +55,20 @@ pub enum Kept {
         /// Requests the counter stands for, this one included.
         count: u64,
     },
+    /// Durable in the store's spool file, not yet in the store itself (it
+    /// could not take the hit at once); moved in as soon as it can be.
+    Spooled,
+}
+
+/// How durable a hit is before the store acknowledges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// On disk (fsynced) before the acknowledgement: survives a power cut.
+    #[default]
+    Full,
+    /// Handed to the operating system before the acknowledgement: survives
+    /// a crash of the process, not of the machine.
+    Os,
 }
 
 /// Hits, append-only.

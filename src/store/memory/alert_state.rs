@@ -125,9 +125,12 @@ impl AlertState for MemoryAlertState {
     }
 
     async fn expired_windows(&self, now_ms: i64) -> Result<Vec<Window>> {
-        Ok(self
-            .lock()?
-            .windows
+        let mut g = self.lock()?;
+        // Ended windows with nothing to announce are forgotten, so memory is
+        // bounded by the pairs seen within one window, however many sources
+        // rotate through (a later hit of the pair simply opens a new one).
+        g.windows.retain(|_, w| w.suppressed > 0 || w.end_ms > now_ms);
+        Ok(g.windows
             .values()
             .filter(|w| w.suppressed > 0 && w.end_ms <= now_ms)
             .cloned()
