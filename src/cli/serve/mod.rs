@@ -144,6 +144,12 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         header_timeout: a.header_timeout,
         body_timeout: a.body_timeout,
     };
+    if limits.max_connections < a.max_connections {
+        eprintln!(
+            "serving at most {} connections at once (lowered from {} to fit the open-file limit)",
+            limits.max_connections, a.max_connections
+        );
+    }
     crate::cli::serve::server::run(listener, decoy.clone(), limits, shutdown_signal())
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;

@@ -40,9 +40,10 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for in-flight requests at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// File descriptors kept free for everything but client connections: the
-/// database and spool, webhook connections, the runtime, busy answers.
-pub const FD_RESERVE: u64 = 128;
-/// Over-cap connections being answered 503 at once; past that they are closed at once.
+/// database and spool, webhook connections, the runtime.
+pub const FD_RESERVE: u64 = 64;
+/// Over-cap connections being answered 503 and closed gracefully at once
+/// (at most); past that they get the 503 written and are closed at once.
 pub const BUSY_ANSWERS: usize = 64;
 
 /// Connection and time limits.
@@ -94,6 +95,8 @@ pub fn connection_cap(wanted: usize) -> usize {
                 } else {
                     fds / 2
                 };
+                // Each busy answer holds a descriptor for a moment too.
+                let room = room.saturating_sub(BUSY_ANSWERS as u64);
                 return wanted.min(room.max(1) as usize);
             }
         }
@@ -164,7 +167,7 @@ fn httpdate(t: std::time::SystemTime) -> String {
 /// Answers an over-cap connection 503 and closes it, reading (and
 /// dropping) what the client sent for a moment so the close is clean.
 async fn answer_busy(mut stream: TcpStream, answer: Arc<Vec<u8>>) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    let _ = tokio::time::timeout(Duration::from_millis(200), async {
         let _ = stream.write_all(&answer).await;
         let _ = stream.shutdown().await;
         let mut sink = [0u8; 4096];
@@ -218,7 +221,11 @@ pub async fn run(
                                 drop(permit);
                             });
                         }
-                        Err(_) => drop(stream),
+                        // An empty socket buffer takes the whole answer without waiting.
+                        Err(_) => {
+                            let _ = stream.try_write(&busy_answer);
+                            drop(stream);
+                        }
                     }
                     continue;
                 };

@@ -420,7 +420,13 @@ impl Writer {
     }
 
     fn transaction(&mut self, jobs: &[&Job]) -> Result<Vec<Kept>> {
-        let tx = self.conn.transaction().map_err(Error::store)?;
+        // IMMEDIATE: take the write lock first (waiting per the busy
+        // timeout), rather than upgrade a read snapshot, which WAL refuses
+        // at once without waiting when another writer got in between.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::store)?;
         let kept = apply(&tx, jobs).map_err(Error::store)?;
         tx.commit().map_err(Error::store)?;
         Ok(kept)
@@ -432,7 +438,10 @@ impl Writer {
         let io = |e: std::io::Error| Error::Store(format!("spool {}: {e}", s.path.display()));
         let (generation, jobs, torn) = s.read().map_err(io)?;
         let path = s.path.clone();
-        let tx = self.conn.transaction().map_err(Error::store)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::store)?;
         let done: bool = tx
             .query_row("SELECT 1 FROM spool_done WHERE gen = ?1", params![generation], |_| {
                 Ok(())
