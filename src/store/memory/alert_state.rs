@@ -126,10 +126,12 @@ impl AlertState for MemoryAlertState {
 
     async fn expired_windows(&self, now_ms: i64) -> Result<Vec<Window>> {
         let mut g = self.lock()?;
-        // Ended windows with nothing to announce are forgotten, so memory is
-        // bounded by the pairs seen within one window, however many sources
-        // rotate through (a later hit of the pair simply opens a new one).
-        g.windows.retain(|_, w| w.suppressed > 0 || w.end_ms > now_ms);
+        // Windows with nothing to announce are forgotten one window length
+        // after they end (late hits of the window are still counted in it
+        // until then), so memory is bounded by the pairs seen within two
+        // windows, however many sources rotate through.
+        g.windows
+            .retain(|_, w| w.suppressed > 0 || w.end_ms.saturating_add(w.end_ms - w.start_ms) > now_ms);
         Ok(g.windows
             .values()
             .filter(|w| w.suppressed > 0 && w.end_ms <= now_ms)
@@ -145,5 +147,38 @@ impl AlertState for MemoryAlertState {
             .filter(|(e, _)| e.created_ms <= before_ms)
             .map(|(e, _)| e.key.clone())
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::pipeline::Pipeline;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    #[tokio::test]
+    async fn ended_quiet_windows_are_forgotten() {
+        let state = Arc::new(MemoryAlertState::new());
+        let base = honeytoken_core::testkit::hit_at("t", "10.0.0.1", 0, 0)
+            .received_at
+            .unix_ms();
+        let now = Arc::new(AtomicI64::new(base));
+        let clock = now.clone();
+        let p = Pipeline::new(state.clone(), vec![])
+            .with_window(std::time::Duration::from_secs(60))
+            .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        for i in 0..1000u32 {
+            let h = honeytoken_core::testkit::hit_at("t", &format!("10.0.{}.{}", i / 250, i % 250), 0, i);
+            p.process(&h).await.unwrap();
+        }
+        assert_eq!(state.inner.lock().unwrap().windows.len(), 1000);
+        now.store(base + 121_000, Ordering::SeqCst);
+        p.flush().await.unwrap();
+        assert_eq!(
+            state.inner.lock().unwrap().windows.len(),
+            0,
+            "memory bounded by recent pairs"
+        );
     }
 }

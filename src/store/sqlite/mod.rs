@@ -388,4 +388,47 @@ mod tests {
         };
         assert_eq!(s2.query(&ip).await.unwrap().len(), 7);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_flood_rule_counts_exactly_in_one_record_per_source_and_bucket() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&d.path().join("db")).unwrap();
+        let rule = FloodRule {
+            whole: 2,
+            bucket: std::time::Duration::from_secs(3600),
+        };
+        let mut tasks = Vec::new();
+        for i in 0..50u32 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut h = hit(
+                    "t",
+                    if i % 5 == 0 { "10.0.0.2" } else { "10.0.0.1" },
+                    "2026-11-28T10:00:00.000Z",
+                );
+                h.path = format!("/p{}", i % 20);
+                h.headers.insert("x-big".into(), "x".repeat(1000));
+                s.record(&h, &rule).await
+            }));
+        }
+        let mut counted = 0;
+        for t in tasks {
+            match t.await.unwrap().unwrap() {
+                Kept::Whole => {}
+                Kept::Counted { .. } => counted += 1,
+                Kept::Spooled => panic!("nothing to spool"),
+            }
+        }
+        assert_eq!(counted, 46);
+        let all = s.query(&HitQuery::default()).await.unwrap();
+        assert_eq!(all.len(), 6, "2 whole + 1 counter per source");
+        assert_eq!(all.iter().map(|h| h.count).sum::<u64>(), 50);
+        let c = all
+            .iter()
+            .find(|h| h.source_ip == "10.0.0.1" && h.flood.is_some())
+            .unwrap();
+        assert_eq!(c.count, 38);
+        assert!(c.headers.is_empty());
+        assert_eq!(c.flood.as_ref().unwrap().paths.len(), crate::domain::flood::MAX_SAMPLES);
+    }
 }
