@@ -67,7 +67,10 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The code of a file without its trailing `#[cfg(test)]` module, and the
 /// test part separately (line numbers kept).
-fn split_tests(text: &str) -> (Vec<(usize, &str)>, Vec<(usize, &str)>) {
+/// Numbered source lines.
+type Lines<'a> = Vec<(usize, &'a str)>;
+
+fn split_tests(text: &str) -> (Lines<'_>, Lines<'_>) {
     let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let cut = lines
         .windows(2)

@@ -88,6 +88,8 @@ pub fn connection_cap(wanted: usize) -> usize {
                         r.rlim_cur = r.rlim_max;
                     }
                 }
+                // rlim_t is u64 on Linux, not on every Unix.
+                #[allow(clippy::unnecessary_cast)]
                 let fds = r.rlim_cur as u64;
                 // Each connection is one descriptor.
                 let room = if fds > 2 * FD_RESERVE {
