@@ -386,4 +386,27 @@ mod tests {
         assert_eq!(alerts[0].suppressed, None);
         assert_eq!(alerts[1].suppressed, Some(499));
     }
+
+    #[tokio::test]
+    async fn ended_quiet_windows_are_forgotten() {
+        use crate::store::memory::MemoryAlertState;
+        use std::sync::atomic::AtomicI64;
+        let state = Arc::new(MemoryAlertState::new());
+        let base = honeytoken_core::testkit::hit_at("t", "10.0.0.1", 0, 0)
+            .received_at
+            .unix_ms();
+        let now = Arc::new(AtomicI64::new(base));
+        let clock = now.clone();
+        let p = Pipeline::new(state.clone(), vec![])
+            .with_window(std::time::Duration::from_secs(60))
+            .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        for i in 0..1000u32 {
+            let h = honeytoken_core::testkit::hit_at("t", &format!("10.0.{}.{}", i / 250, i % 250), 0, i);
+            p.process(&h).await.unwrap();
+        }
+        assert_eq!(state.windows(), 1000);
+        now.store(base + 121_000, Ordering::SeqCst);
+        p.flush().await.unwrap();
+        assert_eq!(state.windows(), 0, "memory bounded by recent pairs");
+    }
 }
