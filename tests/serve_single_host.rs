@@ -65,9 +65,18 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn a_hit_the_database_cannot_take_alerts_at_once_and_is_stored_when_it_can() {
+    locked_database(&[]);
+}
+
+#[test]
+fn the_same_with_every_hit_stored_whole() {
+    locked_database(&["--flood-whole", "0"]);
+}
+
+fn locked_database(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let (id, token) = mint(dir.path(), &["--kind", "key", "--label", "locked-out"]);
-    let srv = Server::start(dir.path(), &[]);
+    let srv = Server::start(dir.path(), extra);
     // Warm up: the database and its WAL exist, the token is cached.
     srv.raw(&get("/", &["Authorization: Bearer nothing"]));
 

@@ -161,7 +161,7 @@ impl Decoy {
         let write = async move {
             match flood {
                 Some(rule) => hits.record(&h, &rule).await,
-                None => hits.put(&h).await.map(|()| Kept::Whole),
+                None => hits.put_kept(&h).await,
             }
         };
         let outcome = |r: crate::Result<Kept>| match r {

@@ -76,6 +76,11 @@ pub enum Durability {
 pub trait HitStore: Send + Sync {
     /// Stores a hit durably before returning.
     async fn put(&self, hit: &Hit) -> Result<()>;
+    /// Stores a hit whole, saying how ([`Kept::Whole`], or [`Kept::Spooled`]
+    /// for a store with a spool that could not take it at once).
+    async fn put_kept(&self, hit: &Hit) -> Result<Kept> {
+        self.put(hit).await.map(|()| Kept::Whole)
+    }
     /// Stores a hit under the flood rule: whole while its (token, source,
     /// bucket) has seen at most `rule.whole` hits, else counted in the
     /// bucket's counter record. Stores without a counter keep every hit whole.

@@ -260,10 +260,12 @@ impl TokenStore for SqliteStore {
 impl HitStore for SqliteStore {
     async fn put(&self, hit: &Hit) -> Result<()> {
         // Serialise here, in parallel; the one writer thread only inserts.
-        match self.send(Job::new(hit, None)?).await? {
-            Kept::Whole | Kept::Counted { .. } => Ok(()),
-            Kept::Spooled => Err(Error::Store("spooled, not yet in the database".into())),
-        }
+        // Spooled is durable too: it reaches the database when it can.
+        self.send(Job::new(hit, None)?).await.map(|_| ())
+    }
+
+    async fn put_kept(&self, hit: &Hit) -> Result<Kept> {
+        self.send(Job::new(hit, None)?).await
     }
 
     async fn record(&self, hit: &Hit, rule: &FloodRule) -> Result<Kept> {
