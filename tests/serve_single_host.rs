@@ -93,13 +93,16 @@ fn locked_database(extra: &[&str]) {
     // The alert is out at once, flagged: the hit is in the spool, not yet in the database.
     let alerts = srv.wait_alerts(1);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
+    // (`write-pending` when even the spool's fsync took longer than the
+    // floor on a loaded machine: answered and alerted at the floor anyway.)
     assert!(
-        alerts[0].contains(&id) && alerts[0].contains("NOT-YET-STORED(spooled)"),
+        alerts[0].contains(&id)
+            && (alerts[0].contains("NOT-YET-STORED(spooled)") || alerts[0].contains("NOT-YET-STORED(write-pending)")),
         "{}",
         alerts[0]
     );
     let spool = dir.path().join("hits.spool");
-    assert!(spool.exists(), "the hit is durable in the spool");
+    wait_until("the spool", 5, || spool.exists());
     assert_eq!(mode(&spool), 0o600);
     assert!(std::fs::read_to_string(&spool).unwrap().contains(&id));
 
