@@ -193,6 +193,10 @@ pub fn open(dir: Option<&Path>) -> Result<super::Context> {
     })
 }
 
+/// How long `serve` waits at exit for the hit writer (which itself waits
+/// up to 5 s for the database to take the spool).
+pub const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What `serve` holds besides the context: the hit writer, to wait for at
 /// shutdown until every hit is written and the spool drained.
 pub struct ServeStore {
@@ -204,7 +208,17 @@ impl ServeStore {
     /// handle on the store is gone; says what it left behind.
     pub async fn finish(self) -> Option<String> {
         let h = self.writer?;
-        let r = tokio::task::spawn_blocking(move || h.join()).await.ok()?.ok()?;
+        // A connection still open past the shutdown grace keeps a handle on
+        // the store; do not wait for it forever (its request was never
+        // answered, so nothing it carried was acknowledged).
+        let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || h.join())).await;
+        let Ok(joined) = joined else {
+            return Some(format!(
+                "the hit writer was still busy {}s after the last request; exiting without waiting",
+                WRITER_GRACE.as_secs()
+            ));
+        };
+        let r = joined.ok()?.ok()?;
         let mut msg = Vec::new();
         if r.spooled > 0 {
             msg.push(format!("{} hit(s) went through the spool", r.spooled));
