@@ -13,9 +13,13 @@ use crate::error::{Error, Result};
 /// `serve` options.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every request gets the same 401 answer; requests carrying a honeytoken are
-stored first and then alerted on. Stop with Ctrl-C: in-flight requests finish
-and queued alerts are delivered before exit.
+    after_help = "Every request gets the same 401 answer, at the timing floor. A request carrying
+a honeytoken is answered once its hit is durable in the database or, when the
+database cannot take it at once, in DATA_DIR/hits.spool (moved into the
+database as soon as it can be, at a clean stop, or at the next start). The
+alert goes out from the hit in memory and never waits for the store; each
+channel has its own queue. Stop with Ctrl-C: in-flight requests finish, queued
+alerts are delivered and the spool is drained before exit.
 
 Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
 of the body, keyed with the secret in DATA_DIR/webhook.secret (or
