@@ -175,7 +175,7 @@ async fn memory_store_keeps_the_contract() {
 async fn sqlite_store_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(&dir.path().join("contract.db")).unwrap();
-    every_store_contract(&s, &s, false).await;
+    every_store_contract(&s, &s, true).await;
 }
 
 #[tokio::test]

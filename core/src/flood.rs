@@ -55,9 +55,10 @@ pub struct FloodKey {
 
 impl FloodKey {
     /// The hit id of the bucket's counter record: stable, so every request
-    /// of the bucket updates one record.
+    /// of the bucket updates one record, and distinct per source, so two
+    /// sources flooding one token in one bucket keep two counters.
     pub fn counter_id(&self) -> String {
-        format!("flood-{}-{}", self.token_id, self.bucket_start_ms)
+        format!("flood-{}-{}-{}", self.token_id, self.bucket_start_ms, self.source_ip)
     }
 }
 

@@ -199,6 +199,8 @@ impl std::str::FromStr for FoundIn {
 }
 
 impl PartialEq<&str> for FoundIn {
+    // A convenience for tests and matching; the display form is the definition.
+    #[allow(clippy::cmp_owned)]
     fn eq(&self, other: &&str) -> bool {
         match self {
             FoundIn::Header(n) => n == other,

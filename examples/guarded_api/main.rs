@@ -30,7 +30,12 @@ async fn context() -> honeytoken::Result<(Context, Option<honeytoken::alerting::
     }
     let dir = env("HONEYTOKEN_DATA_DIR").map(std::path::PathBuf::from);
     let ctx = honeytoken::wiring::local::open(dir.as_deref())?;
-    let fanout = honeytoken::wiring::local::fanout(&ctx, None, std::time::Duration::from_secs(900))?;
+    let fanout = honeytoken::wiring::local::fanout(
+        &ctx,
+        None,
+        std::time::Duration::from_secs(900),
+        honeytoken::alerting::local::CHANNEL_QUEUE,
+    )?;
     Ok((ctx, Some(fanout)))
 }
 

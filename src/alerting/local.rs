@@ -6,32 +6,46 @@
 //! [`FLUSH_EVERY`], and for every open window at shutdown), so nothing is
 //! dropped silently and a flood does not print a line per request.
 //!
-//! The terminal always receives alerts; a webhook that fails is reported on
-//! every failure and keeps being tried, never switched off.
+//! Each channel (the terminal, a webhook) has its own bounded queue and its
+//! own delivery task, so a webhook that never answers delays neither the
+//! terminal line nor any other channel. A full queue drops the alert and
+//! counts it per (token, source); the counts are printed on the terminal as
+//! they happen and in total at shutdown. Hits that did not fit the hit queue
+//! itself are counted per pair the same way and announced as summaries of
+//! their own pair. A failing channel is reported on every failure and keeps
+//! being tried, never switched off.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::pipeline::{Channel, Pipeline};
-use crate::domain::HitListener;
 use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
+use crate::domain::{HitListener, Stored};
 use crate::notify::Notifier;
 use crate::store::AlertState;
 
 /// Hits queued for alerting before the queue pushes back.
 pub const QUEUE: usize = 10_000;
+/// Alerts queued per channel by default.
+pub const CHANNEL_QUEUE: usize = 1_000;
+/// (token, source) pairs whose drops are counted one by one; past that, in one sum.
+pub const MAX_DROP_PAIRS: usize = 10_000;
 /// How often ended windows are looked for.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
+/// How long each channel may take at shutdown to deliver what it has queued.
+pub const SHUTDOWN_DELIVERY: Duration = Duration::from_secs(10);
 
 /// The running fan-out.
 pub struct Fanout {
     /// Give this to [`crate::decoy::Decoy::with_listener`].
     pub listener: HitListener,
-    /// Ends when every queued alert has been delivered (after the listener is dropped).
+    /// Ends when every queued alert has been delivered (after the listener
+    /// is dropped), or a channel's shutdown allowance has run out.
     pub task: JoinHandle<()>,
 }
 
@@ -39,78 +53,290 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Starts alerting on stored hits. `always` are channels every alert must
-/// reach (the terminal); `best_effort` channels (a webhook) are tried with
-/// their own retries and reported when they fail.
+type Pair = (String, String);
+
+/// Counts per (token, source), bounded: pairs past [`MAX_DROP_PAIRS`] go in `other`.
+#[derive(Default)]
+struct Counts {
+    by_pair: HashMap<Pair, (u64, Option<Hit>)>,
+    other: u64,
+}
+
+impl Counts {
+    fn add(&mut self, hit: &Hit, keep_hit: bool) {
+        let k = (hit.token_id.clone(), hit.source_ip.clone());
+        if let Some(e) = self.by_pair.get_mut(&k) {
+            e.0 += 1;
+            if keep_hit {
+                e.1 = Some(hit.clone());
+            }
+        } else if self.by_pair.len() < MAX_DROP_PAIRS {
+            self.by_pair.insert(k, (1, keep_hit.then(|| hit.clone())));
+        } else {
+            self.other += 1;
+        }
+    }
+
+    fn merge(&mut self, o: &Counts) {
+        for (k, (n, _)) in &o.by_pair {
+            if let Some(e) = self.by_pair.get_mut(k) {
+                e.0 += n;
+            } else if self.by_pair.len() < MAX_DROP_PAIRS {
+                self.by_pair.insert(k.clone(), (*n, None));
+            } else {
+                self.other += n;
+            }
+        }
+        self.other += o.other;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_pair.is_empty() && self.other == 0
+    }
+
+    fn total(&self) -> u64 {
+        self.by_pair.values().map(|e| e.0).sum::<u64>() + self.other
+    }
+
+    /// `N for token T from S, …` (largest first, at most `max` pairs listed).
+    fn describe(&self, max: usize) -> String {
+        let mut v: Vec<_> = self.by_pair.iter().map(|(k, e)| (e.0, k)).collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut parts: Vec<String> = v
+            .iter()
+            .take(max)
+            .map(|(n, (t, s))| format!("{n} for token {t} from {s}"))
+            .collect();
+        let rest: u64 = v.iter().skip(max).map(|e| e.0).sum::<u64>() + self.other;
+        if rest > 0 {
+            parts.push(format!("{rest} for other pairs"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// One channel: its queue, and what its queue had to drop.
+struct ChannelQueue {
+    name: String,
+    tx: mpsc::Sender<Alert>,
+    dropped: Mutex<Counts>,
+    /// Where the current hit stands, to flag its alert when not yet stored.
+    current: Arc<Mutex<Option<(String, &'static str)>>>,
+}
+
+/// The pipeline's view of a channel: enqueue, never wait.
+#[async_trait::async_trait]
+impl Notifier for ChannelQueue {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn notify(&self, alert: &Alert) -> crate::Result<()> {
+        let mut a = alert.clone();
+        if a.suppressed.is_none()
+            && let Ok(c) = self.current.lock()
+            && let Some((id, note)) = c.as_ref()
+            && *id == a.hit.hit_id
+        {
+            a.not_yet_stored = Some((*note).to_string());
+        }
+        if self.tx.try_send(a).is_err()
+            && let Ok(mut d) = self.dropped.lock()
+        {
+            d.add(&alert.hit, false);
+        }
+        Ok(())
+    }
+}
+
+fn report_channel_failure(what: &str, e: &crate::Error) {
+    eprintln!("ALERT CHANNEL FAILING: {what}: {e}; hits are stored (`honeytoken hits`)");
+}
+
+/// Starts a channel's delivery task.
+fn channel_task(notifier: Arc<dyn Notifier>, mut rx: mpsc::Receiver<Alert>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(a) = rx.recv().await {
+            if let Err(e) = notifier.notify(&a).await {
+                report_channel_failure(&format!("{} for hit {}", notifier.name(), a.hit.hit_id), &e);
+            }
+        }
+    })
+}
+
+/// Starts alerting on hits. `always` are channels every alert must reach
+/// (the terminal); `best_effort` channels (a webhook) are tried with their
+/// own retries and reported when they fail. Every channel has a queue of
+/// [`CHANNEL_QUEUE`] alerts.
 pub fn spawn(
     state: Arc<dyn AlertState>,
     always: Vec<Arc<dyn Notifier>>,
     best_effort: Vec<Arc<dyn Notifier>>,
     window: Duration,
 ) -> Fanout {
-    let (tx, mut rx) = mpsc::channel::<Hit>(QUEUE);
-    let overflow = Arc::new(AtomicU64::new(0));
-    let overflow_tx = overflow.clone();
-    let listener: HitListener = Arc::new(move |hit: &Hit| {
+    spawn_with(state, always, best_effort, window, CHANNEL_QUEUE)
+}
+
+/// [`spawn`] with `channel_queue` alerts queued per channel.
+pub fn spawn_with(
+    state: Arc<dyn AlertState>,
+    always: Vec<Arc<dyn Notifier>>,
+    best_effort: Vec<Arc<dyn Notifier>>,
+    window: Duration,
+    channel_queue: usize,
+) -> Fanout {
+    let (tx, mut rx) = mpsc::channel::<(Hit, Stored)>(QUEUE);
+    let overflow = Arc::new(Mutex::new(Counts::default()));
+    let overflowed = Arc::new(AtomicU64::new(0));
+    let (overflow_tx, overflowed_tx) = (overflow.clone(), overflowed.clone());
+    let listener: HitListener = Arc::new(move |hit: &Hit, stored: Stored| {
         if !hit.alerts() {
             return;
         }
-        if tx.try_send(hit.clone()).is_err() {
-            // The hit itself is stored; count what could not be queued and
-            // announce it with the next alert.
-            overflow_tx.fetch_add(1, Ordering::Relaxed);
+        if tx.try_send((hit.clone(), stored)).is_err() {
+            // Counted against its own pair and announced as that pair's summary.
+            if let Ok(mut o) = overflow_tx.lock() {
+                o.add(hit, true);
+            }
+            overflowed_tx.fetch_add(1, Ordering::Relaxed);
         }
     });
+    let current: Arc<Mutex<Option<(String, &'static str)>>> = Arc::new(Mutex::new(None));
+    let mut queues: Vec<Arc<ChannelQueue>> = Vec::new();
+    let mut tasks: Vec<(String, JoinHandle<()>)> = Vec::new();
+    let mut channels: Vec<Channel> = Vec::new();
+    let capacity = channel_queue.max(1);
+    for (n, required) in always
+        .into_iter()
+        .map(|n| (n, true))
+        .chain(best_effort.into_iter().map(|n| (n, false)))
+    {
+        let (ctx, crx) = mpsc::channel(capacity);
+        let q = Arc::new(ChannelQueue {
+            name: n.name().to_string(),
+            tx: ctx,
+            dropped: Mutex::new(Counts::default()),
+            current: current.clone(),
+        });
+        tasks.push((n.name().to_string(), channel_task(n, crx)));
+        queues.push(q.clone());
+        channels.push(Channel { notifier: q, required });
+    }
     // At shutdown the clock jumps past every window, so flush announces them all.
     let skew = Arc::new(AtomicI64::new(0));
     let clock_skew = skew.clone();
-    let channels: Vec<Channel> = always
-        .iter()
-        .map(|n| Channel {
-            notifier: n.clone(),
-            required: true,
-        })
-        .chain(best_effort.into_iter().map(|n| Channel {
-            notifier: n,
-            required: false,
-        }))
-        .collect();
     let pipeline = Pipeline::new(state, channels)
         .with_window(window)
         .with_clock(Arc::new(move || now_ms() + clock_skew.load(Ordering::Relaxed)));
-    let report = |what: &str, e: &crate::Error| {
-        eprintln!("ALERT CHANNEL FAILING: {what}: {e}; hits are stored (`honeytoken hits`)");
-    };
     let task = tokio::spawn(async move {
+        let mut dropped_total: HashMap<String, Counts> = HashMap::new();
+        // Prints what each channel dropped since the last report, and keeps the totals.
+        let report_drops = |totals: &mut HashMap<String, Counts>| {
+            for q in &queues {
+                let fresh = match q.dropped.lock() {
+                    Ok(mut d) if !d.is_empty() => std::mem::take(&mut *d),
+                    _ => continue,
+                };
+                eprintln!(
+                    "ALERTS DROPPED: the {} queue is full; {} alert(s) not sent to it: {} (hits are stored: `honeytoken hits`)",
+                    q.name,
+                    fresh.total(),
+                    fresh.describe(5)
+                );
+                totals.entry(q.name.clone()).or_default().merge(&fresh);
+            }
+        };
+        let summarise_overflow = |pipeline: &Pipeline| {
+            let o = match overflow.lock() {
+                Ok(mut o) if !o.is_empty() => std::mem::take(&mut *o),
+                _ => return Vec::new(),
+            };
+            let mut alerts: Vec<Alert> = o
+                .by_pair
+                .values()
+                .filter_map(|(n, h)| h.as_ref().map(|h| Alert::summary(h, *n, pipeline.window().as_secs())))
+                .collect();
+            if o.other > 0 {
+                eprintln!(
+                    "ALERTS DROPPED: {} hit(s) of other pairs did not fit the alert queue (hits are stored: `honeytoken hits`)",
+                    o.other
+                );
+            }
+            alerts.sort_by(|a, b| a.hit.token_id.cmp(&b.hit.token_id));
+            alerts
+        };
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_report = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                hit = rx.recv() => {
-                    let Some(hit) = hit else { break };
-                    if let Err(e) = pipeline.process(&hit).await {
-                        report(&format!("alert for hit {}", hit.hit_id), &e);
+                item = rx.recv() => {
+                    let Some((hit, stored)) = item else { break };
+                    if let Ok(mut c) = current.lock() {
+                        *c = stored.note().map(|n| (hit.hit_id.clone(), n));
                     }
-                    let lost = overflow.swap(0, Ordering::Relaxed);
-                    if lost > 0 {
-                        let alert = Alert::summary(&hit, lost, 0);
-                        for n in &always {
-                            if let Err(e) = n.notify(&alert).await {
-                                report("overflow summary", &e);
-                            }
+                    if let Err(e) = pipeline.process(&hit).await {
+                        report_channel_failure(&format!("alert for hit {}", hit.hit_id), &e);
+                    }
+                    if let Ok(mut c) = current.lock() {
+                        *c = None;
+                    }
+                    for a in summarise_overflow(&pipeline) {
+                        for q in &queues {
+                            let _ = q.notify(&a).await;
                         }
+                    }
+                    if last_report.elapsed() >= Duration::from_secs(1) {
+                        report_drops(&mut dropped_total);
+                        last_report = tokio::time::Instant::now();
                     }
                 }
                 _ = tick.tick() => {
                     if let Err(e) = pipeline.flush().await {
-                        report("summaries", &e);
+                        report_channel_failure("summaries", &e);
                     }
+                    report_drops(&mut dropped_total);
+                    last_report = tokio::time::Instant::now();
                 }
             }
         }
         skew.store(pipeline.window().as_millis() as i64 + 1, Ordering::Relaxed);
         if let Err(e) = pipeline.flush().await {
-            report("summaries at shutdown", &e);
+            report_channel_failure("summaries at shutdown", &e);
+        }
+        for a in summarise_overflow(&pipeline) {
+            for q in &queues {
+                let _ = q.notify(&a).await;
+            }
+        }
+        report_drops(&mut dropped_total);
+        // Close every queue, then let each channel deliver what it holds.
+        drop(pipeline);
+        let queued: Vec<(String, usize)> = queues
+            .iter()
+            .map(|q| (q.name.clone(), capacity - q.tx.capacity()))
+            .collect();
+        drop(queues);
+        for (name, mut t) in tasks {
+            if tokio::time::timeout(SHUTDOWN_DELIVERY, &mut t).await.is_err() {
+                t.abort();
+                let n = queued.iter().find(|(q, _)| *q == name).map(|q| q.1).unwrap_or(0);
+                eprintln!(
+                    "ALERT CHANNEL FAILING: {name} did not deliver its queue within {}s at shutdown (up to {n} alert(s) undelivered; hits are stored)",
+                    SHUTDOWN_DELIVERY.as_secs()
+                );
+            }
+        }
+        let lost = overflowed.load(Ordering::Relaxed);
+        if lost > 0 {
+            eprintln!("at shutdown: {lost} hit(s) did not fit the alert queue and were announced as summaries");
+        }
+        for (name, c) in &dropped_total {
+            eprintln!(
+                "at shutdown: the {name} channel dropped {} alert(s) (queue full): {}",
+                c.total(),
+                c.describe(20)
+            );
         }
     });
     Fanout { listener, task }
@@ -150,7 +376,7 @@ mod tests {
             let mut h = base.clone();
             h.hit_id = format!("{i:026}");
             h.received_at = crate::domain::time::Timestamp::now();
-            (f.listener)(&h);
+            (f.listener)(&h, Stored::Yes);
         }
         let Fanout { listener, task } = f;
         drop(listener);
@@ -159,5 +385,28 @@ mod tests {
         assert_eq!(alerts.len(), 2, "{alerts:#?}");
         assert_eq!(alerts[0].suppressed, None);
         assert_eq!(alerts[1].suppressed, Some(499));
+    }
+
+    #[tokio::test]
+    async fn ended_quiet_windows_are_forgotten() {
+        use crate::store::memory::MemoryAlertState;
+        use std::sync::atomic::AtomicI64;
+        let state = Arc::new(MemoryAlertState::new());
+        let base = honeytoken_core::testkit::hit_at("t", "10.0.0.1", 0, 0)
+            .received_at
+            .unix_ms();
+        let now = Arc::new(AtomicI64::new(base));
+        let clock = now.clone();
+        let p = Pipeline::new(state.clone(), vec![])
+            .with_window(std::time::Duration::from_secs(60))
+            .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        for i in 0..1000u32 {
+            let h = honeytoken_core::testkit::hit_at("t", &format!("10.0.{}.{}", i / 250, i % 250), 0, i);
+            p.process(&h).await.unwrap();
+        }
+        assert_eq!(state.windows(), 1000);
+        now.store(base + 121_000, Ordering::SeqCst);
+        p.flush().await.unwrap();
+        assert_eq!(state.windows(), 0, "memory bounded by recent pairs");
     }
 }

@@ -196,6 +196,7 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
             &ctx,
             a.webhook.as_deref(),
             a.throttle_window,
+            crate::alerting::local::CHANNEL_QUEUE,
         )?),
         Backend::Aws => {
             if a.webhook.is_some() {

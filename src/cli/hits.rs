@@ -76,6 +76,7 @@ fn row(h: &Hit) -> Vec<String> {
     let flags = crate::domain::alert::render::flags(h).join(",");
     vec![
         h.received_at.to_string(),
+        h.count.to_string(),
         h.token_id.clone(),
         h.label.clone(),
         h.source_ip.clone(),
@@ -194,6 +195,7 @@ pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
     let hits = ctx.hits.query(&query(&a)?).await?;
     let headers = [
         "received_at",
+        "count",
         "token_id",
         "label",
         "source_ip",

@@ -86,9 +86,13 @@ impl StoreSink {
             hit.location = rec.location.clone();
         }
         match self.hits.record(&hit, &self.flood).await {
-            Ok(_) => {
+            Ok(kept) => {
                 if let Some(l) = &self.listener {
-                    l(&hit);
+                    let stored = match kept {
+                        crate::store::Kept::Spooled => crate::domain::Stored::Spooled,
+                        _ => crate::domain::Stored::Yes,
+                    };
+                    l(&hit, stored);
                 }
                 Ok(())
             }

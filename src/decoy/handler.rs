@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use crate::decoy::persona::Persona;
 use crate::domain::HitListener;
+use crate::domain::Stored;
 use crate::domain::hit::{FoundIn, Hit, RequestFacts, Via, new_hit_id};
 use crate::domain::key::SigningKey;
 use crate::domain::token::extract::{Limits, candidates};
 use crate::domain::token::{Recognised, jwt, recognise};
-use crate::store::{HitStore, TokenStore};
+use crate::store::{HitStore, Kept, TokenStore};
 
 /// The header CloudFront adds to every origin request behind the front door,
 /// carrying the origin secret.
@@ -47,6 +48,7 @@ pub struct Decoy {
     flood: Option<crate::domain::flood::FloodRule>,
     origin_secret: Option<Arc<[u8]>>,
     unstored: Arc<std::sync::atomic::AtomicU64>,
+    store_deadline: bool,
 }
 
 impl Decoy {
@@ -62,6 +64,7 @@ impl Decoy {
             flood: None,
             origin_secret: None,
             unstored: Arc::default(),
+            store_deadline: false,
             enricher: None,
             trusted_cloudfront: false,
             min_latency: std::time::Duration::ZERO,
@@ -94,7 +97,8 @@ impl Decoy {
         self
     }
 
-    /// Calls `f` with every stored hit.
+    /// Calls `f` with every hit and where it stands (stored, spooled, still
+    /// being written, or failed), so alerts never wait on the store.
     pub fn with_listener(mut self, f: HitListener) -> Self {
         self.listener = Some(f);
         self
@@ -139,16 +143,24 @@ impl Decoy {
 
     /// Answers a request, recording a hit for every honeytoken it carries.
     /// `body` may be only the first bytes of the request body.
+    ///
+    /// With a floor and [`Decoy::with_store_deadline`], the answer goes out
+    /// at the floor whatever the store is doing: a write still running then
+    /// goes on in the background, and its hit is alerted on at once.
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
         let start = tokio::time::Instant::now();
         // Decided from the request alone, never from what was recognised in it.
         let kind = self
             .persona
             .classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
-        self.record(req, meta).await;
-        if !self.min_latency.is_zero() {
+        let deadline = (!self.min_latency.is_zero()).then(|| {
             let jitter = self.min_latency.mul_f64(rand::random::<f64>() / 4.0);
-            tokio::time::sleep_until(start + self.min_latency + jitter).await;
+            start + self.min_latency + jitter
+        });
+        self.record_until(req, meta, deadline.filter(|_| self.store_deadline))
+            .await;
+        if let Some(d) = deadline {
+            tokio::time::sleep_until(d).await;
         }
         self.persona.answer(kind)
     }
@@ -164,6 +176,15 @@ impl Decoy {
         self.unstored.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Answers at the timing floor even when the store has not finished
+    /// writing a hit by then (the write goes on in the background). Only for
+    /// a long-lived process (`serve`): a Lambda environment is frozen once
+    /// it has answered, so the function waits for its write instead.
+    pub fn with_store_deadline(mut self, on: bool) -> Self {
+        self.store_deadline = on;
+        self
+    }
+
     /// How this decoy answers.
     pub fn persona(&self) -> &Persona {
         &self.persona
@@ -171,6 +192,60 @@ impl Decoy {
 
     /// Records the hits a request carries and returns them (stored or not).
     pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
+        self.record_until(req, meta, None).await
+    }
+
+    /// Stores `hit` (under the flood rule if set), waiting no later than
+    /// `deadline`; where it stands then.
+    async fn store(&self, hit: &Hit, deadline: Option<tokio::time::Instant>) -> Stored {
+        let hits = self.hits.clone();
+        let flood = self.flood;
+        let h = hit.clone();
+        let write = async move {
+            match flood {
+                Some(rule) => hits.record(&h, &rule).await,
+                None => hits.put_kept(&h).await,
+            }
+        };
+        let outcome = |r: crate::Result<Kept>| match r {
+            Ok(Kept::Spooled) => Stored::Spooled,
+            Ok(_) => Stored::Yes,
+            Err(e) => {
+                self.unstored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                log_unstored(hit, &e);
+                Stored::Failed
+            }
+        };
+        let Some(deadline) = deadline else {
+            return outcome(write.await);
+        };
+        let mut task = tokio::spawn(write);
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(Ok(r)) => outcome(r),
+            Ok(Err(e)) => outcome(Err(crate::Error::Store(format!("hit write task: {e}")))),
+            Err(_) => {
+                // Past the answer's deadline: answer and alert now, let the
+                // write finish, and log the hit in full if it fails.
+                HITS_ANSWERED_BEFORE_DURABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let h = hit.clone();
+                tokio::spawn(async move {
+                    match task.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => log_unstored(&h, &e),
+                        Err(e) => log_unstored(&h, &crate::Error::Store(format!("hit write task: {e}"))),
+                    }
+                });
+                Stored::Pending
+            }
+        }
+    }
+
+    async fn record_until(
+        &self,
+        req: Request<Bytes>,
+        meta: RequestMeta,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Vec<Hit> {
         let (mut parts, body) = req.into_parts();
         // The front door's secret: checked, then dropped before anything is stored.
         let origin_header = parts.headers.remove(ORIGIN_VERIFY_HEADER);
@@ -275,20 +350,10 @@ impl Decoy {
                 origin_unverified: !origin_verified,
                 flood: None,
             };
-            let stored = match &self.flood {
-                Some(rule) => self.hits.record(&hit, rule).await.map(|_| ()),
-                None => self.hits.put(&hit).await,
-            };
-            match stored {
-                Ok(()) => {
-                    if let Some(l) = &self.listener {
-                        l(&hit);
-                    }
-                }
-                Err(e) => {
-                    self.unstored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    log_unstored(&hit, &e)
-                }
+            // The alert goes out from the hit in memory, whatever the store did.
+            let stored = self.store(&hit, deadline).await;
+            if let Some(l) = &self.listener {
+                l(&hit, stored);
             }
             out.push(hit);
         }
@@ -309,6 +374,13 @@ pub fn log_unstored(hit: &Hit, e: &crate::Error) {
 }
 
 static HITS_NOT_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static HITS_ANSWERED_BEFORE_DURABLE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Hits answered (and alerted on) at the timing floor before their write
+/// had finished: neither the store nor its spool took them in time.
+pub fn hits_answered_before_durable() -> u64 {
+    HITS_ANSWERED_BEFORE_DURABLE.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Hits this process could not store (and logged instead).
 pub fn hits_not_stored() -> u64 {

@@ -19,4 +19,7 @@ pub mod learn;
 pub mod persona;
 pub mod testmark;
 
-pub use handler::{Decoy, ORIGIN_VERIFY_HEADER, RequestMeta, hits_not_stored, log_unstored, unstored_line};
+pub use handler::{
+    Decoy, ORIGIN_VERIFY_HEADER, RequestMeta, hits_answered_before_durable, hits_not_stored, log_unstored,
+    unstored_line,
+};

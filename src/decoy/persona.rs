@@ -171,6 +171,26 @@ const KNOWN_METHODS: &[Method] = &[
 ];
 
 impl Persona {
+    /// The answer when the server has no room for another connection: a
+    /// 503 as a busy API gives it, in this persona's header style (its
+    /// invalid-credential headers without the challenge), with `Retry-After`.
+    pub fn busy_response(&self) -> Response<Bytes> {
+        let mut busy = Answer {
+            status: 503,
+            headers: self
+                .invalid_credential
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("www-authenticate"))
+                .cloned()
+                .collect(),
+            body: r#"{"error":{"code":"service_unavailable","message":"The service is temporarily overloaded. Please retry shortly.","type":"api_error"}}"#.into(),
+        };
+        busy.headers.push(("Retry-After".into(), "1".into()));
+        let id = self.fresh_request_id();
+        render(&busy, &id, &crate::domain::time::Timestamp::now().to_string())
+    }
+
     /// What kind of request this is, for this persona.
     pub fn classify(&self, method: &Method, path: &str, headers: &HeaderMap, query: Option<&str>) -> RequestKind {
         if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {

@@ -55,6 +55,20 @@ pub enum Kept {
         /// Requests the counter stands for, this one included.
         count: u64,
     },
+    /// Durable in the store's spool file, not yet in the store itself (it
+    /// could not take the hit at once); moved in as soon as it can be.
+    Spooled,
+}
+
+/// How durable a hit is before the store acknowledges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// On disk (fsynced) before the acknowledgement: survives a power cut.
+    #[default]
+    Full,
+    /// Handed to the operating system before the acknowledgement: survives
+    /// a crash of the process, not of the machine.
+    Os,
 }
 
 /// Hits, append-only.
@@ -62,6 +76,11 @@ pub enum Kept {
 pub trait HitStore: Send + Sync {
     /// Stores a hit durably before returning.
     async fn put(&self, hit: &Hit) -> Result<()>;
+    /// Stores a hit whole, saying how ([`Kept::Whole`], or [`Kept::Spooled`]
+    /// for a store with a spool that could not take it at once).
+    async fn put_kept(&self, hit: &Hit) -> Result<Kept> {
+        self.put(hit).await.map(|()| Kept::Whole)
+    }
     /// Stores a hit under the flood rule: whole while its (token, source,
     /// bucket) has seen at most `rule.whole` hits, else counted in the
     /// bucket's counter record. Stores without a counter keep every hit whole.

@@ -66,10 +66,28 @@ impl Server {
         Self::start_command(dir, &["serve", "--addr", "127.0.0.1:0"], extra)
     }
 
+    /// Starts serve under a wrapper command (`prlimit --nofile=…`, say).
+    pub fn start_under(dir: &Path, wrapper: &[&str], extra: &[&str]) -> Server {
+        Self::start_full(dir, wrapper, &["serve", "--addr", "127.0.0.1:0"], extra)
+    }
+
     /// Starts any serving command (`serve`, `guard`) that prints
     /// `listening on http://ADDR` and waits for its address.
     pub fn start_command(dir: &Path, command: &[&str], extra: &[&str]) -> Server {
-        let mut child = Command::new(bin())
+        Self::start_full(dir, &[], command, extra)
+    }
+
+    /// Starts `command` (under `wrapper`, if any) and waits for its address.
+    pub fn start_full(dir: &Path, wrapper: &[&str], command: &[&str], extra: &[&str]) -> Server {
+        let mut cmd = match wrapper.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
+        let mut child = cmd
             .arg("--data-dir")
             .arg(dir)
             .args(command)
@@ -144,6 +162,25 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends raw bytes to `addr` from the loopback address `from` (any of
+/// 127.0.0.0/8) and reads the whole response: a distinct source per request.
+pub fn raw_from(addr: SocketAddr, from: std::net::Ipv4Addr, request: &[u8]) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(SocketAddr::new(from.into(), 0)).expect("bind source");
+        let mut s = sock.connect(addr).await.expect("connect");
+        let _ = s.write_all(request).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out)).await;
+        out
+    })
 }
 
 /// Sends raw bytes to `addr` and reads the whole response.

@@ -13,9 +13,13 @@ use crate::error::{Error, Result};
 /// `serve` options.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every request gets the same 401 answer; requests carrying a honeytoken are
-stored first and then alerted on. Stop with Ctrl-C: in-flight requests finish
-and queued alerts are delivered before exit.
+    after_help = "Every request gets the same 401 answer, at the timing floor. A request carrying
+a honeytoken is answered once its hit is durable in the database or, when the
+database cannot take it at once, in DATA_DIR/hits.spool (moved into the
+database as soon as it can be, at a clean stop, or at the next start). The
+alert goes out from the hit in memory and never waits for the store; each
+channel has its own queue. Stop with Ctrl-C: in-flight requests finish, queued
+alerts are delivered and the spool is drained before exit.
 
 Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
 of the body, keyed with the secret in DATA_DIR/webhook.secret (or
@@ -46,6 +50,43 @@ pub struct ServeArgs {
     /// MaxMind ASN database for the network owner of hits.
     #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_ASN")]
     pub geoip_asn: Option<std::path::PathBuf>,
+    /// When a hit is answered: `full` once it is fsynced (survives a power
+    /// cut), `os` once the operating system has it (survives a crash of
+    /// this process, not of the machine).
+    #[arg(long, value_enum, default_value = "full", value_name = "LEVEL")]
+    pub durability: DurabilityArg,
+    /// Hits of one token from one source stored whole per flood bucket;
+    /// the rest are counted in one record (exact count, sample paths and
+    /// user agents). `0` stores every hit whole.
+    #[arg(long, default_value_t = crate::domain::flood::DEFAULT_WHOLE, value_name = "N")]
+    pub flood_whole: u64,
+    /// Length of a flood bucket.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub flood_bucket: std::time::Duration,
+    /// Connections served at once; more are answered 503 and closed, as a
+    /// busy API would. Lowered to fit the open-file limit.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
+    /// Time allowed to send a request's head.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub header_timeout: std::time::Duration,
+    /// Time allowed to send a request's body (each request is answered
+    /// with what arrived by then).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub body_timeout: std::time::Duration,
+    /// Alerts queued per channel; past that, alerts to that channel are
+    /// dropped and counted per token and source.
+    #[arg(long, default_value_t = crate::alerting::local::CHANNEL_QUEUE, value_name = "N")]
+    pub channel_queue: usize,
+}
+
+/// `--durability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync before the answer.
+    Full,
+    /// The operating system has it before the answer.
+    Os,
 }
 
 /// Ctrl-C or SIGTERM.
@@ -73,12 +114,22 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
             "serve runs on the local backend; on AWS the decoy is the deployed Lambda (drop --backend aws)".into(),
         ));
     }
-    let ctx = crate::cli::open(g).await?;
-    let fanout = crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window)?;
-    let persona = crate::decoy::persona::Persona::load(&a.persona)?;
+    let durability = match a.durability {
+        DurabilityArg::Full => crate::store::Durability::Full,
+        DurabilityArg::Os => crate::store::Durability::Os,
+    };
+    let (ctx, serve_store) = crate::wiring::local::open_for_serve(g.data_dir.as_deref(), durability)?;
+    let fanout = crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window, a.channel_queue)?;
     let mut decoy = crate::wiring::decoy(&ctx, a.min_latency)
         .with_listener(fanout.listener.clone())
-        .with_persona(persona);
+        .with_store_deadline(true)
+        .with_persona(crate::decoy::persona::Persona::load(&a.persona)?);
+    if a.flood_whole > 0 {
+        decoy = decoy.with_flood_rule(crate::domain::flood::FloodRule {
+            whole: a.flood_whole,
+            bucket: a.flood_bucket.max(std::time::Duration::from_secs(1)),
+        });
+    }
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));
@@ -98,7 +149,18 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
             .map(|d| d.display().to_string())
             .unwrap_or_default()
     );
-    crate::cli::serve::server::run(listener, decoy.clone(), shutdown_signal())
+    let limits = server::Limits {
+        max_connections: server::connection_cap(a.max_connections),
+        header_timeout: a.header_timeout,
+        body_timeout: a.body_timeout,
+    };
+    if limits.max_connections < a.max_connections {
+        eprintln!(
+            "serving at most {} connections at once (lowered from {} to fit the open-file limit)",
+            limits.max_connections, a.max_connections
+        );
+    }
+    crate::cli::serve::server::run(listener, decoy.clone(), limits, shutdown_signal())
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Every handler has finished; drop the last senders so the fan-out drains and ends.
@@ -106,6 +168,15 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     let crate::alerting::local::Fanout { listener, task } = fanout;
     drop(listener);
     let _ = task.await;
+    // Every handle on the store gone, the writer finishes its queue and drains the spool.
+    drop(ctx);
+    if let Some(msg) = serve_store.finish().await {
+        eprintln!("store: {msg}");
+    }
+    let late = crate::decoy::hits_answered_before_durable();
+    if late > 0 {
+        eprintln!("{late} hit(s) were answered and alerted on before their write had finished");
+    }
     eprintln!("stopped");
     Ok(())
 }

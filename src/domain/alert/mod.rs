@@ -47,6 +47,10 @@ pub struct Alert {
     /// For a summary: the window length in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_secs: Option<u64>,
+    /// Set when the alert went out before its hit was in the store
+    /// (`spooled`, `write-pending`, `not-stored-see-log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_yet_stored: Option<String>,
 }
 
 impl Alert {
@@ -59,6 +63,7 @@ impl Alert {
             hit: hit.clone(),
             suppressed: None,
             window_secs: None,
+            not_yet_stored: None,
         }
     }
 
@@ -83,6 +88,7 @@ impl Alert {
             hit: last.clone(),
             suppressed: Some(count),
             window_secs: Some(window_secs),
+            not_yet_stored: None,
         }
     }
 }

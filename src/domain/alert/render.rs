@@ -84,7 +84,10 @@ pub fn terminal_line(a: &Alert) -> String {
     if a.suppressed.is_some() {
         return format!("ALERT {} {}", h.received_at, a.summary);
     }
-    let flags = flags(h);
+    let mut flags = flags(h);
+    if let Some(n) = &a.not_yet_stored {
+        flags.push(format!("NOT-YET-STORED({n})"));
+    }
     format!(
         "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={} used_against={:?}{}",
         h.received_at,

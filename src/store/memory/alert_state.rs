@@ -35,6 +35,11 @@ impl MemoryAlertState {
             .map_err(|_| Error::Store("alert state lock poisoned".into()))
     }
 
+    /// Number of throttle windows held.
+    pub fn windows(&self) -> usize {
+        self.inner.lock().map(|g| g.windows.len()).unwrap_or(0)
+    }
+
     /// Number of queued (undelivered) alerts.
     pub fn pending(&self) -> usize {
         self.inner.lock().map(|g| g.outbox.len()).unwrap_or(0)
@@ -125,9 +130,14 @@ impl AlertState for MemoryAlertState {
     }
 
     async fn expired_windows(&self, now_ms: i64) -> Result<Vec<Window>> {
-        Ok(self
-            .lock()?
-            .windows
+        let mut g = self.lock()?;
+        // Windows with nothing to announce are forgotten one window length
+        // after they end (late hits of the window are still counted in it
+        // until then), so memory is bounded by the pairs seen within two
+        // windows, however many sources rotate through.
+        g.windows
+            .retain(|_, w| w.suppressed > 0 || w.end_ms.saturating_add(w.end_ms - w.start_ms) > now_ms);
+        Ok(g.windows
             .values()
             .filter(|w| w.suppressed > 0 && w.end_ms <= now_ms)
             .cloned()

@@ -51,7 +51,19 @@ impl AllowStore for SqliteStore {
 
     async fn allow_list(&self) -> Result<Vec<AllowEntry>> {
         self.with(|c| {
-            ensure(c)?;
+            // A read must not write (not even CREATE TABLE IF NOT EXISTS):
+            // the decoy reads this on every hit, and a write would wait for
+            // a write lock another process may hold.
+            let exists: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'allowlist'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql_error)?;
+            if exists == 0 {
+                return Ok(Vec::new());
+            }
             let mut st = c
                 .prepare("SELECT cidr, note, added_at FROM allowlist ORDER BY cidr")
                 .map_err(sql_error)?;

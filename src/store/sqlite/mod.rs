@@ -6,12 +6,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{HitQuery, HitStore, TokenStore, apply_limit};
+use super::{Durability, HitQuery, HitStore, Kept, TokenStore, apply_limit};
+use crate::domain::flood::FloodRule;
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
 use crate::error::{Error, ErrorKind, Result};
+pub use writer::WriterReport;
+use writer::{Ack, Job};
 
 mod allow;
+mod writer;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tokens (
@@ -31,36 +35,77 @@ CREATE INDEX IF NOT EXISTS hits_by_token ON hits(token_id, received_at);
 CREATE INDEX IF NOT EXISTS hits_by_ip ON hits(source_ip, received_at);
 ";
 
-/// Hits written per transaction at most.
-const MAX_BATCH: usize = 512;
-
-type Ack = tokio::sync::oneshot::Sender<Result<()>>;
-
-/// What the writer inserts for one hit: the indexed columns and the JSON
-/// document (serialised by the caller, so the one writer thread only inserts).
-struct Row {
-    hit_id: String,
-    token_id: String,
-    received_at: String,
-    source_ip: String,
-    doc: String,
-}
-
 /// Tokens and hits in one SQLite database.
 ///
-/// Hit writes go through one writer thread that commits whatever has queued
-/// up in a single transaction (group commit): under load many hits share one
-/// fsync, and no caller is answered before the commit that holds its hit.
+/// Hit writes go through one writer thread ([`writer`]) that commits
+/// whatever has queued up in a single transaction (group commit): under
+/// load many hits share one fsync, and no caller is answered before the
+/// commit (or the spool append) that holds its hit.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    writer: std::sync::mpsc::SyncSender<(Row, Ack)>,
+    writer: std::sync::mpsc::SyncSender<(Job, Ack)>,
+    writer_thread: Arc<Mutex<Option<std::thread::JoinHandle<WriterReport>>>>,
     path: PathBuf,
 }
 
+/// How the serving process opens the store.
+#[derive(Debug, Clone, Default)]
+pub struct HitWriterOptions {
+    /// fsync per commit, or leave it to the OS.
+    pub durability: Durability,
+    /// Spool file for hits the database cannot take at once. Only the one
+    /// process that serves should have one.
+    pub spool: Option<PathBuf>,
+}
+
+/// Makes `path` private (0600) if it exists and is more open than that.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Creates the database file 0600 before SQLite opens it: SQLite gives the
+/// `-wal` and `-shm` files the database file's permissions.
+fn create_private(path: &Path) -> Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        make_private(&p).map_err(|e| Error::Io {
+            path: p.display().to_string(),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, with full
+    /// durability and no spool (every process but the server).
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, &HitWriterOptions::default())
+    }
+
+    /// Opens the database with the given hit writer options.
+    pub fn open_with(path: &Path, opts: &HitWriterOptions) -> Result<Self> {
+        create_private(path)?;
         let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql_error)?;
@@ -68,19 +113,32 @@ impl SqliteStore {
             .map_err(|e| open_error(path, e))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         conn.execute_batch(SCHEMA).map_err(|e| open_error(path, e))?;
+        conn.execute_batch(writer::SCHEMA).map_err(|e| open_error(path, e))?;
         let wconn = Connection::open(path).map_err(|e| open_error(path, e))?;
-        wconn
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(sql_error)?;
-        wconn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Row, Ack)>(4 * MAX_BATCH);
-        std::thread::Builder::new()
+        // With a spool to fall back on, wait for the write lock only briefly.
+        let busy = if opts.spool.is_some() {
+            writer::SPOOL_BUSY
+        } else {
+            std::time::Duration::from_secs(10)
+        };
+        wconn.busy_timeout(busy).map_err(sql_error)?;
+        // WAL with synchronous=NORMAL: a commit is in the OS's hands, not
+        // fsynced; it survives a crash of the process (SQLite docs, "WAL mode").
+        let sync = match opts.durability {
+            Durability::Full => "FULL",
+            Durability::Os => "NORMAL",
+        };
+        wconn.pragma_update(None, "synchronous", sync).map_err(sql_error)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Job, Ack)>(4 * writer::MAX_BATCH);
+        let w = writer::Writer::new(wconn, opts.spool.clone(), opts.durability);
+        let handle = std::thread::Builder::new()
             .name("hit-writer".into())
-            .spawn(move || write_loop(wconn, rx))
+            .spawn(move || w.run(rx))
             .map_err(|e| Error::Store(format!("cannot start the hit writer: {e}")))?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             writer: tx,
+            writer_thread: Arc::new(Mutex::new(Some(handle))),
             path: path.to_path_buf(),
         })
     }
@@ -88,6 +146,13 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Takes the writer thread's handle: join it (on a blocking thread)
+    /// after every handle on the store is dropped, to wait until every hit
+    /// is written and the spool drained. `None` if already taken.
+    pub fn take_writer(&self) -> Option<std::thread::JoinHandle<WriterReport>> {
+        self.writer_thread.lock().ok()?.take()
     }
 
     async fn with<T: Send + 'static>(
@@ -102,47 +167,24 @@ impl SqliteStore {
         .await
         .map_err(|e| Error::Store(format!("database task failed: {e}")))?
     }
-}
 
-/// Commits queued hits in batches until every sender is gone.
-fn write_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<(Row, Ack)>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
+    async fn send(&self, job: Job) -> Result<Kept> {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        let stopped = || Error::Store("the hit writer has stopped".into());
+        match self.writer.try_send((job, ack)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(item)) => {
+                // The queue is bounded; when full, wait on a pool thread, not the runtime.
+                let writer = self.writer.clone();
+                tokio::task::spawn_blocking(move || writer.send(item).map_err(|_| ()))
+                    .await
+                    .map_err(|e| Error::Store(format!("hit writer task: {e}")))?
+                    .map_err(|_| stopped())?;
             }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
         }
-        match insert_hits(&mut conn, batch.iter().map(|(r, _)| r)) {
-            Ok(()) => batch.into_iter().for_each(|(_, ack)| {
-                let _ = ack.send(Ok(()));
-            }),
-            Err(e) => {
-                // One bad row must not fail its neighbours: retry one by one.
-                for (row, ack) in batch {
-                    let r = insert_hits(&mut conn, std::iter::once(&row));
-                    let _ = ack.send(r.map_err(|e2| Error::Store(format!("{e2} (batch: {e})"))));
-                }
-            }
-        }
+        done.await.map_err(|_| stopped())?
     }
-}
-
-fn insert_hits<'a>(conn: &mut Connection, rows: impl Iterator<Item = &'a Row>) -> Result<()> {
-    let tx = conn.transaction().map_err(sql_error)?;
-    {
-        let mut st = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .map_err(sql_error)?;
-        for r in rows {
-            st.execute(params![r.hit_id, r.token_id, r.received_at, r.source_ip, r.doc])
-                .map_err(sql_error)?;
-        }
-    }
-    tx.commit().map_err(sql_error)
 }
 
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
@@ -217,30 +259,17 @@ impl TokenStore for SqliteStore {
 #[async_trait]
 impl HitStore for SqliteStore {
     async fn put(&self, hit: &Hit) -> Result<()> {
-        let (ack, done) = tokio::sync::oneshot::channel();
-        let stopped = || Error::Store("the hit writer has stopped".into());
         // Serialise here, in parallel; the one writer thread only inserts.
-        let doc = json(hit)?;
-        let row = Row {
-            hit_id: hit.hit_id.clone(),
-            token_id: hit.token_id.clone(),
-            received_at: hit.received_at.to_string(),
-            source_ip: hit.source_ip.clone(),
-            doc,
-        };
-        match self.writer.try_send((row, ack)) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::TrySendError::Full(item)) => {
-                // The queue is bounded; when full, wait on a pool thread, not the runtime.
-                let writer = self.writer.clone();
-                tokio::task::spawn_blocking(move || writer.send(item).map_err(|_| ()))
-                    .await
-                    .map_err(|e| Error::Store(format!("hit writer task: {e}")))?
-                    .map_err(|_| stopped())?;
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
-        }
-        done.await.map_err(|_| stopped())?
+        // Spooled is durable too: it reaches the database when it can.
+        self.send(Job::new(hit, None)?).await.map(|_| ())
+    }
+
+    async fn put_kept(&self, hit: &Hit) -> Result<Kept> {
+        self.send(Job::new(hit, None)?).await
+    }
+
+    async fn record(&self, hit: &Hit, rule: &FloodRule) -> Result<Kept> {
+        self.send(Job::new(hit, Some(rule))?).await
     }
 
     async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>> {
@@ -379,5 +408,48 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(s2.query(&ip).await.unwrap().len(), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_flood_rule_counts_exactly_in_one_record_per_source_and_bucket() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&d.path().join("db")).unwrap();
+        let rule = FloodRule {
+            whole: 2,
+            bucket: std::time::Duration::from_secs(3600),
+        };
+        let mut tasks = Vec::new();
+        for i in 0..50u32 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut h = hit(
+                    "t",
+                    if i % 5 == 0 { "10.0.0.2" } else { "10.0.0.1" },
+                    "2026-11-28T10:00:00.000Z",
+                );
+                h.path = format!("/p{}", i % 20);
+                h.headers.insert("x-big".into(), "x".repeat(1000));
+                s.record(&h, &rule).await
+            }));
+        }
+        let mut counted = 0;
+        for t in tasks {
+            match t.await.unwrap().unwrap() {
+                Kept::Whole => {}
+                Kept::Counted { .. } => counted += 1,
+                Kept::Spooled => panic!("nothing to spool"),
+            }
+        }
+        assert_eq!(counted, 46);
+        let all = s.query(&HitQuery::default()).await.unwrap();
+        assert_eq!(all.len(), 6, "2 whole + 1 counter per source");
+        assert_eq!(all.iter().map(|h| h.count).sum::<u64>(), 50);
+        let c = all
+            .iter()
+            .find(|h| h.source_ip == "10.0.0.1" && h.flood.is_some())
+            .unwrap();
+        assert_eq!(c.count, 38);
+        assert!(c.headers.is_empty());
+        assert_eq!(c.flood.as_ref().unwrap().paths.len(), crate::domain::flood::MAX_SAMPLES);
     }
 }
