@@ -487,6 +487,7 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
         secret_arn: secret_arn.clone(),
         hit_ttl_days: 400,
         min_latency_ms: 0,
+        flood: Default::default(),
     };
     let decoy = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
     let req = http::Request::builder()

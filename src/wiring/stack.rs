@@ -81,6 +81,9 @@ pub struct DecoyEnv {
     /// `MIN_LATENCY_MS` (default 0): the response-time floor, see
     /// [`Decoy::with_min_latency`].
     pub min_latency_ms: u64,
+    /// `FLOOD_WHOLE_HITS` (default 20) and `THROTTLE_WINDOW_MINUTES` (the
+    /// bucket, default 15): the flood rule the decoy keeps hits under.
+    pub flood: crate::domain::flood::FloodRule,
 }
 
 impl DecoyEnv {
@@ -105,7 +108,27 @@ impl DecoyEnv {
                 .filter(|d| *d > 0)
                 .ok_or_else(|| Error::Config(format!("HIT_TTL_DAYS={v:?} is not a positive number of days")))?,
         };
+        let num = |k: &str, lo: u64, hi: u64| -> Result<Option<u64>> {
+            match get(k).filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (lo..=hi).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| Error::Config(format!("{k}={v:?} is not a number from {lo} to {hi}"))),
+            }
+        };
+        let mut flood = crate::domain::flood::FloodRule::default();
+        if let Some(n) = num("FLOOD_WHOLE_HITS", 1, 10_000)? {
+            flood.whole = n;
+        }
+        if let Some(m) = num("THROTTLE_WINDOW_MINUTES", 1, 24 * 60)? {
+            flood.bucket = std::time::Duration::from_secs(m * 60);
+        }
         Ok(DecoyEnv {
+            flood,
             tokens_table: need("TOKENS_TABLE")?,
             hits_table: need("HITS_TABLE")?,
             secret_arn: need("SIGNING_KEY_SECRET_ARN")?,
@@ -138,7 +161,7 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         data_dir: None,
         allow: store,
     };
-    Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)))
+    Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)).with_flood_rule(env.flood))
 }
 
 /// Where `honeytoken test` sees that the stack's alerter published an alert:

@@ -42,6 +42,7 @@ async fn recorded_event_is_answered_and_recorded_with_the_context_source_ip() {
         secret_arn: secret_arn.clone(),
         hit_ttl_days: 30,
         min_latency_ms: 0,
+        flood: Default::default(),
     };
 
     // Mint with the stack's key, as `honeytoken --backend aws mint` does.
