@@ -365,11 +365,11 @@ fn template_wires_the_alerter() {
     // Every variable the alerter reads is set.
     let vars = f["Environment"]["Variables"].as_mapping().unwrap();
     let env = AlerterEnv::from_lookup(|k| {
-        vars.get(k).map(|v| match v.as_str() {
+        vars.get(k).map(|v| match v {
             // Literal values are read as the function reads them.
-            Some(lit) => lit.to_string(),
-            None if k == "THROTTLE_WINDOW_MINUTES" => "15".to_string(),
-            None => "set".to_string(),
+            serde_norway::Value::String(lit) => lit.clone(),
+            _ if k == "THROTTLE_WINDOW_MINUTES" => "15".to_string(),
+            _ => "set".to_string(),
         })
     });
     assert!(env.is_ok(), "{env:?}");
