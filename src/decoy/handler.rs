@@ -114,10 +114,7 @@ impl Decoy {
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
         let start = tokio::time::Instant::now();
         self.record(req, meta).await;
-        if !self.min_latency.is_zero() {
-            let jitter = self.min_latency.mul_f64(rand::random::<f64>() / 4.0);
-            tokio::time::sleep_until(start + self.min_latency + jitter).await;
-        }
+        wait_floor(start, self.min_latency).await;
         self.persona.response()
     }
 
@@ -242,6 +239,16 @@ pub fn log_unstored(hit: &Hit, e: &crate::Error) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(line.as_bytes());
     let _ = out.flush();
+}
+
+/// Waits until `floor` (plus up to a quarter of it in random jitter) has
+/// passed since `start`. Every answer goes through it, including a Lambda
+/// decoy's answer while it is not ready, so timing tells nothing apart.
+pub async fn wait_floor(start: tokio::time::Instant, floor: std::time::Duration) {
+    if !floor.is_zero() {
+        let jitter = floor.mul_f64(rand::random::<f64>() / 4.0);
+        tokio::time::sleep_until(start + floor + jitter).await;
+    }
 }
 
 static HITS_NOT_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

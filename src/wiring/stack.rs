@@ -146,6 +146,21 @@ impl DecoyEnv {
     }
 }
 
+/// The response-time floor for the decoy's answers while it is not ready:
+/// `MIN_LATENCY_MS` as [`DecoyEnv`] reads it, or, when that is unset or
+/// unreadable, [`FALLBACK_FLOOR_MS`], so a broken environment still answers
+/// no faster than a ready decoy would.
+pub fn fallback_floor(get: impl Fn(&str) -> Option<String>) -> std::time::Duration {
+    let ms = get("MIN_LATENCY_MS")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms <= 10_000)
+        .unwrap_or(FALLBACK_FLOOR_MS);
+    std::time::Duration::from_millis(ms)
+}
+
+/// The template's default `MinLatencyMs`.
+pub const FALLBACK_FLOOR_MS: u64 = 40;
+
 /// Builds the decoy the Lambda function runs: DynamoDB stores and the key
 /// from Secrets Manager. Called once per cold start.
 pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
