@@ -321,7 +321,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
     let q0 = s.stats().queries();
     let got = s
         .query(&HitQuery {
-            since: Some(since.clone()),
+            since: Some(since),
             ..Default::default()
         })
         .await
@@ -337,7 +337,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
     // --since with a limit: the newest N, oldest first.
     let got = s
         .query(&HitQuery {
-            since: Some(since.clone()),
+            since: Some(since),
             limit: Some(250),
             ..Default::default()
         })
@@ -361,7 +361,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
     let got = s
         .query(&HitQuery {
             source_ip: Some("198.51.100.1".into()),
-            since: Some(since.clone()),
+            since: Some(since),
             ..Default::default()
         })
         .await
@@ -375,7 +375,7 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
     let got = s
         .query(&HitQuery {
             token_id: Some(tokens[1].into()),
-            since: Some(since.clone()),
+            since: Some(since),
             ..Default::default()
         })
         .await

@@ -187,7 +187,12 @@ async fn a_missing_slack_secret_does_not_stop_sns() {
     let h = hit("tokslack1", "203.0.113.50", 1);
     let records = stored(&conf, &tables, std::slice::from_ref(&h)).await;
     let api = RuntimeApi::start().await;
-    let f = alerter(&api, &tables, &topic, &[("SLACK_WEBHOOK_SECRET_ARN", MISSING_SECRET.to_string())]);
+    let f = alerter(
+        &api,
+        &tables,
+        &topic,
+        &[("SLACK_WEBHOOK_SECRET_ARN", MISSING_SECRET.to_string())],
+    );
     let d = deliver(&records, 0, 100, |ev| async {
         api.invoke(ev)
             .await
@@ -276,7 +281,10 @@ async fn a_slack_that_never_answers_neither_duplicates_nor_stalls() {
     }
     let logs = f.log_text();
     assert!(logs.contains("did not finish before the deadline"), "{logs}");
-    assert!(metric_lines(&f, "AlerterFailedRecords").is_empty(), "a deferral is not a failure");
+    assert!(
+        metric_lines(&f, "AlerterFailedRecords").is_empty(),
+        "a deferral is not a failure"
+    );
 }
 
 /// Item 5: a record that fails is counted as a metric (it would be a

@@ -65,9 +65,12 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Numbered lines of a file (1-based line number, text).
+type Lines<'a> = Vec<(usize, &'a str)>;
+
 /// The code of a file without its trailing `#[cfg(test)]` module, and the
 /// test part separately (line numbers kept).
-fn split_tests(text: &str) -> (Vec<(usize, &str)>, Vec<(usize, &str)>) {
+fn split_tests(text: &str) -> (Lines<'_>, Lines<'_>) {
     let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let cut = lines
         .windows(2)

@@ -68,7 +68,9 @@ fn every_alarm_pages_through_a_topic_without_a_filter() {
     assert!(alarms.len() >= 9, "{}", alarms.len());
     for (name, a) in &alarms {
         let p = &a["Properties"];
-        let actions = p["AlarmActions"].as_sequence().unwrap_or_else(|| panic!("{name} has actions"));
+        let actions = p["AlarmActions"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name} has actions"));
         assert!(!actions.is_empty(), "{name}");
         for act in actions {
             let topic = target(act);
@@ -87,7 +89,8 @@ fn every_alarm_pages_through_a_topic_without_a_filter() {
                 );
             }
             assert!(
-                subs.iter().any(|(_, s)| s["Properties"]["Protocol"].as_str() == Some("email")),
+                subs.iter()
+                    .any(|(_, s)| s["Properties"]["Protocol"].as_str() == Some("email")),
                 "{name}: {topic} has an email subscription"
             );
             // Same customer-managed key as the alert topic (CloudWatch may use it).
@@ -147,9 +150,13 @@ fn pagerduty_subscriptions_retry_and_redrive() {
         let backoff = n("numRetries") - n("numNoDelayRetries") - n("numMinDelayRetries") - n("numMaxDelayRetries");
         assert!(backoff >= 0, "{name}: phases add up");
         // Upper bound of the total retry time; SNS refuses more than 3,600 s.
-        let total = n("numMinDelayRetries") * n("minDelayTarget") + (backoff + n("numMaxDelayRetries")) * n("maxDelayTarget");
+        let total =
+            n("numMinDelayRetries") * n("minDelayTarget") + (backoff + n("numMaxDelayRetries")) * n("maxDelayTarget");
         assert!(total <= 3600, "{name}: {total} s");
-        assert!(total >= 1800, "{name}: retries last long enough to ride out an outage ({total} s)");
+        assert!(
+            total >= 1800,
+            "{name}: retries last long enough to ride out an outage ({total} s)"
+        );
         let dlq = target(&p["RedrivePolicy"]["deadLetterTargetArn"]);
         assert_eq!(r[dlq.as_str()]["Type"].as_str(), Some("AWS::SQS::Queue"));
         dlqs.push(dlq);
@@ -199,13 +206,15 @@ fn the_stream_mapping_reads_from_the_start_and_only_inserts() {
     let pattern: serde_json::Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
     assert_eq!(pattern, serde_json::json!({"eventName": ["INSERT"]}));
     // The batch fits the timeout: the alerter stops with this margin left.
-    let timeout = t["Resources"]["AlerterFunction"]["Properties"]["Timeout"].as_i64().unwrap();
-    let deadline: i64 = t["Resources"]["AlerterFunction"]["Properties"]["Environment"]["Variables"]
-        ["OPTIONAL_CHANNEL_DEADLINE_SECS"]
-        .as_str()
-        .unwrap()
-        .parse()
+    let timeout = t["Resources"]["AlerterFunction"]["Properties"]["Timeout"]
+        .as_i64()
         .unwrap();
+    let deadline: i64 =
+        t["Resources"]["AlerterFunction"]["Properties"]["Environment"]["Variables"]["OPTIONAL_CHANNEL_DEADLINE_SECS"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
     assert!(
         deadline + honeytoken::wiring::alerter::DEADLINE_SLACK.as_secs() as i64 <= timeout / 2,
         "{deadline} s for optional channels in a {timeout} s function"
@@ -224,14 +233,24 @@ fn throttled_requests_are_counted_and_alarmed() {
         .find(|(_, f)| f["Properties"]["MetricTransformations"][0]["MetricName"].as_str() == Some("ThrottledRequests"))
         .expect("a metric filter for ThrottledRequests");
     assert_eq!(target(&f["Properties"]["LogGroupName"]), "ApiAccessLogGroup");
-    assert_eq!(f["Properties"]["FilterPattern"].as_str(), Some(r#"{ $.status = "429" }"#));
+    assert_eq!(
+        f["Properties"]["FilterPattern"].as_str(),
+        Some(r#"{ $.status = "429" }"#)
+    );
     // The access log writes `status` as a JSON field the pattern can read.
-    let format = r["HttpApi"]["Properties"]["AccessLogSettings"]["Format"].as_str().unwrap();
+    let format = r["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .unwrap();
     let sample: serde_json::Value = serde_json::from_str(&format.replace("$context.", "")).unwrap();
     assert_eq!(sample["status"], "status");
     let burst = &t["Parameters"]["ThrottlingBurstLimit"];
     assert!(burst["Default"].as_i64().unwrap() <= 10);
-    assert!(burst["Description"].as_str().unwrap().contains("10 concurrent executions"));
+    assert!(
+        burst["Description"]
+            .as_str()
+            .unwrap()
+            .contains("10 concurrent executions")
+    );
 }
 
 /// Item 10: bad parameters are refused before anything is created.
@@ -241,7 +260,13 @@ fn bad_parameters_fail_early() {
     for ok in ["", "secops@example.com", "a.b+pager@sub.example.co.uk"] {
         assert!(allowed(&t, "AlertEmail", ok), "{ok}");
     }
-    for bad in ["secops@example", "secops example.com", "secops@@example.com", "@example.com", "x@y.z "] {
+    for bad in [
+        "secops@example",
+        "secops example.com",
+        "secops@@example.com",
+        "@example.com",
+        "x@y.z ",
+    ] {
         assert!(!allowed(&t, "AlertEmail", bad), "{bad}");
     }
     // DomainName without CertificateArn is an assertion failure, not silently ignored.
@@ -304,7 +329,10 @@ fn the_flood_rule_reaches_the_decoy() {
     let t = support::template();
     assert_eq!(t["Parameters"]["FloodWholeHits"]["Default"].as_i64(), Some(20));
     let env = &t["Resources"]["DecoyFunction"]["Properties"]["Environment"]["Variables"];
-    for (var, param) in [("FLOOD_WHOLE_HITS", "FloodWholeHits"), ("THROTTLE_WINDOW_MINUTES", "ThrottleWindowMinutes")] {
+    for (var, param) in [
+        ("FLOOD_WHOLE_HITS", "FloodWholeHits"),
+        ("THROTTLE_WINDOW_MINUTES", "ThrottleWindowMinutes"),
+    ] {
         let (tag, v) = tagged(&env[var]).unwrap_or_else(|| panic!("{var}"));
         assert_eq!((tag.as_str(), v.as_str()), ("Ref", Some(param)));
     }

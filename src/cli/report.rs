@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, a: ReportArgs) -> Result<()> {
     let since = a.since.as_deref().map(since_bound).transpose()?;
     let q = HitQuery {
         token_id: a.token.clone(),
-        since: since.clone(),
+        since,
         source_ip: None,
         limit: None,
     };

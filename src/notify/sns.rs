@@ -301,7 +301,10 @@ mod tests {
                 }
             }
             let d = &ours["Trigger"]["Dimensions"][0];
-            assert_eq!((d["name"].as_str(), d["value"].as_str()), (Some("TokenId"), Some("687d6fc3f5e48593")));
+            assert_eq!(
+                (d["name"].as_str(), d["value"].as_str()),
+                (Some("TokenId"), Some("687d6fc3f5e48593"))
+            );
             assert_eq!(ours["AWSAccountId"], "111122223333");
             assert_eq!(ours["Region"], "EU (Ireland)");
             assert_eq!(
@@ -314,12 +317,15 @@ mod tests {
             assert_eq!(ours["Trigger"]["Threshold"], 0.0);
             assert_eq!(ours["Trigger"]["ComparisonOperator"], "GreaterThanThreshold");
             let period = ours["Trigger"]["Period"].as_u64().unwrap();
-            assert!(period >= 60 && period % 60 == 0, "{period}");
+            assert!(period >= 60 && period.is_multiple_of(60), "{period}");
             assert_eq!(ours["StateChangeTime"], "2026-11-28T12:00:00.000+0000");
         }
         assert_eq!(
-            parse(parse(&Sns::message_in(&Alert::summary(&h, 41, 900), &origin).unwrap())["https"].as_str().unwrap())
-                ["Trigger"]["Period"],
+            parse(
+                parse(&Sns::message_in(&Alert::summary(&h, 41, 900), &origin).unwrap())["https"]
+                    .as_str()
+                    .unwrap()
+            )["Trigger"]["Period"],
             900
         );
         assert_eq!(AlarmOrigin::from_topic_arn("not-an-arn"), None);

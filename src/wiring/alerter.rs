@@ -289,7 +289,10 @@ mod tests {
         assert!(v.get("ChannelsUnavailable").is_none());
         let m = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(m["Namespace"], "honeytoken");
-        assert_eq!(m["Metrics"], serde_json::json!([{"Name": "AlerterFailedRecords", "Unit": "Count"}]));
+        assert_eq!(
+            m["Metrics"],
+            serde_json::json!([{"Name": "AlerterFailedRecords", "Unit": "Count"}])
+        );
         assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 0);
     }
 

@@ -84,26 +84,6 @@ pub fn read_or_create_secret(path: &Path) -> Result<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_file_is_private_and_stable() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("signing.key");
-        let a = read_or_create_secret(&p).unwrap();
-        let b = read_or_create_secret(&p).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.len(), 64);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        }
-    }
-}
-
 /// Opens the local backend: the data directory (`dir`, or the default), its
 /// signing key and its SQLite database.
 pub fn open(dir: Option<&Path>) -> Result<super::Context> {
@@ -154,4 +134,24 @@ pub fn fanout(
         best_effort,
         window,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_file_is_private_and_stable() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("signing.key");
+        let a = read_or_create_secret(&p).unwrap();
+        let b = read_or_create_secret(&p).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
 }

@@ -142,7 +142,8 @@ impl DynamoAlertState {
         Self::key(&format!("hit#{hit_id}"), "marker")
     }
 
-    fn window_item(w: &Window) -> Result<Item> {
+    /// The item stored for a throttle window (public for the flood cost model).
+    pub fn window_item(w: &Window) -> Result<Item> {
         let mut item = Self::key(WINDOW_PK, &w.pair.id());
         item.insert("token_id".into(), s(&w.pair.token_id));
         item.insert("source_ip".into(), s(&w.pair.source_ip));
@@ -328,7 +329,11 @@ impl AlertState for DynamoAlertState {
                 Cancelled::LostRace => return Ok(false),
                 Cancelled::Throttled if attempt < THROTTLE_ATTEMPTS => {
                     let jitter = rand::random::<u64>() % (backoff / 2 + 1);
-                    tracing::warn!(attempt, wait_ms = backoff + jitter, "alert state write throttled; retrying");
+                    tracing::warn!(
+                        attempt,
+                        wait_ms = backoff + jitter,
+                        "alert state write throttled; retrying"
+                    );
                     tokio::time::sleep(std::time::Duration::from_millis(backoff + jitter)).await;
                     backoff *= 2;
                 }
@@ -479,7 +484,10 @@ mod tests {
 
     #[test]
     fn cancellation_reasons_tell_a_lost_race_from_throttling() {
-        assert_eq!(classify(&[Some("ConditionalCheckFailed"), Some("None")]), Cancelled::LostRace);
+        assert_eq!(
+            classify(&[Some("ConditionalCheckFailed"), Some("None")]),
+            Cancelled::LostRace
+        );
         assert_eq!(classify(&[None, Some("TransactionConflict")]), Cancelled::LostRace);
         assert_eq!(classify(&[Some("ThrottlingError"), Some("None")]), Cancelled::Throttled);
         assert_eq!(
@@ -512,12 +520,15 @@ mod tests {
                         }
                         buf.extend_from_slice(&chunk[..n]);
                         let text = String::from_utf8_lossy(&buf).to_string();
-                        let Some(head_end) = text.find("\r\n\r\n") else { continue };
+                        let Some(head_end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
                         let len = text[..head_end]
                             .lines()
                             .find_map(|l| {
                                 let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
                             })
                             .unwrap_or(0);
                         if buf.len() < head_end + 4 + len {
@@ -574,7 +585,10 @@ mod tests {
     async fn a_throttled_transaction_is_retried_not_taken_for_a_lost_race() {
         let (url, calls) = fake_dynamodb(2).await;
         let st = DynamoAlertState::new(client(&url), "state");
-        assert!(st.commit(&commit()).await.unwrap(), "committed after the throttling passed");
+        assert!(
+            st.commit(&commit()).await.unwrap(),
+            "committed after the throttling passed"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 3);
 
         // Throttled for good: an error naming it, after a bounded number of attempts.
