@@ -53,6 +53,20 @@ fn metric_lines(f: &Function, metric: &str) -> Vec<Value> {
         .collect()
 }
 
+/// [`metric_lines`] once at least `want` have arrived: the function writes a
+/// line before it answers, but the thread reading its stdout may not have
+/// collected it yet. Gives up after 20 s and returns what there is.
+async fn wait_metric_lines(f: &Function, metric: &str, want: usize) -> Vec<Value> {
+    let give_up = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lines = metric_lines(f, metric);
+        if lines.len() >= want || Instant::now() >= give_up {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Status, headers and body of a Lambda HTTP response.
 fn shape(resp: &Value) -> Value {
     serde_json::json!({
@@ -123,7 +137,7 @@ async fn a_decoy_without_its_key_looks_the_same_and_raises_the_metric() {
     }
     // The ready decoy recorded its hit; the broken one recorded nothing but said so.
     assert_eq!(store.query(&Default::default()).await.unwrap().len(), 1);
-    let lines = metric_lines(&broken, "DecoyNotReady");
+    let lines = wait_metric_lines(&broken, "DecoyNotReady", REQUESTS).await;
     assert_eq!(lines.len(), REQUESTS, "{}", broken.log_text());
     assert_eq!(lines[0]["DecoyNotReady"], 1);
     assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "honeytoken");
@@ -203,7 +217,7 @@ async fn a_missing_slack_secret_does_not_stop_sns() {
     let got = topic.receive(1).await;
     assert_eq!(got.len(), 1, "{}", f.log_text());
     assert_eq!(got[0].alert["hit"]["hit_id"], h.hit_id.as_str());
-    let lines = metric_lines(&f, "ChannelsUnavailable");
+    let lines = wait_metric_lines(&f, "ChannelsUnavailable", 1).await;
     assert_eq!(lines.len(), 1, "one invocation, one count: {}", f.log_text());
     assert_eq!(lines[0]["ChannelsUnavailable"], 1);
     assert!(f.log_text().contains("channel_unavailable"));
@@ -310,7 +324,7 @@ async fn a_failed_record_is_counted() {
     })
     .await;
     assert!(matches!(d, Delivered::Failed { checkpoint: 0, .. }), "{d:?}");
-    let lines = metric_lines(&f, "AlerterFailedRecords");
+    let lines = wait_metric_lines(&f, "AlerterFailedRecords", 1).await;
     assert_eq!(lines.len(), 1, "{}", f.log_text());
     assert_eq!(lines[0]["AlerterFailedRecords"], 1);
 }

@@ -71,15 +71,22 @@ pub const SETUP_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_sec
 /// Secrets Manager on every request of a flood).
 pub struct Retrying<T> {
     cell: tokio::sync::OnceCell<T>,
-    // (earliest next attempt, current backoff)
-    next: std::sync::Mutex<(tokio::time::Instant, std::time::Duration)>,
+    // (earliest next attempt, the same on the wall clock, current backoff).
+    // An attempt is due when either clock says so: a Lambda environment is
+    // frozen between requests, and a monotonic clock that does not run while
+    // frozen must not stretch the backoff over thousands of requests.
+    next: std::sync::Mutex<(tokio::time::Instant, std::time::SystemTime, std::time::Duration)>,
 }
 
 impl<T> Default for Retrying<T> {
     fn default() -> Self {
         Retrying {
             cell: tokio::sync::OnceCell::new(),
-            next: std::sync::Mutex::new((tokio::time::Instant::now(), std::time::Duration::ZERO)),
+            next: std::sync::Mutex::new((
+                tokio::time::Instant::now(),
+                std::time::SystemTime::now(),
+                std::time::Duration::ZERO,
+            )),
         }
     }
 }
@@ -98,7 +105,7 @@ impl<T> Retrying<T> {
         }
         {
             let next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            if tokio::time::Instant::now() < next.0 {
+            if tokio::time::Instant::now() < next.0 && std::time::SystemTime::now() < next.1 {
                 return None;
             }
         }
@@ -109,12 +116,16 @@ impl<T> Retrying<T> {
             }
             Err(e) => {
                 let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-                let backoff = if next.1.is_zero() {
+                let backoff = if next.2.is_zero() {
                     SETUP_BACKOFF_START
                 } else {
-                    (next.1 * 2).min(SETUP_BACKOFF_MAX)
+                    (next.2 * 2).min(SETUP_BACKOFF_MAX)
                 };
-                *next = (tokio::time::Instant::now() + backoff, backoff);
+                *next = (
+                    tokio::time::Instant::now() + backoff,
+                    std::time::SystemTime::now() + backoff,
+                    backoff,
+                );
                 tracing::error!(
                     event = "decoy_setup_failed",
                     error = %e,
