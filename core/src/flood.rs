@@ -155,7 +155,12 @@ mod tests {
         }
         assert_eq!(s.paths.len(), MAX_SAMPLES);
         assert_eq!(s.user_agents.len(), 1);
-        assert!(s.paths.iter().all(|p| p.len() <= MAX_SAMPLE_LEN + 8));
+        // The cut keeps MAX_SAMPLE_LEN bytes plus escape_str's marker, "…[+N bytes]".
+        assert!(
+            s.paths
+                .iter()
+                .all(|p| p.len() <= MAX_SAMPLE_LEN + "…[+1000000 bytes]".len())
+        );
     }
 
     #[test]
