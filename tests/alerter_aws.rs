@@ -324,7 +324,7 @@ fn template_wires_the_alerter() {
     assert_eq!(ev["Type"].as_str(), Some("DynamoDB"));
     let p = &ev["Properties"];
     assert_eq!(target(&p["Stream"]), "HitsTable");
-    assert_eq!(p["StartingPosition"].as_str(), Some("LATEST"));
+    assert_eq!(p["StartingPosition"].as_str(), Some("TRIM_HORIZON"));
     assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
     let types: Vec<&str> = p["FunctionResponseTypes"]
         .as_sequence()
@@ -349,8 +349,12 @@ fn template_wires_the_alerter() {
     // Every variable the alerter reads is set.
     let vars = f["Environment"]["Variables"].as_mapping().unwrap();
     let env = AlerterEnv::from_lookup(|k| {
-        vars.get(k)
-            .map(|_| if k == "THROTTLE_WINDOW_MINUTES" { "15" } else { "set" }.to_string())
+        vars.get(k).map(|v| match v {
+            // Literal values are read as the function reads them.
+            serde_norway::Value::String(lit) => lit.clone(),
+            _ if k == "THROTTLE_WINDOW_MINUTES" => "15".to_string(),
+            _ => "set".to_string(),
+        })
     });
     assert!(env.is_ok(), "{env:?}");
     for k in [
@@ -362,24 +366,30 @@ fn template_wires_the_alerter() {
     }
     assert_eq!(t["Parameters"]["ThrottleWindowMinutes"]["Default"].as_i64(), Some(15));
 
-    // Alarms on errors, iterator age and the failure queue notify the topic.
+    // Alarms notify the stack's alarm topic (tests/template_alarms.rs checks
+    // that topic pages without a filter).
     let mut metrics = Vec::new();
     for (_, r) in res.as_mapping().unwrap() {
         if r["Type"].as_str() == Some("AWS::CloudWatch::Alarm") {
             let actions = r["Properties"]["AlarmActions"].as_sequence().unwrap();
-            assert_eq!(target(&actions[0]), "AlertTopic");
+            assert_eq!(target(&actions[0]), "AlarmTopic");
             metrics.push(r["Properties"]["MetricName"].as_str().unwrap().to_string());
         }
     }
     metrics.sort();
-    // (HitsNotStored is the decoy's: a hit it could not store, logged in full.)
+    metrics.dedup();
+    // (HitsNotStored, DecoyNotReady and ThrottledRequests are the decoy's.)
     assert_eq!(
         metrics,
         [
+            "AlerterFailedRecords",
             "ApproximateNumberOfMessagesVisible",
+            "ChannelsUnavailable",
+            "DecoyNotReady",
             "Errors",
             "HitsNotStored",
-            "IteratorAge"
+            "IteratorAge",
+            "ThrottledRequests"
         ]
     );
 

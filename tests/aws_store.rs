@@ -531,6 +531,7 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
         hit_ttl_days: 400,
         min_latency_ms: 0,
         origin_verify_secret_arn: None,
+        flood: Default::default(),
     };
     let decoy = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
     let req = http::Request::builder()

@@ -46,6 +46,10 @@ pub const LEASE: Duration = Duration::from_secs(120);
 /// Outbox entries older than this are resent by [`Pipeline::flush`]: their
 /// hit's own delivery has failed or been given up on.
 pub const OUTBOX_GRACE: Duration = Duration::from_secs(5 * 60);
+/// Default time the optional channels (Slack, PagerDuty Events) get, all
+/// together, for one alert once SNS has it. Well inside the alerter's
+/// timeout, so a channel that never answers cannot hold a batch past it.
+pub const DEFAULT_OPTIONAL_DEADLINE: Duration = Duration::from_secs(8);
 /// Attempts at the decide phase when concurrent writers keep changing a window.
 const DECIDE_ATTEMPTS: usize = 8;
 
@@ -100,6 +104,8 @@ pub struct Pipeline {
     channels: Vec<Channel>,
     window: Duration,
     clock: Clock,
+    optional_deadline: Duration,
+    unavailable: Vec<String>,
 }
 
 fn system_ms() -> i64 {
@@ -119,7 +125,32 @@ impl Pipeline {
             channels,
             window: DEFAULT_WINDOW,
             clock: Arc::new(system_ms),
+            optional_deadline: DEFAULT_OPTIONAL_DEADLINE,
+            unavailable: Vec::new(),
         }
+    }
+
+    /// Sets the time the optional channels get, together, per alert.
+    pub fn with_optional_deadline(mut self, d: Duration) -> Pipeline {
+        self.optional_deadline = d;
+        self
+    }
+
+    /// The time the optional channels get, together, per alert.
+    pub fn optional_deadline(&self) -> Duration {
+        self.optional_deadline
+    }
+
+    /// Records the configured channels that could not be built (e.g. an
+    /// unreadable secret), so each invocation can count them.
+    pub fn with_unavailable(mut self, names: Vec<String>) -> Pipeline {
+        self.unavailable = names;
+        self
+    }
+
+    /// Configured channels that are not in this pipeline.
+    pub fn unavailable(&self) -> &[String] {
+        &self.unavailable
     }
 
     /// Sets the throttle window (at least one second).
@@ -316,9 +347,13 @@ impl Pipeline {
             Claim::Busy => Err(Error::Store(format!(
                 "alert {key} is being delivered by another invocation"
             ))),
-            Claim::Claimed(entry) => match self.send(&entry.alert).await {
+            Claim::Claimed(entry) => match self.send_required(&entry.alert).await {
                 Ok(()) => {
+                    // Complete as soon as the required channels have it: a
+                    // slow optional channel must never get the alert
+                    // retried, and so published to SNS twice.
                     self.state.complete(key).await?;
+                    self.send_optional(&entry.alert).await;
                     Ok(true)
                 }
                 Err(e) => {
@@ -331,23 +366,55 @@ impl Pipeline {
         }
     }
 
-    /// Sends to every required channel (any failure fails), then to the optional ones.
-    async fn send(&self, alert: &Alert) -> Result<()> {
+    /// Sends to every required channel (any failure fails).
+    async fn send_required(&self, alert: &Alert) -> Result<()> {
         for c in self.channels.iter().filter(|c| c.required) {
             c.notifier.notify(alert).await?;
         }
+        Ok(())
+    }
+
+    /// Sends to the optional channels concurrently, all under one deadline;
+    /// failures and channels still sending at the deadline are logged. Never
+    /// fails: the alert is already delivered to the required channels.
+    async fn send_optional(&self, alert: &Alert) {
+        let mut set = tokio::task::JoinSet::new();
         for c in self.channels.iter().filter(|c| !c.required) {
-            if let Err(e) = c.notifier.notify(alert).await {
-                tracing::error!(
-                    channel = c.notifier.name(),
+            let (n, a) = (c.notifier.clone(), alert.clone());
+            set.spawn(async move {
+                let r = n.notify(&a).await;
+                (n.name().to_string(), r)
+            });
+        }
+        if set.is_empty() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + self.optional_deadline;
+        loop {
+            match tokio::time::timeout_at(deadline, set.join_next()).await {
+                Ok(None) => return,
+                Ok(Some(Ok((_, Ok(()))))) => {}
+                Ok(Some(Ok((channel, Err(e))))) => tracing::error!(
+                    channel,
                     hit_id = %alert.hit.hit_id,
                     token_id = %alert.hit.token_id,
                     error = %e,
                     "optional alert channel failed; the alert went to the required channels"
-                );
+                ),
+                Ok(Some(Err(e))) => tracing::error!(error = %e, "optional alert channel task failed"),
+                Err(_) => {
+                    tracing::error!(
+                        pending = set.len(),
+                        hit_id = %alert.hit.hit_id,
+                        token_id = %alert.hit.token_id,
+                        deadline_ms = self.optional_deadline.as_millis() as u64,
+                        "optional alert channel(s) did not finish before the deadline; given up"
+                    );
+                    set.abort_all();
+                    return;
+                }
             }
         }
-        Ok(())
     }
 }
 

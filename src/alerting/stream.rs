@@ -39,6 +39,10 @@ pub struct BatchReport {
     pub suppressed: usize,
     /// Sequence number of the first record that failed (everything from it on is retried).
     pub failed_at: Option<String>,
+    /// Records that failed with an error (0 or 1: processing stops at the first).
+    pub failed: usize,
+    /// Records left for a retry because the invocation's deadline was near.
+    pub deferred: usize,
 }
 
 /// Processes `records` in order, stopping at the first failure.
@@ -47,8 +51,30 @@ pub struct BatchReport {
 /// has no sequence number: reporting an empty item identifier would fail the
 /// batch anyway, and said plainly it is clear in the logs.
 pub async fn process_batch(pipeline: &Pipeline, records: &[StreamRecord]) -> Result<BatchReport> {
+    process_batch_until(pipeline, records, None).await
+}
+
+/// [`process_batch`], taking no new record once `stop_at` has passed: the
+/// rest are reported as failures (retried from there, nothing is sent twice),
+/// so the invocation returns before its timeout however slow a channel is.
+/// `stop_at` is the function's deadline minus the longest one record can take.
+pub async fn process_batch_until(
+    pipeline: &Pipeline,
+    records: &[StreamRecord],
+    stop_at: Option<tokio::time::Instant>,
+) -> Result<BatchReport> {
     let mut report = BatchReport::default();
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
+        if stop_at.is_some_and(|s| tokio::time::Instant::now() >= s) && !r.sequence_number.is_empty() {
+            report.deferred = records.len() - i;
+            tracing::warn!(
+                sequence_number = %r.sequence_number,
+                deferred = report.deferred,
+                "near the invocation deadline; the rest of the batch will be retried"
+            );
+            report.failed_at = Some(r.sequence_number.clone());
+            return Ok(report);
+        }
         let res = match &r.body {
             RecordBody::Skip => Ok(None),
             RecordBody::Hit(h) => pipeline.process(h).await.map(Some),
@@ -73,6 +99,7 @@ pub async fn process_batch(pipeline: &Pipeline, records: &[StreamRecord]) -> Res
                 }
                 tracing::error!(sequence_number = %r.sequence_number, error = %e, "stream record failed; it and the rest of the batch will be retried");
                 report.failed_at = Some(r.sequence_number.clone());
+                report.failed = 1;
                 return Ok(report);
             }
         }

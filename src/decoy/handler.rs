@@ -153,10 +153,7 @@ impl Decoy {
         let kind = self
             .persona
             .classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
-        let deadline = (!self.min_latency.is_zero()).then(|| {
-            let jitter = self.min_latency.mul_f64(rand::random::<f64>() / 4.0);
-            start + self.min_latency + jitter
-        });
+        let deadline = floor_deadline(start, self.min_latency);
         self.record_until(req, meta, deadline.filter(|_| self.store_deadline))
             .await;
         if let Some(d) = deadline {
@@ -371,6 +368,22 @@ pub fn log_unstored(hit: &Hit, e: &crate::Error) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(line.as_bytes());
     let _ = out.flush();
+}
+
+/// Waits until `floor` (plus up to a quarter of it in random jitter) has
+/// passed since `start`. Every answer goes through it, including a Lambda
+/// decoy's answer while it is not ready, so timing tells nothing apart.
+pub async fn wait_floor(start: tokio::time::Instant, floor: std::time::Duration) {
+    if let Some(d) = floor_deadline(start, floor) {
+        tokio::time::sleep_until(d).await;
+    }
+}
+
+/// When an answer started at `start` may go out: the floor plus up to a
+/// quarter of it in jitter, so the floor itself is not a fingerprint.
+/// `None` without a floor.
+pub fn floor_deadline(start: tokio::time::Instant, floor: std::time::Duration) -> Option<tokio::time::Instant> {
+    (!floor.is_zero()).then(|| start + floor + floor.mul_f64(rand::random::<f64>() / 4.0))
 }
 
 static HITS_NOT_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -20,6 +20,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use std::collections::HashMap;
 
 use super::Notifier;
+use crate::domain::alert::render::AlarmOrigin;
 use crate::domain::alert::{Alert, render};
 use crate::error::{Error, Result};
 
@@ -32,14 +33,26 @@ pub const MESSAGE_BUDGET: usize = 250 * 1024;
 pub struct Sns {
     client: Client,
     topic_arn: String,
+    origin: AlarmOrigin,
 }
 
 impl Sns {
     /// A notifier publishing to `topic_arn`.
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+        let topic_arn = topic_arn.into();
         Sns {
             client,
-            topic_arn: topic_arn.into(),
+            origin: AlarmOrigin::from_topic_arn(&topic_arn).unwrap_or_else(Self::unknown_origin),
+            topic_arn,
+        }
+    }
+
+    /// For a topic ARN that does not parse (never on AWS): fields stay present.
+    fn unknown_origin() -> AlarmOrigin {
+        AlarmOrigin {
+            partition: "aws".into(),
+            region: "unknown".into(),
+            account: "000000000000".into(),
         }
     }
 
@@ -47,7 +60,13 @@ impl Sns {
     /// SNS (every copy of it escaped twice) is trimmed: headers first, then
     /// the longest request fields. The stored hit keeps everything.
     pub fn message(alert: &Alert) -> Result<String> {
-        let body = Self::structure(alert)?;
+        Self::message_in(alert, &Self::unknown_origin())
+    }
+
+    /// [`Sns::message`] with the `https` rendering naming `origin` (the
+    /// topic's partition, region and account).
+    pub fn message_in(alert: &Alert, origin: &AlarmOrigin) -> Result<String> {
+        let body = Self::structure(alert, origin)?;
         if body.len() <= MESSAGE_BUDGET {
             return Ok(body);
         }
@@ -61,7 +80,7 @@ impl Sns {
                 a.hit.token_id
             ),
         );
-        let body = Self::structure(&a)?;
+        let body = Self::structure(&a, origin)?;
         if body.len() <= MESSAGE_BUDGET {
             return Ok(body);
         }
@@ -69,7 +88,7 @@ impl Sns {
             cut(f, 256);
         }
         a.hit.tampered_claims.truncate(16);
-        let body = Self::structure(&a)?;
+        let body = Self::structure(&a, origin)?;
         if body.len() <= MESSAGE_BUDGET {
             Ok(body)
         } else {
@@ -80,9 +99,9 @@ impl Sns {
         }
     }
 
-    fn structure(alert: &Alert) -> Result<String> {
+    fn structure(alert: &Alert, origin: &AlarmOrigin) -> Result<String> {
         let json = render::alert_json(alert).to_string();
-        let alarm = render::cloudwatch_alarm(alert).to_string();
+        let alarm = render::cloudwatch_alarm(alert, origin).to_string();
         let v = serde_json::json!({
             "default": json,
             "sqs": json,
@@ -142,7 +161,7 @@ impl Notifier for Sns {
             .publish()
             .topic_arn(&self.topic_arn)
             .message_structure("json")
-            .message(Self::message(alert)?)
+            .message(Self::message_in(alert, &self.origin)?)
             .subject(render::subject(alert))
             .set_message_attributes(Some(Self::attributes(alert)?))
             .send()
@@ -215,6 +234,103 @@ mod tests {
         assert_eq!(attrs["token_id"].string_value(), Some("687d6fc3f5e48593"));
     }
 
+    /// A CloudWatch alarm notification in the shape AWS documents (the SNS
+    /// message of an alarm; field names and types as in the CloudWatch and
+    /// Lambda documentation's examples, values our own).
+    const DOCUMENTED_ALARM: &str = r#"{
+        "AlarmName": "api-5xx",
+        "AlarmDescription": "5xx from the API",
+        "AWSAccountId": "111122223333",
+        "AlarmConfigurationUpdatedTimestamp": "2026-01-02T03:04:05.678+0000",
+        "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (02/01/26 03:04:00)] was greater than the threshold (0.0).",
+        "StateChangeTime": "2026-01-02T03:05:05.678+0000",
+        "Region": "EU (Ireland)",
+        "AlarmArn": "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:api-5xx",
+        "OldStateValue": "OK",
+        "OKActions": [],
+        "AlarmActions": ["arn:aws:sns:eu-west-1:111122223333:ops"],
+        "InsufficientDataActions": [],
+        "Trigger": {
+            "MetricName": "5XXError",
+            "Namespace": "AWS/ApiGateway",
+            "StatisticType": "Statistic",
+            "Statistic": "SUM",
+            "Unit": null,
+            "Dimensions": [{"value": "prod", "name": "Stage"}],
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 0.0,
+            "TreatMissingData": "missing",
+            "EvaluateLowSampleCountPercentile": ""
+        }
+    }"#;
+
+    fn kind(v: &serde_json::Value) -> &'static str {
+        match v {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "bool",
+            serde_json::Value::Number(_) => "number",
+            serde_json::Value::String(_) => "string",
+            serde_json::Value::Array(_) => "array",
+            serde_json::Value::Object(_) => "object",
+        }
+    }
+
+    /// Every field of a real notification is present with the same type, so
+    /// PagerDuty's CloudWatch integration reads the alert as an alarm.
+    #[test]
+    fn the_https_rendering_has_every_field_of_a_real_alarm_notification() {
+        let h = hit_at("687d6fc3f5e48593", "2001:db8::7", 0, 0);
+        let origin = AlarmOrigin::from_topic_arn("arn:aws:sns:eu-west-1:111122223333:honeytoken-AlertTopic-X").unwrap();
+        let real: serde_json::Value = serde_json::from_str(DOCUMENTED_ALARM).unwrap();
+        for a in [Alert::for_hit(&h), Alert::summary(&h, 41, 900)] {
+            let m = parse(&Sns::message_in(&a, &origin).unwrap());
+            let ours = parse(m["https"].as_str().unwrap());
+            for (k, v) in real.as_object().unwrap() {
+                let got = ours.get(k).unwrap_or_else(|| panic!("missing {k}"));
+                assert_eq!(kind(got), kind(v), "{k}: {got}");
+            }
+            for (k, v) in real["Trigger"].as_object().unwrap() {
+                let got = ours["Trigger"].get(k).unwrap_or_else(|| panic!("missing Trigger.{k}"));
+                // Unit is null for a metric without one; ours has Count.
+                if !v.is_null() {
+                    assert_eq!(kind(got), kind(v), "Trigger.{k}: {got}");
+                }
+            }
+            let d = &ours["Trigger"]["Dimensions"][0];
+            assert_eq!(
+                (d["name"].as_str(), d["value"].as_str()),
+                (Some("TokenId"), Some("687d6fc3f5e48593"))
+            );
+            assert_eq!(ours["AWSAccountId"], "111122223333");
+            assert_eq!(ours["Region"], "EU (Ireland)");
+            assert_eq!(
+                ours["AlarmArn"],
+                "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:honeytoken/687d6fc3f5e48593/2001:db8::7"
+            );
+            assert_eq!(ours["NewStateValue"], "ALARM");
+            assert_eq!(ours["OldStateValue"], "OK");
+            assert_eq!(ours["Trigger"]["Statistic"], "SUM");
+            assert_eq!(ours["Trigger"]["Threshold"], 0.0);
+            assert_eq!(ours["Trigger"]["ComparisonOperator"], "GreaterThanThreshold");
+            let period = ours["Trigger"]["Period"].as_u64().unwrap();
+            assert!(period >= 60 && period.is_multiple_of(60), "{period}");
+            assert_eq!(ours["StateChangeTime"], "2026-11-28T12:00:00.000+0000");
+        }
+        assert_eq!(
+            parse(
+                parse(&Sns::message_in(&Alert::summary(&h, 41, 900), &origin).unwrap())["https"]
+                    .as_str()
+                    .unwrap()
+            )["Trigger"]["Period"],
+            900
+        );
+        assert_eq!(AlarmOrigin::from_topic_arn("not-an-arn"), None);
+    }
+
     #[test]
     fn hostile_hit_is_trimmed_to_fit() {
         let mut h = hit_at("tok", "203.0.113.9", 0, 0);
@@ -227,7 +343,7 @@ mod tests {
         h.user_agent = "\"".repeat(512);
         let a = Alert::for_hit(&h);
         assert!(
-            Sns::structure(&a).unwrap().len() > MESSAGE_BUDGET,
+            Sns::structure(&a, &Sns::unknown_origin()).unwrap().len() > MESSAGE_BUDGET,
             "the case must exceed the budget"
         );
         let body = Sns::message(&a).unwrap();

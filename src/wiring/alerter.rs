@@ -7,8 +7,8 @@ use aws_config::SdkConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::alerting::pipeline::{Channel, DEFAULT_WINDOW, FlushReport, Pipeline};
-use crate::alerting::stream::{BatchReport, process_batch, records_from_event};
+use crate::alerting::pipeline::{Channel, DEFAULT_OPTIONAL_DEADLINE, DEFAULT_WINDOW, FlushReport, Pipeline};
+use crate::alerting::stream::{BatchReport, process_batch_until, records_from_event};
 use crate::error::{Error, Result};
 use crate::notify::Notifier;
 use crate::notify::pagerduty::PagerDuty;
@@ -32,7 +32,15 @@ pub struct AlerterEnv {
     pub pagerduty_secret: Option<String>,
     /// `PAGERDUTY_EVENTS_URL` (optional; default the public Events API v2).
     pub pagerduty_url: Option<String>,
+    /// `OPTIONAL_CHANNEL_DEADLINE_SECS` (default 8): the time Slack and
+    /// PagerDuty Events get together for one alert once SNS has it.
+    pub optional_deadline: Duration,
 }
+
+/// Time a stream record may take besides its optional channels (state
+/// reads and writes, the SNS publish): a batch takes no new record once less
+/// than this plus the optional deadline is left before the function's.
+pub const DEADLINE_SLACK: Duration = Duration::from_secs(10);
 
 impl AlerterEnv {
     /// Reads the process environment.
@@ -50,7 +58,14 @@ impl AlerterEnv {
             1..=24 * 60,
             "a number of minutes from 1 to 1440",
         )?;
+        let optional_deadline = Duration::from_secs(vars.number(
+            "OPTIONAL_CHANNEL_DEADLINE_SECS",
+            DEFAULT_OPTIONAL_DEADLINE.as_secs(),
+            1..=300,
+            "a number of seconds from 1 to 300",
+        )?);
         Ok(AlerterEnv {
+            optional_deadline,
             state_table: vars.need("ALERT_STATE_TABLE")?,
             topic_arn: vars.need("ALERT_TOPIC_ARN")?,
             window: Duration::from_secs(minutes * 60),
@@ -63,8 +78,11 @@ impl AlerterEnv {
 
 /// Builds the pipeline: DynamoDB state, SNS (required), and Slack and
 /// PagerDuty (optional) when their secrets are configured. A configured
-/// secret that cannot be read fails the start: better a loud error and an
-/// alarm than a channel silently missing.
+/// optional channel that cannot be built (its secret unreadable, its value
+/// invalid) is skipped and logged, and named in
+/// [`Pipeline::unavailable`], which every invocation counts as the
+/// `honeytoken/ChannelsUnavailable` metric (alarmed): failing the start
+/// instead would stop every alert, SNS included.
 pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
     let state = Arc::new(DynamoAlertState::new(
         aws_sdk_dynamodb::Client::new(conf),
@@ -76,26 +94,50 @@ pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
         required: true,
     }];
     let sm = aws_sdk_secretsmanager::Client::new(conf);
+    let mut unavailable = Vec::new();
+    let mut skip = |channel: &str, e: Error| {
+        tracing::error!(
+            event = "channel_unavailable",
+            channel,
+            error = %e,
+            "optional alert channel skipped; SNS alerts still flow"
+        );
+        unavailable.push(channel.to_string());
+    };
     if let Some(arn) = &env.slack_secret {
-        let url = secrets::read(&sm, arn, "url").await?;
-        channels.push(Channel {
-            notifier: Arc::new(Slack::new(&url)?),
-            required: false,
-        });
+        match async { Slack::new(&secrets::read(&sm, arn, "url").await?) }.await {
+            Ok(s) => channels.push(Channel {
+                notifier: Arc::new(s),
+                required: false,
+            }),
+            Err(e) => skip("slack", e),
+        }
     }
     if let Some(arn) = &env.pagerduty_secret {
-        let key = secrets::read(&sm, arn, "routing_key").await?;
-        let mut pd = PagerDuty::new(&key)?;
-        if let Some(url) = &env.pagerduty_url {
-            pd = pd.with_url(url)?;
+        let built = async {
+            let key = secrets::read(&sm, arn, "routing_key").await?;
+            let mut pd = PagerDuty::new(&key)?;
+            if let Some(url) = &env.pagerduty_url {
+                pd = pd.with_url(url)?;
+            }
+            Ok::<_, Error>(pd)
         }
-        channels.push(Channel {
-            notifier: Arc::new(pd),
-            required: false,
-        });
+        .await;
+        match built {
+            Ok(pd) => channels.push(Channel {
+                notifier: Arc::new(pd),
+                required: false,
+            }),
+            Err(e) => skip("pagerduty", e),
+        }
     }
-    Ok(Pipeline::new(state, channels).with_window(env.window))
+    Ok(Pipeline::new(state, channels)
+        .with_window(env.window)
+        .with_optional_deadline(env.optional_deadline)
+        .with_unavailable(unavailable))
 }
+
+pub use super::metric_line;
 
 /// What the alerter was invoked with.
 #[derive(Debug)]
@@ -131,15 +173,40 @@ pub fn parse_invocation(v: serde_json::Value) -> Result<Invocation> {
 /// flush report. A flush that could not deliver everything is an error, so
 /// the function's Errors alarm sees it.
 pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> {
+    handle_until(p, inv, None).await
+}
+
+/// [`handle`] for an invocation that must return by `deadline` (the Lambda
+/// context's): a stream batch stops taking records once less than
+/// [`DEADLINE_SLACK`] plus the optional channels' deadline is left. Prints
+/// the `AlerterFailedRecords` and `ChannelsUnavailable` metrics (EMF) when
+/// they are not zero: records reported in `batchItemFailures` are
+/// successful invocations to Lambda, so its `Errors` metric never sees them.
+pub async fn handle_until(
+    p: &Pipeline,
+    inv: Invocation,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<serde_json::Value> {
+    if let Some(line) = metric_line(
+        &[("ChannelsUnavailable", p.unavailable().len() as u64)],
+        "channel_unavailable",
+    ) {
+        println!("{line}");
+    }
     match inv {
         Invocation::Stream(ev) => {
             let records = records_from_event(&ev);
-            let r: BatchReport = process_batch(p, &records).await?;
+            let stop_at = deadline.map(|d| d - (DEADLINE_SLACK + p.optional_deadline()));
+            let r: BatchReport = process_batch_until(p, &records, stop_at).await?;
+            if let Some(line) = metric_line(&[("AlerterFailedRecords", r.failed as u64)], "stream_records_failed") {
+                println!("{line}");
+            }
             tracing::info!(
                 records = records.len(),
                 processed = r.processed,
                 delivered = r.delivered,
                 suppressed = r.suppressed,
+                deferred = r.deferred,
                 failed_at = r.failed_at.as_deref().unwrap_or(""),
                 "stream batch"
             );
@@ -187,6 +254,7 @@ mod tests {
         .unwrap();
         assert_eq!(e.window, Duration::from_secs(900));
         assert_eq!(e.slack_secret, None);
+        assert_eq!(e.optional_deadline, DEFAULT_OPTIONAL_DEADLINE);
         let bad = AlerterEnv::from_lookup(|k| match k {
             "ALERT_STATE_TABLE" | "ALERT_TOPIC_ARN" => Some("x".into()),
             "THROTTLE_WINDOW_MINUTES" => Some("0".into()),
@@ -195,6 +263,23 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("THROTTLE_WINDOW_MINUTES"));
         let missing = AlerterEnv::from_lookup(|_| None).unwrap_err().to_string();
         assert!(missing.contains("ALERT_STATE_TABLE"), "{missing}");
+    }
+
+    #[test]
+    fn metric_lines_are_emf_and_only_when_something_failed() {
+        assert_eq!(metric_line(&[("AlerterFailedRecords", 0)], "x"), None);
+        let l = metric_line(&[("AlerterFailedRecords", 2), ("ChannelsUnavailable", 0)], "x").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        assert!(!l.contains('\n'));
+        assert_eq!(v["AlerterFailedRecords"], 2);
+        assert!(v.get("ChannelsUnavailable").is_none());
+        let m = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(m["Namespace"], "honeytoken");
+        assert_eq!(
+            m["Metrics"],
+            serde_json::json!([{"Name": "AlerterFailedRecords", "Unit": "Count"}])
+        );
+        assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 0);
     }
 
     #[test]

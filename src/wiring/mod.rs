@@ -21,6 +21,35 @@ use crate::decoy::Decoy;
 use crate::domain::key::SigningKey;
 use crate::store::{AllowStore, HitStore, TokenStore};
 
+/// One CloudWatch Embedded Metric Format line (namespace `honeytoken`, no
+/// dimensions) carrying `metrics`, or `None` when every value is zero (the
+/// alarms treat missing data as not breaching, so nothing is written when
+/// nothing failed). Printed on stdout, CloudWatch Logs turns it into metrics:
+/// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+pub fn metric_line(metrics: &[(&str, u64)], event: &str) -> Option<String> {
+    let metrics: Vec<&(&str, u64)> = metrics.iter().filter(|(_, v)| *v > 0).collect();
+    if metrics.is_empty() {
+        return None;
+    }
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut v = serde_json::json!({
+        "_aws": {
+            "Timestamp": now,
+            "CloudWatchMetrics": [{
+                "Namespace": "honeytoken",
+                "Dimensions": [[]],
+                "Metrics": metrics.iter().map(|(n, _)| serde_json::json!({"Name": n, "Unit": "Count"})).collect::<Vec<_>>(),
+            }]
+        },
+        "level": "ERROR",
+        "event": event,
+    });
+    for (n, c) in metrics {
+        v[*n] = serde_json::json!(c);
+    }
+    Some(v.to_string())
+}
+
 /// Stores and key a command works on, whichever backend holds them.
 pub struct Context {
     /// Tokens.

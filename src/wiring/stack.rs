@@ -70,6 +70,9 @@ pub struct DecoyEnv {
     /// `ORIGIN_VERIFY_SECRET_ARN` (front door only): the secret CloudFront
     /// sends in `x-origin-verify`, see [`Decoy::with_origin_verify`].
     pub origin_verify_secret_arn: Option<String>,
+    /// `FLOOD_WHOLE_HITS` (default 20) and `THROTTLE_WINDOW_MINUTES` (the
+    /// bucket, default 15): the flood rule the decoy keeps hits under.
+    pub flood: crate::domain::flood::FloodRule,
 }
 
 impl DecoyEnv {
@@ -93,9 +96,40 @@ impl DecoyEnv {
             )?,
             min_latency_ms: vars.number("MIN_LATENCY_MS", 0, 0..=10_000, "0 to 10000 milliseconds")?,
             origin_verify_secret_arn: vars.opt("ORIGIN_VERIFY_SECRET_ARN"),
+            flood: crate::domain::flood::FloodRule {
+                whole: vars.number(
+                    "FLOOD_WHOLE_HITS",
+                    crate::domain::flood::DEFAULT_WHOLE,
+                    1..=10_000,
+                    "a number from 1 to 10000",
+                )?,
+                bucket: std::time::Duration::from_secs(
+                    60 * vars.number(
+                        "THROTTLE_WINDOW_MINUTES",
+                        crate::domain::flood::DEFAULT_BUCKET.as_secs() / 60,
+                        1..=24 * 60,
+                        "a number of minutes from 1 to 1440",
+                    )?,
+                ),
+            },
         })
     }
 }
+
+/// The response-time floor for the decoy's answers while it is not ready:
+/// `MIN_LATENCY_MS` as [`DecoyEnv`] reads it, or, when that is unset or
+/// unreadable, [`FALLBACK_FLOOR_MS`], so a broken environment still answers
+/// no faster than a ready decoy would.
+pub fn fallback_floor(get: impl Fn(&str) -> Option<String>) -> std::time::Duration {
+    let ms = get("MIN_LATENCY_MS")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms <= 10_000)
+        .unwrap_or(FALLBACK_FLOOR_MS);
+    std::time::Duration::from_millis(ms)
+}
+
+/// The template's default `MinLatencyMs`.
+pub const FALLBACK_FLOOR_MS: u64 = 40;
 
 /// Builds the decoy the Lambda function runs: DynamoDB stores and the key
 /// from Secrets Manager. Called once per cold start.
@@ -113,7 +147,7 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         allow: store.clone(),
         marks: store,
     };
-    let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms));
+    let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)).with_flood_rule(env.flood);
     Ok(match &env.origin_verify_secret_arn {
         Some(arn) => {
             let secrets = aws_sdk_secretsmanager::Client::new(conf);

@@ -27,6 +27,8 @@ struct State {
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<Value>>,
     next_id: Mutex<u64>,
+    // Milliseconds from handing out an invocation to its deadline (0: 60 s).
+    deadline_ms: Mutex<i64>,
 }
 
 /// The emulator; stops accepting when dropped.
@@ -56,6 +58,12 @@ impl RuntimeApi {
             }
         });
         RuntimeApi { addr, state, task }
+    }
+
+    /// Sets the deadline the next invocations get (`Lambda-Runtime-Deadline-Ms`
+    /// is this long after the function receives them); the default is 60 s.
+    pub fn set_deadline(&self, d: Duration) {
+        *self.state.deadline_ms.lock().unwrap() = d.as_millis() as i64;
     }
 
     /// Queues one invocation and waits for the function's answer: `Ok` from
@@ -101,7 +109,11 @@ async fn serve(conn: TcpStream, state: Arc<State>) {
                     }
                     state.queued.notified().await;
                 };
-                let deadline = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64 + 60_000;
+                let after = match *state.deadline_ms.lock().unwrap() {
+                    0 => 60_000,
+                    ms => ms,
+                };
+                let deadline = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64 + after;
                 (
                     200,
                     vec![

@@ -60,9 +60,130 @@ pub async fn handle(decoy: &Decoy, req: Request) -> Response<Body> {
     to_lambda(decoy.handle(to_http(req), meta).await)
 }
 
+/// First wait after a failed setup; doubles after each failure.
+pub const SETUP_BACKOFF_START: std::time::Duration = std::time::Duration::from_secs(1);
+/// Longest wait between setup attempts: under a flood, one execution
+/// environment calls Secrets Manager at most once a minute.
+pub const SETUP_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A value built once, whose failed builds are retried no more often than a
+/// backoff allows (so a decoy that cannot read its key does not call
+/// Secrets Manager on every request of a flood).
+pub struct Retrying<T> {
+    cell: tokio::sync::OnceCell<T>,
+    // (earliest next attempt, the same on the wall clock, current backoff).
+    // An attempt is due when either clock says so: a Lambda environment is
+    // frozen between requests, and a monotonic clock that does not run while
+    // frozen must not stretch the backoff over thousands of requests.
+    next: std::sync::Mutex<(tokio::time::Instant, std::time::SystemTime, std::time::Duration)>,
+}
+
+impl<T> Default for Retrying<T> {
+    fn default() -> Self {
+        Retrying {
+            cell: tokio::sync::OnceCell::new(),
+            next: std::sync::Mutex::new((
+                tokio::time::Instant::now(),
+                std::time::SystemTime::now(),
+                std::time::Duration::ZERO,
+            )),
+        }
+    }
+}
+
+impl<T> Retrying<T> {
+    /// The value, building it with `init` unless a failed build is too recent.
+    /// `None` while not built; `init`'s error is logged.
+    pub async fn get<F, Fut, E>(&self, init: F) -> Option<&T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
+    {
+        if let Some(v) = self.cell.get() {
+            return Some(v);
+        }
+        {
+            let next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            if tokio::time::Instant::now() < next.0 && std::time::SystemTime::now() < next.1 {
+                return None;
+            }
+        }
+        match init().await {
+            Ok(v) => {
+                let _ = self.cell.set(v);
+                self.cell.get()
+            }
+            Err(e) => {
+                let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+                let backoff = if next.2.is_zero() {
+                    SETUP_BACKOFF_START
+                } else {
+                    (next.2 * 2).min(SETUP_BACKOFF_MAX)
+                };
+                *next = (
+                    tokio::time::Instant::now() + backoff,
+                    std::time::SystemTime::now() + backoff,
+                    backoff,
+                );
+                tracing::error!(
+                    event = "decoy_setup_failed",
+                    error = %e,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "the decoy cannot start: it answers every request but records nothing"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The answer while the decoy is not ready: the persona's bytes after the
+/// same floor a ready decoy waits, so neither content nor timing shows it.
+/// Prints the `honeytoken/DecoyNotReady` metric line (EMF, alarmed).
+pub async fn not_ready(
+    persona: &honeytoken::decoy::persona::Persona,
+    floor: std::time::Duration,
+    start: tokio::time::Instant,
+    req: &Request,
+) -> Response<Body> {
+    // Classified as the ready decoy would: nothing tells the two apart.
+    let kind = persona.classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
+    if let Some(line) = honeytoken::wiring::metric_line(&[("DecoyNotReady", 1)], "decoy_not_ready") {
+        println!("{line}");
+    }
+    honeytoken::decoy::handler::wait_floor(start, floor).await;
+    to_lambda(persona.answer(kind))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A flood while the key cannot be read costs a bounded number of
+    /// Secrets Manager calls: one, then one per backoff, at most one a minute.
+    #[tokio::test(start_paused = true)]
+    async fn failed_setup_is_retried_with_backoff() {
+        let r: Retrying<u32> = Retrying::default();
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let fail = || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err::<u32, &str>("AccessDenied")
+        };
+        // 1,000 requests over ten minutes of (paused, auto-advanced) time.
+        for _ in 0..1000 {
+            assert!(r.get(fail).await.is_none());
+            tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        }
+        let n = calls.load(std::sync::atomic::Ordering::SeqCst);
+        // 1 + 2 + 4 + ... + 32 s, then every 60 s: 16 in 600 s; never per request.
+        assert!(n <= 17, "{n} setup attempts");
+        assert!(n >= 8, "it keeps retrying: {n}");
+        // Once it works it is built and kept.
+        tokio::time::sleep(SETUP_BACKOFF_MAX).await;
+        assert_eq!(r.get(|| async { Ok::<u32, &str>(7) }).await, Some(&7));
+        assert_eq!(r.get(fail).await, Some(&7));
+    }
 
     fn fixture() -> String {
         let p = concat!(

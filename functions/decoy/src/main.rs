@@ -1,15 +1,17 @@
 //! The decoy endpoint on AWS Lambda behind an API Gateway HTTP API.
 //!
 //! Clients and the signing key are built once per cold start, outside the
-//! handler. If that fails (Secrets Manager unreachable), the function still
-//! answers every request exactly as the decoy does, retrying the setup on
-//! each request, so an outage never changes what a caller sees.
+//! handler. If that fails (IAM, KMS, a deleted secret), the function still
+//! answers every request exactly as the decoy does, with the same bytes
+//! after the same timing floor, prints the `honeytoken/DecoyNotReady`
+//! metric (alarmed: it is recognising and recording nothing), and retries
+//! the setup with a backoff of up to a minute, so a flood does not turn
+//! into a flood of Secrets Manager calls.
 
 use honeytoken::decoy::Decoy;
-use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, sdk_config};
+use honeytoken::wiring::stack::{DecoyEnv, decoy as build_decoy, fallback_floor, sdk_config};
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 async fn setup() -> honeytoken::Result<Decoy> {
     let env = DecoyEnv::from_env()?;
@@ -21,32 +23,21 @@ async fn setup() -> honeytoken::Result<Decoy> {
         .map(|d| d.with_persona(honeytoken::wiring::stack::persona_from_env()))
 }
 
-async fn ready(cell: &OnceCell<Decoy>) -> Option<&Decoy> {
-    match cell.get_or_try_init(setup).await {
-        Ok(d) => Some(d),
-        Err(e) => {
-            tracing::error!(event = "decoy_setup_failed", error = %e);
-            None
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     honeytoken::wiring::init_lambda_tracing();
-    let cell: Arc<OnceCell<Decoy>> = Arc::new(OnceCell::new());
-    let _ = ready(&cell).await;
+    let ready: Arc<decoy::Retrying<Decoy>> = Arc::new(decoy::Retrying::default());
+    let _ = ready.get(setup).await;
     // Not ready (no key yet): the same persona answers, so nothing changes for a caller.
     let fallback = honeytoken::wiring::stack::persona_from_env();
+    let floor = fallback_floor(|k| std::env::var(k).ok());
     run(service_fn(move |req: Request| {
-        let (cell, fallback) = (cell.clone(), fallback.clone());
+        let (ready, fallback) = (ready.clone(), fallback.clone());
         async move {
-            let resp: Response<Body> = match ready(&cell).await {
+            let start = tokio::time::Instant::now();
+            let resp: Response<Body> = match ready.get(setup).await {
                 Some(d) => decoy::handle(d, req).await,
-                None => {
-                    let kind = fallback.classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
-                    decoy::to_lambda(fallback.answer(kind))
-                }
+                None => decoy::not_ready(&fallback, floor, start, &req).await,
             };
             Ok::<_, std::convert::Infallible>(resp)
         }

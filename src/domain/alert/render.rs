@@ -247,16 +247,77 @@ pub fn alert_json(a: &Alert) -> serde_json::Value {
     })
 }
 
+/// Where a CloudWatch-alarm-shaped alert says it comes from: the partition,
+/// region and account of the topic it is published to (a real notification
+/// carries all three).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmOrigin {
+    /// `aws`, `aws-cn`, `aws-us-gov`, ...
+    pub partition: String,
+    /// Region code, e.g. `eu-west-1`.
+    pub region: String,
+    /// Twelve-digit account id.
+    pub account: String,
+}
+
+impl AlarmOrigin {
+    /// From an SNS topic ARN (`arn:PARTITION:sns:REGION:ACCOUNT:NAME`).
+    pub fn from_topic_arn(arn: &str) -> Option<AlarmOrigin> {
+        let mut p = arn.split(':');
+        let (arn_, partition, service, region, account) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
+        (arn_ == "arn" && service == "sns" && !region.is_empty() && !account.is_empty()).then(|| AlarmOrigin {
+            partition: partition.into(),
+            region: region.into(),
+            account: account.into(),
+        })
+    }
+
+    /// The region as CloudWatch names it in notifications (e.g. "US East
+    /// (N. Virginia)"); the code itself for a region not listed here.
+    pub fn region_name(&self) -> String {
+        let name = match self.region.as_str() {
+            "us-east-1" => "US East (N. Virginia)",
+            "us-east-2" => "US East (Ohio)",
+            "us-west-1" => "US West (N. California)",
+            "us-west-2" => "US West (Oregon)",
+            "ca-central-1" => "Canada (Central)",
+            "eu-west-1" => "EU (Ireland)",
+            "eu-west-2" => "EU (London)",
+            "eu-west-3" => "EU (Paris)",
+            "eu-central-1" => "EU (Frankfurt)",
+            "eu-north-1" => "EU (Stockholm)",
+            "eu-south-1" => "EU (Milan)",
+            "ap-northeast-1" => "Asia Pacific (Tokyo)",
+            "ap-northeast-2" => "Asia Pacific (Seoul)",
+            "ap-southeast-1" => "Asia Pacific (Singapore)",
+            "ap-southeast-2" => "Asia Pacific (Sydney)",
+            "ap-south-1" => "Asia Pacific (Mumbai)",
+            "sa-east-1" => "South America (Sao Paulo)",
+            other => other,
+        };
+        name.to_string()
+    }
+}
+
 /// The alert shaped as a CloudWatch alarm notification, the only message
-/// PagerDuty's Amazon CloudWatch integration understands (SNS `https`).
+/// PagerDuty's Amazon CloudWatch integration understands (SNS `https`). It
+/// carries every field a real notification has (AWS documents the shape:
+/// AlarmName, AlarmDescription, AWSAccountId, NewStateValue, NewStateReason,
+/// StateChangeTime, Region, AlarmArn, OldStateValue, and a Trigger with the
+/// metric, statistic, period, threshold and comparison; see
+/// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+/// and the SNS event examples in the Lambda documentation).
 /// `AlarmName` is per (token, source), so PagerDuty groups repeats into one
-/// incident; the full alert rides along under `honeytoken`.
-pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
+/// incident; the `AlarmArn` names the `honeytoken` alarm namespace and the
+/// pair; the full alert rides along under `honeytoken`.
+pub fn cloudwatch_alarm(a: &Alert, origin: &AlarmOrigin) -> serde_json::Value {
     let h = &a.hit;
     // CloudWatch writes StateChangeTime as 2026-11-28T12:00:00.123+0000.
     let when = h.received_at.to_string().replacen('Z', "+0000", 1);
     let mut name = format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip);
-    name.truncate(255);
+    truncate_chars(&mut name, 255);
+    // Periods are 60 s or multiples of it; a summary covers its window.
+    let period = a.window_secs.map_or(60, |s| (s / 60).max(1) * 60);
     serde_json::json!({
         "AlarmName": name,
         "AlarmDescription": format!(
@@ -266,20 +327,51 @@ pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
             if h.location.is_empty() { "(not recorded)" } else { &h.location },
             h.token_id
         ),
+        "AWSAccountId": origin.account,
+        "AlarmConfigurationUpdatedTimestamp": when,
         "NewStateValue": "ALARM",
-        "OldStateValue": "OK",
         "NewStateReason": a.summary,
         "StateChangeTime": when,
+        "Region": origin.region_name(),
+        "AlarmArn": format!(
+            "arn:{}:cloudwatch:{}:{}:alarm:{}",
+            origin.partition, origin.region, origin.account, a.dedup_key
+        ),
+        "OldStateValue": "OK",
+        "OKActions": [],
+        "AlarmActions": [],
+        "InsufficientDataActions": [],
         "Trigger": {
             "MetricName": "HoneytokenHits",
             "Namespace": "honeytoken",
+            "StatisticType": "Statistic",
+            "Statistic": "SUM",
+            "Unit": "Count",
             "Dimensions": [
-                {"name": "TokenId", "value": h.token_id},
-                {"name": "SourceIp", "value": h.source_ip}
-            ]
+                {"value": h.token_id, "name": "TokenId"},
+                {"value": h.source_ip, "name": "SourceIp"}
+            ],
+            "Period": period,
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 0.0,
+            "TreatMissingData": "notBreaching",
+            "EvaluateLowSampleCountPercentile": ""
         },
         "honeytoken": alert_json(a),
     })
+}
+
+/// Truncates to at most `max` bytes on a character boundary.
+fn truncate_chars(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut i = max;
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        s.truncate(i);
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,52 @@ use crate::store::alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, 
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Attempts at a decide-phase transaction that DynamoDB cancelled for
+/// throttling (not for a condition): the throttled write is retried with
+/// backoff instead of being taken for a lost race.
+const THROTTLE_ATTEMPTS: u32 = 6;
+/// First wait before retrying a throttled transaction; doubles, with jitter.
+const THROTTLE_BACKOFF_MS: u64 = 50;
+
+/// Why DynamoDB cancelled a transaction, from its cancellation reason codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cancelled {
+    /// A condition failed or a concurrent transaction won: read and decide again.
+    LostRace,
+    /// Throttled (capacity or request rate): the same write may succeed later.
+    Throttled,
+    /// Anything else (validation, size): an error.
+    Other,
+}
+
+/// Classifies `TransactionCanceledException` reasons (one code per item,
+/// `None` for items that were fine). Codes are documented under
+/// TransactWriteItems: ConditionalCheckFailed, TransactionConflict,
+/// ThrottlingError, ProvisionedThroughputExceeded, RequestLimitExceeded,
+/// ItemCollectionSizeLimitExceeded, ValidationError, None.
+/// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+fn classify(codes: &[Option<&str>]) -> Cancelled {
+    let codes: Vec<&str> = codes.iter().flatten().copied().filter(|c| *c != "None").collect();
+    if codes
+        .iter()
+        .any(|c| matches!(*c, "ConditionalCheckFailed" | "TransactionConflict"))
+    {
+        // A lost race: re-reading settles it whatever else was throttled.
+        return Cancelled::LostRace;
+    }
+    if !codes.is_empty()
+        && codes.iter().all(|c| {
+            matches!(
+                *c,
+                "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"
+            )
+        })
+    {
+        return Cancelled::Throttled;
+    }
+    Cancelled::Other
+}
+
 /// Seconds a window item is kept after its end.
 const WINDOW_KEEP_SECS: i64 = 7 * 24 * 3600;
 
@@ -115,7 +161,8 @@ impl DynamoAlertState {
         Self::key(&format!("hit#{hit_id}"), "marker")
     }
 
-    fn window_item(w: &Window) -> Result<Item> {
+    /// The item stored for a throttle window (public for the flood cost model).
+    pub fn window_item(w: &Window) -> Result<Item> {
         let mut item = Self::key(WINDOW_PK, &w.pair.id());
         item.insert("token_id".into(), s(&w.pair.token_id));
         item.insert("source_ip".into(), s(&w.pair.source_ip));
@@ -276,21 +323,46 @@ impl AlertState for DynamoAlertState {
         if writes.is_empty() {
             return Ok(true);
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
+        let mut backoff = THROTTLE_BACKOFF_MS;
+        for attempt in 1..=THROTTLE_ATTEMPTS {
+            let r = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            let e = match r {
+                Ok(_) => return Ok(true),
+                Err(e) => e,
+            };
+            let cancelled = match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    let codes: Vec<Option<&str>> = c.cancellation_reasons().iter().map(|r| r.code()).collect();
+                    classify(&codes)
+                }
+                _ => return Err(err("commit", e)),
+            };
+            match cancelled {
                 // A condition failed, or a concurrent transaction touched the
                 // same items: nothing was written; the caller reads again.
-                Some(se) if se.is_transaction_canceled_exception() => Ok(false),
-                _ => Err(err("commit", e)),
-            },
+                Cancelled::LostRace => return Ok(false),
+                Cancelled::Throttled if attempt < THROTTLE_ATTEMPTS => {
+                    let jitter = rand::random::<u64>() % (backoff / 2 + 1);
+                    tracing::warn!(
+                        attempt,
+                        wait_ms = backoff + jitter,
+                        "alert state write throttled; retrying"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(backoff + jitter)).await;
+                    backoff *= 2;
+                }
+                Cancelled::Throttled => break,
+                _ => return Err(err("commit", e)),
+            }
         }
+        Err(Error::Store(format!(
+            "alert state commit: still throttled after {THROTTLE_ATTEMPTS} attempts; the hit will be retried"
+        )))
     }
 
     async fn claim(&self, key: &str, now_ms: i64, lease_ms: i64) -> Result<Claim> {
@@ -418,5 +490,131 @@ impl crate::store::AlertLog for DynamoAlertState {
             "alerter published {} alert(s) for hit {hit_id}",
             marker.outbox.len().max(1)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::alert_state::Marker;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn cancellation_reasons_tell_a_lost_race_from_throttling() {
+        assert_eq!(
+            classify(&[Some("ConditionalCheckFailed"), Some("None")]),
+            Cancelled::LostRace
+        );
+        assert_eq!(classify(&[None, Some("TransactionConflict")]), Cancelled::LostRace);
+        assert_eq!(classify(&[Some("ThrottlingError"), Some("None")]), Cancelled::Throttled);
+        assert_eq!(
+            classify(&[Some("ProvisionedThroughputExceeded"), Some("RequestLimitExceeded")]),
+            Cancelled::Throttled
+        );
+        assert_eq!(classify(&[Some("ValidationError")]), Cancelled::Other);
+        assert_eq!(classify(&[]), Cancelled::Other);
+    }
+
+    /// A DynamoDB endpoint that cancels the first `throttled` transactions
+    /// for throttling, then accepts; counts the requests.
+    async fn fake_dynamodb(throttled: usize) -> (String, Arc<AtomicUsize>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = l.accept().await {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        // One request per connection is enough here: read the
+                        // head, then the body by Content-Length.
+                        let Ok(n) = conn.read(&mut chunk).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        let Some(head_end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let len = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() < head_end + 4 + len {
+                            continue;
+                        }
+                        let nth = c.fetch_add(1, Ordering::SeqCst);
+                        let (status, body) = if nth < throttled {
+                            (
+                                "400 Bad Request",
+                                r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None]","CancellationReasons":[{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity for one or more global secondary indexes."},{"Code":"None"}]}"#,
+                            )
+                        } else {
+                            ("200 OK", "{}")
+                        };
+                        let resp = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = conn.write_all(resp.as_bytes()).await;
+                        buf.clear();
+                    }
+                });
+            }
+        });
+        (url, calls)
+    }
+
+    fn client(url: &str) -> Client {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("a", "b", None, None, "test"))
+            .endpoint_url(url)
+            .build();
+        Client::from_conf(conf)
+    }
+
+    fn commit() -> Commit {
+        Commit {
+            marker: Some(Marker {
+                hit_id: "01HIT".into(),
+                outbox: vec![],
+                expires_at: 1,
+            }),
+            window: None,
+            outbox: vec![],
+        }
+    }
+
+    /// Throttling inside TransactionCanceled is retried, not taken for a
+    /// lost race (which would make the pipeline re-decide, and after eight
+    /// "races" fail the hit).
+    #[tokio::test]
+    async fn a_throttled_transaction_is_retried_not_taken_for_a_lost_race() {
+        let (url, calls) = fake_dynamodb(2).await;
+        let st = DynamoAlertState::new(client(&url), "state");
+        assert!(
+            st.commit(&commit()).await.unwrap(),
+            "committed after the throttling passed"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        // Throttled for good: an error naming it, after a bounded number of attempts.
+        let (url, calls) = fake_dynamodb(usize::MAX).await;
+        let st = DynamoAlertState::new(client(&url), "state");
+        let e = st.commit(&commit()).await.unwrap_err().to_string();
+        assert!(e.contains("throttled"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), THROTTLE_ATTEMPTS as usize);
     }
 }

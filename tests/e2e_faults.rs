@@ -1,0 +1,330 @@
+//! The real `decoy` and `alerter` binaries under the Lambda Runtime API
+//! emulator, on moto, with a fault injected (issue 12): each must keep
+//! answering the way a healthy one does, and say so in a metric.
+//!
+//! * the decoy cannot read its signing key (a secret ARN moto does not have);
+//! * the alerter's Slack secret does not exist;
+//! * the alerter's Slack endpoint never answers.
+
+#[path = "support/alerts.rs"]
+mod alerts;
+#[path = "support/runtime_api.rs"]
+mod runtime_api;
+#[path = "support/aws.rs"]
+mod support;
+
+use alerts::{Delivered, Topic, deliver, stream_records};
+use honeytoken::domain::hit::Hit;
+use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+use honeytoken::store::HitStore;
+use honeytoken::store::TokenStore;
+use honeytoken::store::dynamodb::DynamoStore;
+use honeytoken::wiring::stack::signing_key;
+use runtime_api::{Function, RuntimeApi, workspace_bin};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// A secret ARN in moto's account that does not exist.
+const MISSING_SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:honeytoken/missing-AbCdEf";
+
+fn aws_env() -> Vec<(&'static str, String)> {
+    let get = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    vec![
+        ("AWS_ENDPOINT_URL", support::endpoint()),
+        ("AWS_ACCESS_KEY_ID", get("AWS_ACCESS_KEY_ID", "testing")),
+        ("AWS_SECRET_ACCESS_KEY", get("AWS_SECRET_ACCESS_KEY", "testing")),
+        ("AWS_REGION", get("AWS_REGION", "us-east-1")),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// The JSON log lines of a function that are EMF records of `metric`.
+fn metric_lines(f: &Function, metric: &str) -> Vec<Value> {
+    f.logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| {
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["Name"] == metric))
+        })
+        .collect()
+}
+
+/// [`metric_lines`] once at least `want` have arrived: the function writes a
+/// line before it answers, but the thread reading its stdout may not have
+/// collected it yet. Gives up after 20 s and returns what there is.
+async fn wait_metric_lines(f: &Function, metric: &str, want: usize) -> Vec<Value> {
+    let give_up = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lines = metric_lines(f, metric);
+        if lines.len() >= want || Instant::now() >= give_up {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Status, headers and body of a Lambda HTTP response.
+fn shape(resp: &Value) -> Value {
+    serde_json::json!({
+        "statusCode": resp["statusCode"],
+        "headers": resp["headers"],
+        "multiValueHeaders": resp["multiValueHeaders"],
+        "body": resp["body"],
+        "isBase64Encoded": resp["isBase64Encoded"],
+    })
+}
+
+/// Item 2: a decoy that cannot read its key answers with the same bytes, no
+/// sooner than the same floor, raises DecoyNotReady on every request, and
+/// calls Secrets Manager far less often than it is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decoy_without_its_key_looks_the_same_and_raises_the_metric() {
+    let bin = workspace_bin("decoy");
+    let conf = support::sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let tables = support::Tables::create(&ddb).await;
+    let secret_arn = support::create_signing_secret(&conf).await;
+    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
+        .await
+        .unwrap();
+    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
+    let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
+    let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
+    store.create(&record).await.unwrap();
+    let event: Value = serde_json::from_str(
+        &support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", &record.token),
+    )
+    .unwrap();
+    const FLOOR_MS: u64 = 400;
+    let spawn = |api: &RuntimeApi, secret: &str| {
+        let mut env = aws_env();
+        env.extend([
+            ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
+            ("HITS_TABLE", tables.name("HitsTable").to_string()),
+            ("SIGNING_KEY_SECRET_ARN", secret.to_string()),
+            ("MIN_LATENCY_MS", FLOOR_MS.to_string()),
+        ]);
+        Function::spawn(&bin, "decoy", api, &env)
+    };
+    let ready_api = RuntimeApi::start().await;
+    let ready = spawn(&ready_api, &secret_arn);
+    let broken_api = RuntimeApi::start().await;
+    let broken = spawn(&broken_api, MISSING_SECRET);
+
+    let good = ready_api
+        .invoke(event.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", ready.log_text()));
+    assert_eq!(good["statusCode"], 401);
+    const REQUESTS: usize = 8;
+    for i in 0..REQUESTS {
+        let t = Instant::now();
+        let got = broken_api
+            .invoke(event.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", broken.log_text()));
+        // A lower bound only: the floor is a minimum, never a maximum.
+        assert!(
+            t.elapsed() >= Duration::from_millis(FLOOR_MS),
+            "request {i} answered before the floor: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(shape(&got), shape(&good), "request {i}: same bytes as a ready decoy");
+    }
+    // The ready decoy recorded its hit; the broken one recorded nothing but said so.
+    assert_eq!(store.query(&Default::default()).await.unwrap().len(), 1);
+    let lines = wait_metric_lines(&broken, "DecoyNotReady", REQUESTS).await;
+    assert_eq!(lines.len(), REQUESTS, "{}", broken.log_text());
+    assert_eq!(lines[0]["DecoyNotReady"], 1);
+    assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "honeytoken");
+    assert!(metric_lines(&ready, "DecoyNotReady").is_empty());
+    // Setup attempts (Secrets Manager calls) back off: fewer than requests.
+    let attempts = broken.log_text().matches("decoy_setup_failed").count();
+    assert!(
+        (1..REQUESTS).contains(&attempts),
+        "{attempts} setup attempts for {REQUESTS} requests"
+    );
+    assert!(!broken.log_text().contains(&record.token), "the token is never logged");
+}
+
+/// Stores `hits` and returns their stream records (as Lambda delivers them).
+async fn stored(conf: &aws_config::SdkConfig, tables: &support::Tables, hits: &[Hit]) -> Vec<Value> {
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(conf),
+        tables.name("TokensTable"),
+        tables.name("HitsTable"),
+    );
+    for h in hits {
+        store.put(h).await.unwrap();
+    }
+    stream_records(conf, tables.name("HitsTable")).await
+}
+
+fn hit(token: &str, ip: &str, n: u128) -> Hit {
+    honeytoken_core::testkit::hit_at_time(token, ip, time::OffsetDateTime::now_utc(), n)
+}
+
+async fn secret(conf: &aws_config::SdkConfig, value: &str) -> String {
+    aws_sdk_secretsmanager::Client::new(conf)
+        .create_secret()
+        .name(support::unique("slack"))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string()
+}
+
+fn alerter(api: &RuntimeApi, tables: &support::Tables, topic: &Topic, extra: &[(&'static str, String)]) -> Function {
+    let mut env = aws_env();
+    env.extend([
+        ("ALERT_STATE_TABLE", tables.name("AlertStateTable").to_string()),
+        ("ALERT_TOPIC_ARN", topic.arn.clone()),
+    ]);
+    env.extend(extra.iter().cloned());
+    Function::spawn(&workspace_bin("alerter"), "alerter", api, &env)
+}
+
+/// Item 3: an optional channel whose secret cannot be read is skipped and
+/// counted; the SNS alert still goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_slack_secret_does_not_stop_sns() {
+    let conf = support::sdk_config().await;
+    let tables = support::Tables::create(&aws_sdk_dynamodb::Client::new(&conf)).await;
+    let topic = Topic::create(&conf).await;
+    let h = hit("tokslack1", "203.0.113.50", 1);
+    let records = stored(&conf, &tables, std::slice::from_ref(&h)).await;
+    let api = RuntimeApi::start().await;
+    let f = alerter(
+        &api,
+        &tables,
+        &topic,
+        &[("SLACK_WEBHOOK_SECRET_ARN", MISSING_SECRET.to_string())],
+    );
+    let d = deliver(&records, 0, 100, |ev| async {
+        api.invoke(ev)
+            .await
+            .unwrap_or_else(|e| panic!("alerter failed: {e}\n{}", f.log_text()))
+    })
+    .await;
+    assert_eq!(d, Delivered::All { invocations: 1 });
+    let got = topic.receive(1).await;
+    assert_eq!(got.len(), 1, "{}", f.log_text());
+    assert_eq!(got[0].alert["hit"]["hit_id"], h.hit_id.as_str());
+    let lines = wait_metric_lines(&f, "ChannelsUnavailable", 1).await;
+    assert_eq!(lines.len(), 1, "one invocation, one count: {}", f.log_text());
+    assert_eq!(lines[0]["ChannelsUnavailable"], 1);
+    assert!(f.log_text().contains("channel_unavailable"));
+}
+
+/// A Slack endpoint that accepts connections and never answers.
+async fn silent_endpoint() -> (String, tokio::task::JoinHandle<()>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/services/T0/B0/x", l.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((c, _)) = l.accept().await {
+            held.push(c);
+        }
+    });
+    (url, task)
+}
+
+/// Item 4: a Slack that never answers neither duplicates the SNS alert nor
+/// holds the batch past its deadline: each alert is marked complete once SNS
+/// has it, Slack gets one bounded deadline, and a batch near its deadline
+/// hands the rest back (delivered again, nothing sent twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_that_never_answers_neither_duplicates_nor_stalls() {
+    let conf = support::sdk_config().await;
+    let tables = support::Tables::create(&aws_sdk_dynamodb::Client::new(&conf)).await;
+    let topic = Topic::create(&conf).await;
+    let (url, _stub) = silent_endpoint().await;
+    let slack = secret(&conf, &url).await;
+    let hits = [hit("tokslow1", "203.0.113.61", 1), hit("tokslow2", "203.0.113.62", 2)];
+    let records = stored(&conf, &tables, &hits).await;
+    assert_eq!(records.len(), 2);
+    let api = RuntimeApi::start().await;
+    // Optional channels get 2 s per alert; the function 14 s: it takes no
+    // record once less than 2 + 10 s is left, i.e. after about 2 s.
+    api.set_deadline(Duration::from_secs(14));
+    let f = alerter(
+        &api,
+        &tables,
+        &topic,
+        &[
+            ("SLACK_WEBHOOK_SECRET_ARN", slack),
+            ("OPTIONAL_CHANNEL_DEADLINE_SECS", "2".to_string()),
+        ],
+    );
+    let invoke = |ev: Value| async {
+        api.invoke(ev)
+            .await
+            .unwrap_or_else(|e| panic!("alerter failed: {e}\n{}", f.log_text()))
+    };
+    // The first hit is alerted; Slack's deadline uses up the time, so the
+    // second is handed back as the checkpoint instead of running late.
+    let d = deliver(&records, 0, 100, invoke).await;
+    assert!(
+        matches!(d, Delivered::Failed { checkpoint: 1, .. }),
+        "{d:?}\n{}",
+        f.log_text()
+    );
+    // Lambda redelivers the whole batch from the checkpoint... and the
+    // first record again, as a bisected retry would.
+    api.set_deadline(Duration::from_secs(60));
+    assert_eq!(
+        deliver(&records, 0, 100, invoke).await,
+        Delivered::All { invocations: 1 }
+    );
+    let got = topic.receive(2).await;
+    assert_eq!(got.len(), 2, "exactly one SNS message per hit: {got:#?}");
+    for h in &hits {
+        assert_eq!(
+            got.iter()
+                .filter(|e| e.alert["hit"]["hit_id"] == h.hit_id.as_str())
+                .count(),
+            1
+        );
+    }
+    let logs = f.log_text();
+    assert!(logs.contains("did not finish before the deadline"), "{logs}");
+    assert!(
+        metric_lines(&f, "AlerterFailedRecords").is_empty(),
+        "a deferral is not a failure"
+    );
+}
+
+/// Item 5: a record that fails is counted as a metric (it would be a
+/// successful invocation to Lambda).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_record_is_counted() {
+    let conf = support::sdk_config().await;
+    let tables = support::Tables::create(&aws_sdk_dynamodb::Client::new(&conf)).await;
+    let topic = Topic::create(&conf).await;
+    let records = stored(&conf, &tables, &[hit("tokfail1", "203.0.113.70", 1)]).await;
+    let api = RuntimeApi::start().await;
+    // A topic that does not exist: SNS fails, the record fails.
+    let gone = Topic {
+        arn: format!("{}-gone", topic.arn),
+        queue_url: topic.queue_url.clone(),
+        sqs: topic.sqs.clone(),
+    };
+    let f = alerter(&api, &tables, &gone, &[]);
+    let d = deliver(&records, 0, 100, |ev| async {
+        api.invoke(ev)
+            .await
+            .unwrap_or_else(|e| panic!("alerter failed: {e}\n{}", f.log_text()))
+    })
+    .await;
+    assert!(matches!(d, Delivered::Failed { checkpoint: 0, .. }), "{d:?}");
+    let lines = wait_metric_lines(&f, "AlerterFailedRecords", 1).await;
+    assert_eq!(lines.len(), 1, "{}", f.log_text());
+    assert_eq!(lines[0]["AlerterFailedRecords"], 1);
+}
