@@ -41,6 +41,7 @@ pub struct Decoy {
     test_marks: crate::decoy::testmark::Verifier,
     flood: Option<crate::domain::flood::FloodRule>,
     unstored: Arc<std::sync::atomic::AtomicU64>,
+    hit_log: Option<HitListener>,
 }
 
 impl Decoy {
@@ -55,6 +56,7 @@ impl Decoy {
             listener: None,
             flood: None,
             unstored: Arc::default(),
+            hit_log: None,
             enricher: None,
             trusted_cloudfront: false,
             min_latency: std::time::Duration::ZERO,
@@ -82,6 +84,14 @@ impl Decoy {
     /// Calls `f` with every stored hit.
     pub fn with_listener(mut self, f: HitListener) -> Self {
         self.listener = Some(f);
+        self
+    }
+
+    /// Calls `f` with every hit a request carried, stored or not, before
+    /// the answer is sent: the ECS line of a SIEM feed (`serve --hit-log`,
+    /// the decoy Lambda's log). `f` must not block: queue, or write one line.
+    pub fn with_hit_log(mut self, f: HitListener) -> Self {
+        self.hit_log = Some(f);
         self
     }
 
@@ -235,6 +245,9 @@ impl Decoy {
                     self.unstored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     log_unstored(&hit, &e)
                 }
+            }
+            if let Some(log) = &self.hit_log {
+                log(&hit);
             }
             out.push(hit);
         }

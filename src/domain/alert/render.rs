@@ -257,3 +257,95 @@ pub fn cloudwatch_alarm(a: &Alert) -> serde_json::Value {
         "honeytoken": alert_json(a),
     })
 }
+
+/// The facts of an alert as (name, value) pairs, in the order a person reads
+/// them; chat cards (Teams, Discord) lay them out in their own way. Values
+/// are raw (already escaped against control characters by the hit):
+/// channels that interpret markdown escape them with [`markdown_escape`].
+pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
+    let h = &a.hit;
+    let mut f = vec![
+        ("Token", format!("{} ({})", h.token_id, label_or_orphan(h))),
+        (
+            "Planted at",
+            if h.location.is_empty() {
+                "(not recorded)".to_string()
+            } else {
+                h.location.clone()
+            },
+        ),
+        ("When", h.received_at.to_string()),
+        ("Source", h.source_ip.clone()),
+    ];
+    if let Some(g) = &h.geo {
+        let place: Vec<String> = [g.city.clone(), g.country.clone().or(g.country_code.clone())]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !place.is_empty() {
+            f.push(("Location", place.join(", ")));
+        }
+    }
+    if let Some(asn) = &h.asn {
+        f.push(("Network", format!("AS{} {}", asn.number, asn.org.as_deref().unwrap_or(""))));
+    }
+    f.push(("User agent", h.user_agent.clone()));
+    f.push((
+        "Request",
+        format!(
+            "{} {}{}{}",
+            h.method,
+            h.path,
+            if h.query.is_empty() { "" } else { "?" },
+            h.query
+        ),
+    ));
+    f.push(("Found in", h.found_in.to_string()));
+    let flags = flags(h);
+    if !flags.is_empty() {
+        f.push(("Flags", flags.join(", ")));
+    }
+    if let Some(n) = a.suppressed {
+        f.push((
+            "Summarises",
+            format!(
+                "{n} further request(s) within {} minute(s); the last one is shown",
+                a.window_secs.unwrap_or(0).div_ceil(60)
+            ),
+        ));
+    }
+    f.push(("Hit id", h.hit_id.clone()));
+    f
+}
+
+/// The command that lists every hit of the alert's token.
+pub fn hits_command(a: &Alert) -> String {
+    format!("honeytoken hits --token {}", a.hit.token_id)
+}
+
+/// `s` cut to at most `max` characters (an ellipsis marks the cut), with
+/// every markdown control character backslash-escaped, so attacker text
+/// (a user agent, a path) cannot become a link, a mention or formatting in a
+/// chat message. `:` is escaped so a URL in a user agent is not made a
+/// clickable link. Hits hold no line breaks, so line-start markers (`-`,
+/// `1.`) cannot start a list.
+pub fn markdown_escape(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 8);
+    let mut n = 0;
+    for c in s.chars() {
+        if n + 1 >= max {
+            out.push('…');
+            break;
+        }
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '[' | ']' | '(' | ')' | '@' | ':'
+        ) {
+            out.push('\\');
+            n += 1;
+        }
+        out.push(c);
+        n += 1;
+    }
+    out
+}
