@@ -68,7 +68,9 @@ impl HitLog {
                 for line in rx {
                     if let Err(e) = file.write_all(line.as_bytes()) {
                         if failed == 0 {
-                            eprintln!("HIT LOG FAILING: {shown}: {e}; hits are stored (`honeytoken hits --format ecs`)");
+                            eprintln!(
+                                "HIT LOG FAILING: {shown}: {e}; hits are stored (`honeytoken hits --format ecs`)"
+                            );
                         }
                         failed += 1;
                     }
@@ -137,7 +139,10 @@ mod tests {
         for (i, l) in lines[1..].iter().enumerate() {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             assert_eq!(v["event"]["dataset"], ecs::DATASET);
-            assert_eq!(v["honeytoken"]["hit_id"], hit_at("tok", "203.0.113.9", i as i64, 0).hit_id);
+            assert_eq!(
+                v["honeytoken"]["hit_id"],
+                hit_at("tok", "203.0.113.9", i as i64, 0).hit_id
+            );
         }
         #[cfg(unix)]
         {

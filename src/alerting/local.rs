@@ -112,6 +112,8 @@ pub fn spawn(
         if let Err(e) = pipeline.flush().await {
             report("summaries at shutdown", &e);
         }
+        // Channels delivering in the background finish before `serve` exits.
+        pipeline.drain().await;
     });
     Fanout { listener, task }
 }

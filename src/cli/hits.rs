@@ -218,10 +218,7 @@ fn ecs(hits: &[Hit]) {
     sorted.sort_by(|a, b| (&a.received_at, &a.hit_id).cmp(&(&b.received_at, &b.hit_id)));
     let mut out = std::io::stdout().lock();
     for h in sorted {
-        if out
-            .write_all(crate::domain::alert::ecs::line(h).as_bytes())
-            .is_err()
-        {
+        if out.write_all(crate::domain::alert::ecs::line(h).as_bytes()).is_err() {
             // The reader went away (a closed pipe): nothing more to write.
             return;
         }

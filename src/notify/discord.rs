@@ -133,7 +133,12 @@ mod tests {
         assert!(e["title"].as_str().unwrap().chars().count() <= 256);
         assert_eq!(e["color"], RED);
         assert_eq!(e["timestamp"], "2026-11-28T12:00:00.000Z");
-        assert!(e["description"].as_str().unwrap().contains("honeytoken hits --token tok"));
+        assert!(
+            e["description"]
+                .as_str()
+                .unwrap()
+                .contains("honeytoken hits --token tok")
+        );
         let fields = e["fields"].as_array().unwrap();
         assert!(fields.len() <= 25);
         for f in fields {

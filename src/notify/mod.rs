@@ -8,9 +8,9 @@ pub mod queued;
 #[cfg(any(test, feature = "testkit"))]
 pub mod recorder;
 pub mod slack;
-pub mod splunk;
 #[cfg(feature = "aws")]
 pub mod sns;
+pub mod splunk;
 pub mod teams;
 pub mod terminal;
 pub mod webhook;

@@ -150,7 +150,12 @@ mod tests {
         assert_eq!(fact("Planted at"), "github.com/acme/payments/.env");
         let ua = fact("User agent");
         assert!(!ua.contains("](") && !ua.contains("**"), "no link or formatting: {ua}");
-        assert!(card["body"][3]["text"].as_str().unwrap().contains("honeytoken hits --token tok"));
+        assert!(
+            card["body"][3]["text"]
+                .as_str()
+                .unwrap()
+                .contains("honeytoken hits --token tok")
+        );
         assert!(!format!("{t:?}").contains("127.0.0.1"), "the URL is a secret");
     }
 }

@@ -42,6 +42,25 @@ pub struct ServeArgs {
     /// MaxMind ASN database for the network owner of hits.
     #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_ASN")]
     pub geoip_asn: Option<std::path::PathBuf>,
+    /// Append every hit to this file as one Elastic Common Schema JSON line
+    /// (mode 0600), for Filebeat, Vector or a Splunk forwarder.
+    #[arg(long, value_name = "FILE", env = "HONEYTOKEN_HIT_LOG")]
+    pub hit_log: Option<std::path::PathBuf>,
+    /// Also send each alert to this Microsoft Teams incoming webhook (or
+    /// Workflows webhook) URL as an Adaptive Card.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_TEAMS_WEBHOOK")]
+    pub teams_webhook: Option<String>,
+    /// Also send each alert to this Discord webhook URL as an embed.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_DISCORD_WEBHOOK")]
+    pub discord_webhook: Option<String>,
+    /// Also send each alert to this Splunk HTTP Event Collector
+    /// (https://HOST:8088, or the full /services/collector/event URL),
+    /// batched. Token from --splunk-hec-token-file or HONEYTOKEN_SPLUNK_HEC_TOKEN.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_SPLUNK_HEC")]
+    pub splunk_hec: Option<String>,
+    /// File holding the Splunk HEC token (never pass a token on the command line).
+    #[arg(long, value_name = "FILE", requires = "splunk_hec")]
+    pub splunk_hec_token_file: Option<std::path::PathBuf>,
 }
 
 async fn shutdown_signal() {
@@ -69,8 +88,18 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         ));
     }
     let ctx = crate::cli::open(g).await?;
-    let fanout = crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window)?;
+    let extra = crate::wiring::channels::LocalChannels {
+        teams: a.teams_webhook.clone(),
+        discord: a.discord_webhook.clone(),
+        splunk_hec: a.splunk_hec.clone(),
+        splunk_token_file: a.splunk_hec_token_file.clone(),
+    };
+    let fanout = crate::wiring::local::fanout_with(&ctx, a.webhook.as_deref(), &extra, a.throttle_window)?;
     let mut decoy = crate::wiring::decoy(&ctx, a.min_latency).with_listener(fanout.listener.clone());
+    let hit_log = a.hit_log.as_deref().map(crate::wiring::local::hit_log).transpose()?;
+    if let Some(log) = &hit_log {
+        decoy = decoy.with_hit_log(log.listener());
+    }
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));
@@ -98,6 +127,9 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     let crate::alerting::local::Fanout { listener, task } = fanout;
     drop(listener);
     let _ = task.await;
+    if let Some(log) = hit_log {
+        log.finish();
+    }
     eprintln!("stopped");
     Ok(())
 }

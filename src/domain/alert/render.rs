@@ -287,7 +287,10 @@ pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
         }
     }
     if let Some(asn) = &h.asn {
-        f.push(("Network", format!("AS{} {}", asn.number, asn.org.as_deref().unwrap_or(""))));
+        f.push((
+            "Network",
+            format!("AS{} {}", asn.number, asn.org.as_deref().unwrap_or("")),
+        ));
     }
     f.push(("User agent", h.user_agent.clone()));
     f.push((
