@@ -115,6 +115,21 @@ impl HitLog {
     }
 }
 
+/// The decoy Lambda's hit log: each hit as one ECS line on stdout, which
+/// Lambda sends to the function's log group as one log event. The line's
+/// `event.dataset` ([`ecs::DATASET`]) is what a subscription filter selects
+/// (`{ $.event.dataset = "honeytoken.hit" }`), so exactly these lines go on
+/// to Firehose, Splunk or OpenSearch. One `write` per line, so concurrent
+/// writers cannot interleave.
+pub fn stdout_listener() -> HitListener {
+    Arc::new(|hit: &Hit| {
+        let line = ecs::line(hit);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

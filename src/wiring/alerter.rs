@@ -32,6 +32,8 @@ pub struct AlerterEnv {
     pub pagerduty_secret: Option<String>,
     /// `PAGERDUTY_EVENTS_URL` (optional; default the public Events API v2).
     pub pagerduty_url: Option<String>,
+    /// Teams, Discord, Splunk HEC and Security Hub (all optional).
+    pub integrations: super::channels::AlerterIntegrations,
 }
 
 impl AlerterEnv {
@@ -57,6 +59,7 @@ impl AlerterEnv {
             slack_secret: vars.opt("SLACK_WEBHOOK_SECRET_ARN"),
             pagerduty_secret: vars.opt("PAGERDUTY_ROUTING_KEY_SECRET_ARN"),
             pagerduty_url: vars.opt("PAGERDUTY_EVENTS_URL"),
+            integrations: super::channels::AlerterIntegrations::from_vars(&vars)?,
         })
     }
 }
@@ -94,6 +97,7 @@ pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
             required: false,
         });
     }
+    channels.extend(super::channels::alerter(conf, &sm, &env.integrations, &env.topic_arn).await?);
     Ok(Pipeline::new(state, channels).with_window(env.window))
 }
 
@@ -134,7 +138,10 @@ pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> 
     match inv {
         Invocation::Stream(ev) => {
             let records = records_from_event(&ev);
-            let r: BatchReport = process_batch(p, &records).await?;
+            let r = process_batch(p, &records).await;
+            // Background channels (Splunk HEC) finish before Lambda freezes the process.
+            p.drain().await;
+            let r: BatchReport = r?;
             tracing::info!(
                 records = records.len(),
                 processed = r.processed,
@@ -151,7 +158,9 @@ pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> 
             Ok(serde_json::json!({ "batchItemFailures": failures }))
         }
         Invocation::Flush => {
-            let r: FlushReport = p.flush().await?;
+            let r = p.flush().await;
+            p.drain().await;
+            let r: FlushReport = r?;
             tracing::info!(
                 summaries = r.summaries,
                 delivered = r.delivered,

@@ -85,6 +85,96 @@ pub fn print_error() -> OnError {
     })
 }
 
+/// The alerter's optional integrations, from its environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlerterIntegrations {
+    /// `TEAMS_WEBHOOK_SECRET_ARN`: secret holding the Teams webhook URL.
+    pub teams_secret: Option<String>,
+    /// `DISCORD_WEBHOOK_SECRET_ARN`: secret holding the Discord webhook URL.
+    pub discord_secret: Option<String>,
+    /// `SPLUNK_HEC_SECRET_ARN`: secret holding `{"url": …, "token": …}`.
+    pub splunk_secret: Option<String>,
+    /// `SECURITY_HUB_FINDINGS` = `true`: import alerts as findings.
+    pub security_hub: bool,
+}
+
+impl AlerterIntegrations {
+    /// Reads the variables, naming any that is bad.
+    #[cfg(feature = "aws")]
+    pub fn from_vars<F: Fn(&str) -> Option<String>>(vars: &super::env::Vars<F>) -> Result<Self> {
+        let security_hub = match vars.opt("SECURITY_HUB_FINDINGS").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(v) => {
+                return Err(Error::Config(format!(
+                    "SECURITY_HUB_FINDINGS={v:?} is not \"true\" or \"false\""
+                )));
+            }
+        };
+        Ok(AlerterIntegrations {
+            teams_secret: vars.opt("TEAMS_WEBHOOK_SECRET_ARN"),
+            discord_secret: vars.opt("DISCORD_WEBHOOK_SECRET_ARN"),
+            splunk_secret: vars.opt("SPLUNK_HEC_SECRET_ARN"),
+            security_hub,
+        })
+    }
+}
+
+/// The alerter's optional integrations as channels (never required: SNS
+/// goes first and a failure here never fails or repeats a hit). Teams and
+/// Discord post within the invocation with bounded retries; Splunk HEC is
+/// queued and batched, drained before each invocation returns. A configured
+/// secret that cannot be read fails the start, like Slack's.
+#[cfg(feature = "aws")]
+pub async fn alerter(
+    _conf: &aws_config::SdkConfig,
+    sm: &aws_sdk_secretsmanager::Client,
+    i: &AlerterIntegrations,
+    _topic_arn: &str,
+) -> Result<Vec<crate::alerting::pipeline::Channel>> {
+    use crate::alerting::pipeline::Channel;
+    let mut out = Vec::new();
+    if let Some(arn) = &i.teams_secret {
+        let url = super::secrets::read(sm, arn, "url").await?;
+        out.push(Channel {
+            notifier: Arc::new(Teams::new(&url)?),
+            required: false,
+        });
+    }
+    if let Some(arn) = &i.discord_secret {
+        let url = super::secrets::read(sm, arn, "url").await?;
+        out.push(Channel {
+            notifier: Arc::new(Discord::new(&url)?),
+            required: false,
+        });
+    }
+    if let Some(arn) = &i.splunk_secret {
+        // One read: {"url": …, "token": …}.
+        let raw = super::secrets::secret_string(sm, arn).await?;
+        if !raw.trim_start().starts_with('{') {
+            return Err(Error::Config(format!(
+                "the secret {arn} must be a JSON object {{\"url\": …, \"token\": …}}"
+            )));
+        }
+        let field = |f: &str| {
+            super::secrets::value(&raw, f).ok_or_else(|| {
+                Error::Config(format!(
+                    "the secret {arn} must be {{\"url\": \"https://…:8088\", \"token\": \"…\"}}; it has no {f:?}"
+                ))
+            })
+        };
+        let (url, token) = (field("url")?, field("token")?);
+        out.push(Channel {
+            notifier: Arc::new(Queued::spawn(
+                Arc::new(SplunkHec::new(&url, &token)?),
+                crate::notify::queued::log_error(),
+            )),
+            required: false,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +192,26 @@ mod tests {
             "{e}"
         );
         assert!(splunk_token(Some(&d.path().join("missing")), None).is_err());
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn alerter_integrations_from_the_environment() {
+        let vars = super::super::env::Vars(|k: &str| match k {
+            "TEAMS_WEBHOOK_SECRET_ARN" => Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:t-AbCdEf".into()),
+            "DISCORD_WEBHOOK_SECRET_ARN" => Some(" ".into()),
+            "SECURITY_HUB_FINDINGS" => Some("true".into()),
+            _ => None,
+        });
+        let i = AlerterIntegrations::from_vars(&vars).unwrap();
+        assert!(i.teams_secret.is_some() && i.discord_secret.is_none() && i.splunk_secret.is_none());
+        assert!(i.security_hub);
+        let bad = super::super::env::Vars(|k: &str| (k == "SECURITY_HUB_FINDINGS").then(|| "yes".to_string()));
+        assert!(
+            AlerterIntegrations::from_vars(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("SECURITY_HUB_FINDINGS")
+        );
     }
 }

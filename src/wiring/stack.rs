@@ -108,7 +108,9 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         data_dir: None,
         allow: store,
     };
-    Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)))
+    // One ECS line per hit in the function's log, for a SIEM subscription.
+    Ok(super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms))
+        .with_hit_log(crate::alerting::hitlog::stdout_listener()))
 }
 
 /// Where `honeytoken test` sees that the stack's alerter published an alert:
