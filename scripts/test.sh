@@ -166,7 +166,7 @@ step_sam_validate() {
 }
 
 step_cfn_lint() {
-    without_aws "$VENV/bin/cfn-lint" template.yaml
+    without_aws "$VENV/bin/cfn-lint" template.yaml infra/*.yaml
 }
 
 # checkov on the template: every skipped check carries its reason in the
@@ -178,7 +178,7 @@ step_checkov() {
         python3 -m venv "$venv"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
     fi
-    without_aws "$venv/bin/checkov" --quiet --compact --framework cloudformation -f template.yaml
+    without_aws "$venv/bin/checkov" --quiet --compact --framework cloudformation -f template.yaml -f infra/dashboard.yaml
 }
 
 # cargo deny: licences, bans and sources always; advisories when the RustSec

@@ -7,6 +7,8 @@ pub mod pagerduty;
 pub mod queued;
 #[cfg(any(test, feature = "testkit"))]
 pub mod recorder;
+#[cfg(feature = "securityhub")]
+pub mod securityhub;
 pub mod slack;
 #[cfg(feature = "aws")]
 pub mod sns;

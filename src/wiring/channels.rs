@@ -96,6 +96,8 @@ pub struct AlerterIntegrations {
     pub splunk_secret: Option<String>,
     /// `SECURITY_HUB_FINDINGS` = `true`: import alerts as findings.
     pub security_hub: bool,
+    /// `SECURITY_HUB_INCLUDE_TESTS` = `true`: import test hits too.
+    pub security_hub_tests: bool,
 }
 
 impl AlerterIntegrations {
@@ -116,6 +118,7 @@ impl AlerterIntegrations {
             discord_secret: vars.opt("DISCORD_WEBHOOK_SECRET_ARN"),
             splunk_secret: vars.opt("SPLUNK_HEC_SECRET_ARN"),
             security_hub,
+            security_hub_tests: vars.opt("SECURITY_HUB_INCLUDE_TESTS").as_deref() == Some("true"),
         })
     }
 }
@@ -127,13 +130,34 @@ impl AlerterIntegrations {
 /// secret that cannot be read fails the start, like Slack's.
 #[cfg(feature = "aws")]
 pub async fn alerter(
-    _conf: &aws_config::SdkConfig,
+    conf: &aws_config::SdkConfig,
     sm: &aws_sdk_secretsmanager::Client,
     i: &AlerterIntegrations,
-    _topic_arn: &str,
+    topic_arn: &str,
 ) -> Result<Vec<crate::alerting::pipeline::Channel>> {
     use crate::alerting::pipeline::Channel;
     let mut out = Vec::new();
+    if i.security_hub {
+        #[cfg(feature = "securityhub")]
+        {
+            use crate::notify::securityhub::{Product, SecurityHub};
+            let product = Product::from_arn(topic_arn)?;
+            out.push(Channel {
+                notifier: Arc::new(
+                    SecurityHub::new(aws_sdk_securityhub::Client::new(conf), product).with_tests(i.security_hub_tests),
+                ),
+                required: false,
+            });
+        }
+        #[cfg(not(feature = "securityhub"))]
+        {
+            let _ = (conf, topic_arn);
+            return Err(Error::Config(
+                "SECURITY_HUB_FINDINGS=true, but this build has no Security Hub support (cargo feature `securityhub`)"
+                    .into(),
+            ));
+        }
+    }
     if let Some(arn) = &i.teams_secret {
         let url = super::secrets::read(sm, arn, "url").await?;
         out.push(Channel {
