@@ -149,7 +149,7 @@ mod tests {
         let ua = fields.iter().find(|f| f["name"] == "User agent").unwrap()["value"]
             .as_str()
             .unwrap();
-        assert!(ua.starts_with("\\@everyone \\[win\\]\\(https\\:"), "{ua}");
+        assert!(ua.starts_with("\\@everyone \\[win\\](https\\://"), "{ua}");
         assert!(!format!("{d:?}").contains("127.0.0.1"), "the URL is a secret");
     }
 }

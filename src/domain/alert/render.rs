@@ -327,28 +327,52 @@ pub fn hits_command(a: &Alert) -> String {
 }
 
 /// `s` cut to at most `max` characters (an ellipsis marks the cut), with
-/// every markdown control character backslash-escaped, so attacker text
-/// (a user agent, a path) cannot become a link, a mention or formatting in a
-/// chat message. `:` is escaped so a URL in a user agent is not made a
-/// clickable link. Hits hold no line breaks, so line-start markers (`-`,
-/// `1.`) cannot start a list.
+/// the markdown control characters backslash-escaped, so attacker text (a
+/// user agent, a path) cannot become a link, a mention or formatting in a
+/// chat message: `[` `]` (masked links), `*` `_` `~` `` ` `` `|` (emphasis,
+/// code, spoilers), `<` `>` `#` `@` (quotes, headings, mentions), and the
+/// `:` of `://`, so a URL in a user agent is not made clickable. Hits hold
+/// no line breaks, so line-start markers cannot start a list.
 pub fn markdown_escape(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max) + 8);
     let mut n = 0;
-    for c in s.chars() {
-        if n + 1 >= max {
+    let mut chars = s.chars();
+    let mut rest = s;
+    while let Some(c) = chars.next() {
+        let escape = matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '[' | ']' | '@'
+        ) || (c == ':' && rest[1..].starts_with("//"));
+        // Room for this character (and its escape), and for an ellipsis
+        // unless it is the last one.
+        let last = rest.len() == c.len_utf8();
+        if n + usize::from(escape) + 1 + usize::from(!last) > max {
             out.push('…');
             break;
         }
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '[' | ']' | '(' | ')' | '@' | ':'
-        ) {
+        if escape {
             out.push('\\');
             n += 1;
         }
         out.push(c);
         n += 1;
+        rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    #[test]
+    fn links_mentions_and_formatting_are_defused_and_length_is_capped() {
+        let e = super::markdown_escape("@everyone [x](https://evil.example) **b** 12:55", 200);
+        assert_eq!(e, "\\@everyone \\[x\\](https\\://evil.example) \\*\\*b\\*\\* 12:55");
+        let long = super::markdown_escape(&"*".repeat(500), 100);
+        assert!(
+            long.chars().count() <= 100 && long.ends_with('…'),
+            "{}",
+            long.chars().count()
+        );
+        assert_eq!(super::markdown_escape("abc", 3), "abc", "no cut when it fits");
+    }
 }
