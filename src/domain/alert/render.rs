@@ -336,9 +336,8 @@ pub fn hits_command(a: &Alert) -> String {
 pub fn markdown_escape(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max) + 8);
     let mut n = 0;
-    let mut chars = s.chars();
     let mut rest = s;
-    while let Some(c) = chars.next() {
+    for c in s.chars() {
         let escape = matches!(
             c,
             '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '[' | ']' | '@'
