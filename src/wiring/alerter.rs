@@ -130,6 +130,22 @@ pub fn parse_invocation(v: serde_json::Value) -> Result<Invocation> {
     )))
 }
 
+/// Longest the alerter waits for background channels (Splunk HEC) at the
+/// end of an invocation: well inside the function's 60 s timeout, so a
+/// SIEM that is down never turns into a failed (and retried) stream batch.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+
+/// Lets background channels finish before Lambda freezes the process;
+/// what is still queued after [`DRAIN_LIMIT`] goes out in the next invocation.
+async fn drain(p: &Pipeline) {
+    if tokio::time::timeout(DRAIN_LIMIT, p.drain()).await.is_err() {
+        tracing::warn!(
+            limit_secs = DRAIN_LIMIT.as_secs(),
+            "background alert channels still busy; the rest is sent during the next invocation"
+        );
+    }
+}
+
 /// Handles one invocation; the value is the function's response: the
 /// `batchItemFailures` of a stream batch (never an empty identifier), or a
 /// flush report. A flush that could not deliver everything is an error, so
@@ -139,8 +155,7 @@ pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> 
         Invocation::Stream(ev) => {
             let records = records_from_event(&ev);
             let r = process_batch(p, &records).await;
-            // Background channels (Splunk HEC) finish before Lambda freezes the process.
-            p.drain().await;
+            drain(p).await;
             let r: BatchReport = r?;
             tracing::info!(
                 records = records.len(),
@@ -159,7 +174,7 @@ pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> 
         }
         Invocation::Flush => {
             let r = p.flush().await;
-            p.drain().await;
+            drain(p).await;
             let r: FlushReport = r?;
             tracing::info!(
                 summaries = r.summaries,
