@@ -365,8 +365,14 @@ fn template_wires_the_alerter() {
     // Every variable the alerter reads is set.
     let vars = f["Environment"]["Variables"].as_mapping().unwrap();
     let env = AlerterEnv::from_lookup(|k| {
-        vars.get(k)
-            .map(|_| if k == "THROTTLE_WINDOW_MINUTES" { "15" } else { "set" }.to_string())
+        vars.get(k).map(|_| {
+            match k {
+                "THROTTLE_WINDOW_MINUTES" => "15",
+                "SECURITY_HUB_FINDINGS" => "false",
+                _ => "set",
+            }
+            .to_string()
+        })
     });
     assert!(env.is_ok(), "{env:?}");
     for k in [
