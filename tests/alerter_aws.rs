@@ -353,6 +353,7 @@ fn template_wires_the_alerter() {
             // Literal values are read as the function reads them.
             serde_norway::Value::String(lit) => lit.clone(),
             _ if k == "THROTTLE_WINDOW_MINUTES" => "15".to_string(),
+            _ if k == "SECURITY_HUB_FINDINGS" => "false".to_string(),
             _ => "set".to_string(),
         })
     });

@@ -87,6 +87,24 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
         .unwrap();
     assert_eq!(hits.len(), 1, "the hit is stored: {}", decoy.log_text());
     let hit = &hits[0];
+    // The decoy's log holds exactly one ECS line for the hit, marked for a
+    // subscription filter ({ $.event.dataset = "honeytoken.hit" }).
+    let mut ecs_lines = Vec::new();
+    for _ in 0..200 {
+        ecs_lines = decoy
+            .log_text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["event"]["dataset"] == "honeytoken.hit")
+            .collect();
+        if !ecs_lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ecs_lines.len(), 1, "{}", decoy.log_text());
+    assert_eq!(ecs_lines[0], honeytoken::domain::alert::ecs::event(hit));
+    assert_eq!(ecs_lines[0]["source"]["ip"], "198.51.100.77");
 
     // 2. The stream record goes to the alerter binary as a stream event.
     let records = stream_records(&conf, tables.name("HitsTable")).await;

@@ -47,6 +47,8 @@ const ADAPTERS: &[&str] = &[
     "notify::teams",
     "notify::discord",
     "notify::splunk",
+    "notify::securityhub",
+    "notify::queued",
 ];
 
 fn rank(module: &str) -> Option<u8> {

@@ -161,6 +161,9 @@ fn channel_task(notifier: Arc<dyn Notifier>, mut rx: mpsc::Receiver<Alert>) -> J
                 report_channel_failure(&format!("{} for hit {}", notifier.name(), a.hit.hit_id), &e);
             }
         }
+        // The queue is closed: a channel delivering in the background
+        // (Splunk HEC batches) finishes what it holds.
+        notifier.drain().await;
     })
 }
 

@@ -366,6 +366,16 @@ impl Pipeline {
         }
     }
 
+    /// Waits for the channels that deliver in the background (Splunk HEC,
+    /// queued chat channels) to finish what they hold: before `serve`
+    /// exits, and before the alerter's invocation returns (Lambda freezes
+    /// the process afterwards).
+    pub async fn drain(&self) {
+        for c in &self.channels {
+            c.notifier.drain().await;
+        }
+    }
+
     /// Sends to every required channel (any failure fails).
     async fn send_required(&self, alert: &Alert) -> Result<()> {
         for c in self.channels.iter().filter(|c| c.required) {

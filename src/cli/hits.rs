@@ -5,6 +5,20 @@ use clap::Args;
 
 use super::Context;
 use super::output::{self, Format};
+
+/// Output format of `hits`: the shared formats, plus ECS NDJSON for SIEMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HitsFormat {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for programs (stable field names).
+    Json,
+    /// CSV for spreadsheets and SIEMs.
+    Csv,
+    /// One Elastic Common Schema event per line (NDJSON) for Elastic,
+    /// OpenSearch, Splunk, Filebeat or Vector; listing only.
+    Ecs,
+}
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 use crate::ops::analysis::{self, Group, GroupBy};
@@ -16,6 +30,7 @@ use crate::store::HitQuery;
   honeytoken hits --since 24h
   honeytoken hits --token 3f2a9c0d1e4b5a6f --format json
   honeytoken hits --since 30d --format csv > hits.csv
+  honeytoken hits --since 7d --format ecs > hits.ndjson   # Elastic Common Schema
   honeytoken hits --by ip --since 7d          # repeat sources, how many tokens each tried
   honeytoken hits --by token                  # which tokens leak, from how many places
   honeytoken hits --by country --format json  # counts for a SIEM or a dashboard")]
@@ -38,8 +53,8 @@ pub struct HitsArgs {
     #[arg(long, default_value_t = 1000, conflicts_with = "by")]
     pub limit: usize,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = HitsFormat::Table)]
+    pub format: HitsFormat,
 }
 
 /// Turns `24h`, `2026-11-01` or an RFC 3339 time into an RFC 3339 lower bound.
@@ -162,8 +177,18 @@ async fn grouped(ctx: &Context, a: &HitsArgs, by: GroupBy) -> Result<()> {
         limit: None,
         ..query(a)?
     };
+    let format = match a.format {
+        HitsFormat::Table => Format::Table,
+        HitsFormat::Json => Format::Json,
+        HitsFormat::Csv => Format::Csv,
+        HitsFormat::Ecs => {
+            return Err(Error::Invalid(
+                "--format ecs lists hits, one event each; drop --by, or use --format json for grouped counts".into(),
+            ));
+        }
+    };
     let groups = analysis::group(&ctx.hits.query(&q).await?, by);
-    match a.format {
+    match format {
         Format::Json => output::json(&groups),
         Format::Csv => output::csv(
             &[
@@ -187,6 +212,20 @@ async fn grouped(ctx: &Context, a: &HitsArgs, by: GroupBy) -> Result<()> {
     Ok(())
 }
 
+/// Prints hits as ECS NDJSON, oldest first (the order a log shipper expects).
+fn ecs(hits: &[Hit]) {
+    use std::io::Write;
+    let mut sorted: Vec<&Hit> = hits.iter().collect();
+    sorted.sort_by(|a, b| (&a.received_at, &a.hit_id).cmp(&(&b.received_at, &b.hit_id)));
+    let mut out = std::io::stdout().lock();
+    for h in sorted {
+        if out.write_all(crate::domain::alert::ecs::line(h).as_bytes()).is_err() {
+            // The reader went away (a closed pipe): nothing more to write.
+            return;
+        }
+    }
+}
+
 /// `hits`.
 pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
     if let Some(by) = a.by {
@@ -207,9 +246,10 @@ pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
         "flags",
     ];
     match a.format {
-        Format::Json => output::json(&hits),
-        Format::Csv => output::csv(&headers, &hits.iter().map(row).collect::<Vec<_>>()),
-        Format::Table => {
+        HitsFormat::Json => output::json(&hits),
+        HitsFormat::Csv => output::csv(&headers, &hits.iter().map(row).collect::<Vec<_>>()),
+        HitsFormat::Ecs => ecs(&hits),
+        HitsFormat::Table => {
             if hits.is_empty() {
                 eprintln!(
                     "no hits recorded{}",

@@ -49,6 +49,7 @@ pub struct Decoy {
     origin_secret: Option<Arc<[u8]>>,
     unstored: Arc<std::sync::atomic::AtomicU64>,
     store_deadline: bool,
+    hit_log: Option<HitListener>,
 }
 
 impl Decoy {
@@ -65,6 +66,7 @@ impl Decoy {
             origin_secret: None,
             unstored: Arc::default(),
             store_deadline: false,
+            hit_log: None,
             enricher: None,
             trusted_cloudfront: false,
             min_latency: std::time::Duration::ZERO,
@@ -101,6 +103,14 @@ impl Decoy {
     /// being written, or failed), so alerts never wait on the store.
     pub fn with_listener(mut self, f: HitListener) -> Self {
         self.listener = Some(f);
+        self
+    }
+
+    /// Calls `f` with every hit a request carried, stored or not, before
+    /// the answer is sent: the ECS line of a SIEM feed (`serve --hit-log`,
+    /// the decoy Lambda's log). `f` must not block: queue, or write one line.
+    pub fn with_hit_log(mut self, f: HitListener) -> Self {
+        self.hit_log = Some(f);
         self
     }
 
@@ -351,6 +361,9 @@ impl Decoy {
             let stored = self.store(&hit, deadline).await;
             if let Some(l) = &self.listener {
                 l(&hit, stored);
+            }
+            if let Some(log) = &self.hit_log {
+                log(&hit, stored);
             }
             out.push(hit);
         }

@@ -1,13 +1,19 @@
 //! Alert channels behind one trait, so the same pipeline runs in `serve`,
 //! in the alerter Lambda and in tests.
 
+pub mod discord;
 pub mod http;
 pub mod pagerduty;
+pub mod queued;
 #[cfg(any(test, feature = "testkit"))]
 pub mod recorder;
+#[cfg(feature = "securityhub")]
+pub mod securityhub;
 pub mod slack;
 #[cfg(feature = "aws")]
 pub mod sns;
+pub mod splunk;
+pub mod teams;
 pub mod terminal;
 pub mod webhook;
 
@@ -23,4 +29,7 @@ pub trait Notifier: Send + Sync {
     fn name(&self) -> &str;
     /// Delivers one alert; an error means it was not delivered.
     async fn notify(&self, alert: &Alert) -> Result<()>;
+    /// Waits until alerts this channel delivers in the background are sent
+    /// (or given up on); channels that deliver within `notify` return at once.
+    async fn drain(&self) {}
 }

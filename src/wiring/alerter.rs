@@ -35,6 +35,8 @@ pub struct AlerterEnv {
     /// `OPTIONAL_CHANNEL_DEADLINE_SECS` (default 8): the time Slack and
     /// PagerDuty Events get together for one alert once SNS has it.
     pub optional_deadline: Duration,
+    /// Teams, Discord, Splunk HEC and Security Hub (all optional).
+    pub integrations: super::channels::AlerterIntegrations,
 }
 
 /// Time a stream record may take besides its optional channels (state
@@ -72,6 +74,7 @@ impl AlerterEnv {
             slack_secret: vars.opt("SLACK_WEBHOOK_SECRET_ARN"),
             pagerduty_secret: vars.opt("PAGERDUTY_ROUTING_KEY_SECRET_ARN"),
             pagerduty_url: vars.opt("PAGERDUTY_EVENTS_URL"),
+            integrations: super::channels::AlerterIntegrations::from_vars(&vars)?,
         })
     }
 }
@@ -131,6 +134,7 @@ pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
             Err(e) => skip("pagerduty", e),
         }
     }
+    channels.extend(super::channels::alerter(conf, &sm, &env.integrations, &env.topic_arn).await?);
     Ok(Pipeline::new(state, channels)
         .with_window(env.window)
         .with_optional_deadline(env.optional_deadline)
@@ -168,6 +172,22 @@ pub fn parse_invocation(v: serde_json::Value) -> Result<Invocation> {
     )))
 }
 
+/// Longest the alerter waits for background channels (Splunk HEC) at the
+/// end of an invocation: well inside the function's 60 s timeout, so a
+/// SIEM that is down never turns into a failed (and retried) stream batch.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+
+/// Lets background channels finish before Lambda freezes the process;
+/// what is still queued after [`DRAIN_LIMIT`] goes out in the next invocation.
+async fn drain(p: &Pipeline) {
+    if tokio::time::timeout(DRAIN_LIMIT, p.drain()).await.is_err() {
+        tracing::warn!(
+            limit_secs = DRAIN_LIMIT.as_secs(),
+            "background alert channels still busy; the rest is sent during the next invocation"
+        );
+    }
+}
+
 /// Handles one invocation; the value is the function's response: the
 /// `batchItemFailures` of a stream batch (never an empty identifier), or a
 /// flush report. A flush that could not deliver everything is an error, so
@@ -197,7 +217,9 @@ pub async fn handle_until(
         Invocation::Stream(ev) => {
             let records = records_from_event(&ev);
             let stop_at = deadline.map(|d| d - (DEADLINE_SLACK + p.optional_deadline()));
-            let r: BatchReport = process_batch_until(p, &records, stop_at).await?;
+            let r = process_batch_until(p, &records, stop_at).await;
+            drain(p).await;
+            let r: BatchReport = r?;
             if let Some(line) = metric_line(&[("AlerterFailedRecords", r.failed as u64)], "stream_records_failed") {
                 println!("{line}");
             }
@@ -218,7 +240,9 @@ pub async fn handle_until(
             Ok(serde_json::json!({ "batchItemFailures": failures }))
         }
         Invocation::Flush => {
-            let r: FlushReport = p.flush().await?;
+            let r = p.flush().await;
+            drain(p).await;
+            let r: FlushReport = r?;
             tracing::info!(
                 summaries = r.summaries,
                 delivered = r.delivered,

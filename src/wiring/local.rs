@@ -177,6 +177,11 @@ pub fn read_or_create_secret(path: &Path) -> Result<String> {
     }
 }
 
+/// Opens `serve --hit-log FILE` (see [`crate::alerting::hitlog`]).
+pub fn hit_log(path: &Path) -> Result<crate::alerting::hitlog::HitLog> {
+    crate::alerting::hitlog::HitLog::open(path)
+}
+
 /// Opens the local backend: the data directory (`dir`, or the default), its
 /// signing key and its SQLite database.
 pub fn open(dir: Option<&Path>) -> Result<super::Context> {
@@ -276,8 +281,27 @@ pub fn fanout(
     window: std::time::Duration,
     channel_queue: usize,
 ) -> Result<crate::alerting::local::Fanout> {
+    fanout_with(
+        ctx,
+        webhook,
+        &super::channels::LocalChannels::default(),
+        window,
+        channel_queue,
+    )
+}
+
+/// [`fanout`] plus the optional Teams, Discord and Splunk HEC channels
+/// (see [`super::channels::local`]).
+pub fn fanout_with(
+    ctx: &super::Context,
+    webhook: Option<&str>,
+    extra: &super::channels::LocalChannels,
+    window: std::time::Duration,
+    channel_queue: usize,
+) -> Result<crate::alerting::local::Fanout> {
     use crate::notify::Notifier;
-    let mut best_effort: Vec<std::sync::Arc<dyn Notifier>> = Vec::new();
+    let mut best_effort: Vec<std::sync::Arc<dyn Notifier>> =
+        super::channels::local(extra, super::channels::print_error())?;
     if let Some(url) = webhook {
         let secret = match std::env::var("HONEYTOKEN_WEBHOOK_SECRET")
             .ok()

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "aws")]
 pub mod alerter;
+pub mod channels;
 pub mod env;
 #[cfg(feature = "cli")]
 pub mod local;

@@ -147,7 +147,10 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         allow: store.clone(),
         marks: store,
     };
-    let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms)).with_flood_rule(env.flood);
+    // One ECS line per hit in the function's log, for a SIEM subscription.
+    let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms))
+        .with_flood_rule(env.flood)
+        .with_hit_log(crate::alerting::hitlog::stdout_listener());
     Ok(match &env.origin_verify_secret_arn {
         Some(arn) => {
             let secrets = aws_sdk_secretsmanager::Client::new(conf);

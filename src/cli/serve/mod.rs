@@ -78,6 +78,25 @@ pub struct ServeArgs {
     /// dropped and counted per token and source.
     #[arg(long, default_value_t = crate::alerting::local::CHANNEL_QUEUE, value_name = "N")]
     pub channel_queue: usize,
+    /// Append every hit to this file as one Elastic Common Schema JSON line
+    /// (mode 0600), for Filebeat, Vector or a Splunk forwarder.
+    #[arg(long, value_name = "FILE", env = "HONEYTOKEN_HIT_LOG")]
+    pub hit_log: Option<std::path::PathBuf>,
+    /// Also send each alert to this Microsoft Teams incoming webhook (or
+    /// Workflows webhook) URL as an Adaptive Card.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_TEAMS_WEBHOOK")]
+    pub teams_webhook: Option<String>,
+    /// Also send each alert to this Discord webhook URL as an embed.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_DISCORD_WEBHOOK")]
+    pub discord_webhook: Option<String>,
+    /// Also send each alert to this Splunk HTTP Event Collector
+    /// (https://HOST:8088, or the full /services/collector/event URL),
+    /// batched. Token from --splunk-hec-token-file or HONEYTOKEN_SPLUNK_HEC_TOKEN.
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_SPLUNK_HEC")]
+    pub splunk_hec: Option<String>,
+    /// File holding the Splunk HEC token (never pass a token on the command line).
+    #[arg(long, value_name = "FILE", requires = "splunk_hec")]
+    pub splunk_hec_token_file: Option<std::path::PathBuf>,
 }
 
 /// `--durability`.
@@ -119,7 +138,14 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         DurabilityArg::Os => crate::store::Durability::Os,
     };
     let (ctx, serve_store) = crate::wiring::local::open_for_serve(g.data_dir.as_deref(), durability)?;
-    let fanout = crate::wiring::local::fanout(&ctx, a.webhook.as_deref(), a.throttle_window, a.channel_queue)?;
+    let extra = crate::wiring::channels::LocalChannels {
+        teams: a.teams_webhook.clone(),
+        discord: a.discord_webhook.clone(),
+        splunk_hec: a.splunk_hec.clone(),
+        splunk_token_file: a.splunk_hec_token_file.clone(),
+    };
+    let fanout =
+        crate::wiring::local::fanout_with(&ctx, a.webhook.as_deref(), &extra, a.throttle_window, a.channel_queue)?;
     let mut decoy = crate::wiring::decoy(&ctx, a.min_latency)
         .with_listener(fanout.listener.clone())
         .with_store_deadline(true)
@@ -129,6 +155,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
             whole: a.flood_whole,
             bucket: a.flood_bucket.max(std::time::Duration::from_secs(1)),
         });
+    }
+    let hit_log = a.hit_log.as_deref().map(crate::wiring::local::hit_log).transpose()?;
+    if let Some(log) = &hit_log {
+        decoy = decoy.with_hit_log(log.listener());
     }
     if a.geoip_city.is_some() || a.geoip_asn.is_some() {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
@@ -176,6 +206,9 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     let late = crate::decoy::hits_answered_before_durable();
     if late > 0 {
         eprintln!("{late} hit(s) were answered and alerted on before their write had finished");
+    }
+    if let Some(log) = hit_log {
+        log.finish();
     }
     eprintln!("stopped");
     Ok(())

@@ -1,6 +1,7 @@
 //! Alerts: what a human is told about a hit, and how it is rendered for
 //! each channel.
 
+pub mod ecs;
 pub mod render;
 
 use serde::{Deserialize, Serialize};

@@ -363,6 +363,108 @@ pub fn cloudwatch_alarm(a: &Alert, origin: &AlarmOrigin) -> serde_json::Value {
     })
 }
 
+/// The facts of an alert as (name, value) pairs, in the order a person reads
+/// them; chat cards (Teams, Discord) lay them out in their own way. Values
+/// are raw (already escaped against control characters by the hit):
+/// channels that interpret markdown escape them with [`markdown_escape`].
+pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
+    let h = &a.hit;
+    let mut f = vec![
+        ("Token", format!("{} ({})", h.token_id, label_or_orphan(h))),
+        (
+            "Planted at",
+            if h.location.is_empty() {
+                "(not recorded)".to_string()
+            } else {
+                h.location.clone()
+            },
+        ),
+        ("When", h.received_at.to_string()),
+        ("Source", h.source_ip.clone()),
+    ];
+    if let Some(g) = &h.geo {
+        let place: Vec<String> = [g.city.clone(), g.country.clone().or(g.country_code.clone())]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !place.is_empty() {
+            f.push(("Location", place.join(", ")));
+        }
+    }
+    if let Some(asn) = &h.asn {
+        f.push((
+            "Network",
+            format!("AS{} {}", asn.number, asn.org.as_deref().unwrap_or("")),
+        ));
+    }
+    f.push(("User agent", h.user_agent.clone()));
+    f.push((
+        "Request",
+        format!(
+            "{} {}{}{}",
+            h.method,
+            h.path,
+            if h.query.is_empty() { "" } else { "?" },
+            h.query
+        ),
+    ));
+    f.push(("Found in", h.found_in.to_string()));
+    let flags = flags(h);
+    if !flags.is_empty() {
+        f.push(("Flags", flags.join(", ")));
+    }
+    if let Some(n) = a.suppressed {
+        f.push((
+            "Summarises",
+            format!(
+                "{n} further request(s) within {} minute(s); the last one is shown",
+                a.window_secs.unwrap_or(0).div_ceil(60)
+            ),
+        ));
+    }
+    f.push(("Hit id", h.hit_id.clone()));
+    f
+}
+
+/// The command that lists every hit of the alert's token.
+pub fn hits_command(a: &Alert) -> String {
+    format!("honeytoken hits --token {}", a.hit.token_id)
+}
+
+/// `s` cut to at most `max` characters (an ellipsis marks the cut), with
+/// the markdown control characters backslash-escaped, so attacker text (a
+/// user agent, a path) cannot become a link, a mention or formatting in a
+/// chat message: `[` `]` (masked links), `*` `_` `~` `` ` `` `|` (emphasis,
+/// code, spoilers), `<` `>` `#` `@` (quotes, headings, mentions), and the
+/// `:` of `://`, so a URL in a user agent is not made clickable. Hits hold
+/// no line breaks, so line-start markers cannot start a list.
+pub fn markdown_escape(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 8);
+    let mut n = 0;
+    let mut rest = s;
+    for c in s.chars() {
+        let escape = matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '[' | ']' | '@'
+        ) || (c == ':' && rest[1..].starts_with("//"));
+        // Room for this character (and its escape), and for an ellipsis
+        // unless it is the last one.
+        let last = rest.len() == c.len_utf8();
+        if n + usize::from(escape) + 1 + usize::from(!last) > max {
+            out.push('…');
+            break;
+        }
+        if escape {
+            out.push('\\');
+            n += 1;
+        }
+        out.push(c);
+        n += 1;
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// Truncates to at most `max` bytes on a character boundary.
 fn truncate_chars(s: &mut String, max: usize) {
     if s.len() > max {
@@ -371,6 +473,22 @@ fn truncate_chars(s: &mut String, max: usize) {
             i -= 1;
         }
         s.truncate(i);
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    #[test]
+    fn links_mentions_and_formatting_are_defused_and_length_is_capped() {
+        let e = super::markdown_escape("@everyone [x](https://evil.example) **b** 12:55", 200);
+        assert_eq!(e, "\\@everyone \\[x\\](https\\://evil.example) \\*\\*b\\*\\* 12:55");
+        let long = super::markdown_escape(&"*".repeat(500), 100);
+        assert!(
+            long.chars().count() <= 100 && long.ends_with('…'),
+            "{}",
+            long.chars().count()
+        );
+        assert_eq!(super::markdown_escape("abc", 3), "abc", "no cut when it fits");
     }
 }
 
