@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Flood and memory figures for `honeytoken serve` (issue 13), not a test.
 
-    python3 bench/flood.py [--requests 100000] [--sources 100000]
+    python3 infra/bench/flood.py [--requests 100000] [--sources 100000]
 
 Runs the release binary (build it first: cargo build --release --bin honeytoken
 --no-default-features --features cli) on a fresh data directory each time and
@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-HT = os.path.join(os.path.dirname(__file__), "..", "target", "release", "honeytoken")
+HT = os.path.join(os.path.dirname(__file__), "..", "..", "target", "release", "honeytoken")
 
 
 def free_port():

@@ -3,9 +3,9 @@
 # against the same upstream direct, in one run on the same machine. Needs wrk
 # (Debian: apt-get install wrk).
 #
-#   bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
+#   infra/bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
 #
-# 1. A typical application: the Flask app of bench/baseline under gunicorn
+# 1. A typical application: the Flask app of infra/bench/baseline under gunicorn
 #    (4 sync workers). Throughput and latency direct and through the proxy,
 #    same wrk settings, requests without a honeytoken (the production case).
 # 2. A trivial upstream (`honeytoken serve --min-latency 0ms`, a Rust server
@@ -15,17 +15,17 @@
 #    script reports p50/p99 direct and through the proxy, plus the proxy's
 #    own CPU time (utime+stime from /proc) per request.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DUR=${1:-10}
 CONN=${2:-32}
 FCONN=${3:-8}
 DELAY=${4:-4}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-VENV=bench/.venv
+VENV=infra/bench/.venv
 if [ ! -x "$VENV/bin/gunicorn" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r bench/requirements.txt
+  "$VENV/bin/pip" install -q -r infra/bench/requirements.txt
 fi
 cargo build --release --bin honeytoken --no-default-features --features cli -q
 
@@ -50,7 +50,7 @@ AUTH="Bearer sk_live_51HqLyjWDarjtT1zdp7dcXGgeOo0jPpKx3c"
 
 echo '{}' > "$WORK/tokens.json"
 P_APP=$(free_port)
-(cd bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
+(cd infra/bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
   exec ../../$VENV/bin/gunicorn -w 4 -k sync -b 127.0.0.1:$P_APP --log-level warning app:app) &
 PIDS+=($!); wait_port $P_APP; check_owner $P_APP ${PIDS[-1]}
 

@@ -3,7 +3,7 @@ first response, under a minimal Lambda Runtime API emulator, with peak memory
 from /usr/bin/time -v. The function's AWS calls (the signing key from Secrets
 Manager at init) go to a moto server, as in the tests.
 
-    python3 bench/coldstart.py BOOTSTRAP [RUNS]
+    python3 infra/bench/coldstart.py BOOTSTRAP [RUNS]
 
 Needs the test tools venv (scripts/test.sh tools) for moto and boto3.
 """
@@ -21,7 +21,7 @@ import time
 
 BOOTSTRAP = sys.argv[1]
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV = os.path.join(ROOT, ".venv-tools", "bin")
 EVENT = open(os.path.join(ROOT, "tests", "fixtures", "apigw_v2_event.json")).read() if os.path.exists(
     os.path.join(ROOT, "tests", "fixtures", "apigw_v2_event.json")) else None

@@ -2,19 +2,19 @@
 # Throughput of `honeytoken serve` against the usual Python decoy, side by side
 # in one run on the same machine. Needs wrk (Debian: apt-get install wrk).
 #
-#   bench/run.sh [DURATION_SECONDS] [CONNECTIONS]
+#   infra/bench/run.sh [DURATION_SECONDS] [CONNECTIONS]
 #
 # Prints a Markdown table (requests/s, p50, p99 for hits and misses) and the ratios.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DUR=${1:-10}
 CONN=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-VENV=bench/.venv
+VENV=infra/bench/.venv
 if [ ! -x "$VENV/bin/gunicorn" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r bench/requirements.txt
+  "$VENV/bin/pip" install -q -r infra/bench/requirements.txt
 fi
 # serve needs no AWS SDK; the lean build is the one a single-host user runs.
 cargo build --release --bin honeytoken --no-default-features --features cli -q
@@ -52,7 +52,7 @@ P5=$(free_port); start_serve "$WORK/osflood" $P5 "$WORK/serve-osflood.log" --min
 
 echo "{\"$TOKEN\": {\"id\": \"bench\", \"label\": \"bench\"}}" > "$WORK/tokens.json"
 P2=$(free_port)
-(cd bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
+(cd infra/bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
   exec ../../$VENV/bin/gunicorn -w 1 -k sync -b 127.0.0.1:$P2 --log-level warning app:app) &
 PIDS+=($!); wait_port $P2; check_owner $P2 ${PIDS[-1]}
 
