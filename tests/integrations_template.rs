@@ -93,9 +93,11 @@ fn security_hub_is_off_by_default_and_may_only_import_into_the_default_product()
     );
     // The environment the template gives the alerter parses, Security Hub on.
     let env = honeytoken::wiring::alerter::AlerterEnv::from_lookup(|k| {
-        vars.get(k).map(|_| match k {
-            "THROTTLE_WINDOW_MINUTES" => "15".to_string(),
-            "SECURITY_HUB_FINDINGS" => "true".to_string(),
+        vars.get(k).map(|v| match v {
+            _ if k == "SECURITY_HUB_FINDINGS" => "true".to_string(),
+            // Literal values are read as the function reads them.
+            serde_norway::Value::String(lit) => lit.clone(),
+            _ if k == "THROTTLE_WINDOW_MINUTES" => "15".to_string(),
             _ => "set".to_string(),
         })
     })
@@ -184,8 +186,8 @@ fn the_markers_the_dashboard_reads_are_the_ones_the_code_writes() {
         readme.contains(r#"{ $.event.dataset = "honeytoken.hit" }"#),
         "the README shows the subscription filter pattern"
     );
-    let decoy_main = std::fs::read_to_string(root.join("functions/decoy/src/main.rs")).unwrap();
-    assert!(decoy_main.contains("event = \"decoy_setup_failed\""));
+    let decoy = std::fs::read_to_string(root.join("functions/decoy/src/lib.rs")).unwrap();
+    assert!(decoy.contains("event = \"decoy_setup_failed\""));
     let alerter = std::fs::read_to_string(root.join("src/wiring/alerter.rs")).unwrap();
     assert!(alerter.contains("\"stream batch\"") && alerter.contains("suppressed = r.suppressed"));
 }
