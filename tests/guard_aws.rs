@@ -67,14 +67,7 @@ async fn a_honeytoken_against_the_real_api_gets_its_answer_and_pages_through_the
     )
     .unwrap();
     store.create(&rec).await.unwrap();
-    let ctx = Context {
-        tokens: store.clone(),
-        hits: store.clone(),
-        key: key.clone(),
-        data_dir: None,
-        allow: store.clone(),
-        marks: store.clone(),
-    };
+    let ctx = Context::over(store.clone(), key.clone(), None);
     let (reporter, _task) = Reporter::spawn_default(Arc::new(honeytoken::wiring::guard_sink(&ctx, None)));
     let addr = serve(app::app(Guard::new(key, "users-api"), reporter.clone())).await;
 

@@ -7,24 +7,7 @@ mod support;
 
 use serde_norway::Value;
 
-/// `!Tag value` as (tag without `!`, value).
-fn tagged(v: &Value) -> Option<(String, &Value)> {
-    match v {
-        Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
-        _ => None,
-    }
-}
-
-/// The logical id a `!Ref X` or `!GetAtt X.Attr` names.
-fn target(v: &Value) -> String {
-    let (t, inner) = tagged(v).unwrap_or_else(|| panic!("expected !Ref or !GetAtt, got {v:?}"));
-    let s = inner.as_str().expect("scalar reference");
-    match t.as_str() {
-        "Ref" => s.to_string(),
-        "GetAtt" => s.split('.').next().unwrap().to_string(),
-        other => panic!("unexpected tag {other}"),
-    }
-}
+use support::{tagged, target};
 
 fn resources(t: &Value) -> Vec<(String, Value)> {
     t["Resources"]

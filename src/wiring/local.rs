@@ -189,14 +189,7 @@ pub fn open(dir: Option<&Path>) -> Result<super::Context> {
     let dir = data_dir(dir)?;
     let key = signing_key(&dir)?;
     let store = std::sync::Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("honeytoken.db"))?);
-    Ok(super::Context {
-        tokens: store.clone(),
-        hits: store.clone(),
-        key,
-        data_dir: Some(dir),
-        allow: store.clone(),
-        marks: store,
-    })
+    Ok(super::Context::over(store, key, Some(dir)))
 }
 
 /// How long `serve` waits at exit for the hit writer (which itself waits
@@ -259,17 +252,7 @@ pub fn open_for_serve(
         &opts,
     )?);
     let writer = store.take_writer();
-    Ok((
-        super::Context {
-            tokens: store.clone(),
-            hits: store.clone(),
-            key,
-            data_dir: Some(dir),
-            allow: store.clone(),
-            marks: store,
-        },
-        ServeStore { writer },
-    ))
+    Ok((super::Context::over(store, key, Some(dir)), ServeStore { writer }))
 }
 
 /// The alert fan-out of `serve`: the terminal always, a signed webhook when

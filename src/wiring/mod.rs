@@ -67,6 +67,23 @@ pub struct Context {
     pub marks: Arc<dyn crate::store::MarkStore>,
 }
 
+impl Context {
+    /// A context over one store that keeps everything (SQLite, DynamoDB, memory).
+    pub fn over<S>(store: Arc<S>, key: SigningKey, data_dir: Option<PathBuf>) -> Context
+    where
+        S: TokenStore + HitStore + AllowStore + crate::store::MarkStore + 'static,
+    {
+        Context {
+            tokens: store.clone(),
+            hits: store.clone(),
+            key,
+            data_dir,
+            allow: store.clone(),
+            marks: store,
+        }
+    }
+}
+
 /// Which deployed stack's stores to open: explicit table names and secret
 /// win, anything missing comes from the outputs of `stack`.
 #[derive(Debug, Clone, Default)]

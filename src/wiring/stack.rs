@@ -139,14 +139,7 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
             .with_hit_ttl_days(env.hit_ttl_days),
     );
-    let ctx = super::Context {
-        tokens: store.clone(),
-        hits: store.clone(),
-        key,
-        data_dir: None,
-        allow: store.clone(),
-        marks: store,
-    };
+    let ctx = super::Context::over(store, key, None);
     // One ECS line per hit in the function's log, for a SIEM subscription.
     let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms))
         .with_flood_rule(env.flood)
@@ -244,14 +237,7 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
     let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret).await?;
     let store =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
-    Ok(super::Context {
-        tokens: store.clone(),
-        hits: store.clone(),
-        key,
-        data_dir: None,
-        allow: store.clone(),
-        marks: store,
-    })
+    Ok(super::Context::over(store, key, None))
 }
 
 #[cfg(test)]
