@@ -13,7 +13,6 @@ use honeytoken_guard::{BoxFuture, HitSink, Report, SinkError};
 use crate::decoy::allowlist::Allowlist;
 use crate::domain::HitListener;
 use crate::domain::flood::FloodRule;
-use crate::domain::token::jwt;
 use crate::store::{HitStore, TokenStore};
 
 /// Stores a guard's hits in a backend's stores.
@@ -57,34 +56,11 @@ impl StoreSink {
 
     async fn store(&self, r: Report) -> crate::Result<()> {
         let Report { mut hit, jwt: seen } = r;
-        let (record, lookup_failed) = match self.tokens.get(&hit.token_id).await {
-            Ok(rec) => (rec, false),
-            Err(e) => {
-                // Still a hit: store what we know rather than lose it.
-                tracing::error!(event = "token_lookup_failed", token_id = %hit.token_id, error = %e);
-                (None, true)
-            }
-        };
-        if let (Some(seen), Some(rec)) = (&seen, &record) {
-            let changes = jwt::changes(&rec.token, seen);
-            hit.tampered = !seen.signature_valid || !changes.is_empty();
-            hit.tampered_claims = changes;
-        }
-        hit.orphan = record.is_none() && !lookup_failed;
         let global = match &self.allowlist {
             Some(a) => a.global().await,
             None => Default::default(),
         };
-        hit.ignored = crate::domain::allow::is_allowed(
-            &hit.source_ip,
-            &global,
-            record.as_ref().map(|t| t.allow.as_slice()).unwrap_or_default(),
-        );
-        if let Some(rec) = &record {
-            hit.token_state = Some(rec.state);
-            hit.label = rec.label.clone();
-            hit.location = rec.location.clone();
-        }
+        crate::decoy::attribute::attribute(self.tokens.as_ref(), &global, &mut hit, seen.as_ref()).await;
         match self.hits.record(&hit, &self.flood).await {
             Ok(kept) => {
                 if let Some(l) = &self.listener {

@@ -15,7 +15,7 @@ use crate::domain::Stored;
 use crate::domain::hit::{FoundIn, Hit, RequestFacts, Via, new_hit_id};
 use crate::domain::key::SigningKey;
 use crate::domain::token::extract::{Limits, candidates};
-use crate::domain::token::{Recognised, jwt, recognise};
+use crate::domain::token::{Recognised, recognise};
 use crate::store::{HitStore, Kept, TokenStore};
 
 /// The header CloudFront adds to every origin request behind the front door,
@@ -291,22 +291,6 @@ impl Decoy {
                 continue;
             }
             seen_ids.push(r.token_id.clone());
-            let (record, lookup_failed) = match self.tokens.get(&r.token_id).await {
-                Ok(rec) => (rec, false),
-                Err(e) => {
-                    // Still a hit: record what we know rather than lose it.
-                    tracing::error!(event = "token_lookup_failed", token_id = %r.token_id, error = %e);
-                    (None, true)
-                }
-            };
-            let (tampered, tampered_claims) = match (&r.jwt, &record) {
-                (Some(seen), Some(rec)) => {
-                    let changes = jwt::changes(&rec.token, seen);
-                    (!seen.signature_valid || !changes.is_empty(), changes)
-                }
-                (Some(seen), None) => (!seen.signature_valid, Vec::new()),
-                _ => (false, Vec::new()),
-            };
             let (geo, asn) = match &self.enricher {
                 Some(e) => e.lookup(&facts.source_ip),
                 None => (None, None),
@@ -322,7 +306,7 @@ impl Decoy {
                 // (which `honeytoken test` matches), never the mark itself.
                 *v = crate::decoy::testmark::spent(v);
             }
-            let hit = Hit {
+            let mut hit = Hit {
                 token_id: r.token_id.clone(),
                 hit_id: new_hit_id(),
                 received_at,
@@ -333,21 +317,17 @@ impl Decoy {
                 query: facts.query.clone(),
                 headers,
                 found_in,
-                tampered,
-                tampered_claims,
-                // Unknown only when the store said so, not when it could not be asked.
-                orphan: record.is_none() && !lookup_failed,
+                // Token facts: filled from its record just below.
+                tampered: false,
+                tampered_claims: Vec::new(),
+                orphan: false,
                 test,
-                ignored: crate::domain::allow::is_allowed(
-                    &facts.source_ip,
-                    &global_allow,
-                    record.as_ref().map(|t| t.allow.as_slice()).unwrap_or_default(),
-                ),
+                ignored: false,
                 geo,
                 asn,
-                token_state: record.as_ref().map(|t| t.state),
-                label: record.as_ref().map(|t| t.label.clone()).unwrap_or_default(),
-                location: record.as_ref().map(|t| t.location.clone()).unwrap_or_default(),
+                token_state: None,
+                label: String::new(),
+                location: String::new(),
                 request_id: meta
                     .request_id
                     .as_ref()
@@ -357,6 +337,7 @@ impl Decoy {
                 origin_unverified: !origin_verified,
                 flood: None,
             };
+            crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref()).await;
             // The alert goes out from the hit in memory, whatever the store did.
             let stored = self.store(&hit, deadline).await;
             if let Some(l) = &self.listener {

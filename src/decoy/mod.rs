@@ -11,6 +11,7 @@
 //!   from a real API land where the decoy's do
 
 pub mod allowlist;
+pub mod attribute;
 pub mod enrich;
 #[cfg(feature = "guard")]
 pub mod guard;
