@@ -79,7 +79,8 @@ async fn the_template_defines_what_the_store_uses() {
 use support::tagged;
 
 /// What the linters cannot know: the decoy's role allows exactly one read of
-/// tokens, one write of hits and the key, and state survives the stack.
+/// tokens, one write of hits, the key, and publishing a late alert to the
+/// alert topic, and state survives the stack.
 #[test]
 fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
     let t = support::template();
@@ -124,6 +125,11 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
             ("dynamodb:GetItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
             ("dynamodb:PutItem".to_string(), "GetAtt HitsTable.Arn".to_string()),
             ("dynamodb:PutItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
+            ("kms:Decrypt".to_string(), "GetAtt AlertTopicKey.Arn".to_string()),
+            (
+                "kms:GenerateDataKey*".to_string(),
+                "GetAtt AlertTopicKey.Arn".to_string()
+            ),
             (
                 "secretsmanager:GetSecretValue".to_string(),
                 "If UseFrontDoor Ref OriginVerifySecret".to_string()
@@ -132,6 +138,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
                 "secretsmanager:GetSecretValue".to_string(),
                 "Ref SigningKeySecret".to_string()
             ),
+            ("sns:Publish".to_string(), "Ref AlertTopic".to_string()),
         ]
     );
     // The tokens-table write is for test-mark nonces only.
@@ -531,6 +538,7 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
         hit_ttl_days: 400,
         min_latency_ms: 0,
         origin_verify_secret_arn: None,
+        alert_topic_arn: None,
         flood: Default::default(),
     };
     let decoy = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();

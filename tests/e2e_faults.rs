@@ -4,7 +4,8 @@
 //!
 //! * the decoy cannot read its signing key (a secret ARN moto does not have);
 //! * the alerter's Slack secret does not exist;
-//! * the alerter's Slack endpoint never answers.
+//! * the alerter's Slack endpoint never answers;
+//! * the decoy's store holds every write past the timing floor.
 
 #[path = "support/alerts.rs"]
 mod alerts;
@@ -337,4 +338,122 @@ async fn a_failed_record_is_counted() {
     let lines = wait_metric_lines(&f, "AlerterFailedRecords", 1).await;
     assert_eq!(lines.len(), 1, "{}", f.log_text());
     assert_eq!(lines[0]["AlerterFailedRecords"], 1);
+}
+
+/// A TCP proxy to `upstream` (`http://host:port`) that holds every chunk
+/// carrying a DynamoDB `PutItem` for `delay` before passing it on: a store
+/// that takes hits slowly (throttling retries, a cold connection). Returns
+/// its endpoint URL.
+async fn slow_put_proxy(upstream: &str, delay: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if buf[..n].windows(7).any(|w| w == b"PutItem") {
+                            tokio::time::sleep(delay).await;
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let down = async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Issue 14 part 4: on Lambda nothing may run after the answer, so a hit
+/// whose write has not finished by the timing floor is answered at the floor
+/// anyway (the same bytes as a miss), logged in full with the HitsNotStored
+/// metric, and alerted on by the decoy itself through the alert topic, once
+/// per (token, source) however often it repeats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hit_the_store_holds_past_the_floor_is_answered_at_the_floor_and_still_alerted() {
+    let bin = workspace_bin("decoy");
+    let conf = support::sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let tables = support::Tables::create(&ddb).await;
+    let secret_arn = support::create_signing_secret(&conf).await;
+    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
+        .await
+        .unwrap();
+    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
+    let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
+    let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
+    store.create(&record).await.unwrap();
+    let topic = Topic::create(&conf).await;
+    const STORE_DELAY: Duration = Duration::from_secs(3);
+    let slow = slow_put_proxy(&support::endpoint(), STORE_DELAY).await;
+    let event = |token: &str| -> Value {
+        serde_json::from_str(&support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", token))
+            .unwrap()
+    };
+    let api = RuntimeApi::start().await;
+    let mut env = aws_env();
+    env.extend([
+        ("AWS_ENDPOINT_URL_DYNAMODB", slow),
+        ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", tables.name("HitsTable").to_string()),
+        ("SIGNING_KEY_SECRET_ARN", secret_arn.clone()),
+        ("MIN_LATENCY_MS", "400".to_string()),
+        ("ALERT_TOPIC_ARN", topic.arn.clone()),
+    ]);
+    let f = Function::spawn(&bin, "decoy", &api, &env);
+
+    // A miss first (a key of the same shape that is not ours): the reference answer.
+    let fake = format!("acme_live_{}", "Q".repeat(32));
+    let miss = api
+        .invoke(event(&fake))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", f.log_text()));
+    for i in 0..2 {
+        let t = Instant::now();
+        let hit = api
+            .invoke(event(&record.token))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", f.log_text()));
+        // Not a latency figure: the answer did not wait for the held write.
+        assert!(
+            t.elapsed() < STORE_DELAY,
+            "hit {i} waited for the store: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(shape(&hit), shape(&miss), "hit {i}: the same bytes as a miss");
+    }
+    // Both hits logged in full with the metric the HitsNotStored alarm watches.
+    let lines = wait_metric_lines(&f, "HitsNotStored", 2).await;
+    assert_eq!(lines.len(), 2, "{}", f.log_text());
+    assert!(lines.iter().all(|l| l["hit"]["token_id"] == record.id.as_str()));
+    // One alert for the pair, published by the decoy itself, saying the hit
+    // was not in the table yet; the repeat within the window adds none.
+    let got = topic.receive(1).await;
+    assert_eq!(got.len(), 1, "{got:?}\n{}", f.log_text());
+    assert_eq!(got[0].alert["hit"]["token_id"], record.id.as_str());
+    assert_eq!(got[0].alert["not_yet_stored"], "write-pending");
+    // Nothing lost: the held writes land once the store answers.
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while store.query(&Default::default()).await.unwrap().len() < 2 && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(store.query(&Default::default()).await.unwrap().len(), 2);
 }

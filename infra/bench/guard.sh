@@ -5,6 +5,9 @@
 #
 #   infra/bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
 #
+# GUARD_THREADS=N runs the proxies with N runtime worker threads
+# (TOKIO_WORKER_THREADS); unset, one per core.
+#
 # 1. A typical application: the Flask app of infra/bench/baseline under gunicorn
 #    (4 sync workers). Throughput and latency direct and through the proxy,
 #    same wrk settings, requests without a honeytoken (the production case).
@@ -16,6 +19,7 @@
 #    own CPU time (utime+stime from /proc) per request.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 DUR=${1:-10}
 CONN=${2:-32}
 FCONN=${3:-8}
@@ -51,7 +55,7 @@ AUTH="Bearer sk_live_51HqLyjWDarjtT1zdp7dcXGgeOo0jPpKx3c"
 echo '{}' > "$WORK/tokens.json"
 P_APP=$(free_port)
 (cd infra/bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
-  exec ../../$VENV/bin/gunicorn -w 4 -k sync -b 127.0.0.1:$P_APP --log-level warning app:app) &
+  exec "$ROOT/$VENV/bin/gunicorn" -w 4 -k sync -b 127.0.0.1:$P_APP --log-level warning app:app) &
 PIDS+=($!); wait_port $P_APP; check_owner $P_APP ${PIDS[-1]}
 
 P_TRIV=$(free_port)
@@ -59,10 +63,12 @@ $HT --data-dir "$WORK/up" serve --addr 127.0.0.1:$P_TRIV --min-latency 0ms 2>"$W
 PIDS+=($!); wait_port $P_TRIV; check_owner $P_TRIV ${PIDS[-1]}
 
 P_G1=$(free_port)
-$HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G1 --upstream http://127.0.0.1:$P_APP --service app 2>"$WORK/g1.log" &
+GENV=()
+[ -n "${GUARD_THREADS:-}" ] && GENV=(env TOKIO_WORKER_THREADS="$GUARD_THREADS")
+"${GENV[@]}" $HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G1 --upstream http://127.0.0.1:$P_APP --service app 2>"$WORK/g1.log" &
 PIDS+=($!); G1=${PIDS[-1]}; wait_port $P_G1; check_owner $P_G1 $G1
 P_G2=$(free_port)
-$HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G2 --upstream http://127.0.0.1:$P_TRIV --service trivial 2>"$WORK/g2.log" &
+"${GENV[@]}" $HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G2 --upstream http://127.0.0.1:$P_TRIV --service trivial 2>"$WORK/g2.log" &
 PIDS+=($!); G2=${PIDS[-1]}; wait_port $P_G2; check_owner $P_G2 $G2
 
 cat > "$WORK/pace.lua" <<LUA
@@ -80,6 +86,9 @@ run() { local port=$1 conn=$2; shift 2
 
 read -r A_RPS A_N A_50 A_99 <<<"$(run $P_APP "$CONN")"
 read -r AG_RPS AG_N AG_50 AG_99 <<<"$(run $P_G1 "$CONN")"
+# Latency added in front of the application at a rate it serves without queueing.
+read -r AP_RPS AP_N AP_50 AP_99 <<<"$(run $P_APP "$FCONN" -s "$WORK/pace.lua")"
+read -r AGP_RPS AGP_N AGP_50 AGP_99 <<<"$(run $P_G1 "$FCONN" -s "$WORK/pace.lua")"
 
 read -r T_RPS T_N T_50 T_99 <<<"$(run $P_TRIV "$FCONN" -s "$WORK/pace.lua")"
 C0=$(cpu_ticks $G2)
@@ -88,6 +97,7 @@ C1=$(cpu_ticks $G2)
 CPU_US=$(python3 -c "print(round(($C1-$C0)/$TICK/$TG_N*1e6, 1))")
 RATIO=$(python3 -c "print(round($AG_RPS/$A_RPS*100, 1))")
 
+echo "guard worker threads: ${GUARD_THREADS:-one per core}"
 echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)"
 echo
 echo "Typical application (Flask, gunicorn 4 sync workers), wrk -t2 -c$CONN -d${DUR}s:"
@@ -98,6 +108,13 @@ echo "| direct | $A_RPS | $A_50 | $A_99 |"
 echo "| through honeytoken guard | $AG_RPS | $AG_50 | $AG_99 |"
 echo
 echo "throughput through the proxy: ${RATIO}% of direct"
+echo
+echo "The same application paced (wrk -t2 -c$FCONN -d${DUR}s, delay ${DELAY} ms per request per connection), the latency the proxy adds:"
+echo
+echo "| path | requests/s | p50 | p99 |"
+echo "|---|---:|---:|---:|"
+echo "| direct | $AP_RPS | $AP_50 | $AP_99 |"
+echo "| through honeytoken guard | $AGP_RPS | $AGP_50 | $AGP_99 |"
 echo
 echo "Trivial upstream (honeytoken serve), paced: wrk -t2 -c$FCONN -d${DUR}s, delay ${DELAY} ms per request per connection:"
 echo

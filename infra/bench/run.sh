@@ -7,6 +7,7 @@
 # Prints a Markdown table (requests/s, p50, p99 for hits and misses) and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 DUR=${1:-10}
 CONN=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
@@ -53,7 +54,7 @@ P5=$(free_port); start_serve "$WORK/osflood" $P5 "$WORK/serve-osflood.log" --min
 echo "{\"$TOKEN\": {\"id\": \"bench\", \"label\": \"bench\"}}" > "$WORK/tokens.json"
 P2=$(free_port)
 (cd infra/bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
-  exec ../../$VENV/bin/gunicorn -w 1 -k sync -b 127.0.0.1:$P2 --log-level warning app:app) &
+  exec "$ROOT/$VENV/bin/gunicorn" -w 1 -k sync -b 127.0.0.1:$P2 --log-level warning app:app) &
 PIDS+=($!); wait_port $P2; check_owner $P2 ${PIDS[-1]}
 
 # wrk prints "Requests/sec: N" and, with --latency, "50% X" and "99% Y".

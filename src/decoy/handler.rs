@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 use http::{Request, Response};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::decoy::persona::Persona;
@@ -49,6 +50,7 @@ pub struct Decoy {
     origin_secret: Option<Arc<[u8]>>,
     unstored: Arc<std::sync::atomic::AtomicU64>,
     store_deadline: bool,
+    late: Option<Arc<LateAlerts>>,
     hit_log: Option<HitListener>,
 }
 
@@ -66,6 +68,7 @@ impl Decoy {
             origin_secret: None,
             unstored: Arc::default(),
             store_deadline: false,
+            late: None,
             hit_log: None,
             enricher: None,
             trusted_cloudfront: false,
@@ -164,8 +167,14 @@ impl Decoy {
             .persona
             .classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
         let deadline = floor_deadline(start, self.min_latency);
-        self.record_until(req, meta, deadline.filter(|_| self.store_deadline))
-            .await;
+        // With late alerts (Lambda) the write gets the first half of the
+        // time to the answer, and a hit whose write has not finished by then
+        // is alerted on by the decoy itself in the second half.
+        let write_by = match &self.late {
+            Some(_) => deadline.map(|d| start + (d - start) / 2),
+            None => deadline.filter(|_| self.store_deadline),
+        };
+        self.record_until(req, meta, write_by, deadline).await;
         if let Some(d) = deadline {
             tokio::time::sleep_until(d).await;
         }
@@ -192,6 +201,19 @@ impl Decoy {
         self
     }
 
+    /// For a function that cannot run after it answers (Lambda, where the
+    /// environment may be frozen): the write of a hit is bounded by half the
+    /// time to the timing floor, and a hit not stored by then (or whose write
+    /// failed) is logged in full, counted (`HitsNotStored`), and alerted on
+    /// through `notifier` before the answer goes out at the floor, since the
+    /// table's stream may never see it. At most one such alert per
+    /// (token, source) and `window` per process, so a throttled table under
+    /// a flood does not page once per request.
+    pub fn with_late_alerts(mut self, notifier: Arc<dyn crate::notify::Notifier>, window: std::time::Duration) -> Self {
+        self.late = Some(Arc::new(LateAlerts::new(notifier, window)));
+        self
+    }
+
     /// How this decoy answers.
     pub fn persona(&self) -> &Persona {
         &self.persona
@@ -199,7 +221,7 @@ impl Decoy {
 
     /// Records the hits a request carries and returns them (stored or not).
     pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
-        self.record_until(req, meta, None).await
+        self.record_until(req, meta, None, None).await
     }
 
     /// Stores `hit` (under the flood rule if set), waiting no later than
@@ -231,9 +253,22 @@ impl Decoy {
             Ok(Ok(r)) => outcome(r),
             Ok(Err(e)) => outcome(Err(crate::Error::Store(format!("hit write task: {e}")))),
             Err(_) => {
+                HITS_ANSWERED_BEFORE_DURABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if self.late.is_some() {
+                    // The environment may be frozen once the answer is out,
+                    // so the write may never finish: the log holds the hit
+                    // in full now. The write goes on while it can (dropping
+                    // the handle detaches it); if it lands, the stream
+                    // alerts as well, a repeat rather than a loss.
+                    self.unstored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    log_unstored(
+                        hit,
+                        &crate::Error::Store("the write had not finished by the answer's timing floor".into()),
+                    );
+                    return Stored::Pending;
+                }
                 // Past the answer's deadline: answer and alert now, let the
                 // write finish, and log the hit in full if it fails.
-                HITS_ANSWERED_BEFORE_DURABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let h = hit.clone();
                 tokio::spawn(async move {
                     match task.await {
@@ -252,6 +287,7 @@ impl Decoy {
         req: Request<Bytes>,
         meta: RequestMeta,
         deadline: Option<tokio::time::Instant>,
+        answer_at: Option<tokio::time::Instant>,
     ) -> Vec<Hit> {
         let (mut parts, body) = req.into_parts();
         // The front door's secret: checked, then dropped before anything is stored.
@@ -337,9 +373,26 @@ impl Decoy {
                 origin_unverified: !origin_verified,
                 flood: None,
             };
-            crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref()).await;
+            let attributed =
+                crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());
+            match deadline.filter(|_| self.late.is_some()) {
+                // A cold connection's lookup counts against the same bound as
+                // the write: past it, the hit goes on with its token id only.
+                Some(d) => {
+                    if tokio::time::timeout_at(d, attributed).await.is_err() {
+                        tracing::warn!(event = "token_lookup_late", token_id = %hit.token_id);
+                    }
+                }
+                None => attributed.await,
+            }
             // The alert goes out from the hit in memory, whatever the store did.
             let stored = self.store(&hit, deadline).await;
+            if let Some(late) = &self.late
+                && matches!(stored, Stored::Failed | Stored::Pending)
+                && hit.alerts()
+            {
+                late.send(&hit, stored, answer_at).await;
+            }
             if let Some(l) = &self.listener {
                 l(&hit, stored);
             }
@@ -349,6 +402,73 @@ impl Decoy {
             out.push(hit);
         }
         out
+    }
+}
+
+/// The decoy's own alerts for hits the store did not take in time.
+struct LateAlerts {
+    notifier: Arc<dyn crate::notify::Notifier>,
+    window: std::time::Duration,
+    // (token, source) -> when its last late alert went out. Cleared when
+    // full: a flood from rotating sources cannot grow it without bound.
+    sent: std::sync::Mutex<HashMap<(String, String), tokio::time::Instant>>,
+}
+
+/// Pairs remembered by [`LateAlerts`] before the map is cleared.
+const LATE_ALERT_PAIRS: usize = 4096;
+
+impl LateAlerts {
+    fn new(notifier: Arc<dyn crate::notify::Notifier>, window: std::time::Duration) -> Self {
+        LateAlerts {
+            notifier,
+            window,
+            sent: Default::default(),
+        }
+    }
+
+    /// Whether the pair's late alert is due now (and marks it sent).
+    fn due(&self, hit: &Hit) -> bool {
+        let now = tokio::time::Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let pair = (hit.token_id.clone(), hit.source_ip.clone());
+        if sent.get(&pair).is_some_and(|t| now.duration_since(*t) < self.window) {
+            return false;
+        }
+        if sent.len() >= LATE_ALERT_PAIRS {
+            sent.clear();
+        }
+        sent.insert(pair, now);
+        true
+    }
+
+    /// Sends the hit's alert, giving up at `until` (the answer's deadline).
+    async fn send(&self, hit: &Hit, stored: Stored, until: Option<tokio::time::Instant>) {
+        if !self.due(hit) {
+            return;
+        }
+        let mut alert = crate::domain::alert::Alert::for_hit(hit);
+        alert.not_yet_stored = stored.note().map(str::to_string);
+        let sent = match until {
+            Some(d) => tokio::time::timeout_at(d, self.notifier.notify(&alert))
+                .await
+                .unwrap_or_else(|_| Err(crate::Error::Store("not sent by the answer's timing floor".into()))),
+            None => self.notifier.notify(&alert).await,
+        };
+        match sent {
+            Ok(()) => tracing::warn!(
+                event = "late_alert_sent",
+                hit_id = %hit.hit_id,
+                channel = self.notifier.name(),
+                "a hit not stored in time was alerted on by the decoy itself"
+            ),
+            Err(e) => tracing::error!(
+                event = "late_alert_failed",
+                hit_id = %hit.hit_id,
+                channel = self.notifier.name(),
+                error = %e,
+                "a hit not stored in time could not be alerted on; the log line above holds it"
+            ),
+        }
     }
 }
 

@@ -70,6 +70,9 @@ pub struct DecoyEnv {
     /// `ORIGIN_VERIFY_SECRET_ARN` (front door only): the secret CloudFront
     /// sends in `x-origin-verify`, see [`Decoy::with_origin_verify`].
     pub origin_verify_secret_arn: Option<String>,
+    /// `ALERT_TOPIC_ARN`: where the decoy alerts on a hit it could not store
+    /// by the timing floor, see [`Decoy::with_late_alerts`].
+    pub alert_topic_arn: Option<String>,
     /// `FLOOD_WHOLE_HITS` (default 20) and `THROTTLE_WINDOW_MINUTES` (the
     /// bucket, default 15): the flood rule the decoy keeps hits under.
     pub flood: crate::domain::flood::FloodRule,
@@ -96,6 +99,7 @@ impl DecoyEnv {
             )?,
             min_latency_ms: vars.number("MIN_LATENCY_MS", 0, 0..=10_000, "0 to 10000 milliseconds")?,
             origin_verify_secret_arn: vars.opt("ORIGIN_VERIFY_SECRET_ARN"),
+            alert_topic_arn: vars.opt("ALERT_TOPIC_ARN"),
             flood: crate::domain::flood::FloodRule {
                 whole: vars.number(
                     "FLOOD_WHOLE_HITS",
@@ -144,6 +148,13 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
     let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms))
         .with_flood_rule(env.flood)
         .with_hit_log(crate::alerting::hitlog::stdout_listener());
+    let decoy = match &env.alert_topic_arn {
+        Some(arn) => decoy.with_late_alerts(
+            Arc::new(crate::notify::sns::Sns::new(aws_sdk_sns::Client::new(conf), arn)),
+            env.flood.bucket,
+        ),
+        None => decoy,
+    };
     Ok(match &env.origin_verify_secret_arn {
         Some(arn) => {
             let secrets = aws_sdk_secretsmanager::Client::new(conf);

@@ -79,30 +79,40 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
         .iter()
         .map(|p| Alphabet::infer(p.as_bytes()).unwrap_or(Alphabet::Base62))
         .collect();
-    let Some(&carrier) = groups.last() else {
+    let Some(&last) = groups.last() else {
         return Err(Error::Invalid(
             "--like needs an example with a body after its prefix".into(),
         ));
     };
-    // Widen the parts before the last over the identity's room, while they
-    // are of a narrower alphabet than the carrier (digits before hex…).
-    let m = carrier.identity_len();
-    let w = match checksum {
-        Some(Checksum::Crc32) => carrier.crc32_width(),
-        None => 0,
+    // The identity takes the last part, widened over the parts before it
+    // while it is too short: a part of a narrower alphabet joins the carrier
+    // (digits before hex), and a part of a wider one widens the carrier
+    // (`…-Q7mZ-bcde`: a short last group looks hex only by chance).
+    let room_of = |carrier: Alphabet, len: usize| {
+        let w = match checksum {
+            Some(Checksum::Crc32) => carrier.crc32_width(),
+            None => 0,
+        };
+        (len.saturating_sub(w), carrier.identity_len(), w)
     };
-    let mut room = parts.last().map_or(0, |p| p.len()).saturating_sub(w);
-    for (gi, part) in parts.iter().enumerate().rev().skip(1) {
-        if room >= m {
-            break;
+    let mut carrier = last;
+    let mut span = parts.len() - 1;
+    let mut len = parts[span].len();
+    while span > 0 && room_of(carrier, len).0 < room_of(carrier, len).1 {
+        let g = groups[span - 1];
+        if !g.is_subset_of(carrier) {
+            if !carrier.is_subset_of(g) {
+                break;
+            }
+            carrier = g;
         }
-        if groups[gi] == carrier || groups[gi].is_subset_of(carrier) {
-            groups[gi] = carrier;
-            room += part.len();
-        } else {
-            break;
-        }
+        span -= 1;
+        len += parts[span].len();
     }
+    for g in &mut groups[span..] {
+        *g = carrier;
+    }
+    let (room, m, w) = room_of(carrier, len);
     let shape = KeyShape {
         prefix: prefix.to_string(),
         alphabet: carrier,
@@ -183,6 +193,30 @@ mod tests {
     fn too_short_example_names_minimum() {
         let err = infer("AKIAIOSFODNN7EXAMPLE").unwrap_err().to_string();
         assert!(err.contains("minimum is 26"), "{err}");
+    }
+
+    #[test]
+    fn short_last_group_that_looks_hex_widens_to_the_groups_before() {
+        let example = "Q7mZx-9Kd3R-2pWx8-TnVaL-bcde";
+        let s = infer(example).unwrap();
+        assert_eq!(s.alphabet, Alphabet::Base62);
+        assert_eq!(s.layout, "*****-*****-*****-*****-****");
+        let key = crate::key::SigningKey::from_secret(&[7u8; 32]).unwrap();
+        let t = crate::token::mint(
+            &key,
+            &crate::token::MintSpec::Key(s),
+            "like",
+            "",
+            "",
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        assert_eq!(t.token.len(), example.len());
+        assert!(
+            crate::token::recognise(&key, t.token.as_bytes()).is_some(),
+            "{}",
+            t.token
+        );
     }
 
     #[test]

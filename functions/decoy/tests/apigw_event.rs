@@ -45,6 +45,7 @@ async fn recorded_event_is_answered_and_recorded_with_the_context_source_ip() {
         hit_ttl_days: 30,
         min_latency_ms: 0,
         origin_verify_secret_arn: None,
+        alert_topic_arn: None,
         flood: Default::default(),
     };
 

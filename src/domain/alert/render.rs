@@ -239,6 +239,8 @@ pub fn alert_json(a: &Alert) -> serde_json::Value {
         "test": a.hit.test,
         "suppressed": a.suppressed,
         "window_secs": a.window_secs,
+        // Set when the alert went out before its hit was in the store.
+        "not_yet_stored": a.not_yet_stored,
         "hits_command": format!("honeytoken hits --token {}", a.hit.token_id),
         // The same text an email subscriber gets, for consumers that forward
         // alerts to people (tickets, chat).
