@@ -340,8 +340,27 @@ impl Default for Persona {
     }
 }
 
+/// The template with its per-request fields filled in, in one pass (every
+/// answer, hit or miss, is rendered here).
 fn fill(t: &str, id: &str, now: &str) -> String {
-    t.replace("{request_id}", id).replace("{timestamp}", now)
+    let mut out = String::with_capacity(t.len() + id.len() + now.len());
+    let mut rest = t;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(r) = tail.strip_prefix("{request_id}") {
+            out.push_str(id);
+            rest = r;
+        } else if let Some(r) = tail.strip_prefix("{timestamp}") {
+            out.push_str(now);
+            rest = r;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn render(a: &Answer, id: &str, now: &str) -> Response<Bytes> {
@@ -547,6 +566,16 @@ fn github() -> Persona {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_replaces_each_field_and_keeps_other_braces() {
+        assert_eq!(
+            fill(r#"{"id":"{request_id}","at":"{timestamp}","x":"{other}","y":"{request_id}"}"#, "r1", "t1"),
+            r#"{"id":"r1","at":"t1","x":"{other}","y":"r1"}"#
+        );
+        assert_eq!(fill("plain", "r", "t"), "plain");
+        assert_eq!(fill("{", "r", "t"), "{");
+    }
 
     fn all() -> Vec<Persona> {
         Persona::BUILTINS.iter().map(|n| Persona::builtin(n).unwrap()).collect()

@@ -81,6 +81,11 @@ static T_HEX: Table = table(HEX, true);
 static T_BASE64URL: Table = table(BASE64URL, false);
 static T_BASE32: Table = table(BASE32, true);
 static T_DIGITS: Table = table(DIGITS, false);
+// Exact (case-sensitive) membership, for the case variants of hex and base32.
+static X_HEX: Table = table(HEX, false);
+static X_HEX_UPPER: Table = table(HEX_UPPER, false);
+static X_BASE32: Table = table(BASE32, false);
+static X_BASE32_LOWER: Table = table(BASE32_LOWER, false);
 
 impl Alphabet {
     /// All alphabets, for `--help` and property tests.
@@ -126,6 +131,19 @@ impl Alphabet {
     /// and base32, which decode either case).
     pub fn contains(self, b: u8) -> bool {
         self.table().0[b as usize] != INVALID
+    }
+
+    /// Whether `b` is one of [`Alphabet::chars`] exactly (case-sensitive):
+    /// what a minted body's digits are.
+    pub fn has_char(self, b: u8) -> bool {
+        let t = match self {
+            Alphabet::Hex => &X_HEX,
+            Alphabet::HexUpper => &X_HEX_UPPER,
+            Alphabet::Base32 => &X_BASE32,
+            Alphabet::Base32Lower => &X_BASE32_LOWER,
+            a => a.table(),
+        };
+        t.0[b as usize] != INVALID
     }
 
     /// Whether separators inside a body are skipped when decoding.

@@ -125,16 +125,25 @@ impl FromStr for Checksum {
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`).
 pub fn crc32(data: &[u8]) -> u32 {
+    // Table-driven: every key-shaped candidate of a request may be checked.
+    static TABLE: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
     let mut crc = !0u32;
     for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
+        crc = TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
     }
     !crc
 }
@@ -147,10 +156,10 @@ pub fn strip_crc32(a: Alphabet, candidate: &[u8]) -> Option<&[u8]> {
         return None;
     }
     let (body, tail) = candidate.split_at(candidate.len() - w);
-    if !tail.iter().all(|b| a.chars().contains(b)) {
+    if !tail.iter().all(|b| a.has_char(*b)) {
         return None;
     }
-    let start = body.iter().rposition(|b| !a.chars().contains(b)).map_or(0, |p| p + 1);
+    let start = body.iter().rposition(|b| !a.has_char(*b)).map_or(0, |p| p + 1);
     (a.encode_fixed(crc32(&body[start..]) as u64, w) == tail).then_some(body)
 }
 
@@ -456,7 +465,7 @@ pub(crate) fn recognise_key(key: &SigningKey, candidate: &[u8]) -> Option<u128> 
         Alphabet::ALL.iter().find_map(|a| {
             let w = a.crc32_width();
             let head = candidate.get(..candidate.len().checked_sub(w)?)?;
-            if !candidate[head.len()..].iter().all(|b| a.chars().contains(b)) || !a.plausible_identity(head) {
+            if !candidate[head.len()..].iter().all(|b| a.has_char(*b)) || !a.plausible_identity(head) {
                 return None;
             }
             let body = strip_crc32(*a, candidate)?;
@@ -562,6 +571,13 @@ pub fn vendor_prefix(token: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crc32_is_zlibs() {
+        // The check value of CRC-32/ISO-HDLC (zlib's crc32).
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
 
     fn key() -> SigningKey {
         SigningKey::from_secret(b"0123456789abcdef0123456789abcdef").unwrap()
