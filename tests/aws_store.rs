@@ -681,3 +681,85 @@ async fn global_allowlist_round_trips_beside_the_tokens() {
     assert_eq!(tokens.len(), 1, "the allowlist and mark items are not tokens");
     assert_eq!(tokens[0].id, tok.id);
 }
+
+/// Issue 14 part 3: `persona put` (and `persona learn`) with `--backend aws`
+/// stores the persona beside the tokens; the decoy built as the Lambda builds
+/// it answers with it, `list` does not take it for a token, and a stored
+/// persona that does not parse leaves the built-in one answering.
+#[tokio::test]
+async fn a_persona_stored_beside_the_tokens_is_what_the_decoy_answers_with() {
+    let (conf, client, t) = setup().await;
+    let secret_arn = support::create_signing_secret(&conf).await;
+    let (tokens, hits) = (t.name("TokensTable").to_string(), t.name("HitsTable").to_string());
+    let base = [
+        "--backend",
+        "aws",
+        "--tokens-table",
+        &tokens,
+        "--hits-table",
+        &hits,
+        "--secret-arn",
+        &secret_arn,
+    ];
+    let run = |extra: &[&str]| {
+        let a: Vec<&str> = base.iter().chain(extra).copied().collect();
+        cli_ok(&a)
+    };
+    let env = honeytoken::wiring::stack::DecoyEnv {
+        tokens_table: tokens.clone(),
+        hits_table: hits.clone(),
+        secret_arn: secret_arn.clone(),
+        hit_ttl_days: 400,
+        min_latency_ms: 0,
+        origin_verify_secret_arn: None,
+        alert_topic_arn: None,
+        flood: Default::default(),
+    };
+    let answer = |d: &honeytoken::decoy::Decoy| {
+        let r = d.persona().response();
+        (
+            r.status(),
+            r.headers().keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    // Nothing stored: the built-in persona the template names (`api` by default).
+    let builtin = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
+    let api = honeytoken::decoy::persona::Persona::builtin("api").unwrap();
+    assert_eq!(builtin.persona(), &api);
+
+    // A persona file unlike the default (GitHub's answers), put for the stack.
+    let github = honeytoken::decoy::persona::Persona::builtin("github").unwrap();
+    assert_ne!(github, api);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("persona.json");
+    std::fs::write(&file, cli_ok(&["persona", "show", "github"])).unwrap();
+    run(&["persona", "put", file.to_str().unwrap()]);
+    let learned = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
+    assert_eq!(learned.persona(), &github);
+    assert_ne!(answer(&learned), answer(&builtin));
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&run(&["list", "--format", "json"])).unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+
+    // A file that is not a persona is refused before anything is stored.
+    std::fs::write(&file, "{\"status\": 200}").unwrap();
+    let a: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["persona", "put", file.to_str().unwrap()])
+        .collect();
+    let o = cli(&a);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a persona file"));
+
+    // A stored item that does not parse (written by hand): the built-in one answers.
+    client
+        .put_item()
+        .table_name(&tokens)
+        .item("id", AttributeValue::S(honeytoken::store::dynamodb::PERSONA_ID.into()))
+        .item("persona", AttributeValue::S("{not json".into()))
+        .send()
+        .await
+        .unwrap();
+    let fallback = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
+    assert_eq!(fallback.persona(), &api);
+}

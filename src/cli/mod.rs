@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(&cli.global, a).await,
         Command::Guard(a) => guard::run(&cli.global, a).await,
         Command::Survey(a) => survey::run(a),
-        Command::Persona(a) => persona::run(a).await,
+        Command::Persona(a) => persona::run(&cli.global, a).await,
         cmd => {
             let ctx = open(&cli.global).await?;
             match cmd {

@@ -1,6 +1,8 @@
 //! `persona`: how the decoy answers. `persona learn URL` probes the
 //! operator's own API and writes a persona file `serve --persona FILE`
-//! replays; `persona show NAME` prints a built-in one as a starting point.
+//! replays (with `--backend aws`, it stores it where the stack's decoy reads
+//! it at cold start); `persona put FILE` stores a file there; `persona show
+//! NAME` prints a built-in one as a starting point.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -24,9 +26,14 @@ pub enum PersonaAction {
     /// an unknown method, an unknown path; each twice) and write what it
     /// answers as a persona file. Never sends a real credential and follows
     /// no redirect.
-    #[command(after_help = "Example:
+    #[command(after_help = "Examples:
   honeytoken persona learn https://api.acme.example/v1/users --like acme_live_4eC39HqLyjWDarjtT1zd --out acme.json
-  honeytoken serve --persona acme.json")]
+  honeytoken serve --persona acme.json
+  honeytoken --backend aws --stack honeytoken persona learn https://api.acme.example/v1/users --like acme_live_4eC39HqLyjWDarjtT1zd
+
+With --backend aws the persona is also stored beside the stack's tokens;
+each decoy instance answers with it from its next cold start (until then,
+or when it cannot read it, with the built-in persona the template names).")]
     Learn {
         /// An endpoint of your API that needs a credential.
         url: String,
@@ -37,6 +44,14 @@ pub enum PersonaAction {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Store a persona file where the stack's decoy reads it at cold start
+    /// (needs --backend aws; locally, use `serve --persona FILE`).
+    #[command(after_help = "Example:
+  honeytoken --backend aws --stack honeytoken persona put acme.json")]
+    Put {
+        /// A persona file (`persona learn --out`, or `persona show` edited).
+        file: PathBuf,
+    },
     /// Print a built-in persona (api, stripe, github) as JSON.
     Show {
         /// Built-in name.
@@ -44,9 +59,31 @@ pub enum PersonaAction {
     },
 }
 
+/// Stores `json` (already checked) for the stack's decoy.
+async fn store(g: &crate::cli::Global, json: &str) -> Result<()> {
+    let ctx = crate::cli::open(g).await?;
+    let store = ctx.persona.ok_or_else(|| {
+        Error::Invalid(
+            "the local backend keeps no persona; start `honeytoken serve --persona FILE` with the file instead".into(),
+        )
+    })?;
+    store.put_persona(json).await?;
+    eprintln!("stored; each decoy instance answers with it from its next cold start");
+    Ok(())
+}
+
 /// `persona`.
-pub async fn run(a: PersonaArgs) -> Result<()> {
+pub async fn run(g: &crate::cli::Global, a: PersonaArgs) -> Result<()> {
     match a.action {
+        PersonaAction::Put { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|source| Error::Io {
+                path: file.display().to_string(),
+                source,
+            })?;
+            let p = Persona::from_json(&text)
+                .map_err(|e| Error::Invalid(format!("{} is not a persona file: {e}", file.display())))?;
+            store(g, &serde_json::to_string(&p).unwrap_or_default()).await
+        }
         PersonaAction::Show { name } => {
             let p = Persona::builtin(&name).ok_or_else(|| {
                 Error::Invalid(format!(
@@ -66,7 +103,7 @@ pub async fn run(a: PersonaArgs) -> Result<()> {
             let json = serde_json::to_string_pretty(&learned.persona).unwrap_or_default();
             match out {
                 Some(path) => {
-                    std::fs::write(&path, json + "\n").map_err(|source| Error::Io {
+                    std::fs::write(&path, format!("{json}\n")).map_err(|source| Error::Io {
                         path: path.display().to_string(),
                         source,
                     })?;
@@ -76,7 +113,11 @@ pub async fn run(a: PersonaArgs) -> Result<()> {
                         path.display()
                     );
                 }
+                None if g.backend == crate::cli::Backend::Aws => {}
                 None => println!("{json}"),
+            }
+            if g.backend == crate::cli::Backend::Aws {
+                store(g, &json).await?;
             }
             Ok(())
         }

@@ -570,7 +570,11 @@ mod tests {
     #[test]
     fn fill_replaces_each_field_and_keeps_other_braces() {
         assert_eq!(
-            fill(r#"{"id":"{request_id}","at":"{timestamp}","x":"{other}","y":"{request_id}"}"#, "r1", "t1"),
+            fill(
+                r#"{"id":"{request_id}","at":"{timestamp}","x":"{other}","y":"{request_id}"}"#,
+                "r1",
+                "t1"
+            ),
             r#"{"id":"r1","at":"t1","x":"{other}","y":"r1"}"#
         );
         assert_eq!(fill("plain", "r", "t"), "plain");

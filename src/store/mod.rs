@@ -141,6 +141,18 @@ pub trait MarkStore: Send + Sync {
     async fn claim_mark(&self, nonce: &str, expires_unix: i64) -> Result<bool>;
 }
 
+/// A learned persona kept where the decoy reads it when it starts (on AWS,
+/// an item beside the tokens, so `persona learn` reaches every Lambda
+/// instance without a redeploy). Kept as the JSON `persona learn` writes:
+/// the decoy parses and checks it.
+#[async_trait]
+pub trait PersonaStore: Send + Sync {
+    /// Replaces the stored persona.
+    async fn put_persona(&self, json: &str) -> Result<()>;
+    /// The stored persona, if any.
+    async fn get_persona(&self) -> Result<Option<String>>;
+}
+
 /// Where `honeytoken test` can see that an alert went out, for backends
 /// whose alerter records it (on AWS, the alerter's state table). Each
 /// implementation adds the "alert published" stage to `test`.

@@ -65,6 +65,9 @@ pub struct Context {
     pub allow: Arc<dyn AllowStore>,
     /// Test-mark nonces, shared by every decoy process of the backend.
     pub marks: Arc<dyn crate::store::MarkStore>,
+    /// Where the stack's decoy reads a learned persona (`--backend aws`;
+    /// locally `serve --persona FILE` names it instead).
+    pub persona: Option<Arc<dyn crate::store::PersonaStore>>,
 }
 
 impl Context {
@@ -80,6 +83,7 @@ impl Context {
             data_dir,
             allow: store.clone(),
             marks: store,
+            persona: None,
         }
     }
 }

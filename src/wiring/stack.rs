@@ -143,9 +143,11 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
             .with_hit_ttl_days(env.hit_ttl_days),
     );
+    let persona = stored_persona(store.as_ref()).await;
     let ctx = super::Context::over(store, key, None);
     // One ECS line per hit in the function's log, for a SIEM subscription.
     let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms))
+        .with_persona(persona)
         .with_flood_rule(env.flood)
         .with_hit_log(crate::alerting::hitlog::stdout_listener());
     let decoy = match &env.alert_topic_arn {
@@ -163,6 +165,30 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         }
         None => decoy,
     })
+}
+
+/// The persona the decoy answers as: the learned one stored beside the
+/// tokens (`persona learn --backend aws`), or, when there is none or it
+/// cannot be read or parsed, the built-in one the template names. Read once
+/// per cold start.
+pub async fn stored_persona(store: &dyn crate::store::PersonaStore) -> crate::decoy::persona::Persona {
+    match store.get_persona().await {
+        Ok(Some(json)) => match crate::decoy::persona::Persona::from_json(&json) {
+            Ok(p) => {
+                tracing::info!(event = "persona", source = "learned");
+                p
+            }
+            Err(e) => {
+                tracing::error!(event = "persona_unusable", error = %e, "the stored persona does not parse; answering as the built-in one");
+                persona_from_env()
+            }
+        },
+        Ok(None) => persona_from_env(),
+        Err(e) => {
+            tracing::warn!(event = "persona_unreadable", error = %e, "answering as the built-in persona");
+            persona_from_env()
+        }
+    }
 }
 
 /// The variable naming the decoy's built-in persona (`api`, `stripe`, `github`).
@@ -248,7 +274,9 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
     let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret).await?;
     let store =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
-    Ok(super::Context::over(store, key, None))
+    let mut ctx = super::Context::over(store.clone(), key, None);
+    ctx.persona = Some(store);
+    Ok(ctx)
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ async fn setup() -> honeytoken::Result<Decoy> {
     build_decoy(&sdk_config().await, &env)
         .await
         .map(honeytoken::decoy::enrich::configure_from_env)
-        .map(|d| d.with_persona(honeytoken::wiring::stack::persona_from_env()))
 }
 
 #[tokio::main]

@@ -396,6 +396,44 @@ impl crate::store::MarkStore for DynamoStore {
     }
 }
 
+/// The id of the learned persona's item in the tokens table (never a token
+/// id of 16 hex digits). The decoy reads it with the GetItem it already has.
+pub const PERSONA_ID: &str = "config#persona";
+
+#[async_trait]
+impl crate::store::PersonaStore for DynamoStore {
+    async fn put_persona(&self, json: &str) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.tokens_table)
+            .item("id", AttributeValue::S(PERSONA_ID.into()))
+            .item("persona", AttributeValue::S(json.into()))
+            .item(
+                "updated_at",
+                AttributeValue::S(crate::domain::time::Timestamp::now().to_string()),
+            )
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn get_persona(&self) -> Result<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens_table)
+            .key("id", AttributeValue::S(PERSONA_ID.into()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out
+            .item
+            .and_then(|mut i| i.remove("persona"))
+            .and_then(|v| v.as_s().ok().cloned()))
+    }
+}
+
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn create(&self, token: &TokenRecord) -> Result<()> {
@@ -437,8 +475,8 @@ impl TokenStore for DynamoStore {
             let page = b.send().await.map_err(sdk_error)?;
             for item in page.items.unwrap_or_default() {
                 // The global allowlist shares the table (see `allow`).
-                // So do test-mark nonces.
-                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID || id.starts_with(MARK_ID_PREFIX))
+                // So do test-mark nonces and the learned persona.
+                if matches!(item.get("id"), Some(AttributeValue::S(id)) if id == allow::ALLOWLIST_ID || id == PERSONA_ID || id.starts_with(MARK_ID_PREFIX))
                 {
                     continue;
                 }
