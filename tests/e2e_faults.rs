@@ -457,3 +457,83 @@ async fn a_hit_the_store_holds_past_the_floor_is_answered_at_the_floor_and_still
     }
     assert_eq!(store.query(&Default::default()).await.unwrap().len(), 2);
 }
+
+/// Measurement, not a check (run by `infra/bench/floor.sh`): the decoy
+/// binary under the runtime emulator with every PutItem held 150 ms (far
+/// past half the 40 ms floor), invoked alternately with a hit and a miss
+/// while another task floods it with hits; prints p50/p99 of each kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by infra/bench/floor.sh"]
+async fn floor_p99_of_hits_and_misses_with_a_slow_store() {
+    let bin = workspace_bin("decoy");
+    let conf = support::sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let tables = support::Tables::create(&ddb).await;
+    let secret_arn = support::create_signing_secret(&conf).await;
+    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
+        .await
+        .unwrap();
+    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
+    let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
+    let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
+    store.create(&record).await.unwrap();
+    let topic = Topic::create(&conf).await;
+    let slow = slow_put_proxy(&support::endpoint(), Duration::from_millis(150)).await;
+    let event = |token: &str| -> Value {
+        serde_json::from_str(&support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", token))
+            .unwrap()
+    };
+    let n: usize = std::env::var("FLOOR_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let mut env = aws_env();
+    env.extend([
+        ("AWS_ENDPOINT_URL_DYNAMODB", slow),
+        ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", tables.name("HitsTable").to_string()),
+        ("SIGNING_KEY_SECRET_ARN", secret_arn.clone()),
+        ("MIN_LATENCY_MS", "40".to_string()),
+        ("ALERT_TOPIC_ARN", topic.arn.clone()),
+    ]);
+    // The measured instance, and a second one taking a flood of hits at the
+    // same time on the same machine (Lambda runs one request per instance).
+    let api = RuntimeApi::start().await;
+    let _f = Function::spawn(&bin, "decoy", &api, &env);
+    let flood_api = std::sync::Arc::new(RuntimeApi::start().await);
+    let _flood = Function::spawn(&bin, "decoy-flood", &flood_api, &env);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooder = {
+        let (api, stop, ev) = (flood_api.clone(), stop.clone(), event(&record.token));
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = api.invoke(ev.clone()).await;
+                sent += 1;
+            }
+            sent
+        })
+    };
+    let fake = format!("acme_live_{}", "Q".repeat(32));
+    let _ = api.invoke(event(&fake)).await;
+    let (mut hits, mut misses) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        for (ev, out) in [(event(&record.token), &mut hits), (event(&fake), &mut misses)] {
+            let t = Instant::now();
+            api.invoke(ev).await.expect("answer");
+            out.push(t.elapsed());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flooded = flooder.await.unwrap();
+    let pct = |v: &mut Vec<Duration>, p: f64| {
+        v.sort();
+        v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1].as_secs_f64() * 1e3
+    };
+    println!(
+        "floor under the runtime emulator, MinLatencyMs 40, every PutItem held 150 ms, {n} hits and {n} misses \
+         alternating, {flooded} flood hits on a second instance meanwhile:\n\
+         hit  p50 {:.2} ms p99 {:.2} ms\nmiss p50 {:.2} ms p99 {:.2} ms",
+        pct(&mut hits, 0.50),
+        pct(&mut hits, 0.99),
+        pct(&mut misses, 0.50),
+        pct(&mut misses, 0.99),
+    );
+}

@@ -36,7 +36,11 @@ a proxy must). A request carrying a honeytoken is recorded as a hit `via:
 guard` and alerted like any hit; nothing in the answer says so.
 
 The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
-(same host, pod or task) and terminate TLS in front of the guard."
+(same host, pod or task) and terminate TLS in front of the guard.
+
+The guard uses one worker thread per core. Beside a service that keeps the
+cores busy itself, TOKIO_WORKER_THREADS=1 costs less CPU per request (fewer
+cross-thread wake-ups; BENCHMARKS.md has the figures)."
 )]
 pub struct GuardArgs {
     /// Address to listen on (port 0 picks a free port).

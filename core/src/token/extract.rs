@@ -11,14 +11,14 @@ use http::request::Parts;
 use serde_json::Value;
 use std::borrow::Cow;
 
-use super::{MAX_CANDIDATE_LEN, MIN_CANDIDATE_LEN};
 use crate::hit::FoundIn;
 
 /// Bounds on what one request may make us look at. They are byte bounds:
 /// every credential-shaped word within them is checked, however many there
 /// are (a count cap let a token hide behind 64 fillers), and the shape
-/// pre-filter of [`super::recognise`] keeps the cost of each one that is not
-/// ours far below an HMAC.
+/// pre-filter ([`super::may_be_ours`], the same tests [`super::recognise`]
+/// runs before any HMAC) drops words none of our tokens can look like
+/// before they are copied, so each costs a few table lookups.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Body bytes scanned (the rest is ignored).
@@ -84,7 +84,7 @@ impl Collector {
                 return;
             }
             let w = trim_dots(w);
-            if w.len() < MIN_CANDIDATE_LEN || w.len() > MAX_CANDIDATE_LEN {
+            if !super::may_be_ours(w) {
                 continue;
             }
             // A set, not a scan of what was kept: thousands of words stay linear.
@@ -358,9 +358,15 @@ mod tests {
 
     #[test]
     fn every_word_within_the_byte_bounds_is_a_candidate() {
+        // Random-looking words (a fixed LCG's base62 digits): each could be ours.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut body = Vec::new();
-        for i in 0..1_000 {
-            body.extend_from_slice(format!("word{i:030} ").as_bytes());
+        for _ in 0..1_000 {
+            for _ in 0..30 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                body.push(super::super::alphabet::Alphabet::Base62.chars()[(x >> 33) as usize % 62]);
+            }
+            body.push(b' ');
         }
         let c = candidates(&parts("/", &[]), &body, &Limits::default());
         assert_eq!(c.len(), 1_000);
@@ -368,6 +374,18 @@ mod tests {
         let mut big = vec![b' '; 70 * 1024];
         big.extend_from_slice(K.as_bytes());
         assert!(found(&parts("/", &[]), &big).is_empty());
+    }
+
+    #[test]
+    fn words_no_token_of_ours_can_look_like_are_not_candidates() {
+        // Long words of a few distinct characters (filler, padding, ids
+        // counting up): the shape pre-filter drops them before any copy.
+        let mut body = Vec::new();
+        for i in 0..1_000 {
+            body.extend_from_slice(format!("word{i:030} ").as_bytes());
+        }
+        body.extend_from_slice(&[b'A'; 100]);
+        assert!(candidates(&parts("/", &[]), &body, &Limits::default()).is_empty());
     }
 
     #[test]
@@ -404,13 +422,13 @@ mod tests {
     fn credential_places_come_first() {
         let c = candidates(
             &parts(
-                "/?q=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1&token=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2",
+                "/?q=a7Kx2mQp9LzR4tWv8NbC3dFgHj6Y1&token=b8Lz3nRq0MaS5uXw9OcD4eGhIk7Z2",
                 &[
-                    ("x-trace", b"cccccccccccccccccccccccccccccc3"),
-                    ("x-api-key", b"dddddddddddddddddddddddddddddd4"),
+                    ("x-trace", b"c9Ma4oSr1NbT6vYx0PdE5fHiJl8A3"),
+                    ("x-api-key", b"d0Nb5pTs2OcU7wZy1QeF6gIjKm9B4"),
                 ],
             ),
-            b"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee5",
+            b"e1Oc6qUt3PdV8xAz2RfG7hJkLn0C5",
             &Limits::default(),
         );
         let order: Vec<String> = c.iter().map(|c| c.found_in.to_string()).collect();

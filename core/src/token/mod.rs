@@ -463,9 +463,7 @@ pub(crate) fn recognise_key(key: &SigningKey, candidate: &[u8]) -> Option<u128> 
     // checked only where the digits before the tail pass the pre-filter.
     direct.or_else(|| {
         Alphabet::ALL.iter().find_map(|a| {
-            let w = a.crc32_width();
-            let head = candidate.get(..candidate.len().checked_sub(w)?)?;
-            if !candidate[head.len()..].iter().all(|b| a.has_char(*b)) || !a.plausible_identity(head) {
+            if !crc_tail_plausible(*a, candidate) {
                 return None;
             }
             let body = strip_crc32(*a, candidate)?;
@@ -473,6 +471,36 @@ pub(crate) fn recognise_key(key: &SigningKey, candidate: &[u8]) -> Option<u128> 
         })
     })
 }
+
+/// Whether `candidate` ends in a tail of `a`'s CRC-32 width after digits
+/// that pass `a`'s identity pre-filter (before the CRC itself is computed).
+fn crc_tail_plausible(a: Alphabet, candidate: &[u8]) -> bool {
+    let Some(head_len) = candidate.len().checked_sub(a.crc32_width()) else {
+        return false;
+    };
+    candidate[head_len..].iter().all(|b| a.has_char(*b)) && a.plausible_identity(&candidate[..head_len])
+}
+
+/// Whether `candidate` has a shape one of our tokens can have: a JWT's
+/// structure, or last digits (before a checksum tail, if any) that pass an
+/// alphabet's identity pre-filter. These are the tests [`recognise`] runs
+/// before any HMAC; extraction applies them first, so the words of a
+/// hostile request that cannot be ours are dropped before they are copied,
+/// deduplicated or counted against a bound.
+pub fn may_be_ours(candidate: &[u8]) -> bool {
+    if candidate.len() < MIN_CANDIDATE_LEN || candidate.len() > MAX_CANDIDATE_LEN {
+        return false;
+    }
+    if jwt::looks_like_jwt(candidate) {
+        return true;
+    }
+    candidate.len() <= MAX_KEY_CANDIDATE_LEN
+        && (alphabet::RECOGNISED.iter().any(|a| a.plausible_identity(candidate))
+            || Alphabet::ALL.iter().any(|a| crc_tail_plausible(*a, candidate)))
+}
+
+/// Keys are at most a prefix and 512 digits; longer words are not ours.
+const MAX_KEY_CANDIDATE_LEN: usize = 640;
 
 pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
     let alphs = shape.digit_alphabets();
@@ -522,8 +550,7 @@ pub fn recognise(key: &SigningKey, candidate: &[u8]) -> Option<Recognised> {
             jwt: Some(seen),
         });
     }
-    // Keys are at most prefix + 512 digits; longer words are not ours.
-    if candidate.len() > 640 {
+    if candidate.len() > MAX_KEY_CANDIDATE_LEN {
         return None;
     }
     recognise_key(key, candidate).map(|identity| Recognised {
