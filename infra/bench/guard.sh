@@ -6,7 +6,9 @@
 #   infra/bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
 #
 # GUARD_THREADS=N runs the proxies with N runtime worker threads
-# (TOKIO_WORKER_THREADS); unset, one per core.
+# (TOKIO_WORKER_THREADS); unset, one per core. APP_WORKERS=gthread runs the
+# application's gunicorn workers with threads (keep-alive connections)
+# instead of the default sync workers (a new connection per request).
 #
 # 1. A typical application: the Flask app of infra/bench/baseline under gunicorn
 #    (4 sync workers). Throughput and latency direct and through the proxy,
@@ -55,7 +57,7 @@ AUTH="Bearer sk_live_51HqLyjWDarjtT1zdp7dcXGgeOo0jPpKx3c"
 echo '{}' > "$WORK/tokens.json"
 P_APP=$(free_port)
 (cd infra/bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
-  exec "$ROOT/$VENV/bin/gunicorn" -w 4 -k sync -b 127.0.0.1:$P_APP --log-level warning app:app) &
+  exec "$ROOT/$VENV/bin/gunicorn" -w 4 -k "${APP_WORKERS:-sync}" -b 127.0.0.1:$P_APP --log-level warning app:app) &
 PIDS+=($!); wait_port $P_APP; check_owner $P_APP ${PIDS[-1]}
 
 P_TRIV=$(free_port)
@@ -100,7 +102,7 @@ RATIO=$(python3 -c "print(round($AG_RPS/$A_RPS*100, 1))")
 echo "guard worker threads: ${GUARD_THREADS:-one per core}"
 echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)"
 echo
-echo "Typical application (Flask, gunicorn 4 sync workers), wrk -t2 -c$CONN -d${DUR}s:"
+echo "Typical application (Flask, gunicorn 4 ${APP_WORKERS:-sync} workers), wrk -t2 -c$CONN -d${DUR}s:"
 echo
 echo "| path | requests/s | p50 | p99 |"
 echo "|---|---:|---:|---:|"
