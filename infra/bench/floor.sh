@@ -21,13 +21,8 @@ ROUNDS=${2:-200}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --bin honeytoken --no-default-features --features cli -q
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-check_owner() { ss -ltnpH "sport = :$1" | grep -q "pid=$2," || { echo "port $1 is not served by pid $2" >&2; exit 1; }; }
+# shellcheck source=lib.sh
+source "$ROOT/infra/bench/lib.sh"
 
 HT=target/release/honeytoken
 TOKEN=$($HT --data-dir "$WORK/ht" mint --kind key --prefix acme_live_ --label floor --format json \

@@ -35,17 +35,8 @@ if [ ! -x "$VENV/bin/gunicorn" ]; then
 fi
 cargo build --release --bin honeytoken --no-default-features --features cli -q
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-check_owner() {
-  local port=$1 pid=$2
-  ss -ltnpH "sport = :$port" | grep -q "pid=$pid," || { echo "port $port is not served by pid $pid" >&2; exit 1; }
-}
+# shellcheck source=lib.sh
+source "$ROOT/infra/bench/lib.sh"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 

@@ -20,18 +20,8 @@ fi
 # serve needs no AWS SDK; the lean build is the one a single-host user runs.
 cargo build --release --bin honeytoken --no-default-features --features cli -q
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-# The process listening on the port must be the one we started.
-check_owner() {
-  local port=$1 pid=$2
-  ss -ltnpH "sport = :$port" | grep -q "pid=$pid," || { echo "port $port is not served by pid $pid" >&2; exit 1; }
-}
+# shellcheck source=lib.sh
+source "$ROOT/infra/bench/lib.sh"
 
 HT=target/release/honeytoken
 TOKEN=$($HT --data-dir "$WORK/ht" mint --kind key --prefix acme_live_ --label bench --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
