@@ -4,20 +4,21 @@
 //! table, the alerter pipeline, SNS and the SQS queue subscribed to it; a
 //! request without one leaves no trace; a hanging store never delays the API.
 
-#[path = "support/alerts.rs"]
+#[path = "../../../tests/support/alerts.rs"]
 mod alerts;
-#[path = "../examples/guarded_api/app.rs"]
+#[path = "../../../examples/guarded_api/app.rs"]
 mod app;
-#[path = "support/aws.rs"]
+#[path = "../../../tests/support/aws.rs"]
 mod support;
 
+use alerter::{handle, parse_invocation};
 use alerts::{Delivered, Topic, deliver, stream_records};
 use honeytoken::domain::key::SigningKey;
 use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
 use honeytoken::wiring::Context;
-use honeytoken::wiring::alerter::{AlerterEnv, handle, parse_invocation, pipeline};
+use honeytoken::wiring::alerter::{AlerterEnv, pipeline};
 use honeytoken_guard::{BoxFuture, Guard, HitSink, Report, Reporter, SinkError};
 use std::net::SocketAddr;
 use std::sync::Arc;
