@@ -425,6 +425,21 @@ struct Rule {
     reason: &'static str,
 }
 
+/// What a row of [`RULES`] leaves out: upper-snake names for a file of
+/// keys, the same whether the file mentions AWS or `Bearer`.
+const ROW: Rule = Rule {
+    when: |_| false,
+    category: Category::Config,
+    what: "",
+    score: 0,
+    format: None,
+    style: NameStyle::UpperSnake,
+    names: KEY_NAMES,
+    aws_names: None,
+    bearer_is_jwt: false,
+    reason: "",
+};
+
 /// The classification, most specific first. A file no rule applies to is
 /// not a place for a honeytoken.
 static RULES: &[Rule] = &[
@@ -434,11 +449,10 @@ static RULES: &[Rule] = &[
         what: "dotenv file",
         score: 90,
         format: Some(FileFormat::Dotenv),
-        style: NameStyle::UpperSnake,
         names: DOTENV_NAMES,
         aws_names: Some(DOTENV_AWS_NAMES),
-        bearer_is_jwt: false,
         reason: "example env files are copied around and committed",
+        ..ROW
     },
     Rule {
         when: |f| f.dotenv(),
@@ -446,11 +460,10 @@ static RULES: &[Rule] = &[
         what: "dotenv file",
         score: 100,
         format: Some(FileFormat::Dotenv),
-        style: NameStyle::UpperSnake,
         names: DOTENV_NAMES,
         aws_names: Some(DOTENV_AWS_NAMES),
-        bearer_is_jwt: false,
         reason: "the first file credential hunters and secret scanners read",
+        ..ROW
     },
     Rule {
         when: |f| f.yaml() && f.path.contains(".github/workflows/"),
@@ -458,11 +471,9 @@ static RULES: &[Rule] = &[
         what: "GitHub Actions workflow",
         score: 95,
         format: Some(FileFormat::Yaml),
-        style: NameStyle::UpperSnake,
         names: CI_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "CI configuration is read by everyone with repository access, and by forks' logs",
+        ..ROW
     },
     Rule {
         when: |f| f.name == ".gitlab-ci.yml" || f.name == ".gitlab-ci.yaml",
@@ -470,11 +481,9 @@ static RULES: &[Rule] = &[
         what: "GitLab CI pipeline",
         score: 95,
         format: Some(FileFormat::Yaml),
-        style: NameStyle::UpperSnake,
         names: CI_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "CI configuration is read by everyone with repository access",
+        ..ROW
     },
     Rule {
         when: |f| f.name.starts_with("jenkinsfile"),
@@ -482,11 +491,9 @@ static RULES: &[Rule] = &[
         what: "Jenkins pipeline",
         score: 88,
         format: None,
-        style: NameStyle::UpperSnake,
         names: CI_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "pipeline credentials are often inlined in `environment { }`; plant by hand",
+        ..ROW
     },
     Rule {
         when: |f| f.yaml() && (f.name.starts_with("docker-compose") || f.name.starts_with("compose")),
@@ -494,11 +501,8 @@ static RULES: &[Rule] = &[
         what: "docker-compose file",
         score: 85,
         format: Some(FileFormat::Yaml),
-        style: NameStyle::UpperSnake,
-        names: KEY_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "service environments hold the keys containers use",
+        ..ROW
     },
     Rule {
         when: |f| f.ext == "tfvars",
@@ -509,8 +513,8 @@ static RULES: &[Rule] = &[
         style: NameStyle::LowerSnake,
         names: TF_NAMES,
         aws_names: Some(TF_AWS_NAMES),
-        bearer_is_jwt: false,
         reason: "Terraform variable files carry provider credentials",
+        ..ROW
     },
     Rule {
         when: |f| f.name == "variables.tf",
@@ -520,9 +524,8 @@ static RULES: &[Rule] = &[
         format: None,
         style: NameStyle::LowerSnake,
         names: TF_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "a `default` for a sensitive variable; plant by hand as `variable \"...\" { default = ... }`",
+        ..ROW
     },
     Rule {
         when: |f| f.kubernetes_kind() == Some("Secret"),
@@ -530,11 +533,8 @@ static RULES: &[Rule] = &[
         what: "Kubernetes Secret",
         score: 90,
         format: Some(FileFormat::Yaml),
-        style: NameStyle::UpperSnake,
-        names: KEY_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "a Secret manifest: its stringData is read as plain text",
+        ..ROW
     },
     Rule {
         when: |f| f.kubernetes_kind() == Some("ConfigMap"),
@@ -542,11 +542,8 @@ static RULES: &[Rule] = &[
         what: "Kubernetes ConfigMap",
         score: 80,
         format: Some(FileFormat::Yaml),
-        style: NameStyle::UpperSnake,
-        names: KEY_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "a ConfigMap: mounted into pods and dumped by anyone with read access",
+        ..ROW
     },
     Rule {
         when: |f| f.kubernetes(),
@@ -554,11 +551,8 @@ static RULES: &[Rule] = &[
         what: "Kubernetes {kind}",
         score: 65,
         format: None,
-        style: NameStyle::UpperSnake,
-        names: KEY_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "a workload manifest: env entries are a classic leak; plant by hand (or into a Secret)",
+        ..ROW
     },
     Rule {
         when: |f| f.markdown() && f.has_auth_header(),
@@ -566,11 +560,10 @@ static RULES: &[Rule] = &[
         what: "API guide with example requests",
         score: 70,
         format: Some(FileFormat::Markdown),
-        style: NameStyle::UpperSnake,
         names: DOCS_NAMES,
-        aws_names: None,
         bearer_is_jwt: true,
         reason: "API docs with example requests: readers copy keys out of them",
+        ..ROW
     },
     Rule {
         when: |f| f.markdown() && f.has_curl(),
@@ -578,11 +571,10 @@ static RULES: &[Rule] = &[
         what: "API guide with example requests",
         score: 60,
         format: Some(FileFormat::Markdown),
-        style: NameStyle::UpperSnake,
         names: DOCS_NAMES,
-        aws_names: None,
         bearer_is_jwt: true,
         reason: "API docs with example requests: readers copy keys out of them",
+        ..ROW
     },
     config(
         |f| f.json() && f.config() && f.named_config(),
@@ -638,10 +630,8 @@ const fn config(when: fn(&File) -> bool, what: &'static str, style: NameStyle, f
         score,
         format: Some(format),
         style,
-        names: KEY_NAMES,
-        aws_names: None,
-        bearer_is_jwt: false,
         reason: "application config that services load keys from",
+        ..ROW
     }
 }
 
@@ -749,6 +739,49 @@ mod tests {
         assert_eq!(class("app/values.yaml", "a: 1").unwrap().var, "acme_api_key");
         let f = class("docs/api.md", "```\ncurl -H 'Authorization: Bearer x' https://api\n```").unwrap();
         assert_eq!((f.category, f.kind), (Category::Docs, TokenKind::Jwt));
+    }
+
+    /// The table's scores and descriptions, as the if-chain it replaced
+    /// gave them: first matching row wins, credential names add 5.
+    #[test]
+    fn rows_rank_as_before() {
+        let row = |path: &str, content: &str| {
+            let f = class(path, content).unwrap();
+            (f.score, f.what)
+        };
+        assert_eq!(row(".env.example", "X=1"), (90, "dotenv file".into()));
+        assert_eq!(row("app.env", "API_KEY=1"), (105, "dotenv file".into()));
+        assert_eq!(row(".gitlab-ci.yml", "stages: []"), (95, "GitLab CI pipeline".into()));
+        assert_eq!(
+            row("compose.yaml", "apiVersion: v1\nkind: Secret\n"),
+            (85, "docker-compose file".into())
+        );
+        assert_eq!(row("variables.tf", "x"), (75, "Terraform variable declarations".into()));
+        assert_eq!(
+            row("cm.yml", "apiVersion: v1\nkind: ConfigMap\n"),
+            (80, "Kubernetes ConfigMap".into())
+        );
+        assert_eq!(
+            row("k8s/app.yml", "apiVersion: apps/v1\nkind: Deployment # web\n"),
+            (65, "Kubernetes Deployment".into())
+        );
+        assert_eq!(
+            row("api.md", "$ curl https://api\n"),
+            (60, "API guide with example requests".into())
+        );
+        assert_eq!(row("settings.toml", "a = 1"), (60, "TOML config".into()));
+        assert_eq!(
+            row("data.jsonc", "{\n  \"client_secret\": 1\n}"),
+            (55, "JSON config".into())
+        );
+        assert_eq!(row(".github/workflows/x.yaml", "on: push").0, 95);
+        let f = class("api.md", "curl -H 'X-Api-Key: eyJx'\n").unwrap();
+        assert_eq!(f.kind, TokenKind::Jwt, "a JWT seen in the file");
+        let f = class("api.md", "Authorization: Basic x\n").unwrap();
+        assert_eq!(
+            (f.score, f.kind, f.var.as_str()),
+            (75, TokenKind::Key, "ACME_API_TOKEN")
+        );
     }
 
     #[test]
