@@ -57,13 +57,13 @@ impl std::str::FromStr for PairKey {
 pub enum OutboxKey {
     /// The alert of one hit.
     Hit {
-        /// The hit's id.
+        /// The hit the alert is about (and whose marker names this key).
         hit_id: String,
     },
     /// The summary of the hits a throttle window suppressed; a window is
     /// announced once per start and version.
     Summary {
-        /// The window's pair.
+        /// Whose suppressed hits it counts.
         pair: PairKey,
         /// The window's start, ms since the epoch.
         start_ms: i64,
