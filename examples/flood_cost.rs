@@ -18,7 +18,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use honeytoken::domain::hit::{Asn, Geo, Hit};
-use honeytoken::store::alert_state::{PairKey, Window};
+use honeytoken::store::alert_state::{OutboxKey, PairKey, Window};
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::dynamodb::alert_state::DynamoAlertState;
 use std::collections::HashMap;
@@ -106,7 +106,7 @@ fn main() {
     // transaction with the marker put and the window update, which carries
     // the whole last hit as JSON.
     let marker_bytes = "pk".len()
-        + format!("hit#{}", hit.hit_id).len()
+        + OutboxKey::hit(&hit.hit_id).to_string().len()
         + "sk".len()
         + "marker".len()
         + "outbox".len()

@@ -188,6 +188,6 @@ fn the_markers_the_dashboard_reads_are_the_ones_the_code_writes() {
     );
     let decoy = std::fs::read_to_string(root.join("functions/decoy/src/lib.rs")).unwrap();
     assert!(decoy.contains("event = \"decoy_setup_failed\""));
-    let alerter = std::fs::read_to_string(root.join("src/wiring/alerter.rs")).unwrap();
+    let alerter = std::fs::read_to_string(root.join("functions/alerter/src/lib.rs")).unwrap();
     assert!(alerter.contains("\"stream batch\"") && alerter.contains("suppressed = r.suppressed"));
 }

@@ -198,6 +198,23 @@ fn library_violations() -> Vec<String> {
     bad
 }
 
+/// The lines of a workspace manifest (`rel` to the root) outside section
+/// headers: (index, the `[section]` it is in, the trimmed line).
+fn manifest_lines(rel: &str) -> Vec<(usize, String, String)> {
+    let manifest = fs::read_to_string(root().join(rel)).unwrap();
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for (i, line) in manifest.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t.to_string();
+        } else {
+            out.push((i, section.clone(), t.to_string()));
+        }
+    }
+    out
+}
+
 /// Violations in the other crates of the workspace.
 fn crate_violations() -> Vec<String> {
     let mut bad = Vec::new();
@@ -230,14 +247,7 @@ fn crate_violations() -> Vec<String> {
     // The guard crate links into production APIs: the core, http, tower and
     // tokio, never the library (nor the CLI, SQLite or the AWS SDK) among
     // its normal dependencies.
-    let manifest = fs::read_to_string(root().join("guard/Cargo.toml")).unwrap();
-    let mut section = String::new();
-    for (i, line) in manifest.lines().enumerate() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            section = t.to_string();
-            continue;
-        }
+    for (i, section, t) in manifest_lines("guard/Cargo.toml") {
         if section != "[dependencies]" {
             continue;
         }
@@ -288,6 +298,52 @@ fn imports_only_point_down_the_layers() {
     let mut bad = library_violations();
     bad.extend(crate_violations());
     assert!(bad.is_empty(), "layering violations:\n{}", bad.join("\n"));
+}
+
+/// Crates of the Lambda runtime: only `functions/*` name them.
+const LAMBDA_CRATES: &[&str] = &["lambda_runtime", "lambda_http", "aws_lambda_events"];
+
+/// Where the library names a Lambda crate (code, comments aside, or its
+/// manifest's dependencies).
+fn lambda_mentions() -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut files = Vec::new();
+    rs_files(&root().join("src"), &mut files);
+    for f in files {
+        let text = fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if let Some(c) = LAMBDA_CRATES.iter().find(|c| code.contains(*c)) {
+                bad.push(format!(
+                    "{}:{}: the library knows nothing of Lambda (`{c}`; the adapter lives in functions/*): {}",
+                    rel(&f),
+                    i + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    for (i, section, t) in manifest_lines("Cargo.toml") {
+        // The workspace table only declares versions for the functions.
+        if section == "[workspace.dependencies]" {
+            continue;
+        }
+        if let Some(c) = LAMBDA_CRATES.iter().find(|c| t.contains(*c)) {
+            bad.push(format!(
+                "Cargo.toml:{}: the library depends on `{c}` ({section}): {t}",
+                i + 1
+            ));
+        }
+    }
+    bad
+}
+
+/// The alerter's Lambda adapter, like the decoy's, lives in its function:
+/// the library never names the Lambda runtime or its event types.
+#[test]
+fn the_library_knows_nothing_of_lambda() {
+    let bad = lambda_mentions();
+    assert!(bad.is_empty(), "Lambda in the library:\n{}", bad.join("\n"));
 }
 
 #[test]

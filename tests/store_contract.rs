@@ -17,7 +17,8 @@ use honeytoken::store::dynamodb::alert_state::DynamoAlertState;
 use honeytoken::store::memory::{MemoryAlertState, MemoryStore};
 use honeytoken::store::sqlite::SqliteStore;
 use honeytoken::store::{
-    AlertState, Claim, Commit, HitQuery, HitStore, Kept, Marker, OutboxEntry, PairKey, TokenStore, Window, WindowWrite,
+    AlertState, Claim, Commit, HitQuery, HitStore, Kept, Marker, OutboxEntry, OutboxKey, PairKey, TokenStore, Window,
+    WindowWrite,
 };
 use honeytoken_core::testkit::{hit_at_time, key};
 use std::sync::Arc;
@@ -213,10 +214,15 @@ fn pair(n: u32) -> PairKey {
     }
 }
 
-fn entry(key: &str, at: i64) -> OutboxEntry {
+/// An outbox key from its stored text form.
+fn outbox_key(text: &str) -> OutboxKey {
+    text.parse().unwrap()
+}
+
+fn entry(text: &str, at: i64) -> OutboxEntry {
     let hit = honeytoken_core::testkit::hit_at("tok", "203.0.113.1", 0, 0);
     OutboxEntry {
-        key: key.into(),
+        key: outbox_key(text),
         alert: honeytoken::domain::alert::Alert::for_hit(&hit),
         created_ms: at,
     }
@@ -237,7 +243,7 @@ async fn alert_state_contract(s: &dyn AlertState) {
     let first = Commit {
         marker: Some(Marker {
             hit_id: "h1".into(),
-            outbox: vec!["hit#h1".into()],
+            outbox: vec![outbox_key("hit#h1")],
             expires_at: now / 1000 + 3600,
         }),
         window: Some(WindowWrite::Replace {
@@ -248,7 +254,7 @@ async fn alert_state_contract(s: &dyn AlertState) {
     };
     assert!(s.commit(&first).await.unwrap(), "a fresh decision commits");
     assert!(!s.commit(&first).await.unwrap(), "the same marker never commits twice");
-    assert_eq!(s.marker("h1").await.unwrap().unwrap().outbox, ["hit#h1"]);
+    assert_eq!(s.marker("h1").await.unwrap().unwrap().outbox, [outbox_key("hit#h1")]);
     assert_eq!(s.window(&pair(1)).await.unwrap().unwrap().end_ms, now + 60_000);
 
     // A replace at a stale version fails and writes nothing.
@@ -264,7 +270,10 @@ async fn alert_state_contract(s: &dyn AlertState) {
         ..Default::default()
     };
     assert!(!s.commit(&stale).await.unwrap());
-    assert!(matches!(s.claim("hit#never", now, 1000).await.unwrap(), Claim::Gone));
+    assert!(matches!(
+        s.claim(&outbox_key("hit#never"), now, 1000).await.unwrap(),
+        Claim::Gone
+    ));
 
     // Counting a suppressed hit bumps the window.
     let count = Commit {
@@ -282,17 +291,23 @@ async fn alert_state_contract(s: &dyn AlertState) {
 
     // The outbox: one lease at a time, given back, then completed.
     assert!(matches!(
-        s.claim("hit#h1", now, 60_000).await.unwrap(),
+        s.claim(&outbox_key("hit#h1"), now, 60_000).await.unwrap(),
         Claim::Claimed(_)
     ));
-    assert!(matches!(s.claim("hit#h1", now + 1, 60_000).await.unwrap(), Claim::Busy));
-    s.release("hit#h1").await.unwrap();
     assert!(matches!(
-        s.claim("hit#h1", now + 2, 60_000).await.unwrap(),
+        s.claim(&outbox_key("hit#h1"), now + 1, 60_000).await.unwrap(),
+        Claim::Busy
+    ));
+    s.release(&outbox_key("hit#h1")).await.unwrap();
+    assert!(matches!(
+        s.claim(&outbox_key("hit#h1"), now + 2, 60_000).await.unwrap(),
         Claim::Claimed(_)
     ));
-    s.complete("hit#h1").await.unwrap();
-    assert!(matches!(s.claim("hit#h1", now + 3, 60_000).await.unwrap(), Claim::Gone));
+    s.complete(&outbox_key("hit#h1")).await.unwrap();
+    assert!(matches!(
+        s.claim(&outbox_key("hit#h1"), now + 3, 60_000).await.unwrap(),
+        Claim::Gone
+    ));
 
     // Ended windows with suppressed hits are found for their summaries.
     let ended = s.expired_windows(now + 60_000).await.unwrap();

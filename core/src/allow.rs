@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 use crate::error::{Error, Result};
+use crate::hit::Hit;
 
 /// One allowlisted range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,15 +69,11 @@ pub fn parse_cidr(s: &str) -> Result<IpNet> {
     Ok(net.trunc())
 }
 
-/// Parses a hit's source address (as the decoy stored it).
-fn source_addr(source_ip: &str) -> Option<IpAddr> {
-    source_ip.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
-}
-
-/// Whether `source_ip` lies in a global range or one of the token's own.
-/// An address that does not parse is never allowlisted.
-pub fn is_allowed(source_ip: &str, global: &[IpNet], per_token: &[AllowEntry]) -> bool {
-    let Some(ip) = source_addr(source_ip) else {
+/// Whether `hit`'s source address ([`Hit::source_addr`]) lies in a global
+/// range or one of the token's own. An address that does not parse is
+/// never allowlisted.
+pub fn is_allowed(hit: &Hit, global: &[IpNet], per_token: &[AllowEntry]) -> bool {
+    let Some(ip) = hit.source_addr() else {
         return false;
     };
     global.iter().any(|n| n.contains(&ip)) || per_token.iter().filter_map(AllowEntry::net).any(|n| n.contains(&ip))
@@ -97,18 +94,23 @@ mod tests {
         assert!(parse_cidr("example.com").is_err());
     }
 
+    /// A hit from `source_ip`.
+    fn from(source_ip: &str) -> Hit {
+        crate::testkit::hit_at("tok", source_ip, 0, 0)
+    }
+
     #[test]
     fn matching_global_and_per_token() {
         let global = vec![parse_cidr("10.0.0.0/8").unwrap()];
         let own = vec![AllowEntry::new("192.0.2.0/24", "ci").unwrap()];
-        assert!(is_allowed("10.200.1.1", &global, &[]));
+        assert!(is_allowed(&from("10.200.1.1"), &global, &[]));
         assert!(
-            is_allowed("::ffff:10.0.0.1", &global, &[]),
+            is_allowed(&from("::ffff:10.0.0.1"), &global, &[]),
             "IPv4-mapped peers match IPv4 ranges"
         );
-        assert!(is_allowed("192.0.2.9", &[], &own));
-        assert!(!is_allowed("192.0.3.9", &global, &own));
-        assert!(!is_allowed("not-an-ip", &global, &own));
-        assert!(!is_allowed("", &global, &own));
+        assert!(is_allowed(&from("192.0.2.9"), &[], &own));
+        assert!(!is_allowed(&from("192.0.3.9"), &global, &own));
+        assert!(!is_allowed(&from("not-an-ip"), &global, &own));
+        assert!(!is_allowed(&from(""), &global, &own));
     }
 }

@@ -44,10 +44,10 @@ impl Default for FloodRule {
 
 /// The counter's identity: which pair, which bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+// The pair's fields are the hit's of the same names.
+#[allow(missing_docs)]
 pub struct FloodKey {
-    /// Token id.
     pub token_id: String,
-    /// Source address.
     pub source_ip: String,
     /// Bucket start, ms since the epoch.
     pub bucket_start_ms: i64,

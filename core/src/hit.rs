@@ -11,29 +11,30 @@ use crate::token::TokenState;
 
 /// Caps on stored attacker-controlled fields, in bytes. Together they keep a
 /// hit far below DynamoDB's 400 KB item limit.
+// Each cap is named after the hit field it caps; only those that need a
+// word more have one.
+#[allow(missing_docs)]
 pub mod caps {
-    /// Path.
     pub const PATH: usize = 2048;
-    /// Query string.
     pub const QUERY: usize = 2048;
-    /// User agent.
     pub const USER_AGENT: usize = 512;
     /// One header value.
     pub const HEADER_VALUE: usize = 1024;
-    /// Header name.
     pub const HEADER_NAME: usize = 128;
     /// Number of headers stored.
     pub const HEADERS: usize = 64;
     /// All header names and values together.
     pub const HEADERS_TOTAL: usize = 16 * 1024;
-    /// Method.
     pub const METHOD: usize = 32;
     /// Source address as given by a proxy.
     pub const SOURCE_IP: usize = 64;
 }
 
-/// Location of the source address.
+/// Location of the source address (from the GeoIP database; any part may
+/// be unknown).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Latitude and longitude need no words; the names say which is which.
+#[allow(missing_docs)]
 pub struct Geo {
     /// ISO 3166-1 alpha-2.
     pub country_code: Option<String>,
@@ -41,25 +42,24 @@ pub struct Geo {
     pub country: Option<String>,
     /// City name (English).
     pub city: Option<String>,
-    /// Latitude.
     pub latitude: Option<f64>,
-    /// Longitude.
     pub longitude: Option<f64>,
 }
 
 /// Network owner of the source address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Asn {
-    /// Autonomous system number.
+    /// The autonomous system's number (`AS64500` is 64500).
     pub number: u32,
-    /// Organisation.
+    /// The organisation it is registered to, when the database names one.
     pub org: Option<String>,
 }
 
 /// One recorded use of a honeytoken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
-    /// Token id.
+    /// The id of the token used, recognised from the token itself (the key
+    /// of its record, when there is one).
     pub token_id: String,
     /// ULID: unique and ordered by time.
     pub hit_id: String,
@@ -67,13 +67,14 @@ pub struct Hit {
     pub received_at: Timestamp,
     /// Client address as seen by the endpoint.
     pub source_ip: String,
-    /// User-Agent header.
+    /// User-Agent, escaped, at most [`caps::USER_AGENT`] bytes.
     pub user_agent: String,
-    /// HTTP method.
+    /// Method as sent (any token, not only the standard ones), escaped, at
+    /// most [`caps::METHOD`] bytes.
     pub method: String,
-    /// Request path.
+    /// Path without the query, escaped, at most [`caps::PATH`] bytes.
     pub path: String,
-    /// Raw query string.
+    /// Query string as sent (not decoded), escaped, at most [`caps::QUERY`] bytes.
     pub query: String,
     /// Request headers (lowercase names; repeated headers joined by `, `).
     pub headers: BTreeMap<String, String>,
@@ -230,23 +231,32 @@ impl Hit {
     pub fn alerts(&self) -> bool {
         !self.ignored && self.token_state != Some(TokenState::Disabled)
     }
+
+    /// The source address, parsed here once for whatever needs it as an
+    /// address (allowlist ranges, Security Hub's IPv4 and IPv6 fields), in
+    /// canonical form: an IPv4-mapped IPv6 peer (`::ffff:203.0.113.7`, as a
+    /// dual-stack socket reports it) is its IPv4 address. `None` when the
+    /// recorded text is not an address (a proxy's odd header).
+    pub fn source_addr(&self) -> Option<std::net::IpAddr> {
+        self.source_ip
+            .trim()
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_canonical())
+    }
 }
 
 /// The request fields of a hit, captured once per request and shared by
 /// every token the request carried.
 #[derive(Debug, Clone)]
+// Each field is the [`Hit`] field of the same name, documented there.
+#[allow(missing_docs)]
 pub struct RequestFacts {
-    /// Client address.
     pub source_ip: String,
-    /// User agent.
     pub user_agent: String,
-    /// Method.
     pub method: String,
-    /// Path.
     pub path: String,
-    /// Query.
     pub query: String,
-    /// Headers.
     pub headers: BTreeMap<String, String>,
 }
 
@@ -335,6 +345,17 @@ pub fn new_hit_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_address_is_parsed_canonical() {
+        let from = |ip: &str| crate::testkit::hit_at("t", ip, 0, 0).source_addr();
+        assert_eq!(from("::ffff:203.0.113.7"), Some([203, 0, 113, 7].into()));
+        assert_eq!(from(" 198.51.100.1 "), Some([198, 51, 100, 1].into()));
+        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(from("2001:DB8:0::1"), Some(v6));
+        assert_eq!(from("unknown, 10.0.0.1"), None);
+        assert_eq!(from(""), None);
+    }
 
     #[test]
     fn capture_caps_and_escapes() {

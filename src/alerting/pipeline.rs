@@ -34,7 +34,7 @@ use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 use crate::notify::Notifier;
-use crate::store::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
+use crate::store::{AlertState, Claim, Commit, Marker, OutboxEntry, OutboxKey, PairKey, Window, WindowWrite};
 
 /// Default throttle window.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -56,7 +56,7 @@ const DECIDE_ATTEMPTS: usize = 8;
 /// A channel and whether a hit's processing fails when it fails.
 #[derive(Clone)]
 pub struct Channel {
-    /// The notifier.
+    /// Where the alert goes (its name labels logs and metrics).
     pub notifier: Arc<dyn Notifier>,
     /// Required channels (SNS) must deliver, or the hit is retried; optional
     /// ones (Slack, PagerDuty Events) are tried with their own bounded
@@ -187,7 +187,7 @@ impl Pipeline {
                 return Ok(Outcome::Duplicate { delivered });
             }
             let (commit, suppressed) = self.decide(hit, now).await?;
-            let keys: Vec<String> = commit.outbox.iter().map(|e| e.key.clone()).collect();
+            let keys: Vec<OutboxKey> = commit.outbox.iter().map(|e| e.key.clone()).collect();
             if self.state.commit(&commit).await? {
                 if suppressed {
                     return Ok(Outcome::Suppressed);
@@ -241,7 +241,7 @@ impl Pipeline {
         }
         if !suppressed {
             outbox.push(OutboxEntry {
-                key: format!("hit#{}", hit.hit_id),
+                key: OutboxKey::hit(&hit.hit_id),
                 alert: Alert::for_hit(hit),
                 created_ms: now,
             });
@@ -265,13 +265,12 @@ impl Pipeline {
         let last = w.last_hit.as_ref().ok_or_else(|| {
             Error::Store(format!(
                 "window of {} holds {} hits but no last hit",
-                w.pair.id(),
-                w.suppressed
+                w.pair, w.suppressed
             ))
         })?;
         let secs = ((w.end_ms - w.start_ms).max(0) / 1000) as u64;
         Ok(OutboxEntry {
-            key: format!("summary#{}#{}#{}", w.pair.id(), w.start_ms, w.version),
+            key: OutboxKey::summary(w),
             alert: Alert::summary(last, w.suppressed, secs),
             created_ms: now,
         })
@@ -329,7 +328,7 @@ impl Pipeline {
         Ok(report)
     }
 
-    async fn deliver_all(&self, keys: &[String]) -> Result<usize> {
+    async fn deliver_all(&self, keys: &[OutboxKey]) -> Result<usize> {
         let mut n = 0;
         for k in keys {
             if self.deliver(k).await? {
@@ -340,7 +339,7 @@ impl Pipeline {
     }
 
     /// Delivers one outbox entry; `Ok(false)` if it was delivered before.
-    async fn deliver(&self, key: &str) -> Result<bool> {
+    async fn deliver(&self, key: &OutboxKey) -> Result<bool> {
         let now = (self.clock)();
         match self.state.claim(key, now, LEASE.as_millis() as i64).await? {
             Claim::Gone => Ok(false),
@@ -358,7 +357,7 @@ impl Pipeline {
                 }
                 Err(e) => {
                     if let Err(r) = self.state.release(key).await {
-                        tracing::warn!(key, error = %r, "could not release the lease; it expires by itself");
+                        tracing::warn!(key = %key, error = %r, "could not release the lease; it expires by itself");
                     }
                     Err(e)
                 }
@@ -636,7 +635,7 @@ mod tests {
         r.sns.failing.store(true, Ordering::SeqCst);
         let a = hit_at("tok1", "203.0.113.9", 0, 0);
         assert!(r.p.process(&a).await.is_err());
-        let key = format!("hit#{}", a.hit_id);
+        let key = OutboxKey::hit(&a.hit_id);
         let now = r.now.load(Ordering::SeqCst);
         assert!(matches!(
             r.state.claim(&key, now, 60_000).await.unwrap(),

@@ -107,27 +107,30 @@ pub async fn process_batch_until(
     Ok(report)
 }
 
-/// Decodes a DynamoDB stream event's records (INSERTs of hits; others are skipped).
+/// Decodes one record of the hits table's stream from its parts (what any
+/// reader of the stream gets, whichever runtime delivers it): an INSERT
+/// carries a new hit; any other event (a MODIFY, or the REMOVE of a TTL
+/// expiry) is skipped; an INSERT whose image is not a hit is kept as
+/// [`RecordBody::Malformed`], naming `event_id`, so it is retried and seen.
 #[cfg(feature = "aws")]
-pub fn records_from_event(event: &aws_lambda_events::event::dynamodb::Event) -> Vec<StreamRecord> {
-    event
-        .records
-        .iter()
-        .map(|r| {
-            let body = if r.event_name != "INSERT" {
-                RecordBody::Skip
-            } else {
-                match serde_dynamo::from_item::<_, Hit>(r.change.new_image.clone()) {
-                    Ok(h) => RecordBody::Hit(Box::new(h)),
-                    Err(e) => RecordBody::Malformed(format!("event {}: {e}", r.event_id)),
-                }
-            };
-            StreamRecord {
-                sequence_number: r.change.sequence_number.clone().unwrap_or_default(),
-                body,
-            }
-        })
-        .collect()
+pub fn decode_record(
+    event_name: &str,
+    event_id: &str,
+    sequence_number: Option<String>,
+    new_image: serde_dynamo::Item,
+) -> StreamRecord {
+    let body = if event_name != "INSERT" {
+        RecordBody::Skip
+    } else {
+        match serde_dynamo::from_item::<_, Hit>(new_image) {
+            Ok(h) => RecordBody::Hit(Box::new(h)),
+            Err(e) => RecordBody::Malformed(format!("event {event_id}: {e}")),
+        }
+    };
+    StreamRecord {
+        sequence_number: sequence_number.unwrap_or_default(),
+        body,
+    }
 }
 
 #[cfg(test)]
@@ -200,19 +203,24 @@ mod tests {
 
     #[cfg(feature = "aws")]
     #[test]
-    fn decodes_inserts_only() {
+    fn only_inserts_of_hits_are_decoded() {
         let h = hit_at("a", "203.0.113.1", 0, 0);
         let image: serde_dynamo::Item = serde_dynamo::to_item(&h).unwrap();
-        let image_json = serde_json::to_value(&image).unwrap();
-        let ev = serde_json::json!({"Records": [
-            {"eventID": "1", "eventName": "INSERT", "awsRegion": "r", "dynamodb": {"SequenceNumber": "11", "SizeBytes": 1, "NewImage": image_json}},
-            {"eventID": "2", "eventName": "REMOVE", "awsRegion": "r", "dynamodb": {"SequenceNumber": "12", "SizeBytes": 1}},
-            {"eventID": "3", "eventName": "INSERT", "awsRegion": "r", "dynamodb": {"SequenceNumber": "13", "SizeBytes": 1, "NewImage": {"x": {"S": "y"}}}}
-        ]});
-        let ev: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(ev).unwrap();
-        let recs = records_from_event(&ev);
-        assert_eq!(recs[0], rec("11", h));
-        assert_eq!(recs[1].body, RecordBody::Skip);
-        assert!(matches!(recs[2].body, RecordBody::Malformed(_)));
+        assert_eq!(
+            decode_record("INSERT", "1", Some("11".into()), image.clone()),
+            rec("11", h)
+        );
+        let removed = decode_record("REMOVE", "2", Some("12".into()), image);
+        assert_eq!(
+            (removed.sequence_number.as_str(), removed.body),
+            ("12", RecordBody::Skip)
+        );
+        let not_a_hit: serde_dynamo::Item = serde_dynamo::to_item(serde_json::json!({"x": "y"})).unwrap();
+        let bad = decode_record("INSERT", "3", None, not_a_hit);
+        assert_eq!(bad.sequence_number, "");
+        assert!(
+            matches!(&bad.body, RecordBody::Malformed(why) if why.starts_with("event 3: ")),
+            "{bad:?}"
+        );
     }
 }

@@ -31,7 +31,7 @@ pub async fn attribute(tokens: &dyn TokenStore, global_allow: &[IpNet], hit: &mu
     };
     hit.orphan = record.is_none() && !lookup_failed;
     hit.ignored = crate::domain::allow::is_allowed(
-        &hit.source_ip,
+        hit,
         global_allow,
         record.as_ref().map(|t| t.allow.as_slice()).unwrap_or_default(),
     );

@@ -125,9 +125,10 @@ impl SecurityHub {
             alert::Severity::Info => (SeverityLabel::Informational, "info"),
         };
         let requests = a.suppressed.unwrap_or(0) + h.count.max(1);
+        let addr = h.source_addr();
         let mut remote = ActionRemoteIpDetails::builder();
-        if h.source_ip.parse::<std::net::Ipv4Addr>().is_ok() {
-            remote = remote.ip_address_v4(&h.source_ip);
+        if let Some(ip @ std::net::IpAddr::V4(_)) = addr {
+            remote = remote.ip_address_v4(ip.to_string());
         }
         if let Some(g) = &h.geo {
             remote = remote.country(
@@ -152,10 +153,10 @@ impl SecurityHub {
             );
         }
         let mut network = Network::builder().direction(NetworkDirection::In);
-        network = match h.source_ip.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => network.source_ipv4(&h.source_ip),
-            Ok(std::net::IpAddr::V6(_)) => network.source_ipv6(&h.source_ip),
-            Err(_) => network,
+        network = match addr {
+            Some(ip @ std::net::IpAddr::V4(_)) => network.source_ipv4(ip.to_string()),
+            Some(ip @ std::net::IpAddr::V6(_)) => network.source_ipv6(ip.to_string()),
+            None => network,
         };
         let location = if h.location.is_empty() {
             "(not recorded)".to_string()
@@ -330,6 +331,30 @@ mod tests {
         let f = hub().finding(&a, &crate::domain::time::Timestamp::now());
         assert_eq!(f.id(), Some("honeytoken/tok/203.0.113.9"));
         assert_eq!(f.network().and_then(|n| n.source_ipv4()), Some("203.0.113.9"));
+    }
+
+    /// The hit's one parsed address fills the IP fields: a dual-stack
+    /// peer is the IPv4 address it is; text that is no address fills none.
+    #[test]
+    fn the_address_fields_take_the_canonical_address() {
+        let finding = |ip: &str| {
+            let a = Alert::for_hit(&honeytoken_core::testkit::hit_at("tok", ip, 0, 0));
+            hub().finding(&a, &crate::domain::time::Timestamp::now())
+        };
+        let f = finding("::ffff:203.0.113.9");
+        assert_eq!(f.network().and_then(|n| n.source_ipv4()), Some("203.0.113.9"));
+        assert_eq!(f.network().and_then(|n| n.source_ipv6()), None);
+        let remote = f
+            .action()
+            .and_then(|a| a.network_connection_action())
+            .and_then(|n| n.remote_ip_details());
+        assert_eq!(remote.and_then(|r| r.ip_address_v4()), Some("203.0.113.9"));
+        let f = finding("2001:db8::9");
+        assert_eq!(f.network().and_then(|n| n.source_ipv6()), Some("2001:db8::9"));
+        assert_eq!(f.network().and_then(|n| n.source_ipv4()), None);
+        let f = finding("not-an-address");
+        assert_eq!(f.network().and_then(|n| n.source_ipv4()), None);
+        assert_eq!(f.network().and_then(|n| n.source_ipv6()), None);
     }
 
     #[test]

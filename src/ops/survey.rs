@@ -286,9 +286,16 @@ fn mentions_aws(content: &str) -> bool {
         || content.contains("provider \"aws\"")
 }
 
-/// The first candidate name (word lists, in `style`) the file does not use yet.
-fn pick_var(content: &str, style: NameStyle, candidates: &[Vec<&str>]) -> String {
-    let names: Vec<String> = candidates.iter().map(|w| style.join(w)).collect();
+/// The first candidate name (word lists, [`SVC`] standing for the service
+/// word, spelled in `style`) the file does not use yet.
+fn pick_var(content: &str, style: NameStyle, candidates: Names, svc: &str) -> String {
+    let names: Vec<String> = candidates
+        .iter()
+        .map(|words| {
+            let words: Vec<&str> = words.iter().map(|&w| if w == SVC { svc } else { w }).collect();
+            style.join(&words)
+        })
+        .collect();
     names
         .iter()
         .find(|n| !content.contains(n.as_str()))
@@ -296,225 +303,385 @@ fn pick_var(content: &str, style: NameStyle, candidates: &[Vec<&str>]) -> String
         .unwrap_or_else(|| format!("{}_2", names[0]))
 }
 
-/// Classifies one file (path relative to the root, `content` its first bytes).
+/// What the rules see of one file.
+struct File<'a> {
+    /// Path relative to the root, `/`-separated.
+    path: &'a str,
+    /// File name, lower-case.
+    name: &'a str,
+    /// Extension of the lower-case name (empty without one).
+    ext: &'a str,
+    /// The file's first bytes.
+    content: &'a str,
+    /// Credential-like names it already holds.
+    secrets: &'a [String],
+}
+
+impl File<'_> {
+    fn dotenv(&self) -> bool {
+        self.name == ".env" || self.name.starts_with(".env.") || self.ext == "env"
+    }
+
+    fn example(&self) -> bool {
+        ["example", "sample", "template", "dist"]
+            .iter()
+            .any(|w| self.name.contains(w))
+    }
+
+    fn json(&self) -> bool {
+        matches!(self.ext, "json" | "jsonc")
+    }
+
+    fn yaml(&self) -> bool {
+        matches!(self.ext, "yml" | "yaml")
+    }
+
+    fn kubernetes(&self) -> bool {
+        self.yaml() && is_kubernetes(self.content)
+    }
+
+    fn kubernetes_kind(&self) -> Option<&str> {
+        kubernetes_kind(self.content).filter(|_| self.kubernetes())
+    }
+
+    fn markdown(&self) -> bool {
+        matches!(self.ext, "md" | "markdown")
+    }
+
+    fn has_auth_header(&self) -> bool {
+        self.content.to_ascii_lowercase().contains("authorization:")
+    }
+
+    fn has_curl(&self) -> bool {
+        self.content
+            .lines()
+            .any(|l| l.trim_start().trim_start_matches("$ ").starts_with("curl "))
+    }
+
+    /// Application config worth a key: a config name, or credential-like
+    /// names inside; never tool configuration, lock files or `.github/`.
+    fn config(&self) -> bool {
+        !NOISE.contains(&self.name)
+            && !self.path.starts_with(".github/")
+            && !self.name.contains("lock")
+            && (self.named_config() || !self.secrets.is_empty())
+    }
+
+    fn named_config(&self) -> bool {
+        [
+            "secret",
+            "credential",
+            "config",
+            "settings",
+            "appsettings",
+            "values",
+            "application",
+        ]
+        .iter()
+        .any(|w| self.name.contains(w))
+    }
+}
+
+/// Candidate variable names: word lists tried in order.
+type Names = &'static [&'static [&'static str]];
+/// Stands for the service word in [`Names`].
+const SVC: &str = "{service}";
+/// Names for a file of keys.
+const KEY_NAMES: Names = &[&[SVC, "api", "key"], &[SVC, "secret", "key"], &[SVC, "api", "token"]];
+/// Names for a dotenv file.
+const DOTENV_NAMES: Names = &[&[SVC, "secret", "key"], &[SVC, "api", "key"], &[SVC, "api", "token"]];
+/// Names for a dotenv file that holds AWS credentials.
+const DOTENV_AWS_NAMES: Names = &[&["aws", "secret", "access", "key"], &[SVC, "secret", "key"]];
+/// Names for a pipeline's variables.
+const CI_NAMES: Names = &[&[SVC, "api", "token"], &[SVC, "deploy", "token"]];
+/// Names for Terraform variables.
+const TF_NAMES: Names = &[&[SVC, "api", "key"], &[SVC, "api", "token"]];
+/// Names for Terraform variables beside an AWS provider.
+const TF_AWS_NAMES: Names = &[&["aws", "secret", "access", "key"], &[SVC, "api", "key"]];
+/// Names for API docs.
+const DOCS_NAMES: Names = &[&[SVC, "api", "token"], &[SVC, "api", "key"]];
+
+/// One row of the classification table.
+struct Rule {
+    /// Whether the rule applies; the first rule that does classifies the file.
+    when: fn(&File) -> bool,
+    /// What kind of place.
+    category: Category,
+    /// Human description; `{kind}` is the Kubernetes manifest's kind.
+    what: &'static str,
+    /// Rank score (higher first), before the bonus for credential-like names.
+    score: u32,
+    /// Syntax `plant` uses; `None` where planting is by hand.
+    format: Option<FileFormat>,
+    /// Spelling of the suggested variable name.
+    style: NameStyle,
+    /// Names to suggest...
+    names: Names,
+    /// ...or these, when the file mentions AWS credentials.
+    aws_names: Option<Names>,
+    /// A JWT where the file writes `Bearer` (API docs show bearer tokens).
+    bearer_is_jwt: bool,
+    /// Why the place ranks where it does.
+    reason: &'static str,
+}
+
+/// What a row of [`RULES`] leaves out: upper-snake names for a file of
+/// keys, the same whether the file mentions AWS or `Bearer`.
+const ROW: Rule = Rule {
+    when: |_| false,
+    category: Category::Config,
+    what: "",
+    score: 0,
+    format: None,
+    style: NameStyle::UpperSnake,
+    names: KEY_NAMES,
+    aws_names: None,
+    bearer_is_jwt: false,
+    reason: "",
+};
+
+/// The classification, most specific first. A file no rule applies to is
+/// not a place for a honeytoken.
+static RULES: &[Rule] = &[
+    Rule {
+        when: |f| f.dotenv() && f.example(),
+        category: Category::Dotenv,
+        what: "dotenv file",
+        score: 90,
+        format: Some(FileFormat::Dotenv),
+        names: DOTENV_NAMES,
+        aws_names: Some(DOTENV_AWS_NAMES),
+        reason: "example env files are copied around and committed",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.dotenv(),
+        category: Category::Dotenv,
+        what: "dotenv file",
+        score: 100,
+        format: Some(FileFormat::Dotenv),
+        names: DOTENV_NAMES,
+        aws_names: Some(DOTENV_AWS_NAMES),
+        reason: "the first file credential hunters and secret scanners read",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.yaml() && f.path.contains(".github/workflows/"),
+        category: Category::Ci,
+        what: "GitHub Actions workflow",
+        score: 95,
+        format: Some(FileFormat::Yaml),
+        names: CI_NAMES,
+        reason: "CI configuration is read by everyone with repository access, and by forks' logs",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.name == ".gitlab-ci.yml" || f.name == ".gitlab-ci.yaml",
+        category: Category::Ci,
+        what: "GitLab CI pipeline",
+        score: 95,
+        format: Some(FileFormat::Yaml),
+        names: CI_NAMES,
+        reason: "CI configuration is read by everyone with repository access",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.name.starts_with("jenkinsfile"),
+        category: Category::Ci,
+        what: "Jenkins pipeline",
+        score: 88,
+        format: None,
+        names: CI_NAMES,
+        reason: "pipeline credentials are often inlined in `environment { }`; plant by hand",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.yaml() && (f.name.starts_with("docker-compose") || f.name.starts_with("compose")),
+        category: Category::Compose,
+        what: "docker-compose file",
+        score: 85,
+        format: Some(FileFormat::Yaml),
+        reason: "service environments hold the keys containers use",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.ext == "tfvars",
+        category: Category::Terraform,
+        what: "Terraform variables",
+        score: 88,
+        format: Some(FileFormat::Toml),
+        style: NameStyle::LowerSnake,
+        names: TF_NAMES,
+        aws_names: Some(TF_AWS_NAMES),
+        reason: "Terraform variable files carry provider credentials",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.name == "variables.tf",
+        category: Category::Terraform,
+        what: "Terraform variable declarations",
+        score: 75,
+        format: None,
+        style: NameStyle::LowerSnake,
+        names: TF_NAMES,
+        reason: "a `default` for a sensitive variable; plant by hand as `variable \"...\" { default = ... }`",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.kubernetes_kind() == Some("Secret"),
+        category: Category::Kubernetes,
+        what: "Kubernetes Secret",
+        score: 90,
+        format: Some(FileFormat::Yaml),
+        reason: "a Secret manifest: its stringData is read as plain text",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.kubernetes_kind() == Some("ConfigMap"),
+        category: Category::Kubernetes,
+        what: "Kubernetes ConfigMap",
+        score: 80,
+        format: Some(FileFormat::Yaml),
+        reason: "a ConfigMap: mounted into pods and dumped by anyone with read access",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.kubernetes(),
+        category: Category::Kubernetes,
+        what: "Kubernetes {kind}",
+        score: 65,
+        format: None,
+        reason: "a workload manifest: env entries are a classic leak; plant by hand (or into a Secret)",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.markdown() && f.has_auth_header(),
+        category: Category::Docs,
+        what: "API guide with example requests",
+        score: 70,
+        format: Some(FileFormat::Markdown),
+        names: DOCS_NAMES,
+        bearer_is_jwt: true,
+        reason: "API docs with example requests: readers copy keys out of them",
+        ..ROW
+    },
+    Rule {
+        when: |f| f.markdown() && f.has_curl(),
+        category: Category::Docs,
+        what: "API guide with example requests",
+        score: 60,
+        format: Some(FileFormat::Markdown),
+        names: DOCS_NAMES,
+        bearer_is_jwt: true,
+        reason: "API docs with example requests: readers copy keys out of them",
+        ..ROW
+    },
+    config(
+        |f| f.json() && f.config() && f.named_config(),
+        "JSON config",
+        NameStyle::Camel,
+        FileFormat::Json,
+        60,
+    ),
+    config(
+        |f| f.json() && f.config(),
+        "JSON config",
+        NameStyle::Camel,
+        FileFormat::Json,
+        50,
+    ),
+    config(
+        |f| f.ext == "toml" && f.config() && f.named_config(),
+        "TOML config",
+        NameStyle::LowerSnake,
+        FileFormat::Toml,
+        60,
+    ),
+    config(
+        |f| f.ext == "toml" && f.config(),
+        "TOML config",
+        NameStyle::LowerSnake,
+        FileFormat::Toml,
+        50,
+    ),
+    config(
+        |f| f.yaml() && f.config() && f.named_config(),
+        "YAML config",
+        NameStyle::LowerSnake,
+        FileFormat::Yaml,
+        60,
+    ),
+    config(
+        |f| f.yaml() && f.config(),
+        "YAML config",
+        NameStyle::LowerSnake,
+        FileFormat::Yaml,
+        50,
+    ),
+];
+
+/// An application-config row: a config name ranks it 60, credential-like
+/// names alone 50.
+const fn config(when: fn(&File) -> bool, what: &'static str, style: NameStyle, format: FileFormat, score: u32) -> Rule {
+    Rule {
+        when,
+        category: Category::Config,
+        what,
+        score,
+        format: Some(format),
+        style,
+        reason: "application config that services load keys from",
+        ..ROW
+    }
+}
+
+/// Classifies one file (path relative to the root, `content` its first
+/// bytes) by the first rule of [`RULES`] that applies.
 pub fn classify(rel: &Path, content: &str, opts: &Options) -> Option<Finding> {
     let path = rel.to_string_lossy().replace('\\', "/");
     let name = rel.file_name()?.to_str()?.to_ascii_lowercase();
-    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("").to_string();
-    let svc = opts.service.as_str();
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     let secrets = secret_names(content);
-    let aws = mentions_aws(content);
-    let jwt_seen = content.contains("eyJ");
-    let std_key = [
-        vec![svc, "api", "key"],
-        vec![svc, "secret", "key"],
-        vec![svc, "api", "token"],
-    ];
-    let mut kind = if jwt_seen { TokenKind::Jwt } else { TokenKind::Key };
-    let mut reasons: Vec<String> = Vec::new();
-
-    let (category, what, mut score, format, var): (Category, String, u32, Option<FileFormat>, String) =
-        if name == ".env" || name.starts_with(".env.") || ext == "env" {
-            let example = ["example", "sample", "template", "dist"]
-                .iter()
-                .any(|w| name.contains(w));
-            reasons.push(if example {
-                "example env files are copied around and committed".into()
-            } else {
-                "the first file credential hunters and secret scanners read".into()
-            });
-            let cands = if aws {
-                vec![vec!["aws", "secret", "access", "key"], vec![svc, "secret", "key"]]
-            } else {
-                vec![
-                    vec![svc, "secret", "key"],
-                    vec![svc, "api", "key"],
-                    vec![svc, "api", "token"],
-                ]
-            };
-            let var = pick_var(content, NameStyle::UpperSnake, &cands);
-            (
-                Category::Dotenv,
-                "dotenv file".into(),
-                if example { 90 } else { 100 },
-                Some(FileFormat::Dotenv),
-                var,
-            )
-        } else if (ext == "yml" || ext == "yaml") && path.contains(".github/workflows/") {
-            reasons.push("CI configuration is read by everyone with repository access, and by forks' logs".into());
-            let var = pick_var(
-                content,
-                NameStyle::UpperSnake,
-                &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
-            );
-            (
-                Category::Ci,
-                "GitHub Actions workflow".into(),
-                95,
-                Some(FileFormat::Yaml),
-                var,
-            )
-        } else if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" {
-            reasons.push("CI configuration is read by everyone with repository access".into());
-            let var = pick_var(
-                content,
-                NameStyle::UpperSnake,
-                &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
-            );
-            (
-                Category::Ci,
-                "GitLab CI pipeline".into(),
-                95,
-                Some(FileFormat::Yaml),
-                var,
-            )
-        } else if name.starts_with("jenkinsfile") {
-            reasons.push("pipeline credentials are often inlined in `environment { }`; plant by hand".into());
-            let var = pick_var(
-                content,
-                NameStyle::UpperSnake,
-                &[vec![svc, "api", "token"], vec![svc, "deploy", "token"]],
-            );
-            (Category::Ci, "Jenkins pipeline".into(), 88, None, var)
-        } else if (ext == "yml" || ext == "yaml") && (name.starts_with("docker-compose") || name.starts_with("compose"))
-        {
-            reasons.push("service environments hold the keys containers use".into());
-            let var = pick_var(content, NameStyle::UpperSnake, &std_key);
-            (
-                Category::Compose,
-                "docker-compose file".into(),
-                85,
-                Some(FileFormat::Yaml),
-                var,
-            )
-        } else if ext == "tfvars" {
-            reasons.push("Terraform variable files carry provider credentials".into());
-            let cands = if aws {
-                vec![vec!["aws", "secret", "access", "key"], vec![svc, "api", "key"]]
-            } else {
-                vec![vec![svc, "api", "key"], vec![svc, "api", "token"]]
-            };
-            let var = pick_var(content, NameStyle::LowerSnake, &cands);
-            (
-                Category::Terraform,
-                "Terraform variables".into(),
-                88,
-                Some(FileFormat::Toml),
-                var,
-            )
-        } else if name == "variables.tf" {
-            reasons.push(
-                "a `default` for a sensitive variable; plant by hand as `variable \"...\" { default = ... }`".into(),
-            );
-            let var = pick_var(
-                content,
-                NameStyle::LowerSnake,
-                &[vec![svc, "api", "key"], vec![svc, "api", "token"]],
-            );
-            (
-                Category::Terraform,
-                "Terraform variable declarations".into(),
-                75,
-                None,
-                var,
-            )
-        } else if (ext == "yml" || ext == "yaml") && is_kubernetes(content) {
-            let k = kubernetes_kind(content).unwrap_or("manifest").to_string();
-            let plantable = k == "Secret" || k == "ConfigMap";
-            reasons.push(if k == "Secret" {
-                "a Secret manifest: its stringData is read as plain text".into()
-            } else if plantable {
-                "a ConfigMap: mounted into pods and dumped by anyone with read access".into()
-            } else {
-                "a workload manifest: env entries are a classic leak; plant by hand (or into a Secret)".into()
-            });
-            let var = pick_var(content, NameStyle::UpperSnake, &std_key);
-            let score = if k == "Secret" {
-                90
-            } else if plantable {
-                80
-            } else {
-                65
-            };
-            (
-                Category::Kubernetes,
-                format!("Kubernetes {k}"),
-                score,
-                plantable.then_some(FileFormat::Yaml),
-                var,
-            )
-        } else if ext == "md" || ext == "markdown" {
-            let lower = content.to_ascii_lowercase();
-            let curl = content
-                .lines()
-                .any(|l| l.trim_start().trim_start_matches("$ ").starts_with("curl "));
-            let auth = lower.contains("authorization:");
-            if !curl && !auth {
-                return None;
-            }
-            reasons.push("API docs with example requests: readers copy keys out of them".into());
-            if lower.contains("bearer") {
-                kind = TokenKind::Jwt;
-            }
-            let var = pick_var(
-                content,
-                NameStyle::UpperSnake,
-                &[vec![svc, "api", "token"], vec![svc, "api", "key"]],
-            );
-            (
-                Category::Docs,
-                "API guide with example requests".into(),
-                if auth { 70 } else { 60 },
-                Some(FileFormat::Markdown),
-                var,
-            )
-        } else if matches!(ext.as_str(), "json" | "jsonc" | "yml" | "yaml" | "toml") {
-            if NOISE.contains(&name.as_str()) || path.starts_with(".github/") || name.contains("lock") {
-                return None;
-            }
-            let named = [
-                "secret",
-                "credential",
-                "config",
-                "settings",
-                "appsettings",
-                "values",
-                "application",
-            ]
-            .iter()
-            .any(|w| name.contains(w));
-            if secrets.is_empty() && !named {
-                return None;
-            }
-            reasons.push("application config that services load keys from".into());
-            let (style, format) = match ext.as_str() {
-                "json" | "jsonc" => (NameStyle::Camel, FileFormat::Json),
-                "toml" => (NameStyle::LowerSnake, FileFormat::Toml),
-                _ => (NameStyle::LowerSnake, FileFormat::Yaml),
-            };
-            let var = pick_var(content, style, &std_key);
-            let what = format!(
-                "{} config",
-                ext.trim_end_matches('c').to_ascii_uppercase().replace("YML", "YAML")
-            );
-            (Category::Config, what, if named { 60 } else { 50 }, Some(format), var)
-        } else {
-            return None;
-        };
+    let file = File {
+        path: &path,
+        name: &name,
+        ext,
+        content,
+        secrets: &secrets,
+    };
+    let rule = RULES.iter().find(|r| (r.when)(&file))?;
+    let names = match rule.aws_names {
+        Some(aws) if mentions_aws(content) => aws,
+        _ => rule.names,
+    };
+    let var = pick_var(content, rule.style, names, &opts.service);
+    let bearer = rule.bearer_is_jwt && content.to_ascii_lowercase().contains("bearer");
+    let kind = if bearer || content.contains("eyJ") {
+        TokenKind::Jwt
+    } else {
+        TokenKind::Key
+    };
+    let what = rule
+        .what
+        .replace("{kind}", file.kubernetes_kind().unwrap_or("manifest"));
+    let (mut score, mut reason) = (rule.score, rule.reason.to_string());
     if !secrets.is_empty() {
         score += 5;
-        reasons.push(format!("already holds credential-like names ({})", secrets.join(", ")));
+        reason.push_str(&format!(
+            "; already holds credential-like names ({})",
+            secrets.join(", ")
+        ));
     }
     Some(Finding {
         rank: 0,
         path,
-        category,
+        category: rule.category,
         what,
         score,
         kind,
         var,
-        format,
-        reason: reasons.join("; "),
+        format: rule.format,
+        reason,
     })
 }
 
@@ -572,6 +739,49 @@ mod tests {
         assert_eq!(class("app/values.yaml", "a: 1").unwrap().var, "acme_api_key");
         let f = class("docs/api.md", "```\ncurl -H 'Authorization: Bearer x' https://api\n```").unwrap();
         assert_eq!((f.category, f.kind), (Category::Docs, TokenKind::Jwt));
+    }
+
+    /// The table's scores and descriptions, as the if-chain it replaced
+    /// gave them: first matching row wins, credential names add 5.
+    #[test]
+    fn rows_rank_as_before() {
+        let row = |path: &str, content: &str| {
+            let f = class(path, content).unwrap();
+            (f.score, f.what)
+        };
+        assert_eq!(row(".env.example", "X=1"), (90, "dotenv file".into()));
+        assert_eq!(row("app.env", "API_KEY=1"), (105, "dotenv file".into()));
+        assert_eq!(row(".gitlab-ci.yml", "stages: []"), (95, "GitLab CI pipeline".into()));
+        assert_eq!(
+            row("compose.yaml", "apiVersion: v1\nkind: Secret\n"),
+            (85, "docker-compose file".into())
+        );
+        assert_eq!(row("variables.tf", "x"), (75, "Terraform variable declarations".into()));
+        assert_eq!(
+            row("cm.yml", "apiVersion: v1\nkind: ConfigMap\n"),
+            (80, "Kubernetes ConfigMap".into())
+        );
+        assert_eq!(
+            row("k8s/app.yml", "apiVersion: apps/v1\nkind: Deployment # web\n"),
+            (65, "Kubernetes Deployment".into())
+        );
+        assert_eq!(
+            row("api.md", "$ curl https://api\n"),
+            (60, "API guide with example requests".into())
+        );
+        assert_eq!(row("settings.toml", "a = 1"), (60, "TOML config".into()));
+        assert_eq!(
+            row("data.jsonc", "{\n  \"client_secret\": 1\n}"),
+            (55, "JSON config".into())
+        );
+        assert_eq!(row(".github/workflows/x.yaml", "on: push").0, 95);
+        let f = class("api.md", "curl -H 'X-Api-Key: eyJx'\n").unwrap();
+        assert_eq!(f.kind, TokenKind::Jwt, "a JWT seen in the file");
+        let f = class("api.md", "Authorization: Basic x\n").unwrap();
+        assert_eq!(
+            (f.score, f.kind, f.var.as_str()),
+            (75, TokenKind::Key, "ACME_API_TOKEN")
+        );
     }
 
     #[test]

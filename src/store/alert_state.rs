@@ -7,14 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// A (token, source address) pair: the unit of throttling.
+/// A (token, source address) pair: the unit of throttling. Its text form
+/// (`TOKEN_ID#SOURCE_IP`) keys a window in a store; token ids never contain
+/// `#`, so the split is unambiguous.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[allow(missing_docs)] // The fields are what the type's doc names.
 pub struct PairKey {
-    /// Token id.
     pub token_id: String,
-    /// Source address.
     pub source_ip: String,
 }
 
@@ -26,17 +27,111 @@ impl PairKey {
             source_ip: hit.source_ip.clone(),
         }
     }
+}
 
-    /// A string key. Token ids never contain `#`, so the split is unambiguous.
-    pub fn id(&self) -> String {
-        format!("{}#{}", self.token_id, self.source_ip)
+impl std::fmt::Display for PairKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.token_id, self.source_ip)
+    }
+}
+
+impl std::str::FromStr for PairKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (token_id, source_ip) = s
+            .split_once('#')
+            .filter(|(t, _)| !t.is_empty())
+            .ok_or_else(|| Error::Store(format!("corrupt alert state key {s:?}: expected TOKEN_ID#SOURCE_IP")))?;
+        Ok(PairKey {
+            token_id: token_id.into(),
+            source_ip: source_ip.into(),
+        })
+    }
+}
+
+/// The key of an alert in the outbox, and of the marker of the hit it is
+/// about. One definition of the text form every store keeps
+/// (`hit#HIT_ID`, `summary#TOKEN_ID#SOURCE_IP#START_MS#VERSION`) and parses
+/// back: two decisions never queue the same key, so an alert is sent once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutboxKey {
+    /// The alert of one hit.
+    Hit {
+        /// The hit the alert is about (and whose marker names this key).
+        hit_id: String,
+    },
+    /// The summary of the hits a throttle window suppressed; a window is
+    /// announced once per start and version.
+    Summary {
+        /// Whose suppressed hits it counts.
+        pair: PairKey,
+        /// The window's start, ms since the epoch.
+        start_ms: i64,
+        /// The window's version when it was announced.
+        version: u64,
+    },
+}
+
+impl OutboxKey {
+    /// The key of a hit's own alert.
+    pub fn hit(hit_id: &str) -> OutboxKey {
+        OutboxKey::Hit { hit_id: hit_id.into() }
+    }
+
+    /// The key of the summary of `w`'s suppressed hits.
+    pub fn summary(w: &Window) -> OutboxKey {
+        OutboxKey::Summary {
+            pair: w.pair.clone(),
+            start_ms: w.start_ms,
+            version: w.version,
+        }
+    }
+}
+
+impl std::fmt::Display for OutboxKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutboxKey::Hit { hit_id } => write!(f, "hit#{hit_id}"),
+            OutboxKey::Summary {
+                pair,
+                start_ms,
+                version,
+            } => write!(f, "summary#{pair}#{start_ms}#{version}"),
+        }
+    }
+}
+
+impl std::str::FromStr for OutboxKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let corrupt = || {
+            Error::Store(format!(
+                "corrupt outbox key {s:?}: expected hit#ID or summary#PAIR#START#VERSION"
+            ))
+        };
+        if let Some(hit_id) = s.strip_prefix("hit#") {
+            return match hit_id {
+                "" => Err(corrupt()),
+                id => Ok(OutboxKey::hit(id)),
+            };
+        }
+        // The numbers split off from the right, the token id (never holding
+        // `#`) from the left: a source address with a `#` still reads back.
+        let rest = s.strip_prefix("summary#").ok_or_else(corrupt)?;
+        let (rest, version) = rest.rsplit_once('#').ok_or_else(corrupt)?;
+        let (pair, start_ms) = rest.rsplit_once('#').ok_or_else(corrupt)?;
+        Ok(OutboxKey::Summary {
+            pair: pair.parse()?,
+            start_ms: start_ms.parse().map_err(|_| corrupt())?,
+            version: version.parse().map_err(|_| corrupt())?,
+        })
     }
 }
 
 /// The throttle window of one pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
-    /// The pair.
+    /// Which (token, source) pair it throttles; its key in a store.
     pub pair: PairKey,
     /// Start (the alerting hit's time), ms since the epoch.
     pub start_ms: i64,
@@ -53,10 +148,10 @@ pub struct Window {
 /// What a hit's decision left behind: the outbox keys it owes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {
-    /// Hit id.
+    /// The decided hit: a second decision of it fails on this id.
     pub hit_id: String,
     /// Outbox keys created with the decision, in delivery order.
-    pub outbox: Vec<String>,
+    pub outbox: Vec<OutboxKey>,
     /// When the marker may be forgotten, seconds since the epoch.
     pub expires_at: i64,
 }
@@ -64,9 +159,9 @@ pub struct Marker {
 /// An alert waiting to be delivered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {
-    /// Unique key (`hit#ID` or `summary#PAIR#START#VERSION`).
-    pub key: String,
-    /// The alert.
+    /// Unique: queuing an entry whose key exists fails the commit.
+    pub key: OutboxKey,
+    /// What the channels will be sent, rendered at decision time.
     pub alert: Alert,
     /// When it was queued, ms since the epoch.
     pub created_ms: i64,
@@ -77,7 +172,7 @@ pub struct OutboxEntry {
 pub enum WindowWrite {
     /// Store `window`; the stored version must equal `expected` (`None`: no window stored).
     Replace {
-        /// The new window.
+        /// The window as it will be stored (its version already bumped).
         window: Box<Window>,
         /// Version the stored window must have.
         expected: Option<u64>,
@@ -85,11 +180,11 @@ pub enum WindowWrite {
     /// Count one suppressed hit: `suppressed += 1`, `last_hit = hit`, version bumped;
     /// the stored window must exist and end after `at_ms`.
     Count {
-        /// The pair.
+        /// The pair whose window counts the hit.
         pair: PairKey,
         /// The hit's time, ms since the epoch.
         at_ms: i64,
-        /// The hit.
+        /// The hit, kept as the window's last (its summary shows it).
         hit: Box<Hit>,
     },
 }
@@ -99,9 +194,9 @@ pub enum WindowWrite {
 pub struct Commit {
     /// Marker to create; the commit fails if it exists.
     pub marker: Option<Marker>,
-    /// Window change.
+    /// Window change; the commit fails if its condition does not hold.
     pub window: Option<WindowWrite>,
-    /// Alerts to queue.
+    /// Alerts to queue; the commit fails if any key is queued already.
     pub outbox: Vec<OutboxEntry>,
 }
 
@@ -127,13 +222,66 @@ pub trait AlertState: Send + Sync {
     /// failed (marker exists, window changed): nothing was written.
     async fn commit(&self, c: &Commit) -> Result<bool>;
     /// Leases an outbox entry until `now_ms + lease_ms`.
-    async fn claim(&self, key: &str, now_ms: i64, lease_ms: i64) -> Result<Claim>;
+    async fn claim(&self, key: &OutboxKey, now_ms: i64, lease_ms: i64) -> Result<Claim>;
     /// Gives a lease back after a failed delivery.
-    async fn release(&self, key: &str) -> Result<()>;
+    async fn release(&self, key: &OutboxKey) -> Result<()>;
     /// Removes a delivered entry.
-    async fn complete(&self, key: &str) -> Result<()>;
+    async fn complete(&self, key: &OutboxKey) -> Result<()>;
     /// Windows that ended at or before `now_ms` with suppressed hits.
     async fn expired_windows(&self, now_ms: i64) -> Result<Vec<Window>>;
     /// Keys of outbox entries created at or before `before_ms`.
-    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<String>>;
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<OutboxKey>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_back_as_written() {
+        let pair = PairKey {
+            token_id: "01TOK".into(),
+            source_ip: "2001:db8::7".into(),
+        };
+        for k in [
+            OutboxKey::hit("01HIT"),
+            OutboxKey::Summary {
+                pair: PairKey {
+                    token_id: "t".into(),
+                    source_ip: "odd#proxy#value".into(),
+                },
+                start_ms: 0,
+                version: 1,
+            },
+            OutboxKey::Summary {
+                pair: pair.clone(),
+                start_ms: 1_700_000_000_123,
+                version: 4,
+            },
+        ] {
+            assert_eq!(k.to_string().parse::<OutboxKey>().unwrap(), k, "{k}");
+        }
+        assert_eq!(pair.to_string(), "01TOK#2001:db8::7");
+        assert_eq!(
+            OutboxKey::Summary {
+                pair,
+                start_ms: 5,
+                version: 2
+            }
+            .to_string(),
+            "summary#01TOK#2001:db8::7#5#2"
+        );
+        for bad in [
+            "",
+            "hit#",
+            "summary#x#1",
+            "summary#t#ip#x#1",
+            "summary#t#ip#1#-1",
+            "alert#1",
+            "summary##ip#1#1",
+        ] {
+            let e = bad.parse::<OutboxKey>().unwrap_err().to_string();
+            assert!(e.contains("corrupt"), "{bad:?}: {e}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod alert_state;
 pub mod cache;
+pub mod codec;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 pub mod memory;
@@ -11,7 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-pub use alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
+pub use alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, OutboxKey, PairKey, Window, WindowWrite};
 
 use crate::domain::allow::AllowEntry;
 use crate::domain::flood::FloodRule;

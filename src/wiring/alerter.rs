@@ -1,14 +1,14 @@
-//! The alerter function's wiring, without the Lambda runtime: its
-//! environment, its channels and state built once per cold start, and the
-//! two kinds of invocation it answers (a DynamoDB stream batch, and the
-//! scheduled flush).
+//! The alerter function's wiring: its environment, and its channels and
+//! state built once per cold start into the library's [`Pipeline`]. The
+//! Lambda side (recognising an invocation, decoding the stream event,
+//! answering with `batchItemFailures`) is the function's own, in
+//! `functions/alerter`: the library knows nothing of the Lambda runtime.
 
 use aws_config::SdkConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::alerting::pipeline::{Channel, DEFAULT_OPTIONAL_DEADLINE, DEFAULT_WINDOW, FlushReport, Pipeline};
-use crate::alerting::stream::{BatchReport, process_batch_until, records_from_event};
+use crate::alerting::pipeline::{Channel, DEFAULT_OPTIONAL_DEADLINE, DEFAULT_WINDOW, Pipeline};
 use crate::error::{Error, Result};
 use crate::notify::Notifier;
 use crate::notify::pagerduty::PagerDuty;
@@ -41,7 +41,9 @@ pub struct AlerterEnv {
 
 /// Time a stream record may take besides its optional channels (state
 /// reads and writes, the SNS publish): a batch takes no new record once less
-/// than this plus the optional deadline is left before the function's.
+/// than this plus the optional deadline is left before the function's. The
+/// template's timeout is checked against it, so it lives beside the
+/// environment it budgets rather than in the function.
 pub const DEADLINE_SLACK: Duration = Duration::from_secs(10);
 
 impl AlerterEnv {
@@ -141,131 +143,10 @@ pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
         .with_unavailable(unavailable))
 }
 
-pub use super::metric_line;
-
-/// What the alerter was invoked with.
-#[derive(Debug)]
-pub enum Invocation {
-    /// A batch from the hits table's stream.
-    Stream(aws_lambda_events::event::dynamodb::Event),
-    /// The schedule: announce expired windows, resend abandoned alerts.
-    Flush,
-}
-
-/// The input the schedule sends (see template.yaml).
-pub const FLUSH_INPUT: &str = r#"{"action":"flush"}"#;
-
-/// Recognises an invocation payload.
-pub fn parse_invocation(v: serde_json::Value) -> Result<Invocation> {
-    if v.get("Records").is_some() {
-        return serde_json::from_value(v)
-            .map(Invocation::Stream)
-            .map_err(|e| Error::Invalid(format!("not a DynamoDB stream event: {e}")));
-    }
-    if v.get("action").and_then(|a| a.as_str()) == Some("flush")
-        || v.get("detail-type").and_then(|a| a.as_str()) == Some("Scheduled Event")
-    {
-        return Ok(Invocation::Flush);
-    }
-    Err(Error::Invalid(format!(
-        "unknown invocation: expected a DynamoDB stream event or {FLUSH_INPUT}"
-    )))
-}
-
-/// Longest the alerter waits for background channels (Splunk HEC) at the
-/// end of an invocation: well inside the function's 60 s timeout, so a
-/// SIEM that is down never turns into a failed (and retried) stream batch.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
-
-/// Lets background channels finish before Lambda freezes the process;
-/// what is still queued after [`DRAIN_LIMIT`] goes out in the next invocation.
-async fn drain(p: &Pipeline) {
-    if tokio::time::timeout(DRAIN_LIMIT, p.drain()).await.is_err() {
-        tracing::warn!(
-            limit_secs = DRAIN_LIMIT.as_secs(),
-            "background alert channels still busy; the rest is sent during the next invocation"
-        );
-    }
-}
-
-/// Handles one invocation; the value is the function's response: the
-/// `batchItemFailures` of a stream batch (never an empty identifier), or a
-/// flush report. A flush that could not deliver everything is an error, so
-/// the function's Errors alarm sees it.
-pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> {
-    handle_until(p, inv, None).await
-}
-
-/// [`handle`] for an invocation that must return by `deadline` (the Lambda
-/// context's): a stream batch stops taking records once less than
-/// [`DEADLINE_SLACK`] plus the optional channels' deadline is left. Prints
-/// the `AlerterFailedRecords` and `ChannelsUnavailable` metrics (EMF) when
-/// they are not zero: records reported in `batchItemFailures` are
-/// successful invocations to Lambda, so its `Errors` metric never sees them.
-pub async fn handle_until(
-    p: &Pipeline,
-    inv: Invocation,
-    deadline: Option<tokio::time::Instant>,
-) -> Result<serde_json::Value> {
-    if let Some(line) = metric_line(
-        &[("ChannelsUnavailable", p.unavailable().len() as u64)],
-        "channel_unavailable",
-    ) {
-        println!("{line}");
-    }
-    match inv {
-        Invocation::Stream(ev) => {
-            let records = records_from_event(&ev);
-            let stop_at = deadline.map(|d| d - (DEADLINE_SLACK + p.optional_deadline()));
-            let r = process_batch_until(p, &records, stop_at).await;
-            drain(p).await;
-            let r: BatchReport = r?;
-            if let Some(line) = metric_line(&[("AlerterFailedRecords", r.failed as u64)], "stream_records_failed") {
-                println!("{line}");
-            }
-            tracing::info!(
-                records = records.len(),
-                processed = r.processed,
-                delivered = r.delivered,
-                suppressed = r.suppressed,
-                deferred = r.deferred,
-                failed_at = r.failed_at.as_deref().unwrap_or(""),
-                "stream batch"
-            );
-            let failures: Vec<serde_json::Value> = r
-                .failed_at
-                .into_iter()
-                .map(|s| serde_json::json!({ "itemIdentifier": s }))
-                .collect();
-            Ok(serde_json::json!({ "batchItemFailures": failures }))
-        }
-        Invocation::Flush => {
-            let r = p.flush().await;
-            drain(p).await;
-            let r: FlushReport = r?;
-            tracing::info!(
-                summaries = r.summaries,
-                delivered = r.delivered,
-                failed = r.failed,
-                "flush"
-            );
-            if r.failed > 0 {
-                return Err(Error::Notify {
-                    channel: "sns".into(),
-                    message: format!(
-                        "{} queued alert(s) not delivered; the next flush retries them",
-                        r.failed
-                    ),
-                });
-            }
-            Ok(serde_json::json!({ "summaries": r.summaries, "delivered": r.delivered }))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wiring::metric_line;
 
     #[test]
     fn env_defaults_and_errors() {
@@ -304,20 +185,5 @@ mod tests {
             serde_json::json!([{"Name": "AlerterFailedRecords", "Unit": "Count"}])
         );
         assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 0);
-    }
-
-    #[test]
-    fn invocations() {
-        assert!(matches!(
-            parse_invocation(serde_json::from_str(FLUSH_INPUT).unwrap()),
-            Ok(Invocation::Flush)
-        ));
-        let sched = serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events"});
-        assert!(matches!(parse_invocation(sched), Ok(Invocation::Flush)));
-        assert!(matches!(
-            parse_invocation(serde_json::json!({"Records": []})),
-            Ok(Invocation::Stream(_))
-        ));
-        assert!(parse_invocation(serde_json::json!({"hello": 1})).is_err());
     }
 }

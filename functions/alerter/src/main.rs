@@ -1,9 +1,11 @@
 //! The alerter on AWS Lambda: DynamoDB stream batches of new hits, and the
-//! scheduled flush, through the library's alert pipeline
-//! (`honeytoken::wiring::alerter`). Clients are built once per cold start.
+//! scheduled flush, through the library's alert pipeline. Clients are built
+//! once per cold start through `honeytoken::wiring::alerter`; each event is
+//! handed to this crate's adapter (`alerter::handle_until`).
 
+use alerter::{handle_until, parse_invocation};
 use honeytoken::alerting::pipeline::Pipeline;
-use honeytoken::wiring::alerter::{AlerterEnv, handle_until, parse_invocation, pipeline};
+use honeytoken::wiring::alerter::{AlerterEnv, pipeline};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use std::sync::Arc;

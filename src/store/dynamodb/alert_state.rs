@@ -28,7 +28,10 @@ use std::collections::HashMap;
 use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
-use crate::store::alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
+use crate::store::alert_state::{
+    AlertState, Claim, Commit, Marker, OutboxEntry, OutboxKey, PairKey, Window, WindowWrite,
+};
+use crate::store::codec;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -133,14 +136,6 @@ fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Result<T> {
         .ok_or_else(|| Error::Store(format!("alert state item lacks number {k}")))
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Store(format!("cannot encode alert state: {e}")))
-}
-
-fn unjson<T: serde::de::DeserializeOwned>(v: &str, what: &str) -> Result<T> {
-    serde_json::from_str(v).map_err(|e| Error::Store(format!("corrupt {what} in alert state: {e}")))
-}
-
 const WINDOW_PK: &str = "window";
 const OUTBOX_PK: &str = "outbox";
 
@@ -157,13 +152,14 @@ impl DynamoAlertState {
         HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
     }
 
+    /// A hit's marker lives under the key of the hit's own alert.
     fn marker_key(hit_id: &str) -> Item {
-        Self::key(&format!("hit#{hit_id}"), "marker")
+        Self::key(&OutboxKey::hit(hit_id).to_string(), "marker")
     }
 
     /// The item stored for a throttle window (public for the flood cost model).
     pub fn window_item(w: &Window) -> Result<Item> {
-        let mut item = Self::key(WINDOW_PK, &w.pair.id());
+        let mut item = Self::key(WINDOW_PK, &w.pair.to_string());
         item.insert("token_id".into(), s(&w.pair.token_id));
         item.insert("source_ip".into(), s(&w.pair.source_ip));
         item.insert("start_ms".into(), n(w.start_ms));
@@ -172,14 +168,14 @@ impl DynamoAlertState {
         item.insert("version".into(), n(w.version));
         item.insert("expires_at".into(), n(w.end_ms / 1000 + WINDOW_KEEP_SECS));
         if let Some(h) = &w.last_hit {
-            item.insert("last_hit".into(), s(json(h)?));
+            item.insert("last_hit".into(), s(codec::encode("last hit", h)?));
         }
         Ok(item)
     }
 
     fn window_from(item: &Item) -> Result<Window> {
         let last_hit = match item.get("last_hit").and_then(|v| v.as_s().ok()) {
-            Some(j) => Some(unjson::<Hit>(j, "last hit")?),
+            Some(j) => Some(codec::decode::<Hit>("last hit in alert state", j)?),
             None => None,
         };
         Ok(Window {
@@ -197,8 +193,8 @@ impl DynamoAlertState {
 
     fn entry_from(item: &Item) -> Result<OutboxEntry> {
         Ok(OutboxEntry {
-            key: get_s(item, "sk")?.into(),
-            alert: unjson::<Alert>(get_s(item, "alert")?, "alert")?,
+            key: get_s(item, "sk")?.parse()?,
+            alert: codec::decode::<Alert>("alert in alert state", get_s(item, "alert")?)?,
             created_ms: get_n(item, "created_ms")?,
         })
     }
@@ -258,7 +254,13 @@ impl AlertState for DynamoAlertState {
         let outbox = item
             .get("outbox")
             .and_then(|v| v.as_l().ok())
-            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_s().ok())
+                    .map(|k| k.parse())
+                    .collect::<Result<Vec<OutboxKey>>>()
+            })
+            .transpose()?
             .unwrap_or_default();
         Ok(Some(Marker {
             hit_id: hit_id.into(),
@@ -272,7 +274,7 @@ impl AlertState for DynamoAlertState {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(WINDOW_PK, &pair.id())))
+            .set_key(Some(Self::key(WINDOW_PK, &pair.to_string())))
             .consistent_read(true)
             .send()
             .await
@@ -284,7 +286,10 @@ impl AlertState for DynamoAlertState {
         let mut writes = Vec::new();
         if let Some(m) = &c.marker {
             let mut item = Self::marker_key(&m.hit_id);
-            item.insert("outbox".into(), AttributeValue::L(m.outbox.iter().map(s).collect()));
+            item.insert(
+                "outbox".into(),
+                AttributeValue::L(m.outbox.iter().map(|k| s(k.to_string())).collect()),
+            );
             item.insert("expires_at".into(), n(m.expires_at));
             writes.push(self.put(item, "attribute_not_exists(pk)", None)?);
         }
@@ -299,11 +304,11 @@ impl AlertState for DynamoAlertState {
             Some(WindowWrite::Count { pair, at_ms, hit }) => {
                 let u = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(Self::key(WINDOW_PK, &pair.id())))
+                    .set_key(Some(Self::key(WINDOW_PK, &pair.to_string())))
                     .update_expression("SET last_hit = :h ADD suppressed :one, version :one")
                     .condition_expression("attribute_exists(pk) AND end_ms > :at")
                     .set_expression_attribute_values(Some(HashMap::from([
-                        (":h".to_string(), s(json(hit)?)),
+                        (":h".to_string(), s(codec::encode("last hit", hit)?)),
                         (":one".to_string(), n(1)),
                         (":at".to_string(), n(at_ms)),
                     ])))
@@ -314,8 +319,8 @@ impl AlertState for DynamoAlertState {
             None => {}
         }
         for e in &c.outbox {
-            let mut item = Self::key(OUTBOX_PK, &e.key);
-            item.insert("alert".into(), s(json(&e.alert)?));
+            let mut item = Self::key(OUTBOX_PK, &e.key.to_string());
+            item.insert("alert".into(), s(codec::encode("alert", &e.alert)?));
             item.insert("created_ms".into(), n(e.created_ms));
             item.insert("lease_until".into(), n(0));
             writes.push(self.put(item, "attribute_not_exists(pk)", None)?);
@@ -365,12 +370,12 @@ impl AlertState for DynamoAlertState {
         )))
     }
 
-    async fn claim(&self, key: &str, now_ms: i64, lease_ms: i64) -> Result<Claim> {
+    async fn claim(&self, key: &OutboxKey, now_ms: i64, lease_ms: i64) -> Result<Claim> {
         let r = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(OUTBOX_PK, key)))
+            .set_key(Some(Self::key(OUTBOX_PK, &key.to_string())))
             .update_expression("SET lease_until = :until")
             .condition_expression("attribute_exists(pk) AND lease_until <= :now")
             .expression_attribute_values(":until", n(now_ms + lease_ms))
@@ -390,7 +395,7 @@ impl AlertState for DynamoAlertState {
                     .client
                     .get_item()
                     .table_name(&self.table)
-                    .set_key(Some(Self::key(OUTBOX_PK, key)))
+                    .set_key(Some(Self::key(OUTBOX_PK, &key.to_string())))
                     .consistent_read(true)
                     .send()
                     .await
@@ -401,12 +406,12 @@ impl AlertState for DynamoAlertState {
         }
     }
 
-    async fn release(&self, key: &str) -> Result<()> {
+    async fn release(&self, key: &OutboxKey) -> Result<()> {
         let r = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(OUTBOX_PK, key)))
+            .set_key(Some(Self::key(OUTBOX_PK, &key.to_string())))
             .update_expression("SET lease_until = :zero")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":zero", n(0))
@@ -424,11 +429,11 @@ impl AlertState for DynamoAlertState {
         }
     }
 
-    async fn complete(&self, key: &str) -> Result<()> {
+    async fn complete(&self, key: &OutboxKey) -> Result<()> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(OUTBOX_PK, key)))
+            .set_key(Some(Self::key(OUTBOX_PK, &key.to_string())))
             .send()
             .await
             .map_err(|e| err("delete outbox", e))?;
@@ -446,7 +451,7 @@ impl AlertState for DynamoAlertState {
         items.iter().map(Self::window_from).collect()
     }
 
-    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<String>> {
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<OutboxKey>> {
         let items = self
             .query_partition(
                 OUTBOX_PK,
@@ -454,7 +459,7 @@ impl AlertState for DynamoAlertState {
                 HashMap::from([(":before".to_string(), n(before_ms))]),
             )
             .await?;
-        items.iter().map(|i| get_s(i, "sk").map(str::to_string)).collect()
+        items.iter().map(|i| get_s(i, "sk")?.parse()).collect()
     }
 }
 
@@ -472,7 +477,7 @@ impl crate::store::AlertLog for DynamoAlertState {
                 .client
                 .get_item()
                 .table_name(&self.table)
-                .set_key(Some(Self::key(OUTBOX_PK, key)))
+                .set_key(Some(Self::key(OUTBOX_PK, &key.to_string())))
                 .consistent_read(true)
                 .send()
                 .await

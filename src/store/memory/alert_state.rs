@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::store::alert_state::{AlertState, Claim, Commit, Marker, OutboxEntry, PairKey, Window, WindowWrite};
+use crate::store::alert_state::{
+    AlertState, Claim, Commit, Marker, OutboxEntry, OutboxKey, PairKey, Window, WindowWrite,
+};
 
 /// Markers kept in memory before delivered ones are forgotten.
 const MEMORY_MARKERS: usize = 50_000;
@@ -20,7 +22,7 @@ pub struct MemoryAlertState {
 struct MemInner {
     markers: HashMap<String, Marker>,
     windows: BTreeMap<PairKey, Window>,
-    outbox: BTreeMap<String, (OutboxEntry, i64)>,
+    outbox: BTreeMap<OutboxKey, (OutboxEntry, i64)>,
 }
 
 impl MemoryAlertState {
@@ -105,7 +107,7 @@ impl AlertState for MemoryAlertState {
         Ok(true)
     }
 
-    async fn claim(&self, key: &str, now_ms: i64, lease_ms: i64) -> Result<Claim> {
+    async fn claim(&self, key: &OutboxKey, now_ms: i64, lease_ms: i64) -> Result<Claim> {
         let mut g = self.lock()?;
         Ok(match g.outbox.get_mut(key) {
             None => Claim::Gone,
@@ -117,14 +119,14 @@ impl AlertState for MemoryAlertState {
         })
     }
 
-    async fn release(&self, key: &str) -> Result<()> {
+    async fn release(&self, key: &OutboxKey) -> Result<()> {
         if let Some((_, lease)) = self.lock()?.outbox.get_mut(key) {
             *lease = 0;
         }
         Ok(())
     }
 
-    async fn complete(&self, key: &str) -> Result<()> {
+    async fn complete(&self, key: &OutboxKey) -> Result<()> {
         self.lock()?.outbox.remove(key);
         Ok(())
     }
@@ -144,7 +146,7 @@ impl AlertState for MemoryAlertState {
             .collect())
     }
 
-    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<String>> {
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<OutboxKey>> {
         Ok(self
             .lock()?
             .outbox

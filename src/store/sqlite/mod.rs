@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{Durability, HitQuery, HitStore, Kept, TokenStore, apply_limit};
+use super::{Durability, HitQuery, HitStore, Kept, TokenStore, apply_limit, codec};
 use crate::domain::flood::FloodRule;
 use crate::domain::hit::Hit;
 use crate::domain::token::TokenRecord;
@@ -194,18 +194,14 @@ fn open_error(path: &Path, e: rusqlite::Error) -> Error {
     ))
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(Error::store)
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| Error::Store(format!("corrupt record: {e}")))
-}
-
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn create(&self, token: &TokenRecord) -> Result<()> {
-        let (id, created, doc) = (token.id.clone(), token.created_at.clone(), json(token)?);
+        let (id, created, doc) = (
+            token.id.clone(),
+            token.created_at.clone(),
+            codec::encode("token record", token)?,
+        );
         self.with(move |c| {
             match c.execute(
                 "INSERT INTO tokens (id, created_at, doc) VALUES (?1, ?2, ?3)",
@@ -222,7 +218,7 @@ impl TokenStore for SqliteStore {
     }
 
     async fn update(&self, token: &TokenRecord) -> Result<()> {
-        let (id, doc) = (token.id.clone(), json(token)?);
+        let (id, doc) = (token.id.clone(), codec::encode("token record", token)?);
         self.with(move |c| {
             let n = c
                 .execute("UPDATE tokens SET doc = ?2 WHERE id = ?1", params![id, doc])
@@ -239,7 +235,7 @@ impl TokenStore for SqliteStore {
                 .query_row("SELECT doc FROM tokens WHERE id = ?1", params![id], |r| r.get(0))
                 .optional()
                 .map_err(sql_error)?;
-            doc.map(|d| from_json(&d)).transpose()
+            doc.map(|d| codec::decode("token record", &d)).transpose()
         })
         .await
     }
@@ -250,7 +246,8 @@ impl TokenStore for SqliteStore {
                 .prepare("SELECT doc FROM tokens ORDER BY created_at, id")
                 .map_err(sql_error)?;
             let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
-            rows.map(|r| from_json(&r.map_err(sql_error)?)).collect()
+            rows.map(|r| codec::decode("token record", &r.map_err(sql_error)?))
+                .collect()
         })
         .await
     }
@@ -297,7 +294,7 @@ impl HitStore for SqliteStore {
             let rows = st
                 .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(0))
                 .map_err(sql_error)?;
-            let hits: Result<Vec<Hit>> = rows.map(|r| from_json(&r.map_err(sql_error)?)).collect();
+            let hits: Result<Vec<Hit>> = rows.map(|r| codec::decode("hit", &r.map_err(sql_error)?)).collect();
             Ok(apply_limit(hits?, None))
         })
         .await

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use crate::domain::flood::{FloodKey, FloodRule, FloodSamples, counter_hit};
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
-use crate::store::{Durability, Kept};
+use crate::store::{Durability, Kept, codec};
 
 /// Hits written per transaction at most.
 pub const MAX_BATCH: usize = 512;
@@ -75,7 +75,7 @@ impl Job {
             token_id: hit.token_id.clone(),
             received_at: hit.received_at.to_string(),
             source_ip: hit.source_ip.clone(),
-            doc: serde_json::to_string(hit).map_err(Error::store)?,
+            doc: codec::encode("hit", hit)?,
             flood: rule.map(|r| FloodJob {
                 rule: *r,
                 key: r.key(hit),
@@ -102,7 +102,8 @@ impl Job {
             rule: Option<(u64, u64)>,
             hit: Hit,
         }
-        let l: Line = serde_json::from_str(line).ok()?;
+        // A line that does not decode is torn (a crash mid-write): counted, skipped.
+        let l: Line = codec::decode("spool line", line).ok()?;
         let rule = l.rule.map(|(whole, ms)| FloodRule {
             whole,
             bucket: Duration::from_millis(ms),
@@ -177,7 +178,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, jobs: &[&Job]) -> rusqlite::Result<Vec<
                             |r| r.get(0),
                         )
                         .optional()?;
-                    let existing = stored.and_then(|d| serde_json::from_str::<Hit>(&d).ok());
+                    let existing = stored.and_then(|d| codec::decode::<Hit>("flood counter", &d).ok());
                     counter.insert(existing.unwrap_or_else(|| counter_hit(&f.hit, key, 0, FloodSamples::default())))
                 }
             };
@@ -186,7 +187,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, jobs: &[&Job]) -> rusqlite::Result<Vec<
             kept[i] = Kept::Counted { count: c.count };
         }
         if let Some(c) = counter {
-            let doc = serde_json::to_string(&c).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let doc =
+                codec::encode("flood counter", &c).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             tx.execute(
                 "INSERT INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (hit_id) DO UPDATE SET doc = excluded.doc",
@@ -254,7 +256,7 @@ impl Spool {
         let mut lines = text.lines();
         let generation = lines
             .next()
-            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .and_then(|l| codec::decode::<serde_json::Value>("spool header", l).ok())
             .and_then(|v| v["spool"].as_str().map(str::to_string))
             .unwrap_or_default();
         let mut jobs = Vec::new();

@@ -1,16 +1,17 @@
 //! The alerter against moto (started by scripts/test.sh): hits written by
 //! the DynamoDB HitStore into tables created from template.yaml, read back
 //! from the DynamoDB Streams API, delivered as stream events to the handler
-//! the Lambda runs (`alert::alerter::handle`) with the event source's
+//! the Lambda runs (this crate's `handle`) with the event source's
 //! checkpoint rule, and alerts read from an SQS queue subscribed to the SNS
 //! topic. Also checks the template's alerter wiring, which `sam validate`
 //! does not.
 
-#[path = "support/alerts.rs"]
+#[path = "../../../tests/support/alerts.rs"]
 mod alerts;
-#[path = "support/aws.rs"]
+#[path = "../../../tests/support/aws.rs"]
 mod support;
 
+use alerter::{FLUSH_INPUT, Invocation, handle, parse_invocation};
 use alerts::{Delivered, Envelope, Topic, deliver, stream_records};
 use honeytoken::alerting::pipeline::{Channel, Pipeline};
 use honeytoken::domain::hit::{Geo, Hit};
@@ -18,7 +19,7 @@ use honeytoken::notify::sns::Sns;
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::dynamodb::alert_state::DynamoAlertState;
 use honeytoken::store::{HitQuery, HitStore};
-use honeytoken::wiring::alerter::{AlerterEnv, FLUSH_INPUT, Invocation, handle, parse_invocation, pipeline};
+use honeytoken::wiring::alerter::{AlerterEnv, pipeline};
 use serde_json::Value;
 use std::sync::Arc;
 use support::Tables;

@@ -1,0 +1,194 @@
+//! The alerter Lambda function's only code of its own: recognising an
+//! invocation (a batch from the hits table's DynamoDB stream, or the
+//! scheduled flush), handing the stream's records to the library's pipeline,
+//! and answering in Lambda's terms (`batchItemFailures`, EMF metric lines).
+//! Every decision is made by [`honeytoken::alerting::pipeline::Pipeline`],
+//! built once per cold start by [`honeytoken::wiring::alerter::pipeline`].
+
+use aws_lambda_events::event::dynamodb::Event;
+use honeytoken::alerting::pipeline::{FlushReport, Pipeline};
+use honeytoken::alerting::stream::{BatchReport, StreamRecord, decode_record, process_batch_until};
+use honeytoken::wiring::alerter::DEADLINE_SLACK;
+use honeytoken::wiring::metric_line;
+use honeytoken::{Error, Result};
+use std::time::Duration;
+
+/// What the alerter was invoked with.
+#[derive(Debug)]
+pub enum Invocation {
+    /// A batch from the hits table's stream.
+    Stream(Event),
+    /// The schedule: announce expired windows, resend abandoned alerts.
+    Flush,
+}
+
+/// The input the schedule sends (see template.yaml).
+pub const FLUSH_INPUT: &str = r#"{"action":"flush"}"#;
+
+/// Recognises an invocation payload.
+pub fn parse_invocation(v: serde_json::Value) -> Result<Invocation> {
+    if v.get("Records").is_some() {
+        return serde_json::from_value(v)
+            .map(Invocation::Stream)
+            .map_err(|e| Error::Invalid(format!("not a DynamoDB stream event: {e}")));
+    }
+    if v.get("action").and_then(|a| a.as_str()) == Some("flush")
+        || v.get("detail-type").and_then(|a| a.as_str()) == Some("Scheduled Event")
+    {
+        return Ok(Invocation::Flush);
+    }
+    Err(Error::Invalid(format!(
+        "unknown invocation: expected a DynamoDB stream event or {FLUSH_INPUT}"
+    )))
+}
+
+/// The event's records, decoded for the pipeline (INSERTs of hits; other
+/// events are skipped).
+pub fn records_from_event(event: &Event) -> Vec<StreamRecord> {
+    event
+        .records
+        .iter()
+        .map(|r| {
+            decode_record(
+                &r.event_name,
+                &r.event_id,
+                r.change.sequence_number.clone(),
+                r.change.new_image.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Longest the alerter waits for background channels (Splunk HEC) at the
+/// end of an invocation: well inside the function's 60 s timeout, so a
+/// SIEM that is down never turns into a failed (and retried) stream batch.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+
+/// Lets background channels finish before Lambda freezes the process;
+/// what is still queued after [`DRAIN_LIMIT`] goes out in the next invocation.
+async fn drain(p: &Pipeline) {
+    if tokio::time::timeout(DRAIN_LIMIT, p.drain()).await.is_err() {
+        tracing::warn!(
+            limit_secs = DRAIN_LIMIT.as_secs(),
+            "background alert channels still busy; the rest is sent during the next invocation"
+        );
+    }
+}
+
+/// Handles one invocation; the value is the function's response: the
+/// `batchItemFailures` of a stream batch (never an empty identifier), or a
+/// flush report. A flush that could not deliver everything is an error, so
+/// the function's Errors alarm sees it.
+pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> {
+    handle_until(p, inv, None).await
+}
+
+/// [`handle`] for an invocation that must return by `deadline` (the Lambda
+/// context's): a stream batch stops taking records once less than
+/// [`DEADLINE_SLACK`] plus the optional channels' deadline is left. Prints
+/// the `AlerterFailedRecords` and `ChannelsUnavailable` metrics (EMF) when
+/// they are not zero: records reported in `batchItemFailures` are
+/// successful invocations to Lambda, so its `Errors` metric never sees them.
+pub async fn handle_until(
+    p: &Pipeline,
+    inv: Invocation,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<serde_json::Value> {
+    if let Some(line) = metric_line(
+        &[("ChannelsUnavailable", p.unavailable().len() as u64)],
+        "channel_unavailable",
+    ) {
+        println!("{line}");
+    }
+    match inv {
+        Invocation::Stream(ev) => {
+            let records = records_from_event(&ev);
+            let stop_at = deadline.map(|d| d - (DEADLINE_SLACK + p.optional_deadline()));
+            let r = process_batch_until(p, &records, stop_at).await;
+            drain(p).await;
+            let r: BatchReport = r?;
+            if let Some(line) = metric_line(&[("AlerterFailedRecords", r.failed as u64)], "stream_records_failed") {
+                println!("{line}");
+            }
+            tracing::info!(
+                records = records.len(),
+                processed = r.processed,
+                delivered = r.delivered,
+                suppressed = r.suppressed,
+                deferred = r.deferred,
+                failed_at = r.failed_at.as_deref().unwrap_or(""),
+                "stream batch"
+            );
+            let failures: Vec<serde_json::Value> = r
+                .failed_at
+                .into_iter()
+                .map(|s| serde_json::json!({ "itemIdentifier": s }))
+                .collect();
+            Ok(serde_json::json!({ "batchItemFailures": failures }))
+        }
+        Invocation::Flush => {
+            let r = p.flush().await;
+            drain(p).await;
+            let r: FlushReport = r?;
+            tracing::info!(
+                summaries = r.summaries,
+                delivered = r.delivered,
+                failed = r.failed,
+                "flush"
+            );
+            if r.failed > 0 {
+                return Err(Error::Notify {
+                    channel: "sns".into(),
+                    message: format!(
+                        "{} queued alert(s) not delivered; the next flush retries them",
+                        r.failed
+                    ),
+                });
+            }
+            Ok(serde_json::json!({ "summaries": r.summaries, "delivered": r.delivered }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use honeytoken::alerting::stream::RecordBody;
+    use honeytoken_core::testkit::hit_at;
+
+    #[test]
+    fn invocations() {
+        assert!(matches!(
+            parse_invocation(serde_json::from_str(FLUSH_INPUT).unwrap()),
+            Ok(Invocation::Flush)
+        ));
+        let sched = serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events"});
+        assert!(matches!(parse_invocation(sched), Ok(Invocation::Flush)));
+        assert!(matches!(
+            parse_invocation(serde_json::json!({"Records": []})),
+            Ok(Invocation::Stream(_))
+        ));
+        assert!(parse_invocation(serde_json::json!({"hello": 1})).is_err());
+    }
+
+    #[test]
+    fn decodes_inserts_only() {
+        let h = hit_at("a", "203.0.113.1", 0, 0);
+        let image: serde_dynamo::Item = serde_dynamo::to_item(&h).unwrap();
+        let image_json = serde_json::to_value(&image).unwrap();
+        let ev = serde_json::json!({"Records": [
+            {"eventID": "1", "eventName": "INSERT", "awsRegion": "r", "dynamodb": {"SequenceNumber": "11", "SizeBytes": 1, "NewImage": image_json}},
+            {"eventID": "2", "eventName": "REMOVE", "awsRegion": "r", "dynamodb": {"SequenceNumber": "12", "SizeBytes": 1}},
+            {"eventID": "3", "eventName": "INSERT", "awsRegion": "r", "dynamodb": {"SequenceNumber": "13", "SizeBytes": 1, "NewImage": {"x": {"S": "y"}}}}
+        ]});
+        let ev: Event = serde_json::from_value(ev).unwrap();
+        let recs = records_from_event(&ev);
+        let inserted = StreamRecord {
+            sequence_number: "11".into(),
+            body: RecordBody::Hit(Box::new(h)),
+        };
+        assert_eq!(recs[0], inserted);
+        assert_eq!(recs[1].body, RecordBody::Skip);
+        assert!(matches!(recs[2].body, RecordBody::Malformed(_)));
+    }
+}
