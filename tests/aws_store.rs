@@ -474,6 +474,41 @@ fn cli(args: &[&str]) -> Output {
         .expect("run honeytoken")
 }
 
+/// The decoy function's environment over these tables and key, no floor.
+fn decoy_env(tokens: &str, hits: &str, secret_arn: &str) -> honeytoken::wiring::stack::DecoyEnv {
+    honeytoken::wiring::stack::DecoyEnv {
+        tokens_table: tokens.into(),
+        hits_table: hits.into(),
+        secret_arn: secret_arn.into(),
+        hit_ttl_days: 400,
+        min_latency_ms: 0,
+        origin_verify_secret_arn: None,
+        alert_topic_arn: None,
+        flood: Default::default(),
+    }
+}
+
+/// The global options naming a stack's tables and key explicitly.
+fn aws_args(tokens: &str, hits: &str, secret_arn: &str) -> Vec<String> {
+    [
+        "--backend",
+        "aws",
+        "--tokens-table",
+        tokens,
+        "--hits-table",
+        hits,
+        "--secret-arn",
+        secret_arn,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `base` followed by `extra`, as `cli` takes them.
+fn with_args<'a>(base: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().map(String::as_str).chain(extra.iter().copied()).collect()
+}
+
 fn cli_ok(args: &[&str]) -> String {
     let o = cli(args);
     assert!(
@@ -489,21 +524,8 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
     let (conf, client, t) = setup().await;
     let secret_arn = support::create_signing_secret(&conf).await;
     let (tokens, hits) = (t.name("TokensTable").to_string(), t.name("HitsTable").to_string());
-    let base = [
-        "--backend",
-        "aws",
-        "--tokens-table",
-        &tokens,
-        "--hits-table",
-        &hits,
-        "--secret-arn",
-        &secret_arn,
-    ];
-    let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|s| s.to_string()).collect() };
-    let run = |extra: &[&str]| {
-        let a = with(extra);
-        cli_ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let base = aws_args(&tokens, &hits, &secret_arn);
+    let run = |extra: &[&str]| cli_ok(&with_args(&base, extra));
 
     let minted: serde_json::Value = serde_json::from_str(&run(&[
         "mint",
@@ -531,16 +553,7 @@ async fn cli_mints_against_the_tables_and_shows_the_decoys_hits() {
     assert!(listed.contains(&id), "{listed}");
 
     // The decoy, built exactly as the Lambda builds it, records a hit.
-    let env = honeytoken::wiring::stack::DecoyEnv {
-        tokens_table: tokens.clone(),
-        hits_table: hits.clone(),
-        secret_arn: secret_arn.clone(),
-        hit_ttl_days: 400,
-        min_latency_ms: 0,
-        origin_verify_secret_arn: None,
-        alert_topic_arn: None,
-        flood: Default::default(),
-    };
+    let env = decoy_env(&tokens, &hits, &secret_arn);
     let decoy = honeytoken::wiring::stack::decoy(&conf, &env).await.unwrap();
     let req = http::Request::builder()
         .method("POST")
@@ -691,30 +704,9 @@ async fn a_persona_stored_beside_the_tokens_is_what_the_decoy_answers_with() {
     let (conf, client, t) = setup().await;
     let secret_arn = support::create_signing_secret(&conf).await;
     let (tokens, hits) = (t.name("TokensTable").to_string(), t.name("HitsTable").to_string());
-    let base = [
-        "--backend",
-        "aws",
-        "--tokens-table",
-        &tokens,
-        "--hits-table",
-        &hits,
-        "--secret-arn",
-        &secret_arn,
-    ];
-    let run = |extra: &[&str]| {
-        let a: Vec<&str> = base.iter().chain(extra).copied().collect();
-        cli_ok(&a)
-    };
-    let env = honeytoken::wiring::stack::DecoyEnv {
-        tokens_table: tokens.clone(),
-        hits_table: hits.clone(),
-        secret_arn: secret_arn.clone(),
-        hit_ttl_days: 400,
-        min_latency_ms: 0,
-        origin_verify_secret_arn: None,
-        alert_topic_arn: None,
-        flood: Default::default(),
-    };
+    let base = aws_args(&tokens, &hits, &secret_arn);
+    let run = |extra: &[&str]| cli_ok(&with_args(&base, extra));
+    let env = decoy_env(&tokens, &hits, &secret_arn);
     let answer = |d: &honeytoken::decoy::Decoy| {
         let r = d.persona().response();
         (
@@ -742,12 +734,7 @@ async fn a_persona_stored_beside_the_tokens_is_what_the_decoy_answers_with() {
 
     // A file that is not a persona is refused before anything is stored.
     std::fs::write(&file, "{\"status\": 200}").unwrap();
-    let a: Vec<&str> = base
-        .iter()
-        .copied()
-        .chain(["persona", "put", file.to_str().unwrap()])
-        .collect();
-    let o = cli(&a);
+    let o = cli(&with_args(&base, &["persona", "put", file.to_str().unwrap()]));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a persona file"));
 

@@ -68,6 +68,64 @@ async fn wait_metric_lines(f: &Function, metric: &str, want: usize) -> Vec<Value
     }
 }
 
+/// A deployment's state on moto: tables, the signing key's secret, and one
+/// minted token stored in the tokens table.
+struct Deployed {
+    conf: aws_config::SdkConfig,
+    tables: support::Tables,
+    secret_arn: String,
+    record: honeytoken::domain::token::TokenRecord,
+    store: DynamoStore,
+}
+
+impl Deployed {
+    async fn create() -> Deployed {
+        let conf = support::sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let tables = support::Tables::create(&ddb).await;
+        let secret_arn = support::create_signing_secret(&conf).await;
+        let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
+            .await
+            .unwrap();
+        let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
+        let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
+        let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
+        store.create(&record).await.unwrap();
+        Deployed {
+            conf,
+            tables,
+            secret_arn,
+            record,
+            store,
+        }
+    }
+}
+
+/// The decoy function's environment on moto: the tables, the key's secret,
+/// the timing floor, and `extra`.
+fn decoy_env(
+    tables: &support::Tables,
+    secret_arn: &str,
+    floor_ms: u64,
+    extra: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
+    let mut env = aws_env();
+    env.extend([
+        ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", tables.name("HitsTable").to_string()),
+        ("SIGNING_KEY_SECRET_ARN", secret_arn.to_string()),
+        ("MIN_LATENCY_MS", floor_ms.to_string()),
+    ]);
+    env.extend(extra.iter().cloned());
+    env
+}
+
+/// An API Gateway HTTP API event carrying `token` as a bearer credential.
+fn event(token: &str) -> Value {
+    serde_json::from_str(&support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", token))
+        .unwrap()
+}
+
 /// Status, headers and body of a Lambda HTTP response.
 /// The response as a caller compares it, the persona's per-request id aside
 /// (its value differs on every answer, ready or not).
@@ -95,31 +153,20 @@ fn shape(resp: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decoy_without_its_key_looks_the_same_and_raises_the_metric() {
     let bin = workspace_bin("decoy");
-    let conf = support::sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let tables = support::Tables::create(&ddb).await;
-    let secret_arn = support::create_signing_secret(&conf).await;
-    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
-        .await
-        .unwrap();
-    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
-    let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
-    let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
-    store.create(&record).await.unwrap();
+    let Deployed {
+        conf: _,
+        tables,
+        secret_arn,
+        record,
+        store,
+    } = Deployed::create().await;
     let event: Value = serde_json::from_str(
         &support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", &record.token),
     )
     .unwrap();
     const FLOOR_MS: u64 = 400;
     let spawn = |api: &RuntimeApi, secret: &str| {
-        let mut env = aws_env();
-        env.extend([
-            ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
-            ("HITS_TABLE", tables.name("HitsTable").to_string()),
-            ("SIGNING_KEY_SECRET_ARN", secret.to_string()),
-            ("MIN_LATENCY_MS", FLOOR_MS.to_string()),
-        ]);
-        Function::spawn(&bin, "decoy", api, &env)
+        Function::spawn(&bin, "decoy", api, &decoy_env(&tables, secret, FLOOR_MS, &[]))
     };
     let ready_api = RuntimeApi::start().await;
     let ready = spawn(&ready_api, &secret_arn);
@@ -390,34 +437,26 @@ async fn slow_put_proxy(upstream: &str, delay: Duration) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hit_the_store_holds_past_the_floor_is_answered_at_the_floor_and_still_alerted() {
     let bin = workspace_bin("decoy");
-    let conf = support::sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let tables = support::Tables::create(&ddb).await;
-    let secret_arn = support::create_signing_secret(&conf).await;
-    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
-        .await
-        .unwrap();
-    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
-    let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
-    let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
-    store.create(&record).await.unwrap();
+    let Deployed {
+        conf,
+        tables,
+        secret_arn,
+        record,
+        store,
+    } = Deployed::create().await;
     let topic = Topic::create(&conf).await;
     const STORE_DELAY: Duration = Duration::from_secs(3);
     let slow = slow_put_proxy(&support::endpoint(), STORE_DELAY).await;
-    let event = |token: &str| -> Value {
-        serde_json::from_str(&support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", token))
-            .unwrap()
-    };
     let api = RuntimeApi::start().await;
-    let mut env = aws_env();
-    env.extend([
-        ("AWS_ENDPOINT_URL_DYNAMODB", slow),
-        ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
-        ("HITS_TABLE", tables.name("HitsTable").to_string()),
-        ("SIGNING_KEY_SECRET_ARN", secret_arn.clone()),
-        ("MIN_LATENCY_MS", "400".to_string()),
-        ("ALERT_TOPIC_ARN", topic.arn.clone()),
-    ]);
+    let env = decoy_env(
+        &tables,
+        &secret_arn,
+        400,
+        &[
+            ("AWS_ENDPOINT_URL_DYNAMODB", slow),
+            ("ALERT_TOPIC_ARN", topic.arn.clone()),
+        ],
+    );
     let f = Function::spawn(&bin, "decoy", &api, &env);
 
     // A miss first (a key of the same shape that is not ours): the reference answer.
@@ -466,33 +505,28 @@ async fn a_hit_the_store_holds_past_the_floor_is_answered_at_the_floor_and_still
 #[ignore = "a benchmark: run by infra/bench/floor.sh"]
 async fn floor_p99_of_hits_and_misses_with_a_slow_store() {
     let bin = workspace_bin("decoy");
-    let conf = support::sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let tables = support::Tables::create(&ddb).await;
-    let secret_arn = support::create_signing_secret(&conf).await;
-    let key = signing_key(&aws_sdk_secretsmanager::Client::new(&conf), &secret_arn)
-        .await
-        .unwrap();
-    let spec = MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap());
-    let record = mint(&key, &spec, "billing", "vault", "", time::OffsetDateTime::now_utc()).unwrap();
-    let store = DynamoStore::new(ddb.clone(), tables.name("TokensTable"), tables.name("HitsTable"));
-    store.create(&record).await.unwrap();
+    let Deployed {
+        conf,
+        tables,
+        secret_arn,
+        record,
+        store: _,
+    } = Deployed::create().await;
     let topic = Topic::create(&conf).await;
     let slow = slow_put_proxy(&support::endpoint(), Duration::from_millis(150)).await;
-    let event = |token: &str| -> Value {
-        serde_json::from_str(&support::fixture("tests/fixtures/apigw-http-v2-event.json").replace("{{TOKEN}}", token))
-            .unwrap()
-    };
-    let n: usize = std::env::var("FLOOR_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let mut env = aws_env();
-    env.extend([
-        ("AWS_ENDPOINT_URL_DYNAMODB", slow),
-        ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
-        ("HITS_TABLE", tables.name("HitsTable").to_string()),
-        ("SIGNING_KEY_SECRET_ARN", secret_arn.clone()),
-        ("MIN_LATENCY_MS", "40".to_string()),
-        ("ALERT_TOPIC_ARN", topic.arn.clone()),
-    ]);
+    let n: usize = std::env::var("FLOOR_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let env = decoy_env(
+        &tables,
+        &secret_arn,
+        40,
+        &[
+            ("AWS_ENDPOINT_URL_DYNAMODB", slow),
+            ("ALERT_TOPIC_ARN", topic.arn.clone()),
+        ],
+    );
     // The measured instance, and a second one taking a flood of hits at the
     // same time on the same machine (Lambda runs one request per instance).
     let api = RuntimeApi::start().await;

@@ -38,7 +38,7 @@ pub trait TokenStore: Send + Sync {
 pub struct HitQuery {
     /// Only this token's hits.
     pub token_id: Option<String>,
-    /// Only hits received at or after this RFC 3339 time.
+    /// Only hits received at or after this time.
     pub since: Option<crate::domain::time::Timestamp>,
     /// Only hits from this source address.
     pub source_ip: Option<String>,
