@@ -343,13 +343,9 @@ async fn main() {
     )
     .with_window(window)
     .with_flood_counters(store.clone(), window);
-    let all_records = alerts::stream_records(&conf, &hits_t).await;
-    let stream_total = all_records.len();
-    // The template's FilterCriteria: INSERTs of items with `received_at`.
-    let records: Vec<Value> = all_records
-        .into_iter()
-        .filter(|r| r["eventName"] == "INSERT" && r["dynamodb"]["NewImage"]["received_at"]["S"].is_string())
-        .collect();
+    let stream_total = alerts::all_stream_records(&conf, &hits_t).await.len();
+    // As the template's FilterCriteria passes them: INSERTs of hit items.
+    let records = alerts::stream_records(&conf, &hits_t).await;
     let mut state_writes_per_batch: Vec<(usize, usize)> = Vec::new();
     let mut alerter_reqs = Vec::new();
     for chunk in records.chunks(BATCH) {
