@@ -25,10 +25,8 @@
 //! ```
 
 #[path = "../tests/support/alerts.rs"]
-#[allow(dead_code)]
 mod alerts;
 #[path = "../tests/support/aws.rs"]
-#[allow(dead_code)]
 mod support;
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -58,9 +56,12 @@ const BATCH: usize = 100;
 const WRU_PRICE: f64 = 0.625;
 const RRU_PRICE: f64 = 0.125;
 
+/// Requests as (operation, JSON body).
+type Log = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// Every request's operation (`X-Amz-Target`) and JSON body.
 #[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(String, Vec<u8>)>>>);
+struct Recorder(Log);
 
 impl Intercept for Recorder {
     fn name(&self) -> &'static str {
@@ -121,7 +122,9 @@ fn value_size(v: &Value) -> usize {
                 .as_object()
                 .map_or(0, |m| m.iter().map(|(k, e)| k.len() + value_size(e) + 1).sum())
         }
-        "SS" => x.as_array().map_or(0, |l| l.iter().map(|e| e.as_str().map_or(0, str::len)).sum()),
+        "SS" => x
+            .as_array()
+            .map_or(0, |l| l.iter().map(|e| e.as_str().map_or(0, str::len)).sum()),
         _ => 0,
     }
 }
@@ -178,7 +181,9 @@ fn to_json(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
         A::Bool(b) => serde_json::json!({ "BOOL": b }),
         A::Null(b) => serde_json::json!({ "NULL": b }),
         A::L(l) => serde_json::json!({ "L": l.iter().map(to_json).collect::<Vec<_>>() }),
-        A::M(m) => serde_json::json!({ "M": m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<serde_json::Map<_, _>>() }),
+        A::M(m) => {
+            serde_json::json!({ "M": m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<serde_json::Map<_, _>>() })
+        }
         A::Ss(l) => serde_json::json!({ "SS": l }),
         _ => Value::Null,
     }
@@ -331,8 +336,7 @@ async fn main() {
 
     // Phase 3: the alerter over the stream, as the event source mapping delivers it.
     let topic = alerts::Topic::create(&conf).await;
-    let sns: Arc<dyn honeytoken::notify::Notifier> =
-        Arc::new(Sns::new(aws_sdk_sns::Client::new(&conf), &topic.arn));
+    let sns: Arc<dyn honeytoken::notify::Notifier> = Arc::new(Sns::new(aws_sdk_sns::Client::new(&conf), &topic.arn));
     let window = Duration::from_secs(15 * 60);
     let pipeline = Pipeline::new(
         Arc::new(DynamoAlertState::new(ddb.clone(), &state_t)),

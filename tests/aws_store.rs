@@ -510,7 +510,10 @@ async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
     for i in 0..4u128 {
         kept.push(a.record(&hit_at(token, at, ip, i), &rule).await.unwrap());
     }
-    assert_eq!(kept, [Kept::Whole, Kept::Whole, Kept::Whole, Kept::Counted { count: 1 }]);
+    assert_eq!(
+        kept,
+        [Kept::Whole, Kept::Whole, Kept::Whole, Kept::Counted { count: 1 }]
+    );
 
     // 96 more, concurrently from two processes, with 20 distinct paths and 3 user agents.
     let mut set = tokio::task::JoinSet::new();
@@ -519,7 +522,6 @@ async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
         let mut h = hit_at(token, at, ip, i);
         h.path = format!("/v1/p{}", i % 20);
         h.user_agent = format!("ua/{}", i % 3);
-        let rule = rule;
         set.spawn(async move { s.record(&h, &rule).await.unwrap() });
     }
     let mut counts = Vec::new();
@@ -530,7 +532,11 @@ async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
         }
     }
     counts.sort_unstable();
-    assert_eq!(counts, (2..=97).collect::<Vec<u64>>(), "every ADD returned its own count");
+    assert_eq!(
+        counts,
+        (2..=97).collect::<Vec<u64>>(),
+        "every ADD returned its own count"
+    );
 
     // The counter: tiny, no index key, no hit field.
     let key = rule.key(&hit_at(token, at, ip, 0));
@@ -570,7 +576,12 @@ async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), samples.paths.len(), "distinct: {:?}", samples.paths);
-    assert_eq!(samples.user_agents.len(), 4, "the first hit's and three more: {:?}", samples.user_agents);
+    assert_eq!(
+        samples.user_agents.len(),
+        4,
+        "the first hit's and three more: {:?}",
+        samples.user_agents
+    );
 
     let since = honeytoken::domain::time::Timestamp::from(at - time::Duration::minutes(1));
     for q in [

@@ -304,7 +304,11 @@ async fn alert_state_contract(s: &dyn AlertState) {
     assert!(s.commit(&fold).await.unwrap());
     let folded = s.window(&pair(1)).await.unwrap().unwrap();
     assert_eq!(folded.suppressed, 4);
-    assert_eq!(folded.floods, ["flood-tok1-0-203.0.113.1"], "the counter record is remembered");
+    assert_eq!(
+        folded.floods,
+        ["flood-tok1-0-203.0.113.1"],
+        "the counter record is remembered"
+    );
     assert!(s.marker("f2").await.unwrap().is_some());
     // Redelivered, one of them decided already: nothing is counted twice.
     let again = Commit {

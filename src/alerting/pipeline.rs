@@ -307,9 +307,11 @@ impl Pipeline {
                 }
                 old => {
                     if let Some(w) = old.as_ref().filter(|w| w.suppressed > 0) {
-                        outbox.push(self.summary_entry(w, now, false).await?.ok_or_else(|| {
-                            Error::Store(format!("summary of {} not ready", w.pair.id()))
-                        })?);
+                        outbox.push(
+                            self.summary_entry(w, now, false)
+                                .await?
+                                .ok_or_else(|| Error::Store(format!("summary of {} not ready", w.pair.id())))?,
+                        );
                     }
                     suppressed = silent;
                     let counted: Vec<&Hit> = if silent {
@@ -764,7 +766,10 @@ mod tests {
         assert_eq!(got[1].suppressed, Some(9), "one whole hit and eight counted");
         assert_eq!(r.p.flush().await.unwrap().summaries, 0, "announced once");
         // A redelivered counter record changes nothing.
-        assert!(matches!(r.p.process(&stream[2]).await.unwrap(), Outcome::Duplicate { .. }));
+        assert!(matches!(
+            r.p.process(&stream[2]).await.unwrap(),
+            Outcome::Duplicate { .. }
+        ));
         assert_eq!(r.p.flush().await.unwrap().summaries, 0);
     }
 
@@ -786,7 +791,8 @@ mod tests {
         arrived.count = 1;
         assert_eq!(r.p.process(&arrived).await.unwrap(), Outcome::Suppressed);
         assert_eq!(r.sns.taken().len(), 1, "only the pair's first hit alerted");
-        r.now.store(hit_time_ms(&hit_at("t", "i", 3600, 0), 0), Ordering::SeqCst);
+        r.now
+            .store(hit_time_ms(&hit_at("t", "i", 3600, 0), 0), Ordering::SeqCst);
         r.p.flush().await.unwrap();
         let got = r.sns.taken();
         assert_eq!(got.len(), 2);

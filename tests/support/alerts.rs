@@ -141,8 +141,7 @@ pub async fn stream_records(conf: &SdkConfig, table: &str) -> Vec<Value> {
 /// The template's FilterCriteria patterns of the alerter's stream mapping.
 pub fn mapping_filters() -> Vec<Value> {
     let t = crate::support::template();
-    let f = &t["Resources"]["AlerterFunction"]["Properties"]["Events"]["HitsStream"]["Properties"]["FilterCriteria"]
-        ["Filters"];
+    let f = &t["Resources"]["AlerterFunction"]["Properties"]["Events"]["HitsStream"]["Properties"]["FilterCriteria"]["Filters"];
     f.as_sequence()
         .expect("the mapping has filters")
         .iter()

@@ -294,7 +294,6 @@ impl DynamoStore {
         }
         Ok(hits)
     }
-
 }
 
 /// What the alerter reads when it writes a window's summary: one
