@@ -125,6 +125,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
             ("dynamodb:GetItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
             ("dynamodb:PutItem".to_string(), "GetAtt HitsTable.Arn".to_string()),
             ("dynamodb:PutItem".to_string(), "GetAtt TokensTable.Arn".to_string()),
+            ("dynamodb:UpdateItem".to_string(), "GetAtt HitsTable.Arn".to_string()),
             ("kms:Decrypt".to_string(), "GetAtt AlertTopicKey.Arn".to_string()),
             (
                 "kms:GenerateDataKey*".to_string(),
@@ -301,7 +302,16 @@ async fn hits_round_trip_with_ttl_day_and_ip_attributes() {
     let expires: i64 = raw["expires_at"].as_n().unwrap().parse().unwrap();
     let received = h.received_at.time().unix_timestamp();
     assert_eq!(expires, received + 30 * 86_400);
-    assert_eq!(raw["day"].as_s().unwrap(), &h.received_at.time().date().to_string());
+    let day = raw["day"].as_s().unwrap();
+    assert_eq!(
+        day,
+        &format!(
+            "{}#{}",
+            h.received_at.time().date(),
+            honeytoken::store::dynamodb::day_shard(&h.hit_id)
+        ),
+        "the by_day key is the day and a shard of the hit id"
+    );
     assert_eq!(raw["ip"].as_s().unwrap(), "203.0.113.7");
 
     let back = s
@@ -456,6 +466,155 @@ async fn since_and_source_ip_are_paginated_queries_not_scans() {
     assert_eq!(got, everything[200..].to_vec());
 
     assert_eq!(s.stats().scans(), 0, "the hits table is never scanned");
+}
+
+// ------------------------------------------------------------------ flood
+
+/// DynamoDB's size of an item (attribute names plus values; "DynamoDB item
+/// sizes and formats", DynamoDB developer guide) for the types used here.
+fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    fn v(a: &AttributeValue) -> usize {
+        match a {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(l) => 3 + l.iter().map(|e| v(e) + 1).sum::<usize>(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, e)| k.len() + v(e) + 1).sum::<usize>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, a)| k.len() + v(a)).sum()
+}
+
+/// The flood rule on DynamoDB: past `whole`, one counter item takes every
+/// request (exact under concurrency, small, in no index), the bucket's
+/// counter record is found by every read path with its count, and the
+/// samples stay bounded and distinct even when two processes add them.
+#[tokio::test]
+async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
+    use honeytoken::domain::flood::{FloodRule, MAX_SAMPLES};
+    use honeytoken::store::Kept;
+    let (_, client, t) = setup().await;
+    let a = Arc::new(store(&client, &t));
+    // A second process: its own memory of which samples it has added.
+    let b = Arc::new(store(&client, &t));
+    let rule = FloodRule {
+        whole: 3,
+        bucket: std::time::Duration::from_secs(3600),
+    };
+    let token = "0123456789abcdef";
+    let ip = "192.0.2.77";
+    let at = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    // The bucket must not end mid-test: move to the start of the next one if close.
+    let bucket_ms = rule.bucket.as_millis() as i64;
+    let at_ms = (at.unix_timestamp_nanos() / 1_000_000) as i64;
+    let at = if bucket_ms - at_ms.rem_euclid(bucket_ms) < 60_000 {
+        at - time::Duration::minutes(2)
+    } else {
+        at
+    };
+    let mut kept = Vec::new();
+    for i in 0..4u128 {
+        kept.push(a.record(&hit_at(token, at, ip, i), &rule).await.unwrap());
+    }
+    assert_eq!(
+        kept,
+        [Kept::Whole, Kept::Whole, Kept::Whole, Kept::Counted { count: 1 }]
+    );
+
+    // 96 more, alternately from two processes, with 20 distinct paths and 3
+    // user agents. In turn, not concurrently: moto applies an UpdateItem as a
+    // read and a write without a lock, so concurrent ADDs can be lost there;
+    // DynamoDB's ADD is atomic ("atomic counters", DynamoDB developer guide).
+    let mut counts = Vec::new();
+    for i in 4..100u128 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let mut h = hit_at(token, at, ip, i);
+        h.path = format!("/v1/p{}", i % 20);
+        h.user_agent = format!("ua/{}", i % 3);
+        match s.record(&h, &rule).await.unwrap() {
+            Kept::Counted { count } => counts.push(count),
+            other => panic!("past `whole` every hit is counted, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        counts,
+        (2..=97).collect::<Vec<u64>>(),
+        "every ADD returned its own count"
+    );
+
+    // The counter: tiny, no index key, no hit field.
+    let key = rule.key(&hit_at(token, at, ip, 0));
+    let raw = client
+        .get_item()
+        .table_name(t.name("HitsTable"))
+        .key("token_id", AttributeValue::S(token.into()))
+        .key("hit_id", AttributeValue::S(format!("{}#n", key.counter_id())))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the counter item");
+    assert_eq!(raw["flood_n"].as_n().unwrap(), "100");
+    for k in ["day", "ip", "received_at"] {
+        assert!(!raw.contains_key(k), "the counter carries no {k}: {raw:?}");
+    }
+    assert!(item_size(&raw) < 1024, "{} bytes", item_size(&raw));
+
+    // Every read path finds the counter record with its count; the total is exact.
+    let by_token = a
+        .query(&HitQuery {
+            token_id: Some(token.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_token.len(), 4, "three whole hits and one counter record");
+    assert_eq!(by_token.iter().map(|h| h.count).sum::<u64>(), 100);
+    let head = by_token.iter().find(|h| h.flood.is_some()).expect("the counter record");
+    assert_eq!(head.hit_id, key.counter_id());
+    assert_eq!(head.count, 97);
+    assert!(head.headers.is_empty());
+    let samples = head.flood.as_ref().unwrap();
+    assert_eq!(samples.paths.len(), MAX_SAMPLES, "{:?}", samples.paths);
+    let mut distinct = samples.paths.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), samples.paths.len(), "distinct: {:?}", samples.paths);
+    assert_eq!(
+        samples.user_agents.len(),
+        4,
+        "the first hit's and three more: {:?}",
+        samples.user_agents
+    );
+
+    let since = honeytoken::domain::time::Timestamp::from(at - time::Duration::minutes(1));
+    for q in [
+        HitQuery {
+            source_ip: Some(ip.into()),
+            ..Default::default()
+        },
+        HitQuery {
+            since: Some(since),
+            ..Default::default()
+        },
+        HitQuery {
+            token_id: Some(token.into()),
+            since: Some(since),
+            source_ip: Some(ip.into()),
+            ..Default::default()
+        },
+    ] {
+        let got = b.query(&q).await.unwrap();
+        let got: Vec<&Hit> = got.iter().filter(|h| h.token_id == token).collect();
+        assert_eq!(got.len(), 4, "{q:?}");
+        assert_eq!(got.iter().map(|h| h.count).sum::<u64>(), 100, "{q:?}");
+    }
+    // The alerter's read: the bucket's counter record by key.
+    use honeytoken::store::FloodCounters;
+    let heads = a.flood_heads(token, &[key.counter_id()]).await.unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!(heads[0].count, 97);
 }
 
 // ------------------------------------------------------------------ CLI

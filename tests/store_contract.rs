@@ -185,7 +185,7 @@ async fn dynamodb_store_keeps_the_contract() {
     let client = aws_sdk_dynamodb::Client::new(&conf);
     let t = support::Tables::create(&client).await;
     let s = DynamoStore::new(client.clone(), t.name("TokensTable"), t.name("HitsTable"));
-    every_store_contract(&s, &s, false).await;
+    every_store_contract(&s, &s, true).await;
 }
 
 /// Hit items carry their TTL in the attribute the template names, set from
@@ -239,6 +239,7 @@ async fn alert_state_contract(s: &dyn AlertState) {
         suppressed: 0,
         last_hit: None,
         version: 1,
+        floods: vec![],
     };
     let first = Commit {
         marker: Some(Marker {
@@ -251,6 +252,7 @@ async fn alert_state_contract(s: &dyn AlertState) {
             expected: None,
         }),
         outbox: vec![entry("hit#h1", now)],
+        folded: vec![],
     };
     assert!(s.commit(&first).await.unwrap(), "a fresh decision commits");
     assert!(!s.commit(&first).await.unwrap(), "the same marker never commits twice");
@@ -281,6 +283,8 @@ async fn alert_state_contract(s: &dyn AlertState) {
             pair: pair(1),
             at_ms: now + 1,
             hit: Box::new(honeytoken_core::testkit::hit_at("tok1", "203.0.113.1", 1, 1)),
+            n: 1,
+            floods: vec![],
         }),
         ..Default::default()
     };
@@ -288,6 +292,59 @@ async fn alert_state_contract(s: &dyn AlertState) {
     let counted = s.window(&pair(1)).await.unwrap().unwrap();
     assert_eq!(counted.suppressed, 1);
     assert!(counted.version > 1);
+
+    // Repeats of a pair folded from one batch: their markers and one count of n.
+    let mark = |id: &str| Marker {
+        hit_id: id.into(),
+        outbox: vec![],
+        expires_at: now / 1000 + 3600,
+    };
+    let fold = Commit {
+        folded: vec![mark("f1"), mark("f2"), mark("f3")],
+        window: Some(WindowWrite::Count {
+            pair: pair(1),
+            at_ms: now + 2,
+            hit: Box::new(honeytoken_core::testkit::hit_at("tok1", "203.0.113.1", 2, 2)),
+            n: 3,
+            floods: vec!["flood-tok1-0-203.0.113.1".into()],
+        }),
+        ..Default::default()
+    };
+    assert!(s.commit(&fold).await.unwrap());
+    let folded = s.window(&pair(1)).await.unwrap().unwrap();
+    assert_eq!(folded.suppressed, 4);
+    assert_eq!(
+        folded.floods,
+        ["flood-tok1-0-203.0.113.1"],
+        "the counter record is remembered"
+    );
+    assert!(s.marker("f2").await.unwrap().is_some());
+    // Redelivered, one of them decided already: nothing is counted twice.
+    let again = Commit {
+        folded: vec![mark("f3"), mark("f4")],
+        ..fold.clone()
+    };
+    assert!(!s.commit(&again).await.unwrap());
+    assert!(s.marker("f4").await.unwrap().is_none());
+    let w = s.window(&pair(1)).await.unwrap().unwrap();
+    assert_eq!(w.suppressed, 4);
+    // Put the window back as the rest of the contract expects it.
+    assert!(
+        s.commit(&Commit {
+            window: Some(WindowWrite::Replace {
+                window: Box::new(Window {
+                    suppressed: 1,
+                    version: w.version + 1,
+                    floods: vec![],
+                    ..w.clone()
+                }),
+                expected: Some(w.version),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    );
 
     // The outbox: one lease at a time, given back, then completed.
     assert!(matches!(

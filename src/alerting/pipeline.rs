@@ -26,6 +26,34 @@
 //!
 //! The state lives behind [`AlertState`]: [`MemoryAlertState`] here, and a
 //! DynamoDB table in `store::dynamodb_alert`.
+//!
+//! # Floods
+//!
+//! Past the flood rule's first hits of a (token, source, bucket), the store
+//! keeps one counter record for the rest, and the stream carries it once,
+//! when it is created, as a hit with `flood` samples. Its count keeps growing
+//! without further stream records (passing the counter's every update would
+//! cost an invocation per request; reading it once per summary costs one
+//! BatchGetItem). So with [`Pipeline::with_flood_counters`]:
+//!
+//! * a counter record is never an alert of its own (whole hits of its pair
+//!   came just before it, in its bucket): it is counted in the pair's open
+//!   window, or opens one silently, and its id is kept in [`Window::floods`];
+//! * a window's summary adds each kept counter record's count less the one
+//!   request already counted, read from the store when the summary is
+//!   written; [`Pipeline::flush`] waits until those records' buckets have
+//!   ended (their counts are final), a hit of the pair after the window
+//!   writes it at once (a pair's next stored hit comes after the bucket).
+//!
+//! A counter record is decided once (its marker), kept in one window, and
+//! announced with that window: every request is in exactly one alert.
+//!
+//! # Folding a batch
+//!
+//! [`Pipeline::process_group`] decides a hit together with the later hits of
+//! its pair in the same stream batch, in one state write: their markers,
+//! and one window change counting them all. Any marker already there (a
+//! redelivered batch) cancels the write and the hits are decided one by one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +62,9 @@ use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 use crate::notify::Notifier;
-use crate::store::{AlertState, Claim, Commit, Marker, OutboxEntry, OutboxKey, PairKey, Window, WindowWrite};
+use crate::store::{
+    AlertState, Claim, Commit, FloodCounters, Marker, OutboxEntry, OutboxKey, PairKey, Window, WindowWrite,
+};
 
 /// Default throttle window.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -52,6 +82,9 @@ pub const OUTBOX_GRACE: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_OPTIONAL_DEADLINE: Duration = Duration::from_secs(8);
 /// Attempts at the decide phase when concurrent writers keep changing a window.
 const DECIDE_ATTEMPTS: usize = 8;
+/// Hits decided in one folded write at most: their markers and the window
+/// change stay within TransactWriteItems' 100 actions.
+pub const MAX_FOLD: usize = 90;
 
 /// A channel and whether a hit's processing fails when it fails.
 #[derive(Clone)]
@@ -106,6 +139,19 @@ pub struct Pipeline {
     clock: Clock,
     optional_deadline: Duration,
     unavailable: Vec<String>,
+    flood: Option<FloodCounts>,
+}
+
+/// Where a flood's counts are read, and the flood rule's bucket length.
+#[derive(Clone)]
+struct FloodCounts {
+    counters: Arc<dyn FloodCounters>,
+    bucket_ms: i64,
+}
+
+/// Whether `hit` is a flood's counter record (only those carry samples).
+pub fn is_flood_record(hit: &Hit) -> bool {
+    hit.flood.is_some()
 }
 
 fn system_ms() -> i64 {
@@ -127,7 +173,18 @@ impl Pipeline {
             clock: Arc::new(system_ms),
             optional_deadline: DEFAULT_OPTIONAL_DEADLINE,
             unavailable: Vec::new(),
+            flood: None,
         }
+    }
+
+    /// Reads flood counts from `counters` for the summaries; `bucket` is the
+    /// flood rule's bucket (the decoy's, `ThrottleWindowMinutes`).
+    pub fn with_flood_counters(mut self, counters: Arc<dyn FloodCounters>, bucket: Duration) -> Pipeline {
+        self.flood = Some(FloodCounts {
+            counters,
+            bucket_ms: (bucket.as_millis().min(i64::MAX as u128) as i64).max(1),
+        });
+        self
     }
 
     /// Sets the time the optional channels get, together, per alert.
@@ -189,10 +246,12 @@ impl Pipeline {
             let (commit, suppressed) = self.decide(hit, now).await?;
             let keys: Vec<OutboxKey> = commit.outbox.iter().map(|e| e.key.clone()).collect();
             if self.state.commit(&commit).await? {
+                // A counter record opening a window silently may still owe
+                // the previous window's summary.
+                let delivered = self.deliver_all(&keys).await?;
                 if suppressed {
                     return Ok(Outcome::Suppressed);
                 }
-                let delivered = self.deliver_all(&keys).await?;
                 return Ok(Outcome::Alerted { delivered });
             }
             // A concurrent writer changed the window (or decided this hit): read again.
@@ -205,34 +264,76 @@ impl Pipeline {
 
     /// The decide-phase write for `hit`, and whether it is suppressed.
     async fn decide(&self, hit: &Hit, now: i64) -> Result<(Commit, bool)> {
+        let current = if hit.test {
+            None
+        } else {
+            self.state.window(&PairKey::of(hit)).await?
+        };
+        self.decide_with(hit, &[], current, now).await
+    }
+
+    /// The decide-phase write for `hit` and the later hits `more` of its
+    /// pair (all counted in the window `hit` leaves open), given the pair's
+    /// stored window; and whether `hit` is suppressed.
+    async fn decide_with(&self, hit: &Hit, more: &[&Hit], current: Option<Window>, now: i64) -> Result<(Commit, bool)> {
         let at = hit_time_ms(hit, now);
         let mut outbox = Vec::new();
         let mut window = None;
         let mut suppressed = false;
+        // Only with the counts at hand is a counter record silent (see the module doc).
+        let silent = self.flood.is_some() && is_flood_record(hit);
+        let flood_ids = |hs: &mut dyn Iterator<Item = &Hit>| -> Vec<String> {
+            hs.filter(|h| is_flood_record(h)).map(|h| h.hit_id.clone()).collect()
+        };
+        // The latest of the hits counted, for the summary.
+        let latest = |first: Option<&Hit>| -> Option<Hit> {
+            first
+                .into_iter()
+                .chain(more.iter().copied())
+                .max_by_key(|h| (h.received_at, h.hit_id.clone()))
+                .cloned()
+        };
         if !hit.test {
             let pair = PairKey::of(hit);
-            let current = self.state.window(&pair).await?;
             match current {
                 Some(w) if at < w.end_ms => {
                     suppressed = true;
+                    let all: Vec<&Hit> = std::iter::once(hit).chain(more.iter().copied()).collect();
                     window = Some(WindowWrite::Count {
                         pair,
-                        at_ms: at,
-                        hit: Box::new(hit.clone()),
+                        at_ms: all.iter().map(|h| hit_time_ms(h, now)).max().unwrap_or(at),
+                        hit: Box::new(latest(Some(hit)).unwrap_or_else(|| hit.clone())),
+                        n: all.len() as u64,
+                        floods: flood_ids(&mut all.iter().copied()),
                     });
                 }
                 old => {
                     if let Some(w) = old.as_ref().filter(|w| w.suppressed > 0) {
-                        outbox.push(self.summary_entry(w, now)?);
+                        outbox.push(
+                            self.summary_entry(w, now, false)
+                                .await?
+                                .ok_or_else(|| Error::Store(format!("summary of {} not ready", w.pair)))?,
+                        );
                     }
+                    suppressed = silent;
+                    let counted: Vec<&Hit> = if silent {
+                        std::iter::once(hit).chain(more.iter().copied()).collect()
+                    } else {
+                        more.to_vec()
+                    };
                     window = Some(WindowWrite::Replace {
                         window: Box::new(Window {
                             pair,
                             start_ms: at,
                             end_ms: at.saturating_add(self.window_ms()),
-                            suppressed: 0,
-                            last_hit: None,
+                            suppressed: counted.len() as u64,
+                            last_hit: if counted.is_empty() {
+                                None
+                            } else {
+                                latest(silent.then_some(hit))
+                            },
                             version: old.as_ref().map_or(1, |w| w.version + 1),
+                            floods: flood_ids(&mut counted.iter().copied()),
                         }),
                         expected: old.map(|w| w.version),
                     });
@@ -246,14 +347,24 @@ impl Pipeline {
                 created_ms: now,
             });
         }
+        let expires_at = now / 1000 + MARKER_TTL.as_secs() as i64;
         let marker = Marker {
             hit_id: hit.hit_id.clone(),
             outbox: outbox.iter().map(|e| e.key.clone()).collect(),
-            expires_at: now / 1000 + MARKER_TTL.as_secs() as i64,
+            expires_at,
         };
+        let folded = more
+            .iter()
+            .map(|h| Marker {
+                hit_id: h.hit_id.clone(),
+                outbox: Vec::new(),
+                expires_at,
+            })
+            .collect();
         Ok((
             Commit {
                 marker: Some(marker),
+                folded,
                 window,
                 outbox,
             },
@@ -261,19 +372,81 @@ impl Pipeline {
         ))
     }
 
-    fn summary_entry(&self, w: &Window, now: i64) -> Result<OutboxEntry> {
+    /// Decides `hits` (one pair's, in stream order, the first being the
+    /// record at hand) in one state write when they can be: the first as
+    /// [`Pipeline::process`] would, the later ones counted in the window it
+    /// leaves open. `Ok(None)`: not foldable or a marker exists (a
+    /// redelivery); decide them one by one. `Ok(Some((outcome, n)))`: the
+    /// first hit's outcome and the number of later hits decided with it
+    /// (always a prefix of `hits[1..]`).
+    pub async fn process_group(&self, hits: &[&Hit]) -> Result<Option<(Outcome, usize)>> {
+        let Some((first, rest)) = hits.split_first() else {
+            return Ok(None);
+        };
+        if rest.is_empty() || first.test || !first.alerts() {
+            return Ok(None);
+        }
+        let pair = PairKey::of(first);
+        let now = (self.clock)();
+        let current = self.state.window(&pair).await?;
+        let at = hit_time_ms(first, now);
+        let end = match &current {
+            Some(w) if at < w.end_ms => w.end_ms,
+            _ => at.saturating_add(self.window_ms()),
+        };
+        // The later hits this window counts: same pair, alerting, not
+        // tests, before its end (a prefix, so the batch's order holds).
+        let n = rest
+            .iter()
+            .take(MAX_FOLD)
+            .take_while(|h| PairKey::of(h) == pair && h.alerts() && !h.test && hit_time_ms(h, now) < end)
+            .count();
+        if n == 0 {
+            return Ok(None);
+        }
+        let (commit, suppressed) = self.decide_with(first, &rest[..n], current, now).await?;
+        let keys: Vec<OutboxKey> = commit.outbox.iter().map(|e| e.key.clone()).collect();
+        if !self.state.commit(&commit).await? {
+            return Ok(None);
+        }
+        let delivered = self.deliver_all(&keys).await?;
+        Ok(Some((
+            if suppressed {
+                Outcome::Suppressed
+            } else {
+                Outcome::Alerted { delivered }
+            },
+            n,
+        )))
+    }
+
+    /// The summary of window `w`, its count including the further requests
+    /// of the flood counter records it holds. With `wait`, `None` while one
+    /// of those records' buckets is still open (its count not final).
+    async fn summary_entry(&self, w: &Window, now: i64, wait: bool) -> Result<Option<OutboxEntry>> {
         let last = w.last_hit.as_ref().ok_or_else(|| {
             Error::Store(format!(
                 "window of {} holds {} hits but no last hit",
                 w.pair, w.suppressed
             ))
         })?;
+        let mut extra = 0u64;
+        if let (Some(f), false) = (&self.flood, w.floods.is_empty()) {
+            for h in f.counters.flood_heads(&w.pair.token_id, &w.floods).await? {
+                let t = h.received_at.unix_ms();
+                let bucket_end = t - t.rem_euclid(f.bucket_ms) + f.bucket_ms;
+                if wait && bucket_end > now {
+                    return Ok(None);
+                }
+                extra += h.count.saturating_sub(1);
+            }
+        }
         let secs = ((w.end_ms - w.start_ms).max(0) / 1000) as u64;
-        Ok(OutboxEntry {
+        Ok(Some(OutboxEntry {
             key: OutboxKey::summary(w),
-            alert: Alert::summary(last, w.suppressed, secs),
+            alert: Alert::summary(last, w.suppressed + extra, secs),
             created_ms: now,
-        })
+        }))
     }
 
     /// Announces every expired window's suppressed hits and resends alerts
@@ -284,16 +457,22 @@ impl Pipeline {
         let mut report = FlushReport::default();
         let now = (self.clock)();
         for w in self.state.expired_windows(now).await? {
-            let entry = self.summary_entry(&w, now)?;
+            // A flood counter record's bucket still open: its count is not
+            // final; a later flush announces the window.
+            let Some(entry) = self.summary_entry(&w, now, true).await? else {
+                continue;
+            };
             let key = entry.key.clone();
             let reset = Window {
                 suppressed: 0,
                 last_hit: None,
                 version: w.version + 1,
+                floods: Vec::new(),
                 ..w.clone()
             };
             let commit = Commit {
                 marker: None,
+                folded: Vec::new(),
                 window: Some(WindowWrite::Replace {
                     window: Box::new(reset),
                     expected: Some(w.version),
@@ -544,6 +723,81 @@ mod tests {
         let got = r.sns.taken();
         assert_eq!(got.len(), 4);
         assert_eq!(got[3].suppressed, None);
+    }
+
+    /// A flood's counter record reaches the pipeline once, with count 1; the
+    /// window's summary reads its final count: every request is announced
+    /// exactly once, and not before the counter's bucket has ended.
+    #[tokio::test]
+    async fn a_summary_takes_its_count_from_the_flood_counter() {
+        use crate::domain::flood::FloodRule;
+        use crate::store::{HitQuery, HitStore, Kept};
+        let store = Arc::new(crate::store::memory::MemoryStore::new());
+        let mut r = rig();
+        let bucket = DEFAULT_WINDOW;
+        r.p = r.p.with_flood_counters(store.clone(), bucket);
+        let rule = FloodRule { whole: 1, bucket };
+        let minute = |m: i64| hit_time_ms(&hit_at("t", "i", m * 60, 0), 0);
+        // 12:10 opens the window (to 12:25); the 12:15 bucket has one whole
+        // hit, then a counter for the next eight.
+        let mut stream = Vec::new();
+        for (i, m) in [10i64, 16, 17, 18, 19, 20, 21, 22, 23, 24].into_iter().enumerate() {
+            let h = hit_at("tok1", "203.0.113.9", m * 60, i as u32);
+            match store.record(&h, &rule).await.unwrap() {
+                Kept::Whole => stream.push(h),
+                Kept::Counted { count: 1 } => {
+                    let all = store.query(&HitQuery::default()).await.unwrap();
+                    stream.push(all.into_iter().find(|x| x.flood.is_some()).unwrap());
+                }
+                Kept::Counted { .. } => {}
+                Kept::Spooled => unreachable!(),
+            }
+        }
+        assert_eq!(stream.len(), 3, "two whole hits and the counter record's INSERT");
+        for h in &stream {
+            r.p.process(h).await.unwrap();
+        }
+        assert_eq!(r.sns.taken().len(), 1);
+        // The window has ended, the counter's bucket (12:15-12:30) has not.
+        r.now.store(minute(26), Ordering::SeqCst);
+        assert_eq!(r.p.flush().await.unwrap().summaries, 0, "its count is not final yet");
+        r.now.store(minute(31), Ordering::SeqCst);
+        assert_eq!(r.p.flush().await.unwrap().summaries, 1);
+        let got = r.sns.taken();
+        assert_eq!(got[1].suppressed, Some(9), "one whole hit and eight counted");
+        assert_eq!(r.p.flush().await.unwrap().summaries, 0, "announced once");
+        // A redelivered counter record changes nothing.
+        assert!(matches!(
+            r.p.process(&stream[2]).await.unwrap(),
+            Outcome::Duplicate { .. }
+        ));
+        assert_eq!(r.p.flush().await.unwrap().summaries, 0);
+    }
+
+    /// A counter record after its pair's window ended opens the next window
+    /// without an alert of its own, and that window's summary counts it all.
+    #[tokio::test]
+    async fn a_counter_record_never_alerts_on_its_own() {
+        use crate::store::HitStore;
+        let store = Arc::new(crate::store::memory::MemoryStore::new());
+        let mut r = rig();
+        r.p = r.p.with_flood_counters(store.clone(), DEFAULT_WINDOW);
+        let mut head = hit_at("tok1", "203.0.113.9", 20 * 60, 1);
+        head.hit_id = "flood-tok1-x".into();
+        head.flood = Some(Default::default());
+        head.count = 40;
+        store.put(&head).await.unwrap();
+        r.p.process(&hit_at("tok1", "203.0.113.9", 0, 0)).await.unwrap();
+        let mut arrived = head.clone();
+        arrived.count = 1;
+        assert_eq!(r.p.process(&arrived).await.unwrap(), Outcome::Suppressed);
+        assert_eq!(r.sns.taken().len(), 1, "only the pair's first hit alerted");
+        r.now
+            .store(hit_time_ms(&hit_at("t", "i", 3600, 0), 0), Ordering::SeqCst);
+        r.p.flush().await.unwrap();
+        let got = r.sns.taken();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].suppressed, Some(40));
     }
 
     #[tokio::test]

@@ -64,7 +64,14 @@ pub async fn process_batch_until(
     stop_at: Option<tokio::time::Instant>,
 ) -> Result<BatchReport> {
     let mut report = BatchReport::default();
+    // Records decided already, folded into an earlier record's state write.
+    let mut folded = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
+        if folded[i] {
+            report.processed += 1;
+            report.suppressed += 1;
+            continue;
+        }
         if stop_at.is_some_and(|s| tokio::time::Instant::now() >= s) && !r.sequence_number.is_empty() {
             report.deferred = records.len() - i;
             tracing::warn!(
@@ -77,7 +84,11 @@ pub async fn process_batch_until(
         }
         let res = match &r.body {
             RecordBody::Skip => Ok(None),
-            RecordBody::Hit(h) => pipeline.process(h).await.map(Some),
+            RecordBody::Hit(h) => match fold(pipeline, records, i, &mut folded).await {
+                Ok(Some(o)) => Ok(Some(o)),
+                Ok(None) => pipeline.process(h).await.map(Some),
+                Err(e) => Err(e),
+            },
             RecordBody::Malformed(why) => Err(Error::Invalid(format!("stream record is not a hit: {why}"))),
         };
         match res {
@@ -107,10 +118,44 @@ pub async fn process_batch_until(
     Ok(report)
 }
 
+/// Decides record `i` together with the later records of its pair in the
+/// batch, in one state write ([`Pipeline::process_group`]), marking those
+/// decided in `folded`; `None` when there is nothing to fold or the write
+/// could not be made (the caller decides the record alone).
+async fn fold(pipeline: &Pipeline, records: &[StreamRecord], i: usize, folded: &mut [bool]) -> Result<Option<Outcome>> {
+    let RecordBody::Hit(first) = &records[i].body else {
+        return Ok(None);
+    };
+    let pair = crate::store::PairKey::of(first);
+    let mut idx = vec![i];
+    let mut group: Vec<&Hit> = vec![first.as_ref()];
+    for (j, r) in records.iter().enumerate().skip(i + 1) {
+        if let RecordBody::Hit(h) = &r.body
+            && !folded[j]
+            && crate::store::PairKey::of(h) == pair
+        {
+            idx.push(j);
+            group.push(h.as_ref());
+        }
+    }
+    if group.len() < 2 {
+        return Ok(None);
+    }
+    match pipeline.process_group(&group).await? {
+        Some((outcome, n)) => {
+            for &j in &idx[1..=n] {
+                folded[j] = true;
+            }
+            Ok(Some(outcome))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Decodes one record of the hits table's stream from its parts (what any
 /// reader of the stream gets, whichever runtime delivers it): an INSERT
 /// carries a new hit; any other event (a MODIFY, or the REMOVE of a TTL
-/// expiry) is skipped; an INSERT whose image is not a hit is kept as
+/// expiry) and a flood counter item are skipped; an INSERT whose image is not a hit is kept as
 /// [`RecordBody::Malformed`], naming `event_id`, so it is retried and seen.
 #[cfg(feature = "aws")]
 pub fn decode_record(
@@ -119,7 +164,10 @@ pub fn decode_record(
     sequence_number: Option<String>,
     new_image: serde_dynamo::Item,
 ) -> StreamRecord {
-    let body = if event_name != "INSERT" {
+    // A flood's counter item is no hit (the template's event filter keeps
+    // it out; this keeps it out wherever that filter is not).
+    let counter = new_image.contains_key("flood_n");
+    let body = if event_name != "INSERT" || counter {
         RecordBody::Skip
     } else {
         match serde_dynamo::from_item::<_, Hit>(new_image) {
@@ -186,6 +234,110 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
     }
 
+    /// Alert state counting its writes.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryAlertState,
+        commits: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::store::AlertState for Counting {
+        async fn marker(&self, id: &str) -> crate::error::Result<Option<crate::store::Marker>> {
+            self.inner.marker(id).await
+        }
+        async fn window(&self, p: &crate::store::PairKey) -> crate::error::Result<Option<crate::store::Window>> {
+            self.inner.window(p).await
+        }
+        async fn commit(&self, c: &crate::store::Commit) -> crate::error::Result<bool> {
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            self.inner.commit(c).await
+        }
+        async fn claim(
+            &self,
+            k: &crate::store::OutboxKey,
+            now: i64,
+            lease: i64,
+        ) -> crate::error::Result<crate::store::Claim> {
+            self.inner.claim(k, now, lease).await
+        }
+        async fn release(&self, k: &crate::store::OutboxKey) -> crate::error::Result<()> {
+            self.inner.release(k).await
+        }
+        async fn complete(&self, k: &crate::store::OutboxKey) -> crate::error::Result<()> {
+            self.inner.complete(k).await
+        }
+        async fn expired_windows(&self, now: i64) -> crate::error::Result<Vec<crate::store::Window>> {
+            self.inner.expired_windows(now).await
+        }
+        async fn stale_outbox(&self, before: i64) -> crate::error::Result<Vec<crate::store::OutboxKey>> {
+            self.inner.stale_outbox(before).await
+        }
+    }
+
+    /// Repeats of a pair within one batch are decided in one state write,
+    /// interleaved with other pairs; a redelivered batch alerts and counts nothing twice.
+    #[tokio::test]
+    async fn repeats_of_a_pair_in_a_batch_are_one_state_write() {
+        use crate::store::AlertState;
+        let state = Arc::new(Counting::default());
+        let sns = Arc::new(Recorder {
+            name: "sns",
+            ..Default::default()
+        });
+        let p = Pipeline::new(
+            state.clone(),
+            vec![Channel {
+                notifier: sns.clone(),
+                required: true,
+            }],
+        );
+        // 60 hits of one pair, every third record another pair's.
+        let mut batch = Vec::new();
+        let mut n = 0u32;
+        for i in 0..90u32 {
+            let h = if i % 3 == 2 {
+                hit_at("b", &format!("198.51.100.{}", i % 9), i.into(), 1000 + i)
+            } else {
+                n += 1;
+                hit_at("a", "203.0.113.1", i.into(), i)
+            };
+            batch.push(rec(&format!("{}", 100 + i), h));
+        }
+        assert_eq!(n, 60);
+        let rep = process_batch(&p, &batch).await.unwrap();
+        assert_eq!(rep.processed, 90);
+        assert_eq!(rep.failed_at, None);
+        // Pair "a": one write for its 60 hits (the alert and 59 counted);
+        // the 30 "b" records are 3 pairs (sources .2, .5, .8), folded alike.
+        let pairs_b: std::collections::BTreeSet<String> = batch
+            .iter()
+            .filter_map(|r| match &r.body {
+                RecordBody::Hit(h) if h.token_id == "b" => Some(h.source_ip.clone()),
+                _ => None,
+            })
+            .collect();
+        let writes = state.commits.load(Ordering::SeqCst);
+        assert_eq!(writes, 1 + pairs_b.len(), "one state write per pair in the batch");
+        let w = state
+            .window(&crate::store::PairKey {
+                token_id: "a".into(),
+                source_ip: "203.0.113.1".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(w.suppressed, 59, "every repeat counted exactly once");
+        let alerts = sns.taken().len();
+        assert_eq!(alerts, 1 + pairs_b.len());
+        // The same batch again (a retry): nothing sent or counted twice.
+        let rep = process_batch(&p, &batch).await.unwrap();
+        assert_eq!((rep.processed, rep.delivered), (90, 0));
+        assert_eq!(sns.taken().len(), alerts);
+        let again = state.window(&w.pair).await.unwrap().unwrap();
+        assert_eq!(again.suppressed, 59);
+    }
+
     #[tokio::test]
     async fn malformed_is_reported_and_missing_sequence_fails_the_batch() {
         let p = Pipeline::new(Arc::new(MemoryAlertState::new()), vec![]);
@@ -221,6 +373,15 @@ mod tests {
         assert!(
             matches!(&bad.body, RecordBody::Malformed(why) if why.starts_with("event 3: ")),
             "{bad:?}"
+        );
+        let counter: serde_dynamo::Item = serde_dynamo::to_item(serde_json::json!({
+            "token_id": "a", "hit_id": "flood-a-0-203.0.113.1#n", "flood_n": 1
+        }))
+        .unwrap();
+        assert_eq!(
+            decode_record("INSERT", "4", Some("14".into()), counter).body,
+            RecordBody::Skip,
+            "a flood counter is not a hit"
         );
     }
 }

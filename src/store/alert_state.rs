@@ -141,6 +141,10 @@ pub struct Window {
     pub suppressed: u64,
     /// The most recent suppressed hit (shown in the summary).
     pub last_hit: Option<Hit>,
+    /// Ids of the flood counter records counted in this window: each stands
+    /// for more requests than the one `suppressed` counts for it, and the
+    /// summary reads how many from the store ([`crate::store::FloodCounters`]).
+    pub floods: Vec<String>,
     /// Bumped by every write; replacing a window is conditional on it.
     pub version: u64,
 }
@@ -177,15 +181,19 @@ pub enum WindowWrite {
         /// Version the stored window must have.
         expected: Option<u64>,
     },
-    /// Count one suppressed hit: `suppressed += 1`, `last_hit = hit`, version bumped;
-    /// the stored window must exist and end after `at_ms`.
+    /// Count `n` suppressed hits: `suppressed += n`, `last_hit = hit`, version
+    /// bumped; the stored window must exist and end after `at_ms`.
     Count {
         /// The pair whose window counts the hit.
         pair: PairKey,
-        /// The hit's time, ms since the epoch.
+        /// The latest hit's time, ms since the epoch.
         at_ms: i64,
-        /// The hit, kept as the window's last (its summary shows it).
+        /// The latest hit, kept as the window's last (its summary shows it).
         hit: Box<Hit>,
+        /// Hits counted (1 but for the repeats of a pair folded from one batch).
+        n: u64,
+        /// Flood counter records among them (their ids), added to [`Window::floods`].
+        floods: Vec<String>,
     },
 }
 
@@ -194,6 +202,9 @@ pub enum WindowWrite {
 pub struct Commit {
     /// Marker to create; the commit fails if it exists.
     pub marker: Option<Marker>,
+    /// Markers of further hits decided in the same write (repeats of the
+    /// pair folded from one stream batch); the commit fails if any exists.
+    pub folded: Vec<Marker>,
     /// Window change; the commit fails if its condition does not hold.
     pub window: Option<WindowWrite>,
     /// Alerts to queue; the commit fails if any key is queued already.

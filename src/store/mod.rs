@@ -93,6 +93,16 @@ pub trait HitStore: Send + Sync {
     async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>>;
 }
 
+/// A flood's counter records read back by id, for the alerter's summaries:
+/// the hits stream carries a bucket's counted requests as one record (the
+/// counter record when it is created), and its count keeps growing after.
+#[async_trait]
+pub trait FloodCounters: Send + Sync {
+    /// The counter records of token `token_id` with these hit ids that
+    /// exist, each with its current count.
+    async fn flood_heads(&self, token_id: &str, ids: &[String]) -> Result<Vec<Hit>>;
+}
+
 /// Sets a token's state, failing with a clear error for an unknown id.
 pub async fn set_state(store: &dyn TokenStore, id: &str, state: TokenState) -> Result<TokenRecord> {
     let mut t = store

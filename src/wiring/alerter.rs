@@ -24,6 +24,9 @@ pub struct AlerterEnv {
     pub state_table: String,
     /// `ALERT_TOPIC_ARN`.
     pub topic_arn: String,
+    /// `HITS_TABLE` (optional): where a summary reads the counts of the
+    /// flood counter records it announces.
+    pub hits_table: Option<String>,
     /// `THROTTLE_WINDOW_MINUTES` (default 15).
     pub window: Duration,
     /// `SLACK_WEBHOOK_SECRET_ARN` (optional).
@@ -72,6 +75,7 @@ impl AlerterEnv {
             optional_deadline,
             state_table: vars.need("ALERT_STATE_TABLE")?,
             topic_arn: vars.need("ALERT_TOPIC_ARN")?,
+            hits_table: vars.opt("HITS_TABLE"),
             window: Duration::from_secs(minutes * 60),
             slack_secret: vars.opt("SLACK_WEBHOOK_SECRET_ARN"),
             pagerduty_secret: vars.opt("PAGERDUTY_ROUTING_KEY_SECRET_ARN"),
@@ -137,10 +141,16 @@ pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
         }
     }
     channels.extend(super::channels::alerter(conf, &sm, &env.integrations, &env.topic_arn).await?);
-    Ok(Pipeline::new(state, channels)
+    let mut p = Pipeline::new(state, channels)
         .with_window(env.window)
         .with_optional_deadline(env.optional_deadline)
-        .with_unavailable(unavailable))
+        .with_unavailable(unavailable);
+    if let Some(hits) = &env.hits_table {
+        // The decoy's flood bucket is the same THROTTLE_WINDOW_MINUTES.
+        let store = crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), "", hits);
+        p = p.with_flood_counters(Arc::new(store), env.window);
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -130,6 +130,47 @@ impl Envelope {
 /// Every record of `table`'s stream so far, as Lambda's event JSON records,
 /// in order (one shard in moto; shards in order otherwise).
 pub async fn stream_records(conf: &SdkConfig, table: &str) -> Vec<Value> {
+    let filters = mapping_filters();
+    all_stream_records(conf, table)
+        .await
+        .into_iter()
+        .filter(|r| filters.iter().any(|f| matches_pattern(f, r)))
+        .collect()
+}
+
+/// The template's FilterCriteria patterns of the alerter's stream mapping.
+pub fn mapping_filters() -> Vec<Value> {
+    let t = crate::support::template();
+    let f = &t["Resources"]["AlerterFunction"]["Properties"]["Events"]["HitsStream"]["Properties"]["FilterCriteria"]["Filters"];
+    f.as_sequence()
+        .expect("the mapping has filters")
+        .iter()
+        .map(|p| serde_json::from_str(p["Pattern"].as_str().expect("pattern")).expect("pattern is JSON"))
+        .collect()
+}
+
+/// Lambda's event filter matching, for the rules the template uses: an
+/// object pattern matches field by field; an array lists accepted values,
+/// or `{"exists": true|false}`.
+pub fn matches_pattern(pattern: &Value, v: &Value) -> bool {
+    match pattern {
+        Value::Object(m) => m.iter().all(|(k, p)| match p {
+            Value::Array(opts) => opts.iter().any(|o| match o {
+                Value::Object(rule) if rule.contains_key("exists") => {
+                    rule["exists"].as_bool() == Some(!v.get(k).is_none_or(Value::is_null))
+                }
+                other => v.get(k) == Some(other),
+            }),
+            Value::Object(_) => v.get(k).is_some_and(|inner| matches_pattern(p, inner)),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Every record of the hits table's stream, as Lambda would deliver them
+/// without the mapping's filter.
+pub async fn all_stream_records(conf: &SdkConfig, table: &str) -> Vec<Value> {
     let ddb = aws_sdk_dynamodb::Client::new(conf);
     let streams = aws_sdk_dynamodbstreams::Client::new(conf);
     let t = ddb

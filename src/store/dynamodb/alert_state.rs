@@ -170,6 +170,9 @@ impl DynamoAlertState {
         if let Some(h) = &w.last_hit {
             item.insert("last_hit".into(), s(codec::encode("last hit", h)?));
         }
+        if !w.floods.is_empty() {
+            item.insert("floods".into(), AttributeValue::L(w.floods.iter().map(s).collect()));
+        }
         Ok(item)
     }
 
@@ -188,6 +191,10 @@ impl DynamoAlertState {
             suppressed: get_n(item, "suppressed")?,
             version: get_n(item, "version")?,
             last_hit,
+            floods: match item.get("floods").and_then(|v| v.as_l().ok()) {
+                Some(l) => l.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+                None => Vec::new(),
+            },
         })
     }
 
@@ -284,7 +291,7 @@ impl AlertState for DynamoAlertState {
 
     async fn commit(&self, c: &Commit) -> Result<bool> {
         let mut writes = Vec::new();
-        if let Some(m) = &c.marker {
+        for m in c.marker.iter().chain(&c.folded) {
             let mut item = Self::marker_key(&m.hit_id);
             item.insert(
                 "outbox".into(),
@@ -301,17 +308,32 @@ impl AlertState for DynamoAlertState {
                     Some(v) => self.put(item, "version = :v", Some(HashMap::from([(":v".to_string(), n(v))])))?,
                 });
             }
-            Some(WindowWrite::Count { pair, at_ms, hit }) => {
+            Some(WindowWrite::Count {
+                pair,
+                at_ms,
+                hit,
+                n: k,
+                floods,
+            }) => {
+                let mut values = HashMap::from([
+                    (":h".to_string(), s(codec::encode("last hit", hit)?)),
+                    (":one".to_string(), n(1)),
+                    (":k".to_string(), n(*k)),
+                    (":at".to_string(), n(at_ms)),
+                ]);
+                let set = if floods.is_empty() {
+                    "SET last_hit = :h"
+                } else {
+                    values.insert(":f".into(), AttributeValue::L(floods.iter().map(s).collect()));
+                    values.insert(":none".into(), AttributeValue::L(vec![]));
+                    "SET last_hit = :h, floods = list_append(if_not_exists(floods, :none), :f)"
+                };
                 let u = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(Self::key(WINDOW_PK, &pair.to_string())))
-                    .update_expression("SET last_hit = :h ADD suppressed :one, version :one")
+                    .update_expression(format!("{set} ADD suppressed :k, version :one"))
                     .condition_expression("attribute_exists(pk) AND end_ms > :at")
-                    .set_expression_attribute_values(Some(HashMap::from([
-                        (":h".to_string(), s(codec::encode("last hit", hit)?)),
-                        (":one".to_string(), n(1)),
-                        (":at".to_string(), n(at_ms)),
-                    ])))
+                    .set_expression_attribute_values(Some(values))
                     .build()
                     .map_err(|e| Error::Store(e.to_string()))?;
                 writes.push(TransactWriteItem::builder().update(u).build());
@@ -599,6 +621,7 @@ mod tests {
             }),
             window: None,
             outbox: vec![],
+            folded: vec![],
         }
     }
 

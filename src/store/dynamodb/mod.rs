@@ -11,18 +11,29 @@
 //!   three derived attributes the alerter and readers can ignore:
 //!   - `expires_at` (N, epoch seconds): the table's TTL attribute,
 //!     `received_at` + [`DynamoStore::with_hit_ttl_days`] (default 400 days);
-//!   - `day` (S, `YYYY-MM-DD` of `received_at`): partition key of the
+//!   - `day` (S, `YYYY-MM-DD#S` of `received_at`, `S` a shard `0..`
+//!     [`DAY_SHARDS`] from a hash of the hit id): partition key of the
 //!     [`INDEX_BY_DAY`] index (sort key `received_at`), which serves
-//!     `hits --since` with one Query per day instead of a Scan;
+//!     `hits --since` with one Query per day and shard instead of a Scan;
 //!   - `ip` (S, the `source_ip`; absent when that is empty, because an index
 //!     key may not be an empty string): partition key of the
 //!     [`INDEX_BY_SOURCE_IP`] index (sort key `received_at`).
 //!
-//! Both indexes project all attributes, so a Query returns whole hits.
-//! Every hit written in one day lands in one `day` partition of the index;
-//! DynamoDB sustains about 1,000 writes a second per partition, far above
-//! what the API's route throttling lets through, so the index never
-//! throttles the decoy's writes.
+//!   A flood's counted hits are kept in two more items per (token, source,
+//!   bucket), sort keys starting `flood-` (see [`flood`]): a small counter
+//!   no index holds, and the bucket's counter record.
+//!
+//! Both indexes project the keys only (KEYS_ONLY): a hit is written to each
+//! index as its four key attributes (about 100 bytes: one write unit) instead
+//! of a copy of the whole item (1-3 write units each, twice per hit). The
+//! reads they serve (`hits --since`, `hits --source`) are an operator's, rare
+//! and small, so they take the keys from the index and the items from the
+//! table with BatchGetItem (half a read unit per 4 KB, eventually
+//! consistent), which costs less than storing and writing every hit three
+//! times. The `day` key is sharded so that no single index partition takes
+//! every hit of a day (DynamoDB sustains about 1,000 writes a second per
+//! partition; when an index partition throttles, the table write fails too).
+//! Items written before the sharding (`day` = `YYYY-MM-DD`) are still read.
 //!
 //! No read here is a Scan of the hits table: queries go to the base table
 //! (by token), the `ip` index (by source) or the `day` index (by time).
@@ -40,6 +51,7 @@ use time::{Date, OffsetDateTime};
 
 pub mod alert_state;
 mod allow;
+pub mod flood;
 
 use super::{HitQuery, HitStore, TokenStore, apply_limit};
 use crate::domain::hit::Hit;
@@ -55,8 +67,12 @@ pub const INDEX_BY_DAY: &str = "by_day";
 pub const INDEX_BY_SOURCE_IP: &str = "by_source_ip";
 /// How long hits are kept unless configured otherwise.
 pub const DEFAULT_HIT_TTL_DAYS: u32 = 400;
-/// Days of `day` partitions queried at once when walking back in time.
-const DAY_BATCH: usize = 16;
+/// Days of `day` partitions queried at once when walking back in time
+/// (each day is [`DAY_SHARDS`] + 1 queries).
+const DAY_BATCH: usize = 8;
+/// Shards of the `day` index key: a day's hits are spread over this many
+/// index partitions (4,000 writes a second together).
+pub const DAY_SHARDS: u32 = 4;
 /// Slack after the TTL: DynamoDB deletes expired items lazily, within days.
 const TTL_SLACK_DAYS: u32 = 7;
 
@@ -65,6 +81,7 @@ const TTL_SLACK_DAYS: u32 = 7;
 pub struct Stats {
     queries: AtomicUsize,
     scans: AtomicUsize,
+    batch_gets: AtomicUsize,
 }
 
 impl Stats {
@@ -75,6 +92,10 @@ impl Stats {
     /// Scan requests (one per page) against the hits table; always zero.
     pub fn scans(&self) -> usize {
         self.scans.load(Ordering::Relaxed)
+    }
+    /// BatchGetItem requests (items of index keys, flood counters).
+    pub fn batch_gets(&self) -> usize {
+        self.batch_gets.load(Ordering::Relaxed)
     }
 }
 
@@ -87,6 +108,7 @@ pub struct DynamoStore {
     hit_ttl_days: u32,
     page_size: Option<i32>,
     stats: Arc<Stats>,
+    seen: Arc<flood::Seen>,
 }
 
 impl std::fmt::Debug for DynamoStore {
@@ -109,6 +131,7 @@ impl DynamoStore {
             hit_ttl_days: DEFAULT_HIT_TTL_DAYS,
             page_size: None,
             stats: Arc::new(Stats::default()),
+            seen: Arc::new(flood::Seen::default()),
         }
     }
 
@@ -148,7 +171,10 @@ impl DynamoStore {
         let at = hit.received_at.time();
         let expires = at.unix_timestamp() + i64::from(self.hit_ttl_days) * 86_400;
         item.insert("expires_at".into(), AttributeValue::N(expires.to_string()));
-        item.insert("day".into(), AttributeValue::S(day_key(at.date())));
+        item.insert(
+            "day".into(),
+            AttributeValue::S(format!("{}#{}", day_key(at.date()), day_shard(&hit.hit_id))),
+        );
         if !hit.source_ip.is_empty() {
             item.insert("ip".into(), AttributeValue::S(hit.source_ip.clone()));
         }
@@ -167,20 +193,25 @@ impl DynamoStore {
         }
     }
 
-    /// Queries by token: the base table, `hit_id` bounded below by the ULID of `since`.
+    /// Queries by token: the base table. Hits (ULID sort keys) bounded
+    /// below by the ULID of `since`, and the token's flood items (sort keys
+    /// `flood-TOKEN-BUCKET_MS-…`, after every ULID) from the bucket `since`
+    /// falls in, filtered here.
     async fn by_token(&self, token_id: &str, q: &HitQuery) -> Result<Vec<Item>> {
         let mut b = self
             .hits_query()
             .expression_attribute_values(":t", AttributeValue::S(token_id.into()));
-        let mut key = "token_id = :t".to_string();
-        if let Some(since) = &q.since {
+        // ULIDs are 26 Crockford base-32 characters starting 0-7: every one
+        // sorts between these bounds, and before `flood-`.
+        let lower = match &q.since {
             // ULIDs start with their millisecond timestamp, so the smallest
             // ULID of that millisecond bounds the sort key.
-            let ms = parse_bound(&since.to_string())?;
-            let lower = ulid::Ulid::from_parts(ms, 0).to_string();
-            b = b.expression_attribute_values(":lo", AttributeValue::S(lower));
-            key.push_str(" AND hit_id >= :lo");
-        }
+            Some(since) => ulid::Ulid::from_parts(parse_bound(&since.to_string())?, 0).to_string(),
+            None => "0".into(),
+        };
+        b = b
+            .expression_attribute_values(":lo", AttributeValue::S(lower))
+            .expression_attribute_values(":hi", AttributeValue::S("8".into()));
         let mut filters = Vec::new();
         if let Some(since) = &q.since {
             // The ULID bound is to the millisecond; keep the exact bound too.
@@ -191,14 +222,41 @@ impl DynamoStore {
             b = b.expression_attribute_values(":ip", AttributeValue::S(ip.clone()));
             filters.push("source_ip = :ip");
         }
-        b = b.key_condition_expression(key);
+        b = b.key_condition_expression("token_id = :t AND hit_id BETWEEN :lo AND :hi");
         if !filters.is_empty() {
             b = b.filter_expression(filters.join(" AND "));
         }
-        run_query(b, q.limit, self.stats.clone()).await
+        let mut out = run_query(b, q.limit, self.stats.clone()).await?;
+
+        // Flood items: few (one head and one counter per flooded bucket and
+        // source), read whole, filtered in `query`. A bucket is at most a day
+        // (ThrottleWindowMinutes <= 1440), so a head of a bucket that
+        // started a day before `since` may hold hits after it.
+        let prefix = format!("{}{token_id}-", flood::FLOOD_PREFIX);
+        let mut f = self
+            .hits_query()
+            .expression_attribute_values(":t", AttributeValue::S(token_id.into()));
+        let since_bucket = q
+            .since
+            .as_ref()
+            .map(|s| s.unix_ms() - 86_400_000)
+            .filter(|ms| *ms >= 1_000_000_000_000);
+        f = match since_bucket {
+            // Bucket starts are 13-digit milliseconds until the year 2286, so
+            // the text order is the numeric order.
+            Some(ms) => f
+                .expression_attribute_values(":flo", AttributeValue::S(format!("{prefix}{ms}")))
+                .expression_attribute_values(":fhi", AttributeValue::S(format!("{prefix}~")))
+                .key_condition_expression("token_id = :t AND hit_id BETWEEN :flo AND :fhi"),
+            None => f
+                .expression_attribute_values(":fp", AttributeValue::S(prefix))
+                .key_condition_expression("token_id = :t AND begins_with(hit_id, :fp)"),
+        };
+        out.extend(run_query(f, None, self.stats.clone()).await?);
+        Ok(out)
     }
 
-    /// Queries by source address: the `ip` index.
+    /// Queries by source address: the `ip` index (keys), then the items.
     async fn by_ip(&self, ip: &str, q: &HitQuery) -> Result<Vec<Item>> {
         if ip.is_empty() {
             return Ok(Vec::new());
@@ -212,11 +270,14 @@ impl DynamoStore {
             b = b.expression_attribute_values(":since", AttributeValue::S(since.to_string()));
             key.push_str(" AND received_at >= :since");
         }
-        run_query(b.key_condition_expression(key), q.limit, self.stats.clone()).await
+        let keys = run_query(b.key_condition_expression(key), q.limit, self.stats.clone()).await?;
+        self.items_of(keys, q.limit).await
     }
 
-    /// Queries by time: one `day` partition per day, newest day first,
-    /// [`DAY_BATCH`] days at a time, until `limit` hits are found.
+    /// Queries by time: every shard of one `day` partition per day (and the
+    /// unsharded key of items written before sharding), newest day first,
+    /// [`DAY_BATCH`] days at a time, until `limit` hits are found; then the
+    /// items of the newest `limit` keys.
     async fn by_day(&self, q: &HitQuery) -> Result<Vec<Item>> {
         let today = OffsetDateTime::now_utc().date();
         let oldest = match &q.since {
@@ -232,39 +293,66 @@ impl DynamoStore {
                 None => break,
             }
         }
-        let mut out: Vec<Item> = Vec::new();
+        let mut keys: Vec<Item> = Vec::new();
         for batch in days.chunks(DAY_BATCH) {
             let mut set = tokio::task::JoinSet::new();
             for (i, day) in batch.iter().enumerate() {
-                let mut b = self
-                    .hits_query()
-                    .index_name(INDEX_BY_DAY)
-                    .expression_attribute_values(":d", AttributeValue::S(day_key(*day)));
-                let mut key = "#day = :d".to_string();
-                if let Some(since) = &q.since {
-                    b = b.expression_attribute_values(":since", AttributeValue::S(since.to_string()));
-                    key.push_str(" AND received_at >= :since");
+                let base = day_key(*day);
+                let partitions = (0..DAY_SHARDS)
+                    .map(|s| format!("{base}#{s}"))
+                    .chain(std::iter::once(base.clone()));
+                for part in partitions {
+                    let mut b = self
+                        .hits_query()
+                        .index_name(INDEX_BY_DAY)
+                        .expression_attribute_values(":d", AttributeValue::S(part));
+                    let mut key = "#day = :d".to_string();
+                    if let Some(since) = &q.since {
+                        b = b.expression_attribute_values(":since", AttributeValue::S(since.to_string()));
+                        key.push_str(" AND received_at >= :since");
+                    }
+                    // `day` is a reserved word in DynamoDB expressions.
+                    let b = b
+                        .expression_attribute_names("#day", "day")
+                        .key_condition_expression(key);
+                    let (limit, stats) = (q.limit, self.stats.clone());
+                    set.spawn(async move { (i, run_query(b, limit, stats).await) });
                 }
-                // `day` is a reserved word in DynamoDB expressions.
-                let b = b
-                    .expression_attribute_names("#day", "day")
-                    .key_condition_expression(key);
-                let (limit, stats) = (q.limit, self.stats.clone());
-                set.spawn(async move { (i, run_query(b, limit, stats).await) });
             }
-            let mut results: Vec<(usize, Vec<Item>)> = Vec::with_capacity(batch.len());
             while let Some(joined) = set.join_next().await {
-                let (i, r) = joined.map_err(|e| Error::Store(format!("query task failed: {e}")))?;
-                results.push((i, r?));
+                let (_, r) = joined.map_err(|e| Error::Store(format!("query task failed: {e}")))?;
+                keys.extend(r?);
             }
-            results.sort_by_key(|(i, _)| *i);
-            out.extend(results.into_iter().flat_map(|(_, items)| items));
-            if q.limit.is_some_and(|n| out.len() >= n) {
+            // Days are walked newest first: once a batch of days holds
+            // `limit` keys, older days cannot hold any of the newest `limit`.
+            if q.limit.is_some_and(|n| keys.len() >= n) {
                 break;
             }
         }
-        Ok(out)
+        self.items_of(keys, q.limit).await
     }
+
+    /// The table items of index `keys`: the newest `limit` of them, read
+    /// with BatchGetItem (the indexes project keys only).
+    async fn items_of(&self, mut keys: Vec<Item>, limit: Option<usize>) -> Result<Vec<Item>> {
+        let s = |i: &Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        keys.sort_by_key(|k| std::cmp::Reverse((s(k, "received_at"), s(k, "hit_id"))));
+        if let Some(n) = limit {
+            keys.truncate(n);
+        }
+        let want: Vec<(String, String)> = keys.iter().map(|k| (s(k, "token_id"), s(k, "hit_id"))).collect();
+        self.batch_get(want).await
+    }
+}
+
+/// The `day` shard of a hit id: FNV-1a, stable across processes and releases.
+pub fn day_shard(hit_id: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in hit_id.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % DAY_SHARDS
 }
 
 /// `YYYY-MM-DD`.
@@ -492,10 +580,10 @@ impl TokenStore for DynamoStore {
     }
 }
 
-#[async_trait]
-impl HitStore for DynamoStore {
-    async fn put(&self, hit: &Hit) -> Result<()> {
-        // Unconditional: a retried PutItem of the same hit writes the same item.
+impl DynamoStore {
+    /// Puts one hit item. Unconditional: a retried PutItem of the same hit
+    /// writes the same item.
+    async fn put_hit(&self, hit: &Hit) -> Result<()> {
         self.client
             .put_item()
             .table_name(&self.hits_table)
@@ -505,6 +593,18 @@ impl HitStore for DynamoStore {
             .map_err(sdk_error)?;
         Ok(())
     }
+}
+
+#[async_trait]
+impl HitStore for DynamoStore {
+    async fn put(&self, hit: &Hit) -> Result<()> {
+        self.put_hit(hit).await
+    }
+
+    /// The flood rule with a counter item per (token, source, bucket): see [`flood`].
+    async fn record(&self, hit: &Hit, rule: &crate::domain::flood::FloodRule) -> Result<super::Kept> {
+        self.record_flood(hit, rule).await
+    }
 
     async fn query(&self, q: &HitQuery) -> Result<Vec<Hit>> {
         let items = match (&q.token_id, &q.source_ip) {
@@ -512,7 +612,10 @@ impl HitStore for DynamoStore {
             (None, Some(ip)) => self.by_ip(ip, q).await?,
             (None, None) => self.by_day(q).await?,
         };
-        let hits: Vec<Hit> = items.into_iter().map(|i| decode(i, "hit")).collect::<Result<_>>()?;
+        let hits = self.decode_hits(items).await?;
+        // Flood heads come from their own range of the token's partition;
+        // the filters apply to them here (and are no-ops for the rest).
+        let hits = hits.into_iter().filter(|h| super::matches(q, h)).collect();
         Ok(apply_limit(hits, q.limit))
     }
 }
@@ -548,10 +651,23 @@ mod tests {
             .unwrap()
             .unix_timestamp();
         assert_eq!(item["expires_at"], AttributeValue::N((t + 30 * 86_400).to_string()));
-        assert_eq!(item["day"], AttributeValue::S("2026-11-28".into()));
+        let day = item["day"].as_s().unwrap();
+        assert!(day.starts_with("2026-11-28#"), "{day}");
+        let shard: u32 = day["2026-11-28#".len()..].parse().unwrap();
+        assert!(shard < DAY_SHARDS);
         assert_eq!(item["ip"], AttributeValue::S("203.0.113.9".into()));
         let back: Hit = decode(item, "hit").unwrap();
         assert_eq!(back, hit("203.0.113.9"));
+    }
+
+    #[test]
+    fn day_shards_spread_hit_ids() {
+        let mut seen = [0u32; DAY_SHARDS as usize];
+        for i in 0..400u128 {
+            seen[day_shard(&ulid::Ulid::from_parts(1_800_000_000_000, i).to_string()) as usize] += 1;
+        }
+        assert!(seen.iter().all(|n| *n > 50), "{seen:?}");
+        assert_eq!(day_shard("x"), day_shard("x"), "stable");
     }
 
     #[test]

@@ -60,7 +60,11 @@ impl AlertState for MemoryAlertState {
 
     async fn commit(&self, c: &Commit) -> Result<bool> {
         let mut g = self.lock()?;
-        if c.marker.as_ref().is_some_and(|m| g.markers.contains_key(&m.hit_id)) {
+        if c.marker
+            .iter()
+            .chain(&c.folded)
+            .any(|m| g.markers.contains_key(&m.hit_id))
+        {
             return Ok(false);
         }
         let window_ok = match &c.window {
@@ -76,7 +80,7 @@ impl AlertState for MemoryAlertState {
         if c.outbox.iter().any(|e| g.outbox.contains_key(&e.key)) {
             return Ok(false);
         }
-        if let Some(m) = &c.marker {
+        for m in c.marker.iter().chain(&c.folded) {
             g.markers.insert(m.hit_id.clone(), m.clone());
         }
         // One process never sees a hit twice once it is delivered, so keep
@@ -92,9 +96,12 @@ impl AlertState for MemoryAlertState {
             Some(WindowWrite::Replace { window, .. }) => {
                 g.windows.insert(window.pair.clone(), (**window).clone());
             }
-            Some(WindowWrite::Count { pair, hit, .. }) => {
+            Some(WindowWrite::Count {
+                pair, hit, n, floods, ..
+            }) => {
                 if let Some(w) = g.windows.get_mut(pair) {
-                    w.suppressed += 1;
+                    w.suppressed += n;
+                    w.floods.extend(floods.iter().cloned());
                     w.version += 1;
                     w.last_hit = Some((**hit).clone());
                 }

@@ -104,6 +104,18 @@ impl TokenStore for MemoryStore {
 }
 
 #[async_trait]
+impl crate::store::FloodCounters for MemoryStore {
+    async fn flood_heads(&self, token_id: &str, ids: &[String]) -> Result<Vec<Hit>> {
+        let hits = self.hits.lock().expect("lock");
+        Ok(hits
+            .iter()
+            .filter(|h| h.token_id == token_id && h.flood.is_some() && ids.contains(&h.hit_id))
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
 impl HitStore for MemoryStore {
     async fn put(&self, hit: &Hit) -> Result<()> {
         if self.fail_writes.load(Ordering::Relaxed) {
