@@ -267,7 +267,9 @@ fn crate_violations() -> Vec<String> {
         for f in files {
             // Tests and benchmark programs (examples) build their own
             // fixtures from adapters, as the library's unit tests may.
-            if f.components().any(|c| c.as_os_str() == "tests" || c.as_os_str() == "examples") {
+            if f.components()
+                .any(|c| c.as_os_str() == "tests" || c.as_os_str() == "examples")
+            {
                 continue;
             }
             let text = fs::read_to_string(&f).unwrap();
