@@ -28,17 +28,6 @@ use std::time::{Duration, Instant};
 /// A secret ARN in moto's account that does not exist.
 const MISSING_SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:honeytoken/missing-AbCdEf";
 
-fn aws_env() -> Vec<(&'static str, String)> {
-    let get = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-    vec![
-        ("AWS_ENDPOINT_URL", support::endpoint()),
-        ("AWS_ACCESS_KEY_ID", get("AWS_ACCESS_KEY_ID", "testing")),
-        ("AWS_SECRET_ACCESS_KEY", get("AWS_SECRET_ACCESS_KEY", "testing")),
-        ("AWS_REGION", get("AWS_REGION", "us-east-1")),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-    ]
-}
-
 /// The JSON log lines of a function that are EMF records of `metric`.
 fn metric_lines(f: &Function, metric: &str) -> Vec<Value> {
     f.logs
@@ -109,7 +98,7 @@ fn decoy_env(
     floor_ms: u64,
     extra: &[(&'static str, String)],
 ) -> Vec<(&'static str, String)> {
-    let mut env = aws_env();
+    let mut env = support::function_env();
     env.extend([
         ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
         ("HITS_TABLE", tables.name("HitsTable").to_string()),
@@ -240,7 +229,7 @@ async fn secret(conf: &aws_config::SdkConfig, value: &str) -> String {
 }
 
 fn alerter(api: &RuntimeApi, tables: &support::Tables, topic: &Topic, extra: &[(&'static str, String)]) -> Function {
-    let mut env = aws_env();
+    let mut env = support::function_env();
     env.extend([
         ("ALERT_STATE_TABLE", tables.name("AlertStateTable").to_string()),
         ("ALERT_TOPIC_ARN", topic.arn.clone()),

@@ -21,18 +21,6 @@ use honeytoken::wiring::stack::signing_key;
 use runtime_api::{Function, RuntimeApi, workspace_bin};
 use serde_json::{Value, json};
 
-/// The SDK environment pointing a binary at moto.
-fn aws_env() -> Vec<(&'static str, String)> {
-    let get = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-    vec![
-        ("AWS_ENDPOINT_URL", support::endpoint()),
-        ("AWS_ACCESS_KEY_ID", get("AWS_ACCESS_KEY_ID", "testing")),
-        ("AWS_SECRET_ACCESS_KEY", get("AWS_SECRET_ACCESS_KEY", "testing")),
-        ("AWS_REGION", get("AWS_REGION", "us-east-1")),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-    ]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_used_token_becomes_an_alert_on_the_queue() {
     let decoy_bin = workspace_bin("decoy");
@@ -62,7 +50,7 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
 
     // 1. The decoy binary answers an HTTP API v2 event carrying the token.
     let decoy_api = RuntimeApi::start().await;
-    let mut env = aws_env();
+    let mut env = support::function_env();
     env.extend([
         ("TOKENS_TABLE", tables.name("TokensTable").to_string()),
         ("HITS_TABLE", tables.name("HitsTable").to_string()),
@@ -110,7 +98,7 @@ async fn a_used_token_becomes_an_alert_on_the_queue() {
     let records = stream_records(&conf, tables.name("HitsTable")).await;
     assert_eq!(records.len(), 1);
     let alerter_api = RuntimeApi::start().await;
-    let mut env = aws_env();
+    let mut env = support::function_env();
     env.extend([
         ("ALERT_STATE_TABLE", tables.name("AlertStateTable").to_string()),
         ("ALERT_TOPIC_ARN", topic.arn.clone()),

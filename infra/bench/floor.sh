@@ -18,11 +18,11 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DUR=${1:-10}
 ROUNDS=${2:-200}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --bin honeytoken --no-default-features --features cli -q
-
 # shellcheck source=lib.sh
 source "$ROOT/infra/bench/lib.sh"
+need_wrk
+build_lean
+
 
 HT=target/release/honeytoken
 TOKEN=$($HT --data-dir "$WORK/ht" mint --kind key --prefix acme_live_ --label floor --format json \

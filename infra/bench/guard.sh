@@ -26,17 +26,13 @@ DUR=${1:-10}
 CONN=${2:-32}
 FCONN=${3:-8}
 DELAY=${4:-4}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-
-VENV=infra/bench/.venv
-if [ ! -x "$VENV/bin/gunicorn" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r infra/bench/requirements.txt
-fi
-cargo build --release --bin honeytoken --no-default-features --features cli -q
-
 # shellcheck source=lib.sh
 source "$ROOT/infra/bench/lib.sh"
+need_wrk
+need_baseline
+
+build_lean
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 

@@ -1,6 +1,7 @@
-# Shared by the bench scripts (sourced): a work directory removed on exit,
-# servers tracked by pid and stopped on exit, free loopback ports, and the
-# check that a port is served by the process we started.
+# Shared by the bench scripts (sourced from the repository root): a work
+# directory removed on exit, servers tracked by pid and stopped on exit, free
+# loopback ports, the check that a port is served by the process we started,
+# and the two things every harness needs first.
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -14,3 +15,17 @@ check_owner() {
   local port=$1 pid=$2
   ss -ltnpH "sport = :$port" | grep -q "pid=$pid," || { echo "port $port is not served by pid $pid" >&2; exit 1; }
 }
+
+need_wrk() { command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }; }
+
+# The baseline's Python (Flask, gunicorn) in infra/bench/.venv.
+VENV=infra/bench/.venv
+need_baseline() {
+  if [ ! -x "$VENV/bin/gunicorn" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q -r infra/bench/requirements.txt
+  fi
+}
+
+# The lean release build (no AWS SDK): what a single-host user runs.
+build_lean() { cargo build --release --bin honeytoken --no-default-features --features cli -q; }

@@ -10,18 +10,12 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DUR=${1:-10}
 CONN=${2:-64}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-
-VENV=infra/bench/.venv
-if [ ! -x "$VENV/bin/gunicorn" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r infra/bench/requirements.txt
-fi
-# serve needs no AWS SDK; the lean build is the one a single-host user runs.
-cargo build --release --bin honeytoken --no-default-features --features cli -q
-
 # shellcheck source=lib.sh
 source "$ROOT/infra/bench/lib.sh"
+need_wrk
+need_baseline
+
+build_lean
 
 HT=target/release/honeytoken
 TOKEN=$($HT --data-dir "$WORK/ht" mint --kind key --prefix acme_live_ --label bench --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

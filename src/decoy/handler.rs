@@ -461,14 +461,24 @@ impl LateAlerts {
                 channel = self.notifier.name(),
                 "a hit not stored in time was alerted on by the decoy itself"
             ),
-            Err(e) => tracing::error!(
-                event = "late_alert_failed",
-                hit_id = %hit.hit_id,
-                channel = self.notifier.name(),
-                error = %e,
-                "a hit not stored in time could not be alerted on; the log line above holds it"
-            ),
+            Err(e) => {
+                // Not sent: the pair's next late hit tries again rather than
+                // being taken for already alerted.
+                self.forget(hit);
+                tracing::error!(
+                    event = "late_alert_failed",
+                    hit_id = %hit.hit_id,
+                    channel = self.notifier.name(),
+                    error = %e,
+                    "a hit not stored in time could not be alerted on; the log line above holds it"
+                )
+            }
         }
+    }
+
+    fn forget(&self, hit: &Hit) {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.remove(&(hit.token_id.clone(), hit.source_ip.clone()));
     }
 }
 
@@ -547,6 +557,43 @@ mod tests {
     use crate::domain::token::{Alphabet, KeyShape, MintSpec, mint};
     use crate::store::HitStore;
     use crate::store::memory::MemoryStore;
+
+    /// A channel that fails its first `fail` deliveries, then delivers.
+    struct Flaky {
+        fail: usize,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::notify::Notifier for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        async fn notify(&self, _: &crate::domain::alert::Alert) -> crate::Result<()> {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.fail {
+                Err(crate::Error::Store("down".into()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_alert_not_sent_is_tried_again_and_a_sent_one_is_not_repeated() {
+        let flaky = Arc::new(Flaky {
+            fail: 1,
+            calls: Default::default(),
+        });
+        let late = LateAlerts::new(flaky.clone(), std::time::Duration::from_secs(900));
+        let hit = honeytoken_core::testkit::hit_at("tok1", "203.0.113.5", 0, 1);
+        // The first publish fails: the pair's next late hit tries again.
+        late.send(&hit, Stored::Failed, None).await;
+        late.send(&hit, Stored::Failed, None).await;
+        // Sent once: repeats within the window stay quiet.
+        late.send(&hit, Stored::Failed, None).await;
+        assert_eq!(flaky.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
 
     fn setup() -> (Decoy, Arc<MemoryStore>, SigningKey) {
         let key = SigningKey::from_secret(&[5u8; 32]).unwrap();

@@ -247,3 +247,16 @@ pub fn fixture(rel: &str) -> String {
     let p: &Path = &workspace_root().join(rel);
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// The environment a function binary needs to reach moto: the endpoint,
+/// dummy credentials (or the caller's) and a region.
+pub fn function_env() -> Vec<(&'static str, String)> {
+    let get = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_ACCESS_KEY_ID", get("AWS_ACCESS_KEY_ID", "testing")),
+        ("AWS_SECRET_ACCESS_KEY", get("AWS_SECRET_ACCESS_KEY", "testing")),
+        ("AWS_REGION", get("AWS_REGION", "us-east-1")),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
