@@ -322,3 +322,59 @@ fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
 fn alerts_of(s: &Server) -> Vec<String> {
     s.alerts()
 }
+
+/// The guard shares `serve`'s accept loop: under a low open-file limit,
+/// clients that open connections and never finish a request head cannot
+/// make it run out of descriptors; a connection over the cap gets a busy
+/// server's 503 at once, and once the slow clients go, requests pass
+/// through again.
+#[test]
+fn slow_clients_cannot_exhaust_the_guards_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    mint(dir.path(), &["--kind", "key", "--label", "slow"]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone());
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_full(
+        dir.path(),
+        &["prlimit", "--nofile=256:256", "--"],
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &[],
+    );
+    assert!(
+        proxy
+            .stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("lowered from 4096")),
+        "the cap follows the open-file limit"
+    );
+    let slow: Vec<TcpStream> = (0..300)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(proxy.addr).ok()?;
+            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n").ok()?;
+            Some(s)
+        })
+        .collect();
+    assert_eq!(slow.len(), 300, "every connection was accepted or answered");
+    std::thread::sleep(Duration::from_millis(500));
+    let (raw, resp) = request(proxy.addr, &get_req("/small"));
+    assert_eq!(
+        resp.status,
+        "HTTP/1.1 503 Service Unavailable",
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing over the cap reached the upstream"
+    );
+    drop(slow);
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, resp) = request(proxy.addr, &get_req("/small"));
+    assert_eq!(resp.status, "HTTP/1.1 200 OK");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    let lines = proxy.stderr.lock().unwrap().clone();
+    assert!(!lines.iter().any(|l| l.contains("Too many open files")), "{lines:?}");
+}

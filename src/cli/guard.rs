@@ -68,6 +68,11 @@ pub struct GuardArgs {
     /// Also POST each alert as JSON to this URL (local backend).
     #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
     pub webhook: Option<String>,
+    /// Client connections served at once; more are answered 503 and closed,
+    /// as a busy API would. Lowered to fit the open-file limit (each client
+    /// connection may hold one to the upstream too).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
     /// Throttle window of the local alert fan-out (as for `serve`).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub throttle_window: Duration,
@@ -226,6 +231,13 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         authority,
         answer: a.answer.then(|| crate::decoy::persona::Persona::default().response()),
     });
+    let max_connections = super::serve::server::connection_cap(a.max_connections.saturating_mul(2)) / 2;
+    if max_connections < a.max_connections {
+        eprintln!(
+            "serving at most {max_connections} connections at once (lowered from {} to fit the open-file limit)",
+            a.max_connections
+        );
+    }
     let listener = tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
         Error::Config(format!(
             "cannot listen on {}: {e}; pick another with --listen HOST:PORT",
@@ -234,7 +246,7 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
     })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
     eprintln!("listening on http://{local}  (guarding {} as {service:?})", a.upstream);
-    serve(listener, proxy, super::serve::shutdown_signal())
+    serve(listener, proxy, max_connections.max(1), super::serve::shutdown_signal())
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Flush: the last reporter goes, the queue drains into the store, then the fan-out.
@@ -250,53 +262,40 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
     Ok(())
 }
 
+/// The shared accept loop (connection cap, busy answer, graceful
+/// shutdown) with the proxy's connections: no title-casing or other
+/// rewriting of the upstream's answer.
 async fn serve(
     listener: tokio::net::TcpListener,
     proxy: Arc<Proxy>,
+    max_connections: usize,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    use crate::cli::serve::server::{HEAD_TIMEOUT, MAX_HEAD, SHUTDOWN_GRACE};
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let p = proxy.clone();
-                let svc = service_fn(move |req| {
-                    let p = p.clone();
-                    async move { Ok::<_, Infallible>(p.handle(peer, req).await) }
-                });
-                let conn = http1::Builder::new()
-                    .max_buf_size(MAX_HEAD)
-                    .max_headers(1024)
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEAD_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), svc);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended");
-                    }
-                });
-            }
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
-        tracing::warn!("some connections were still open at shutdown");
-    }
-    drop(proxy);
-    Ok(())
+    use crate::cli::serve::server::{HEAD_TIMEOUT, MAX_HEAD, accept, raw_response};
+    let mut busy = http::Response::new(Bytes::new());
+    *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    busy.headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    accept(
+        listener,
+        max_connections,
+        raw_response(&busy),
+        shutdown,
+        move |stream, peer| {
+            let p = proxy.clone();
+            let svc = service_fn(move |req| {
+                let p = p.clone();
+                async move { Ok::<_, Infallible>(p.handle(peer, req).await) }
+            });
+            http1::Builder::new()
+                .max_buf_size(MAX_HEAD)
+                .max_headers(1024)
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), svc)
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulConnection;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -132,7 +133,7 @@ async fn read_body(mut body: Incoming, keep: usize, drain: usize, deadline: toki
 }
 
 /// A response as bytes on the wire (for answers given outside hyper).
-fn raw_response(r: &http::Response<Bytes>) -> Vec<u8> {
+pub fn raw_response(r: &http::Response<Bytes>) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\n",
         r.status().as_u16(),
@@ -190,10 +191,49 @@ pub async fn run(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let busy_answer = raw_response(&decoy.persona().busy_response());
+    accept(
+        listener,
+        limits.max_connections,
+        busy_answer,
+        shutdown,
+        move |stream, peer| {
+            http1::Builder::new()
+                .max_buf_size(MAX_HEAD)
+                .max_headers(1024)
+                // As most API servers write them; hyper's default is lower case,
+                // which few real APIs send.
+                .title_case_headers(true)
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(stream), service(decoy.clone(), peer, limits.body_timeout))
+        },
+    )
+    .await
+}
+
+/// The accept loop of every listener (`serve`, `guard`): at most
+/// `max_connections` connections are served at once, each by the
+/// connection `connection` makes; one over the cap gets `busy_answer` (raw
+/// bytes, as from a busy server) and is closed, so the process never runs
+/// out of file descriptors and keeps accepting. When `shutdown` resolves,
+/// accepting stops and open connections get [`SHUTDOWN_GRACE`] to finish.
+pub async fn accept<C, F>(
+    listener: TcpListener,
+    max_connections: usize,
+    busy_answer: Vec<u8>,
+    shutdown: impl Future<Output = ()>,
+    connection: F,
+) -> std::io::Result<()>
+where
+    F: Fn(TcpStream, SocketAddr) -> C,
+    C: GracefulConnection + Send + 'static,
+    C::Error: std::fmt::Display,
+{
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     let busy = Arc::new(Semaphore::new(BUSY_ANSWERS));
-    let busy_answer = Arc::new(raw_response(&decoy.persona().busy_response()));
+    let busy_answer = Arc::new(busy_answer);
     let mut over_cap: u64 = 0;
     let mut last_over_cap_log = tokio::time::Instant::now() - Duration::from_secs(60);
     tokio::pin!(shutdown);
@@ -213,7 +253,7 @@ pub async fn run(
                     over_cap += 1;
                     if last_over_cap_log.elapsed() >= Duration::from_secs(10) {
                         last_over_cap_log = tokio::time::Instant::now();
-                        tracing::warn!(connections = limits.max_connections, refused = over_cap, "connection cap reached; answering 503");
+                        tracing::warn!(connections = max_connections, refused = over_cap, "connection cap reached; answering 503");
                     }
                     match busy.clone().try_acquire_owned() {
                         Ok(permit) => {
@@ -232,16 +272,7 @@ pub async fn run(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let conn = http1::Builder::new()
-                    .max_buf_size(MAX_HEAD)
-                    .max_headers(1024)
-                    // As most API servers write them; hyper's default is lower case,
-                    // which few real APIs send.
-                    .title_case_headers(true)
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(limits.header_timeout)
-                    .serve_connection(TokioIo::new(stream), service(decoy.clone(), peer, limits.body_timeout));
-                let conn = graceful.watch(conn);
+                let conn = graceful.watch(connection(stream, peer));
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended");
