@@ -409,10 +409,7 @@ impl AlertState for DynamoAlertState {
             Ok(out) => Ok(Claim::Claimed(Box::new(Self::entry_from(
                 &out.attributes.unwrap_or_default(),
             )?))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if super::condition_failed(&e) => {
                 let g = self
                     .client
                     .get_item()
@@ -441,12 +438,7 @@ impl AlertState for DynamoAlertState {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if super::condition_failed(&e) => Ok(()),
             Err(e) => Err(err("release", e)),
         }
     }

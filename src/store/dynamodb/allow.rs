@@ -69,10 +69,7 @@ impl DynamoStore {
                 .await;
             match r {
                 Ok(_) => return Ok(true),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                {
+                Err(e) if super::condition_failed(&e) => {
                     continue;
                 }
                 Err(e) => return Err(sdk_error(e)),

@@ -196,12 +196,7 @@ impl DynamoStore {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if super::condition_failed(&e) => Ok(()),
             Err(e) => Err(sdk_error(e)),
         }
     }

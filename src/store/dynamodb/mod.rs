@@ -423,6 +423,13 @@ where
     Error::backend("DynamoDB", kind, detail, hint, e)
 }
 
+/// Whether `e` is DynamoDB's answer that a conditional write's condition
+/// did not hold (ConditionalCheckFailedException), which every conditional
+/// write here treats as an outcome, not a failure.
+pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
+}
+
 fn decode<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {
     from_item(item).map_err(|e| Error::Store(format!("corrupt {what} item: {e}")))
 }
@@ -441,12 +448,7 @@ impl DynamoStore {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(refused(token.id.clone()))
-            }
+            Err(e) if condition_failed(&e) => Err(refused(token.id.clone())),
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -473,12 +475,7 @@ impl crate::store::MarkStore for DynamoStore {
             .await;
         match r {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(sdk_error(e)),
         }
     }
