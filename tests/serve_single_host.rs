@@ -161,7 +161,13 @@ fn a_spool_left_by_a_crash_is_replayed_and_a_clean_stop_drains_it() {
 fn a_flood_keeps_the_first_hits_whole_and_counts_the_rest_per_source() {
     let dir = tempfile::tempdir().unwrap();
     let (id, token) = mint(dir.path(), &["--kind", "key", "--label", "flooded"]);
-    let srv = Server::start(dir.path(), &["--flood-whole", "3", "--min-latency", "0ms"]);
+    // A bucket of a week: buckets start at fixed clock times, and the 45
+    // requests must not straddle a start (with 15 minutes they would on
+    // about one run in a thousand).
+    let srv = Server::start(
+        dir.path(),
+        &["--flood-whole", "3", "--flood-bucket", "7days", "--min-latency", "0ms"],
+    );
     let mut agents = Vec::new();
     for i in 0..40 {
         let ua = format!("scanner/{}", i % 12);
