@@ -40,7 +40,8 @@ The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
 
 The guard uses one worker thread per core. Beside a service that keeps the
 cores busy itself, TOKIO_WORKER_THREADS=1 costs less CPU per request (fewer
-cross-thread wake-ups; BENCHMARKS.md has the figures)."
+cross-thread wake-ups), so the service keeps more of its throughput, but the
+tail latency the guard adds grows (BENCHMARKS.md has both figures)."
 )]
 pub struct GuardArgs {
     /// Address to listen on (port 0 picks a free port).
