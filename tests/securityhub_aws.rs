@@ -11,7 +11,7 @@ mod support;
 use alerts::Topic;
 use aws_sdk_securityhub::types::{AwsSecurityFinding, SeverityLabel};
 use honeytoken::domain::hit::{Asn, Geo, Hit};
-use honeytoken::wiring::alerter::{AlerterEnv, pipeline};
+use honeytoken::wiring::alerter::pipeline;
 use support::Tables;
 use time::OffsetDateTime;
 
@@ -65,13 +65,7 @@ async fn a_hit_its_repeats_and_summary_are_one_updated_finding() {
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let tables = Tables::create(&ddb).await;
     let topic = Topic::create(&conf).await;
-    let env = AlerterEnv::from_lookup(|k| match k {
-        "ALERT_STATE_TABLE" => Some(tables.name("AlertStateTable").to_string()),
-        "ALERT_TOPIC_ARN" => Some(topic.arn.clone()),
-        "SECURITY_HUB_FINDINGS" => Some("true".into()),
-        _ => None,
-    })
-    .unwrap();
+    let env = alerts::alerter_env(&tables, &topic, &[("SECURITY_HUB_FINDINGS", "true")]);
     let sh = aws_sdk_securityhub::Client::new(&conf);
     let _ = sh.enable_security_hub().send().await;
     let p = pipeline(&conf, &env).await.unwrap();

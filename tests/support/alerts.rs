@@ -340,3 +340,18 @@ where
     }
     Delivered::All { invocations }
 }
+
+/// The alerter's environment for `tables`' alert state and `topic`, plus
+/// `extra` variables (`SECURITY_HUB_FINDINGS`, say): what the template sets.
+pub fn alerter_env(
+    tables: &crate::support::Tables,
+    topic: &Topic,
+    extra: &[(&str, &str)],
+) -> honeytoken::wiring::alerter::AlerterEnv {
+    honeytoken::wiring::alerter::AlerterEnv::from_lookup(|k| match k {
+        "ALERT_STATE_TABLE" => Some(tables.name("AlertStateTable").to_string()),
+        "ALERT_TOPIC_ARN" => Some(topic.arn.clone()),
+        _ => extra.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string()),
+    })
+    .expect("alerter environment")
+}

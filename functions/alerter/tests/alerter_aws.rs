@@ -39,12 +39,7 @@ async fn rig() -> Rig {
     let tables = Tables::create(&ddb).await;
     let store = DynamoStore::new(ddb, tables.name("TokensTable"), tables.name("HitsTable"));
     let topic = Topic::create(&conf).await;
-    let env = AlerterEnv::from_lookup(|k| match k {
-        "ALERT_STATE_TABLE" => Some(tables.name("AlertStateTable").to_string()),
-        "ALERT_TOPIC_ARN" => Some(topic.arn.clone()),
-        _ => None,
-    })
-    .unwrap();
+    let env = alerts::alerter_env(&tables, &topic, &[]);
     Rig {
         conf,
         tables,

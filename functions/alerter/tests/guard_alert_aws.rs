@@ -22,7 +22,7 @@ use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
 use honeytoken::store::dynamodb::DynamoStore;
 use honeytoken::store::{HitQuery, HitStore, TokenStore};
 use honeytoken::wiring::Context;
-use honeytoken::wiring::alerter::{AlerterEnv, pipeline};
+use honeytoken::wiring::alerter::pipeline;
 use honeytoken_guard::{Guard, Reporter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,12 +88,7 @@ async fn a_honeytoken_against_the_real_api_gets_its_answer_and_pages_through_the
 
     // The stack's alert path: stream -> alerter pipeline -> SNS -> SQS.
     let topic = Topic::create(&conf).await;
-    let env = AlerterEnv::from_lookup(|k| match k {
-        "ALERT_STATE_TABLE" => Some(tables.name("AlertStateTable").to_string()),
-        "ALERT_TOPIC_ARN" => Some(topic.arn.clone()),
-        _ => None,
-    })
-    .unwrap();
+    let env = alerts::alerter_env(&tables, &topic, &[]);
     let records = stream_records(&conf, tables.name("HitsTable")).await;
     assert_eq!(records.len(), 1);
     let p = pipeline(&conf, &env).await.unwrap();
