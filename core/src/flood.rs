@@ -116,9 +116,8 @@ pub fn counter_hit(first_counted: &Hit, key: &FloodKey, count: u64, samples: Flo
     Hit {
         hit_id: key.counter_id(),
         count,
-        headers: Default::default(),
         flood: Some(samples),
-        ..first_counted.clone()
+        ..first_counted.without_headers()
     }
 }
 

@@ -227,6 +227,66 @@ impl<'de> Deserialize<'de> for FoundIn {
 }
 
 impl Hit {
+    /// A copy without the request headers (the bulk of a hit), for records
+    /// that keep none, such as a flood counter. Every field is named, so a
+    /// new field must be decided on here.
+    pub fn without_headers(&self) -> Hit {
+        let Hit {
+            token_id,
+            hit_id,
+            received_at,
+            source_ip,
+            user_agent,
+            method,
+            path,
+            query,
+            headers: _,
+            found_in,
+            tampered,
+            tampered_claims,
+            orphan,
+            test,
+            ignored,
+            geo,
+            asn,
+            token_state,
+            label,
+            location,
+            request_id,
+            via,
+            count,
+            origin_unverified,
+            flood,
+        } = self;
+        Hit {
+            token_id: token_id.clone(),
+            hit_id: hit_id.clone(),
+            received_at: *received_at,
+            source_ip: source_ip.clone(),
+            user_agent: user_agent.clone(),
+            method: method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            headers: BTreeMap::new(),
+            found_in: found_in.clone(),
+            tampered: *tampered,
+            tampered_claims: tampered_claims.clone(),
+            orphan: *orphan,
+            test: *test,
+            ignored: *ignored,
+            geo: geo.clone(),
+            asn: asn.clone(),
+            token_state: *token_state,
+            label: label.clone(),
+            location: location.clone(),
+            request_id: request_id.clone(),
+            via: via.clone(),
+            count: *count,
+            origin_unverified: *origin_unverified,
+            flood: flood.clone(),
+        }
+    }
+
     /// Whether this hit should page someone.
     pub fn alerts(&self) -> bool {
         !self.ignored && self.token_state != Some(TokenState::Disabled)
@@ -345,6 +405,31 @@ pub fn new_hit_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_headers_keeps_every_other_field() {
+        let mut h = crate::testkit::hit_at("t", "203.0.113.7", 0, 0);
+        h.headers.insert("x-a".into(), "1".into());
+        h.geo = Some(Geo {
+            country_code: Some("DE".into()),
+            country: None,
+            city: None,
+            latitude: Some(1.5),
+            longitude: None,
+        });
+        h.request_id = Some("r".into());
+        h.tampered_claims = vec!["exp".into()];
+        h.count = 3;
+        let w = h.without_headers();
+        assert!(w.headers.is_empty());
+        assert_eq!(
+            Hit {
+                headers: h.headers.clone(),
+                ..w
+            },
+            h
+        );
+    }
 
     #[test]
     fn the_source_address_is_parsed_canonical() {

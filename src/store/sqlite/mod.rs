@@ -449,4 +449,34 @@ mod tests {
         assert!(c.headers.is_empty());
         assert_eq!(c.flood.as_ref().unwrap().paths.len(), crate::domain::flood::MAX_SAMPLES);
     }
+
+    #[tokio::test]
+    async fn a_cached_flood_counter_is_read_again_when_another_writer_moved_it() {
+        // Two stores on one file: two writers, as two `serve` processes would be.
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            SqliteStore::open(&d.path().join("db")).unwrap(),
+            SqliteStore::open(&d.path().join("db")).unwrap(),
+        );
+        let rule = FloodRule {
+            whole: 2,
+            bucket: std::time::Duration::from_secs(3600),
+        };
+        let h = |n: u32| Hit {
+            path: format!("/p{n}"),
+            ..hit("t", "10.0.0.1", "2026-11-28T10:00:00.000Z")
+        };
+        for n in 0..3 {
+            a.record(&h(n), &rule).await.unwrap();
+        }
+        for n in 3..6 {
+            b.record(&h(n), &rule).await.unwrap();
+        }
+        // `a` cached its counter at 1; `b` has moved it to 4 since.
+        assert_eq!(a.record(&h(6), &rule).await.unwrap(), Kept::Counted { count: 5 });
+        let all = a.query(&HitQuery::default()).await.unwrap();
+        assert_eq!(all.iter().map(|h| h.count).sum::<u64>(), 7);
+        let c = all.iter().find(|h| h.flood.is_some()).unwrap();
+        assert_eq!(c.flood.as_ref().unwrap().paths, ["/p2", "/p3", "/p4", "/p5", "/p6"]);
+    }
 }

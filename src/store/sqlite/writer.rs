@@ -79,10 +79,7 @@ impl Job {
             flood: rule.map(|r| FloodJob {
                 rule: *r,
                 key: r.key(hit),
-                hit: Box::new(Hit {
-                    headers: Default::default(),
-                    ..hit.clone()
-                }),
+                hit: Box::new(hit.without_headers()),
             }),
         })
     }
@@ -127,8 +124,18 @@ CREATE TABLE IF NOT EXISTS spool_done (
 );
 ";
 
+/// Counter records the writer wrote last, by bucket, so a flood's next
+/// batch does not read and decode its counter back. An entry is trusted
+/// only while its count matches the bucket's count in `flood_counts`
+/// (a rolled-back batch or another writer makes them differ: then the
+/// record is read again), and the cache is emptied past
+/// [`COUNTER_CACHE`] entries.
+pub(super) type Counters = HashMap<FloodKey, Hit>;
+/// Counter records cached at most.
+const COUNTER_CACHE: usize = 4096;
+
 /// Applies `jobs` in the open transaction; what became of each.
-fn apply(tx: &rusqlite::Transaction<'_>, jobs: &[&Job]) -> rusqlite::Result<Vec<Kept>> {
+fn apply(tx: &Connection, jobs: &[&Job], counters: &mut Counters) -> rusqlite::Result<Vec<Kept>> {
     let mut kept = vec![Kept::Whole; jobs.len()];
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -171,14 +178,16 @@ fn apply(tx: &rusqlite::Transaction<'_>, jobs: &[&Job]) -> rusqlite::Result<Vec<
             let c = match &mut counter {
                 Some(c) => c,
                 None => {
-                    let stored: Option<String> = tx
-                        .query_row(
-                            "SELECT doc FROM hits WHERE hit_id = ?1",
-                            params![key.counter_id()],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    let existing = stored.and_then(|d| codec::decode::<Hit>("flood counter", &d).ok());
+                    let counted_before = before.saturating_sub(f.rule.whole);
+                    let cached = counters.remove(key).filter(|c| c.count == counted_before);
+                    let existing = match cached {
+                        Some(c) => Some(c),
+                        None => tx
+                            .prepare_cached("SELECT doc FROM hits WHERE hit_id = ?1")?
+                            .query_row(params![key.counter_id()], |r| r.get::<_, String>(0))
+                            .optional()?
+                            .and_then(|d| codec::decode::<Hit>("flood counter", &d).ok()),
+                    };
                     counter.insert(existing.unwrap_or_else(|| counter_hit(&f.hit, key, 0, FloodSamples::default())))
                 }
             };
@@ -189,11 +198,21 @@ fn apply(tx: &rusqlite::Transaction<'_>, jobs: &[&Job]) -> rusqlite::Result<Vec<
         if let Some(c) = counter {
             let doc =
                 codec::encode("flood counter", &c).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (hit_id) DO UPDATE SET doc = excluded.doc",
-                params![c.hit_id, c.token_id, c.received_at.to_string(), c.source_ip, doc],
-            )?;
+            )?
+            .execute(params![
+                c.hit_id,
+                c.token_id,
+                c.received_at.to_string(),
+                c.source_ip,
+                doc
+            ])?;
+            if counters.len() >= COUNTER_CACHE {
+                counters.clear();
+            }
+            counters.insert(key.clone(), c);
         }
     }
     Ok(kept)
@@ -276,6 +295,7 @@ pub(super) struct Writer {
     spool: Option<Spool>,
     durability: Durability,
     last_warning: Option<Instant>,
+    counters: Counters,
 }
 
 /// What the writer left behind when it stopped.
@@ -311,6 +331,7 @@ impl Writer {
             spool,
             durability,
             last_warning: None,
+            counters: Counters::new(),
         }
     }
 
@@ -422,16 +443,26 @@ impl Writer {
     }
 
     fn transaction(&mut self, jobs: &[&Job]) -> Result<Vec<Kept>> {
-        // IMMEDIATE: take the write lock first (waiting per the busy
-        // timeout), rather than upgrade a read snapshot, which WAL refuses
-        // at once without waiting when another writer got in between.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        self.in_transaction(|c, counters| apply(c, jobs, counters))
+    }
+
+    /// Runs `f` in one transaction, committed if it succeeds and rolled
+    /// back if anything fails. IMMEDIATE: take the write lock first
+    /// (waiting per the busy timeout), rather than upgrade a read snapshot,
+    /// which WAL refuses at once without waiting when another writer got
+    /// in between. The statements are prepared once: the writer runs one
+    /// transaction per batch, and parsing them each time showed in profiles.
+    fn in_transaction<T>(&mut self, f: impl FnOnce(&Connection, &mut Counters) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = &self.conn;
+        conn.prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut s| s.execute([]))
             .map_err(super::sql_error)?;
-        let kept = apply(&tx, jobs).map_err(super::sql_error)?;
-        tx.commit().map_err(super::sql_error)?;
-        Ok(kept)
+        let done = f(conn, &mut self.counters)
+            .and_then(|t| conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| t));
+        if done.is_err() && !conn.is_autocommit() {
+            let _ = conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
+        }
+        done.map_err(super::sql_error)
     }
 
     /// Moves the spool into the database in one transaction.
@@ -440,27 +471,23 @@ impl Writer {
         let io = |e: std::io::Error| Error::Store(format!("spool {}: {e}", s.path.display()));
         let (generation, jobs, torn) = s.read().map_err(io)?;
         let path = s.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(super::sql_error)?;
-        let done: bool = tx
-            .query_row("SELECT 1 FROM spool_done WHERE gen = ?1", params![generation], |_| {
-                Ok(())
-            })
-            .optional()
-            .map_err(super::sql_error)?
-            .is_some();
-        if !done {
-            let refs: Vec<&Job> = jobs.iter().collect();
-            apply(&tx, &refs).map_err(super::sql_error)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO spool_done (gen, done_at) VALUES (?1, ?2)",
-                params![generation, crate::domain::time::Timestamp::now().to_string()],
-            )
-            .map_err(super::sql_error)?;
-        }
-        tx.commit().map_err(super::sql_error)?;
+        self.in_transaction(|tx, counters| {
+            let done: bool = tx
+                .query_row("SELECT 1 FROM spool_done WHERE gen = ?1", params![generation], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some();
+            if !done {
+                let refs: Vec<&Job> = jobs.iter().collect();
+                apply(tx, &refs, counters)?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO spool_done (gen, done_at) VALUES (?1, ?2)",
+                    params![generation, crate::domain::time::Timestamp::now().to_string()],
+                )?;
+            }
+            Ok(())
+        })?;
         if torn > 0 {
             tracing::warn!(
                 lines = torn,
