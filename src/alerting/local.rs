@@ -37,6 +37,9 @@ pub const CHANNEL_QUEUE: usize = 1_000;
 pub const MAX_DROP_PAIRS: usize = 10_000;
 /// How often ended windows are looked for.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
+/// Queued hits taken at once: a flood's hits of one pair among them are
+/// decided in one state write ([`crate::alerting::pipeline::Pipeline::fold`]).
+pub const FOLD_BATCH: usize = 64;
 /// How long each channel may take at shutdown to deliver what it has queued.
 pub const SHUTDOWN_DELIVERY: Duration = Duration::from_secs(10);
 
@@ -271,19 +274,37 @@ pub fn spawn_with(
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_report = tokio::time::Instant::now();
+        let mut batch: Vec<(Hit, Stored)> = Vec::with_capacity(FOLD_BATCH);
         loop {
             tokio::select! {
-                item = rx.recv() => {
-                    let Some((hit, stored)) = item else { break };
-                    if let Ok(mut c) = current.lock() {
-                        *c = stored.note().map(|n| (hit.hit_id.clone(), n));
+                n = rx.recv_many(&mut batch, FOLD_BATCH) => {
+                    if n == 0 {
+                        break;
                     }
-                    if let Err(e) = pipeline.process(&hit).await {
-                        report_channel_failure(&format!("alert for hit {}", hit.hit_id), &e);
+                    // A pair's hits queued together are decided in one state write.
+                    let hits: Vec<Option<&Hit>> = batch.iter().map(|(h, _)| Some(h)).collect();
+                    let mut folded = vec![false; hits.len()];
+                    for (i, (hit, stored)) in batch.iter().enumerate() {
+                        if folded[i] {
+                            continue;
+                        }
+                        if let Ok(mut c) = current.lock() {
+                            *c = stored.note().map(|n| (hit.hit_id.clone(), n));
+                        }
+                        let decided = match pipeline.fold(&hits, i, &mut folded).await {
+                            Ok(Some(_)) => Ok(()),
+                            Ok(None) => pipeline.process(hit).await.map(|_| ()),
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = decided {
+                            report_channel_failure(&format!("alert for hit {}", hit.hit_id), &e);
+                        }
+                        if let Ok(mut c) = current.lock() {
+                            *c = None;
+                        }
                     }
-                    if let Ok(mut c) = current.lock() {
-                        *c = None;
-                    }
+                    drop(hits);
+                    batch.clear();
                     for a in summarise_overflow(&pipeline) {
                         for q in &queues {
                             let _ = q.notify(&a).await;
@@ -388,6 +409,84 @@ mod tests {
         assert_eq!(alerts.len(), 2, "{alerts:#?}");
         assert_eq!(alerts[0].suppressed, None);
         assert_eq!(alerts[1].suppressed, Some(499));
+    }
+
+    /// The memory state, counting its decide-phase writes.
+    #[derive(Default)]
+    struct CountingState {
+        inner: crate::store::memory::MemoryAlertState,
+        commits: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl AlertState for CountingState {
+        async fn marker(&self, hit_id: &str) -> crate::Result<Option<crate::store::Marker>> {
+            self.inner.marker(hit_id).await
+        }
+        async fn window(&self, pair: &crate::store::PairKey) -> crate::Result<Option<crate::store::Window>> {
+            self.inner.window(pair).await
+        }
+        async fn commit(&self, c: &crate::store::Commit) -> crate::Result<bool> {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.inner.commit(c).await
+        }
+        async fn claim(
+            &self,
+            key: &crate::store::OutboxKey,
+            now_ms: i64,
+            lease_ms: i64,
+        ) -> crate::Result<crate::store::Claim> {
+            self.inner.claim(key, now_ms, lease_ms).await
+        }
+        async fn release(&self, key: &crate::store::OutboxKey) -> crate::Result<()> {
+            self.inner.release(key).await
+        }
+        async fn complete(&self, key: &crate::store::OutboxKey) -> crate::Result<()> {
+            self.inner.complete(key).await
+        }
+        async fn expired_windows(&self, now_ms: i64) -> crate::Result<Vec<crate::store::Window>> {
+            self.inner.expired_windows(now_ms).await
+        }
+        async fn stale_outbox(&self, before_ms: i64) -> crate::Result<Vec<crate::store::OutboxKey>> {
+            self.inner.stale_outbox(before_ms).await
+        }
+    }
+
+    #[tokio::test]
+    async fn interleaved_floods_fold_per_pair_and_count_exactly() {
+        let rec = Arc::new(Recorder::default());
+        let state = Arc::new(CountingState::default());
+        let f = spawn(state.clone(), vec![rec.clone()], vec![], Duration::from_secs(900));
+        // Queued before the fan-out's task first runs (this test's runtime
+        // has one thread): the task takes them in batches.
+        let (a, b) = (
+            honeytoken_core::testkit::hit_at("tok", "203.0.113.9", 0, 0),
+            honeytoken_core::testkit::hit_at("tok", "198.51.100.7", 0, 0),
+        );
+        for i in 0..640u32 {
+            let mut h = if i % 2 == 0 { a.clone() } else { b.clone() };
+            h.hit_id = format!("{i:026}");
+            h.received_at = crate::domain::time::Timestamp::now();
+            (f.listener)(&h, Stored::Yes);
+        }
+        let Fanout { listener, task } = f;
+        drop(listener);
+        task.await.unwrap();
+        let alerts = rec.0.lock().unwrap().clone();
+        let first: Vec<&Alert> = alerts.iter().filter(|a| a.suppressed.is_none()).collect();
+        assert_eq!(first.len(), 2, "one immediate alert per pair: {alerts:#?}");
+        let mut counts: Vec<(String, u64)> = alerts
+            .iter()
+            .filter_map(|a| a.suppressed.map(|n| (a.hit.source_ip.clone(), n)))
+            .collect();
+        counts.sort();
+        assert_eq!(
+            counts,
+            [("198.51.100.7".to_string(), 319), ("203.0.113.9".to_string(), 319)]
+        );
+        // Two pairs, ten batches of 64: about two writes per batch, not one per hit.
+        let commits = state.commits.load(Ordering::Relaxed);
+        assert!(commits <= 40, "{commits} state writes for 640 hits");
     }
 
     #[tokio::test]

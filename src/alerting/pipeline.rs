@@ -420,6 +420,43 @@ impl Pipeline {
         )))
     }
 
+    /// Decides `hits[i]` together with the later hits of its pair among
+    /// `hits` (`None`: a record that is no hit) not yet `folded`, in one
+    /// state write ([`Pipeline::process_group`]), and marks those decided
+    /// in `folded`. `Ok(None)`: nothing to fold or the write could not be
+    /// made; decide `hits[i]` alone. Both the stream's batches and the
+    /// local fan-out's queue go through here, so a flood of one pair costs
+    /// one state write per batch, not one per hit.
+    pub async fn fold(&self, hits: &[Option<&Hit>], i: usize, folded: &mut [bool]) -> Result<Option<Outcome>> {
+        let Some(first) = hits[i] else {
+            return Ok(None);
+        };
+        let pair = PairKey::of(first);
+        let mut idx = vec![i];
+        let mut group: Vec<&Hit> = vec![first];
+        for (j, h) in hits.iter().enumerate().skip(i + 1) {
+            if let Some(h) = h
+                && !folded[j]
+                && PairKey::of(h) == pair
+            {
+                idx.push(j);
+                group.push(h);
+            }
+        }
+        if group.len() < 2 {
+            return Ok(None);
+        }
+        match self.process_group(&group).await? {
+            Some((outcome, n)) => {
+                for &j in &idx[1..=n] {
+                    folded[j] = true;
+                }
+                Ok(Some(outcome))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The summary of window `w`, its count including the further requests
     /// of the flood counter records it holds. With `wait`, `None` while one
     /// of those records' buckets is still open (its count not final).

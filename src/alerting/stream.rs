@@ -66,6 +66,13 @@ pub async fn process_batch_until(
     let mut report = BatchReport::default();
     // Records decided already, folded into an earlier record's state write.
     let mut folded = vec![false; records.len()];
+    let hits: Vec<Option<&Hit>> = records
+        .iter()
+        .map(|r| match &r.body {
+            RecordBody::Hit(h) => Some(h.as_ref()),
+            _ => None,
+        })
+        .collect();
     for (i, r) in records.iter().enumerate() {
         if folded[i] {
             report.processed += 1;
@@ -84,7 +91,7 @@ pub async fn process_batch_until(
         }
         let res = match &r.body {
             RecordBody::Skip => Ok(None),
-            RecordBody::Hit(h) => match fold(pipeline, records, i, &mut folded).await {
+            RecordBody::Hit(h) => match pipeline.fold(&hits, i, &mut folded).await {
                 Ok(Some(o)) => Ok(Some(o)),
                 Ok(None) => pipeline.process(h).await.map(Some),
                 Err(e) => Err(e),
@@ -116,40 +123,6 @@ pub async fn process_batch_until(
         }
     }
     Ok(report)
-}
-
-/// Decides record `i` together with the later records of its pair in the
-/// batch, in one state write ([`Pipeline::process_group`]), marking those
-/// decided in `folded`; `None` when there is nothing to fold or the write
-/// could not be made (the caller decides the record alone).
-async fn fold(pipeline: &Pipeline, records: &[StreamRecord], i: usize, folded: &mut [bool]) -> Result<Option<Outcome>> {
-    let RecordBody::Hit(first) = &records[i].body else {
-        return Ok(None);
-    };
-    let pair = crate::store::PairKey::of(first);
-    let mut idx = vec![i];
-    let mut group: Vec<&Hit> = vec![first.as_ref()];
-    for (j, r) in records.iter().enumerate().skip(i + 1) {
-        if let RecordBody::Hit(h) = &r.body
-            && !folded[j]
-            && crate::store::PairKey::of(h) == pair
-        {
-            idx.push(j);
-            group.push(h.as_ref());
-        }
-    }
-    if group.len() < 2 {
-        return Ok(None);
-    }
-    match pipeline.process_group(&group).await? {
-        Some((outcome, n)) => {
-            for &j in &idx[1..=n] {
-                folded[j] = true;
-            }
-            Ok(Some(outcome))
-        }
-        None => Ok(None),
-    }
 }
 
 /// Decodes one record of the hits table's stream from its parts (what any
