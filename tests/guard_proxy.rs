@@ -378,3 +378,94 @@ fn slow_clients_cannot_exhaust_the_guards_descriptors() {
     let lines = proxy.stderr.lock().unwrap().clone();
     assert!(!lines.iter().any(|l| l.contains("Too many open files")), "{lines:?}");
 }
+
+/// A raw upstream that keeps a connection open for `idle` after each answer
+/// and then closes it, and closes at once after answering `/close` (as
+/// gunicorn's sync workers do after every answer). Counts its connections.
+fn closing_upstream(idle: Duration) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(idle)).unwrap();
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 4096];
+                loop {
+                    while head_end(&buf).is_none() {
+                        match s.read(&mut tmp) {
+                            Ok(n) if n > 0 => buf.extend_from_slice(&tmp[..n]),
+                            _ => return, // idle past the timeout, or closed by the proxy
+                        }
+                    }
+                    let end = head_end(&buf).unwrap();
+                    let close = buf.starts_with(b"GET /close ");
+                    buf.drain(..end);
+                    let conn = if close { "connection: close\r\n" } else { "" };
+                    let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n{conn}\r\nok");
+                    if s.write_all(answer.as_bytes()).is_err() || close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// Upstream connections are reused across client connections while the
+/// upstream keeps them, and replaced, without failing a request, when it
+/// closes them: after every answer, or when they sit idle.
+#[test]
+fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    mint(dir.path(), &["--kind", "key", "--label", "pool"]);
+    let (up, accepted) = closing_upstream(Duration::from_secs(1));
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &[],
+    );
+    let ok = |r: &Resp| r.status == "HTTP/1.1 200 OK" && r.body == b"ok";
+    // One client connection; the upstream closes after `/close`.
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    for path in ["/keep", "/close", "/keep", "/keep"] {
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+            .unwrap();
+        let (raw, r) = read_response(&mut s);
+        assert!(ok(&r), "{path}: {}", String::from_utf8_lossy(&raw));
+        assert!(
+            !r.headers
+                .iter()
+                .any(|h| h.to_ascii_lowercase().starts_with("connection")),
+            "the upstream's Connection header is its own hop's: {:?}",
+            r.headers
+        );
+    }
+    drop(s);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "a new upstream connection only after /close"
+    );
+    // Other clients' requests reuse the idle upstream connection.
+    for _ in 0..3 {
+        let (_, r) = request(proxy.addr, &get_req("/keep"));
+        assert!(ok(&r), "{r:?}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "reused across client connections");
+    // Once the upstream has closed the idle connection, the next request
+    // gets a new one instead of an error.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, r) = request(proxy.addr, &get_req("/keep"));
+    assert!(ok(&r), "{r:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    assert!(proxy.stop().success());
+}

@@ -14,9 +14,7 @@ use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +24,9 @@ use honeytoken_guard::{ClientAddr, Guard, Report, Reporter, Source};
 
 use super::{Backend, Global};
 use crate::error::{Error, Result};
+
+mod upstream;
+use upstream::{Pool, PooledBody};
 
 /// `guard` options.
 #[derive(Debug, Args)]
@@ -79,8 +80,8 @@ pub struct GuardArgs {
     pub throttle_window: Duration,
 }
 
-/// The upstream's scheme and authority, from `--upstream`.
-fn upstream(url: &str) -> Result<(http::uri::Scheme, http::uri::Authority)> {
+/// The upstream's host and port, from `--upstream` (plain `http://` only).
+fn upstream_authority(url: &str) -> Result<http::uri::Authority> {
     let bad = |why: &str| Error::Invalid(format!("--upstream {url:?}: {why}; use http://HOST:PORT"));
     let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
     let scheme = uri.scheme().cloned().ok_or_else(|| bad("no scheme"))?;
@@ -93,7 +94,7 @@ fn upstream(url: &str) -> Result<(http::uri::Scheme, http::uri::Authority)> {
         return Err(bad("a path prefix is not supported"));
     }
     let authority = uri.authority().cloned().ok_or_else(|| bad("no host"))?;
-    Ok((scheme, authority))
+    Ok(authority)
 }
 
 /// Headers that belong to one connection, not to the message (RFC 9110
@@ -127,13 +128,12 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
-type ProxyBody = Either<Incoming, Full<Bytes>>;
+type ProxyBody = Either<PooledBody, Full<Bytes>>;
 
 struct Proxy {
     guard: Guard,
     reporter: Reporter,
-    client: Client<HttpConnector, Incoming>,
-    scheme: http::uri::Scheme,
+    upstream: Arc<Pool>,
     authority: http::uri::Authority,
     answer: Option<http::Response<Bytes>>,
 }
@@ -151,25 +151,21 @@ impl Proxy {
                 return a.clone().map(|b| Either::Right(Full::new(b)));
             }
         }
-        let mut uri = http::uri::Parts::default();
-        uri.scheme = Some(self.scheme.clone());
-        uri.authority = Some(self.authority.clone());
-        uri.path_and_query = Some(
-            parts
-                .uri
-                .path_and_query()
-                .cloned()
-                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
-        );
-        parts.uri = match Uri::from_parts(uri) {
-            Ok(u) => u,
-            Err(_) => return status(StatusCode::BAD_REQUEST),
+        // Origin-form on the upstream connection; the client's Host header
+        // is kept, and the upstream's is added only when there is none.
+        parts.uri = match parts.uri.path_and_query() {
+            Some(pq) => Uri::from(pq.clone()),
+            None => Uri::from_static("/"),
         };
-        // The client's Host header is kept; hyper adds the upstream's only when there is none.
+        if !parts.headers.contains_key(http::header::HOST)
+            && let Ok(h) = http::HeaderValue::from_str(self.authority.as_str())
+        {
+            parts.headers.insert(http::header::HOST, h);
+        }
         strip_hop_by_hop(&mut parts.headers);
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
-        match self.client.request(http::Request::from_parts(parts, body)).await {
+        match self.upstream.send(http::Request::from_parts(parts, body)).await {
             Ok(resp) => {
                 let (mut rp, rb) = resp.into_parts();
                 strip_hop_by_hop(&mut rp.headers);
@@ -189,9 +185,12 @@ fn status(s: StatusCode) -> http::Response<ProxyBody> {
     r
 }
 
+/// Idle upstream connections kept for reuse.
+const UPSTREAM_IDLE: usize = 64;
+
 /// `guard`.
 pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
-    let (scheme, authority) = upstream(&a.upstream)?;
+    let authority = upstream_authority(&a.upstream)?;
     let source = match &a.trusted_proxy_header {
         Some(h) => Source::TrustedHeader(
             HeaderName::from_bytes(h.trim().as_bytes())
@@ -219,16 +218,10 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
     };
     let sink = crate::wiring::guard_sink(&ctx, fanout.as_ref().map(|f| f.listener.clone()));
     let (reporter, reporter_task) = Reporter::spawn(Arc::new(sink), a.queue, honeytoken_guard::DEFAULT_SINK_TIMEOUT);
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build(connector);
     let proxy = Arc::new(Proxy {
         guard: Guard::new(ctx.key.clone(), &service).with_source(source),
         reporter: reporter.clone(),
-        client,
-        scheme,
+        upstream: Pool::new(authority.clone(), UPSTREAM_IDLE, Duration::from_secs(60)),
         authority,
         answer: a.answer.then(|| crate::decoy::persona::Persona::default().response()),
     });
@@ -321,10 +314,10 @@ mod tests {
 
     #[test]
     fn upstream_must_be_plain_http_without_a_path() {
-        assert!(upstream("http://127.0.0.1:8000").is_ok());
-        assert!(upstream("http://api.internal:8000/").is_ok());
-        assert!(upstream("https://api.acme.com").is_err());
-        assert!(upstream("http://api/v1").is_err());
-        assert!(upstream("not a url").is_err());
+        assert!(upstream_authority("http://127.0.0.1:8000").is_ok());
+        assert!(upstream_authority("http://api.internal:8000/").is_ok());
+        assert!(upstream_authority("https://api.acme.com").is_err());
+        assert!(upstream_authority("http://api/v1").is_err());
+        assert!(upstream_authority("not a url").is_err());
     }
 }
