@@ -617,6 +617,51 @@ async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
     assert_eq!(heads[0].count, 97);
 }
 
+/// A bucket's head whose put failed (here the first counted request's item
+/// is over DynamoDB's 400 KB item limit; a throttle or a network error does
+/// the same) is written by the bucket's next request: the flood still has
+/// its record, for the readers and for the alerter's stream, with the exact
+/// count.
+#[tokio::test]
+async fn a_flood_head_whose_put_failed_is_written_by_the_next_request() {
+    use honeytoken::domain::flood::FloodRule;
+    use honeytoken::store::Kept;
+    let (_, client, t) = setup().await;
+    let a = store(&client, &t);
+    let rule = FloodRule {
+        whole: 1,
+        bucket: std::time::Duration::from_secs(3600),
+    };
+    let token = "00112233445566ff";
+    let ip = "192.0.2.78";
+    // Ten minutes into the current hour: well inside one bucket.
+    let now = OffsetDateTime::now_utc();
+    let at = now.replace_minute(10).unwrap().replace_second(0).unwrap();
+    let at = if at > now { at - time::Duration::hours(1) } else { at };
+    assert_eq!(a.record(&hit_at(token, at, ip, 0), &rule).await.unwrap(), Kept::Whole);
+    let mut huge = hit_at(token, at, ip, 1);
+    huge.path = format!("/{}", "x".repeat(450 * 1024));
+    assert!(a.record(&huge, &rule).await.is_err(), "the head is over the item limit");
+    for i in 2..6u128 {
+        assert_eq!(
+            a.record(&hit_at(token, at, ip, i), &rule).await.unwrap(),
+            Kept::Counted { count: i as u64 }
+        );
+    }
+    let got = a
+        .query(&HitQuery {
+            token_id: Some(token.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2, "the whole hit and the flood's record: {got:#?}");
+    assert_eq!(got.iter().map(|h| h.count).sum::<u64>(), 6, "every request counted");
+    let head = got.iter().find(|h| h.flood.is_some()).expect("the flood's record");
+    assert_eq!(head.count, 5);
+    assert_eq!(head.path, "/v1/charges", "written from the next request");
+}
+
 // ------------------------------------------------------------------ CLI
 
 fn cli(args: &[&str]) -> Output {

@@ -19,7 +19,11 @@
 //!   request whose `ADD` returned `whole + 1`; a later request adds its path
 //!   or user agent to the samples only when this process has not seen it and
 //!   the head's list is short of [`MAX_SAMPLES`] (a conditional update, so
-//!   at most 16 such writes per bucket and process).
+//!   at most 16 such writes per bucket and process). A process that did not
+//!   write the head puts it once more, on the condition that it does not
+//!   exist, at its first counted request of the bucket: so a head whose put
+//!   failed is written by the next request, and the bucket still reaches the
+//!   stream and the readers.
 //!
 //! A reader shows the head with `count = flood_n - flood_whole`: the requests
 //! past the whole ones, exactly. The stream carries the head's INSERT (one
@@ -70,6 +74,11 @@ impl Seen {
             (s.paths.len() > p).then(|| s.paths[p].clone()),
             (s.user_agents.len() > u).then(|| s.user_agents[u].clone()),
         )
+    }
+
+    /// Whether this process wrote or has seen `head_id`'s head.
+    fn knows(&self, head_id: &str) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).contains_key(head_id)
     }
 
     fn insert(&self, head_id: &str, samples: FloodSamples) {
@@ -162,6 +171,9 @@ impl DynamoStore {
             self.seen.insert(&head_id, samples);
             return Ok(Kept::Counted { count });
         }
+        if !self.seen.knows(&head_id) && self.put_missing_head(hit, &key, rule).await {
+            return Ok(Kept::Counted { count });
+        }
         let (path, ua) = self.seen.add(&head_id, hit);
         for (list, value) in [("paths", path), ("user_agents", ua)] {
             if let Some(v) = value {
@@ -173,6 +185,45 @@ impl DynamoStore {
             }
         }
         Ok(Kept::Counted { count })
+    }
+
+    /// Puts the bucket's head unless it exists; whether this put it. Run by
+    /// a process's first counted request of a bucket whose head it has not
+    /// written or seen: if the put of the request that should have written
+    /// it failed (in this process or another), the bucket's counted requests
+    /// would be in no record and never on the stream, so no alert. A head
+    /// that exists fails the condition, which is no error: one write per
+    /// bucket and process.
+    async fn put_missing_head(&self, hit: &Hit, key: &FloodKey, rule: &FloodRule) -> bool {
+        let head_id = key.counter_id();
+        let put = match self.head_item(hit, key, rule) {
+            Ok((item, samples)) => self
+                .client
+                .put_item()
+                .table_name(&self.hits_table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(hit_id)")
+                .send()
+                .await
+                .map(|_| samples),
+            Err(e) => {
+                tracing::warn!(error = %e, head = %head_id, "flood head not written");
+                return false;
+            }
+        };
+        match put {
+            Ok(samples) => {
+                tracing::warn!(head = %head_id, "flood head was missing; written now");
+                self.seen.insert(&head_id, samples);
+                true
+            }
+            Err(e) if super::condition_failed(&e) => false,
+            Err(e) => {
+                // The count is safe; the next request of the bucket tries again.
+                tracing::warn!(error = %sdk_error(e), head = %head_id, "flood head not written");
+                false
+            }
+        }
     }
 
     /// Appends `value` to the head's `flood.<list>` if the head exists, the
