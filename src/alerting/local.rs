@@ -411,51 +411,10 @@ mod tests {
         assert_eq!(alerts[1].suppressed, Some(499));
     }
 
-    /// The memory state, counting its decide-phase writes.
-    #[derive(Default)]
-    struct CountingState {
-        inner: crate::store::memory::MemoryAlertState,
-        commits: std::sync::atomic::AtomicUsize,
-    }
-
-    #[async_trait]
-    impl AlertState for CountingState {
-        async fn marker(&self, hit_id: &str) -> crate::Result<Option<crate::store::Marker>> {
-            self.inner.marker(hit_id).await
-        }
-        async fn window(&self, pair: &crate::store::PairKey) -> crate::Result<Option<crate::store::Window>> {
-            self.inner.window(pair).await
-        }
-        async fn commit(&self, c: &crate::store::Commit) -> crate::Result<bool> {
-            self.commits.fetch_add(1, Ordering::Relaxed);
-            self.inner.commit(c).await
-        }
-        async fn claim(
-            &self,
-            key: &crate::store::OutboxKey,
-            now_ms: i64,
-            lease_ms: i64,
-        ) -> crate::Result<crate::store::Claim> {
-            self.inner.claim(key, now_ms, lease_ms).await
-        }
-        async fn release(&self, key: &crate::store::OutboxKey) -> crate::Result<()> {
-            self.inner.release(key).await
-        }
-        async fn complete(&self, key: &crate::store::OutboxKey) -> crate::Result<()> {
-            self.inner.complete(key).await
-        }
-        async fn expired_windows(&self, now_ms: i64) -> crate::Result<Vec<crate::store::Window>> {
-            self.inner.expired_windows(now_ms).await
-        }
-        async fn stale_outbox(&self, before_ms: i64) -> crate::Result<Vec<crate::store::OutboxKey>> {
-            self.inner.stale_outbox(before_ms).await
-        }
-    }
-
     #[tokio::test]
     async fn interleaved_floods_fold_per_pair_and_count_exactly() {
         let rec = Arc::new(Recorder::default());
-        let state = Arc::new(CountingState::default());
+        let state = Arc::new(crate::store::memory::CountingAlertState::default());
         let f = spawn(state.clone(), vec![rec.clone()], vec![], Duration::from_secs(900));
         // Queued before the fan-out's task first runs (this test's runtime
         // has one thread): the task takes them in batches.

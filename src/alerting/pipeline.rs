@@ -386,6 +386,12 @@ impl Pipeline {
         if rest.is_empty() || first.test || !first.alerts() {
             return Ok(None);
         }
+        // A redelivery: decided already. Without this read, each of a
+        // redelivered batch's records would try (and fail, on its marker) a
+        // write of up to MAX_FOLD markers: quadratic in the batch.
+        if self.state.marker(&first.hit_id).await?.is_some() {
+            return Ok(None);
+        }
         let pair = PairKey::of(first);
         let now = (self.clock)();
         let current = self.state.window(&pair).await?;
@@ -705,6 +711,44 @@ mod tests {
         assert_eq!(r.sns.taken().len(), 1);
         assert_eq!(r.slack.taken().len(), 1);
         assert_eq!(r.sns.taken()[0].hit, h);
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_batch_is_not_folded_again() {
+        let state = Arc::new(crate::store::memory::CountingAlertState::default());
+        let sns = Arc::new(Recorder {
+            name: "sns",
+            ..Default::default()
+        });
+        let p = Pipeline::new(
+            state.clone(),
+            vec![Channel {
+                notifier: sns.clone(),
+                required: true,
+            }],
+        );
+        let hits: Vec<Hit> = (0..50).map(|i| hit_at("tok1", "203.0.113.9", i, i as u32)).collect();
+        let refs: Vec<Option<&Hit>> = hits.iter().map(Some).collect();
+        let deliver = || async {
+            let mut folded = vec![false; refs.len()];
+            for i in 0..refs.len() {
+                if !folded[i] && p.fold(&refs, i, &mut folded).await.unwrap().is_none() {
+                    p.process(&hits[i]).await.unwrap();
+                }
+            }
+        };
+        deliver().await;
+        assert_eq!(
+            state.commits.load(Ordering::SeqCst),
+            1,
+            "one write for the pair's 50 hits"
+        );
+        assert_eq!(sns.taken().len(), 1);
+        // The same batch again (a retried invocation): every hit is known by
+        // its marker, and no write is tried, let alone one per record.
+        deliver().await;
+        assert_eq!(state.commits.load(Ordering::SeqCst), 1);
+        assert_eq!(sns.taken().len(), 1);
     }
 
     #[tokio::test]

@@ -163,3 +163,42 @@ impl AlertState for MemoryAlertState {
             .collect())
     }
 }
+
+/// The memory state, counting its decide-phase writes: for tests of how
+/// many writes a path costs.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct CountingAlertState {
+    pub inner: MemoryAlertState,
+    pub commits: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(test)]
+#[async_trait]
+impl AlertState for CountingAlertState {
+    async fn marker(&self, hit_id: &str) -> Result<Option<Marker>> {
+        self.inner.marker(hit_id).await
+    }
+    async fn window(&self, pair: &PairKey) -> Result<Option<Window>> {
+        self.inner.window(pair).await
+    }
+    async fn commit(&self, c: &Commit) -> Result<bool> {
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.commit(c).await
+    }
+    async fn claim(&self, key: &OutboxKey, now_ms: i64, lease_ms: i64) -> Result<Claim> {
+        self.inner.claim(key, now_ms, lease_ms).await
+    }
+    async fn release(&self, key: &OutboxKey) -> Result<()> {
+        self.inner.release(key).await
+    }
+    async fn complete(&self, key: &OutboxKey) -> Result<()> {
+        self.inner.complete(key).await
+    }
+    async fn expired_windows(&self, now_ms: i64) -> Result<Vec<Window>> {
+        self.inner.expired_windows(now_ms).await
+    }
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<OutboxKey>> {
+        self.inner.stale_outbox(before_ms).await
+    }
+}

@@ -45,6 +45,8 @@ impl crate::store::MarkStore for MemoryStore {
 mod alert_state;
 mod allow;
 
+#[cfg(test)]
+pub(crate) use alert_state::CountingAlertState;
 pub use alert_state::MemoryAlertState;
 
 impl MemoryStore {
