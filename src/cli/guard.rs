@@ -225,7 +225,12 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         authority,
         answer: a.answer.then(|| crate::decoy::persona::Persona::default().response()),
     });
-    let max_connections = super::serve::server::connection_cap(a.max_connections.saturating_mul(2)) / 2;
+    // Each client connection may hold one upstream connection, and the pool
+    // keeps up to UPSTREAM_IDLE more.
+    let max_connections =
+        super::serve::server::connection_cap(a.max_connections.saturating_mul(2).saturating_add(UPSTREAM_IDLE))
+            .saturating_sub(UPSTREAM_IDLE)
+            / 2;
     if max_connections < a.max_connections {
         eprintln!(
             "serving at most {max_connections} connections at once (lowered from {} to fit the open-file limit)",
