@@ -207,53 +207,12 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
     }
 
-    /// Alert state counting its writes.
-    #[derive(Default)]
-    struct Counting {
-        inner: MemoryAlertState,
-        commits: std::sync::atomic::AtomicUsize,
-    }
-
-    #[async_trait::async_trait]
-    impl crate::store::AlertState for Counting {
-        async fn marker(&self, id: &str) -> crate::error::Result<Option<crate::store::Marker>> {
-            self.inner.marker(id).await
-        }
-        async fn window(&self, p: &crate::store::PairKey) -> crate::error::Result<Option<crate::store::Window>> {
-            self.inner.window(p).await
-        }
-        async fn commit(&self, c: &crate::store::Commit) -> crate::error::Result<bool> {
-            self.commits.fetch_add(1, Ordering::SeqCst);
-            self.inner.commit(c).await
-        }
-        async fn claim(
-            &self,
-            k: &crate::store::OutboxKey,
-            now: i64,
-            lease: i64,
-        ) -> crate::error::Result<crate::store::Claim> {
-            self.inner.claim(k, now, lease).await
-        }
-        async fn release(&self, k: &crate::store::OutboxKey) -> crate::error::Result<()> {
-            self.inner.release(k).await
-        }
-        async fn complete(&self, k: &crate::store::OutboxKey) -> crate::error::Result<()> {
-            self.inner.complete(k).await
-        }
-        async fn expired_windows(&self, now: i64) -> crate::error::Result<Vec<crate::store::Window>> {
-            self.inner.expired_windows(now).await
-        }
-        async fn stale_outbox(&self, before: i64) -> crate::error::Result<Vec<crate::store::OutboxKey>> {
-            self.inner.stale_outbox(before).await
-        }
-    }
-
     /// Repeats of a pair within one batch are decided in one state write,
     /// interleaved with other pairs; a redelivered batch alerts and counts nothing twice.
     #[tokio::test]
     async fn repeats_of_a_pair_in_a_batch_are_one_state_write() {
         use crate::store::AlertState;
-        let state = Arc::new(Counting::default());
+        let state = Arc::new(crate::store::memory::CountingAlertState::default());
         let sns = Arc::new(Recorder {
             name: "sns",
             ..Default::default()
