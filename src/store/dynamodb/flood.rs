@@ -25,6 +25,11 @@
 //!   failed is written by the next request, and the bucket still reaches the
 //!   stream and the readers.
 //!
+//! One limit of the count: a request whose `ADD` DynamoDB applied but whose
+//! answer was lost (a 5xx or a timeout, which the SDK retries) is counted
+//! twice. Only transactional writes take an idempotency token, and they cost
+//! twice the write units of the `ADD`.
+//!
 //! A reader shows the head with `count = flood_n - flood_whole`: the requests
 //! past the whole ones, exactly. The stream carries the head's INSERT (one
 //! record for the bucket's counted hits) and never the counter's writes (the
