@@ -619,7 +619,7 @@ async fn a_flood_is_counted_exactly_in_a_small_unindexed_counter() {
 
 /// A bucket's head whose put failed (here the first counted request's item
 /// is over DynamoDB's 400 KB item limit; a throttle or a network error does
-/// the same) is written by the bucket's next request: the flood still has
+/// the same) is written by the bucket's next request whose put succeeds: the flood still has
 /// its record, for the readers and for the alerter's stream, with the exact
 /// count.
 #[tokio::test]
@@ -639,10 +639,17 @@ async fn a_flood_head_whose_put_failed_is_written_by_the_next_request() {
     let at = now.replace_minute(10).unwrap().replace_second(0).unwrap();
     let at = if at > now { at - time::Duration::hours(1) } else { at };
     assert_eq!(a.record(&hit_at(token, at, ip, 0), &rule).await.unwrap(), Kept::Whole);
-    let mut huge = hit_at(token, at, ip, 1);
-    huge.path = format!("/{}", "x".repeat(450 * 1024));
-    assert!(a.record(&huge, &rule).await.is_err(), "the head is over the item limit");
-    for i in 2..6u128 {
+    let huge = |i: u128| Hit {
+        path: format!("/{}", "x".repeat(450 * 1024)),
+        ..hit_at(token, at, ip, i)
+    };
+    assert!(
+        a.record(&huge(1), &rule).await.is_err(),
+        "the head is over the item limit"
+    );
+    // The next request's repair fails too: counted, and the one after tries again.
+    assert_eq!(a.record(&huge(2), &rule).await.unwrap(), Kept::Counted { count: 2 });
+    for i in 3..6u128 {
         assert_eq!(
             a.record(&hit_at(token, at, ip, i), &rule).await.unwrap(),
             Kept::Counted { count: i as u64 }

@@ -469,3 +469,45 @@ fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() 
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
     assert!(proxy.stop().success());
 }
+
+/// The upstream always gets a Host header: the client cannot remove it with
+/// `Connection: host`, and an absolute-form target's host replaces the
+/// Host header (RFC 9112 3.2.2), the target going upstream in origin-form.
+#[test]
+fn the_upstream_always_gets_one_host() {
+    let dir = tempfile::tempdir().unwrap();
+    mint(dir.path(), &["--kind", "key", "--label", "host"]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone());
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &[],
+    );
+    let host_seen = |req: &str| {
+        seen.lock().unwrap().clear();
+        let (raw, r) = request(proxy.addr, req.as_bytes());
+        assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", String::from_utf8_lossy(&raw));
+        let got = seen.lock().unwrap().clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].uri, "/small");
+        let hosts: Vec<String> = got[0]
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "host")
+            .map(|(_, v)| v.clone())
+            .collect();
+        hosts
+    };
+    assert_eq!(
+        host_seen("GET /small HTTP/1.1\r\nHost: api.acme.test\r\nConnection: close, host\r\n\r\n"),
+        [up.to_string()],
+        "the client's Host went with its Connection header; the upstream's is added"
+    );
+    assert_eq!(
+        host_seen("GET http://api.other.test/small HTTP/1.1\r\nHost: api.acme.test\r\nConnection: close\r\n\r\n"),
+        ["api.other.test"]
+    );
+    assert!(proxy.stop().success());
+}

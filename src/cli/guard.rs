@@ -151,18 +151,26 @@ impl Proxy {
                 return a.clone().map(|b| Either::Right(Full::new(b)));
             }
         }
-        // Origin-form on the upstream connection; the client's Host header
-        // is kept, and the upstream's is added only when there is none.
+        strip_hop_by_hop(&mut parts.headers);
+        // An absolute-form target names the host (RFC 9112 3.2.2): it
+        // replaces the Host header. Otherwise the client's Host is kept, and
+        // the upstream's added only when there is none. Set after the
+        // hop-by-hop headers go, so `Connection: host` cannot remove it.
+        let host = match parts.uri.authority() {
+            Some(a) => http::HeaderValue::from_str(a.as_str()).ok(),
+            None if !parts.headers.contains_key(http::header::HOST) => {
+                http::HeaderValue::from_str(self.authority.as_str()).ok()
+            }
+            None => None,
+        };
+        if let Some(h) = host {
+            parts.headers.insert(http::header::HOST, h);
+        }
+        // Origin-form on the upstream connection.
         parts.uri = match parts.uri.path_and_query() {
             Some(pq) => Uri::from(pq.clone()),
             None => Uri::from_static("/"),
         };
-        if !parts.headers.contains_key(http::header::HOST)
-            && let Ok(h) = http::HeaderValue::from_str(self.authority.as_str())
-        {
-            parts.headers.insert(http::header::HOST, h);
-        }
-        strip_hop_by_hop(&mut parts.headers);
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
         match self.upstream.send(http::Request::from_parts(parts, body)).await {

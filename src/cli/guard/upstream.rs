@@ -6,9 +6,10 @@
 //! upstream connection, and back), each hop a wake-up that may land on
 //! another worker thread. Here the request's own task polls the upstream
 //! connection while it waits for the answer and while it streams the
-//! answer's body, so the upstream's socket wakes that one task. At the
-//! body's end the connection goes back to a small shared pool of idle
-//! connections, if the upstream keeps it alive.
+//! answer's body, so the upstream's socket wakes that one task (a request
+//! with a body excepted: see [`Pool::send`]). At the body's end the
+//! connection goes back to a small shared pool of idle connections, if the
+//! upstream keeps it alive.
 
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1;
@@ -20,30 +21,58 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
+/// How long a connection to the upstream may take: past it the client gets
+/// a 502 rather than a request that hangs on an unreachable upstream.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why the upstream could not answer.
 pub type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
 
 type Conn = http1::Connection<TokioIo<TcpStream>, Incoming>;
 
-/// One upstream connection: the handle requests go in by, and the
-/// connection future that does its I/O (`None` once it has ended).
+/// Who polls a connection's I/O.
+enum Driver {
+    /// Whoever holds the [`Upstream`]: the request's task.
+    InTask(Pin<Box<Conn>>),
+    /// A task of its own (see [`Pool::send`]).
+    Spawned,
+    Ended,
+}
+
+/// One upstream connection: the handle requests go in by, and its driver.
 struct Upstream {
     sender: http1::SendRequest<Incoming>,
-    conn: Option<Pin<Box<Conn>>>,
+    driver: Driver,
 }
 
 impl Upstream {
     /// Lets the connection make progress; false once it has ended.
     fn drive(&mut self, cx: &mut Context<'_>) -> bool {
-        if let Some(c) = self.conn.as_mut()
-            && let Poll::Ready(r) = c.as_mut().poll(cx)
-        {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "upstream connection ended");
+        match &mut self.driver {
+            Driver::InTask(c) => {
+                if let Poll::Ready(r) = c.as_mut().poll(cx) {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "upstream connection ended");
+                    }
+                    self.driver = Driver::Ended;
+                    return false;
+                }
+                true
             }
-            self.conn = None;
+            Driver::Spawned => !self.sender.is_closed(),
+            Driver::Ended => false,
         }
-        self.conn.is_some()
+    }
+
+    /// Hands the connection's I/O to a task of its own.
+    fn spawn_driver(&mut self) {
+        if let Driver::InTask(c) = std::mem::replace(&mut self.driver, Driver::Spawned) {
+            tokio::spawn(async move {
+                if let Err(e) = c.await {
+                    tracing::debug!(error = %e, "upstream connection ended");
+                }
+            });
+        }
     }
 
     /// Whether it can take the next request now. Polls the connection once
@@ -76,13 +105,13 @@ impl Pool {
 
     /// The most recently used idle connection still good for a request.
     fn checkout(&self) -> Option<Upstream> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some((since, mut up)) = idle.pop() {
+        loop {
+            // Taken out under the lock, checked (which may read the socket) outside it.
+            let (since, mut up) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
             if since.elapsed() < self.idle_timeout && up.reusable() {
                 return Some(up);
             }
         }
-        None
     }
 
     fn checkin(&self, mut up: Upstream) {
@@ -90,6 +119,8 @@ impl Pool {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        // Connections past their time go here too, not only when they reach the top.
+        idle.retain(|(since, _)| since.elapsed() < self.idle_timeout);
         if idle.len() < self.max_idle {
             idle.push((Instant::now(), up));
         }
@@ -97,12 +128,17 @@ impl Pool {
 
     async fn connect(&self) -> Result<Upstream, UpstreamError> {
         let port = self.authority.port_u16().unwrap_or(80);
-        let stream = TcpStream::connect((self.authority.host(), port)).await?;
+        let stream = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            TcpStream::connect((socket_host(&self.authority), port)),
+        )
+        .await
+        .map_err(|_| format!("no connection to the upstream within {}s", CONNECT_TIMEOUT.as_secs()))??;
         stream.set_nodelay(true)?;
         let (sender, conn) = http1::Builder::new().handshake(TokioIo::new(stream)).await?;
         Ok(Upstream {
             sender,
-            conn: Some(Box::pin(conn)),
+            driver: Driver::InTask(Box::pin(conn)),
         })
     }
 
@@ -110,6 +146,12 @@ impl Pool {
     /// answer's body drives the connection and returns it to the pool at
     /// its end. A pooled connection that turns out closed before the
     /// request was written is dropped and the request sent on the next.
+    ///
+    /// A request with a body gets a connection driven by a task of its own:
+    /// an upstream may answer before the body is all sent, and a client may
+    /// send all of it before reading, so the upload must go on while the
+    /// answer waits for the client, which the request's task cannot do
+    /// while hyper holds its answer back.
     pub async fn send(
         self: &Arc<Self>,
         mut req: http::Request<Incoming>,
@@ -119,6 +161,9 @@ impl Pool {
                 Some(up) => (up, true),
                 None => (self.connect().await?, false),
             };
+            if !req.body().is_end_stream() {
+                up.spawn_driver();
+            }
             let ready = poll_fn(|cx| {
                 up.drive(cx);
                 up.sender.poll_ready(cx)
@@ -151,6 +196,12 @@ impl Pool {
             }
         }
     }
+}
+
+/// The host to connect to: `[::1]` in a URL is the address `::1`.
+fn socket_host(a: &http::uri::Authority) -> &str {
+    let host = a.host();
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
 /// The upstream's answer body, with the connection it arrives on.
@@ -196,5 +247,19 @@ impl Drop for PooledBody {
         {
             self.pool.checkin(up);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_upstream_is_connected_to_without_its_brackets() {
+        let host = |a: &str| socket_host(&a.parse().unwrap()).to_string();
+        assert_eq!(host("[::1]:8000"), "::1");
+        assert_eq!(host("[2001:db8::7]"), "2001:db8::7");
+        assert_eq!(host("127.0.0.1:8000"), "127.0.0.1");
+        assert_eq!(host("api.internal:8000"), "api.internal");
     }
 }

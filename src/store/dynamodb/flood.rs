@@ -95,6 +95,13 @@ impl Seen {
     }
 }
 
+/// What became of a put of a missing head.
+enum HeadPut {
+    Written,
+    Exists,
+    Failed,
+}
+
 /// The counter's sort key for a head id.
 pub fn counter_sk(head_id: &str) -> String {
     format!("{head_id}{COUNTER_SUFFIX}")
@@ -176,8 +183,12 @@ impl DynamoStore {
             self.seen.insert(&head_id, samples);
             return Ok(Kept::Counted { count });
         }
-        if !self.seen.knows(&head_id) && self.put_missing_head(hit, &key, rule).await {
-            return Ok(Kept::Counted { count });
+        if !self.seen.knows(&head_id) {
+            match self.put_missing_head(hit, &key, rule).await {
+                HeadPut::Exists => {}
+                // Failed: left unknown, so the bucket's next request here tries again.
+                HeadPut::Written | HeadPut::Failed => return Ok(Kept::Counted { count }),
+            }
         }
         let (path, ua) = self.seen.add(&head_id, hit);
         for (list, value) in [("paths", path), ("user_agents", ua)] {
@@ -192,14 +203,14 @@ impl DynamoStore {
         Ok(Kept::Counted { count })
     }
 
-    /// Puts the bucket's head unless it exists; whether this put it. Run by
+    /// Puts the bucket's head unless it exists. Run by
     /// a process's first counted request of a bucket whose head it has not
     /// written or seen: if the put of the request that should have written
     /// it failed (in this process or another), the bucket's counted requests
     /// would be in no record and never on the stream, so no alert. A head
     /// that exists fails the condition, which is no error: one write per
     /// bucket and process.
-    async fn put_missing_head(&self, hit: &Hit, key: &FloodKey, rule: &FloodRule) -> bool {
+    async fn put_missing_head(&self, hit: &Hit, key: &FloodKey, rule: &FloodRule) -> HeadPut {
         let head_id = key.counter_id();
         let put = match self.head_item(hit, key, rule) {
             Ok((item, samples)) => self
@@ -213,20 +224,20 @@ impl DynamoStore {
                 .map(|_| samples),
             Err(e) => {
                 tracing::warn!(error = %e, head = %head_id, "flood head not written");
-                return false;
+                return HeadPut::Failed;
             }
         };
         match put {
             Ok(samples) => {
                 tracing::warn!(head = %head_id, "flood head was missing; written now");
                 self.seen.insert(&head_id, samples);
-                true
+                HeadPut::Written
             }
-            Err(e) if super::condition_failed(&e) => false,
+            Err(e) if super::condition_failed(&e) => HeadPut::Exists,
             Err(e) => {
                 // The count is safe; the next request of the bucket tries again.
                 tracing::warn!(error = %sdk_error(e), head = %head_id, "flood head not written");
-                false
+                HeadPut::Failed
             }
         }
     }

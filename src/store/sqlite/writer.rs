@@ -454,13 +454,22 @@ impl Writer {
     /// transaction per batch, and parsing them each time showed in profiles.
     fn in_transaction<T>(&mut self, f: impl FnOnce(&Connection, &mut Counters) -> rusqlite::Result<T>) -> Result<T> {
         let conn = &self.conn;
+        let rollback = || conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
+        // One left open by a rollback that failed earlier.
+        if !conn.is_autocommit() {
+            let _ = rollback();
+        }
         conn.prepare_cached("BEGIN IMMEDIATE")
             .and_then(|mut s| s.execute([]))
             .map_err(super::sql_error)?;
         let done = f(conn, &mut self.counters)
             .and_then(|t| conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| t));
-        if done.is_err() && !conn.is_autocommit() {
-            let _ = conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
+        if done.is_err() {
+            if !conn.is_autocommit() {
+                let _ = rollback();
+            }
+            // The cache may hold what was rolled back.
+            self.counters.clear();
         }
         done.map_err(super::sql_error)
     }
