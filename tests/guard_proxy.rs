@@ -511,3 +511,79 @@ fn the_upstream_always_gets_one_host() {
     );
     assert!(proxy.stop().success());
 }
+
+/// An upstream that answers at once with a body larger than the socket
+/// buffers and reads the request's body meanwhile, as async servers do,
+/// in front of a client that sends its whole body before reading: the
+/// upload goes on while the answer waits for the client, as it does
+/// without the proxy.
+#[test]
+fn an_early_answer_does_not_stall_the_upload() {
+    const BIG: usize = 16 * 1024 * 1024;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = listener.local_addr().unwrap();
+    let drained = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = drained.clone();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut tmp = vec![0u8; 65536];
+        while head_end(&buf).is_none() {
+            let n = s.read(&mut tmp).unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&tmp[..n]);
+        }
+        let mut got = buf.len() - head_end(&buf).unwrap();
+        let mut reader = s.try_clone().unwrap();
+        let drain = std::thread::spawn(move || {
+            while got < BIG {
+                match reader.read(&mut tmp) {
+                    Ok(n) if n > 0 => got += n,
+                    _ => break,
+                }
+            }
+            counted.store(got, std::sync::atomic::Ordering::SeqCst);
+        });
+        s.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {BIG}\r\n\r\n").as_bytes())
+            .unwrap();
+        s.write_all(&vec![b'a'; BIG]).unwrap();
+        drain.join().unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    mint(dir.path(), &["--kind", "key", "--label", "early"]);
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &[],
+    );
+    let addr = proxy.addr;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(
+            format!("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: {BIG}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        s.write_all(&vec![b'b'; BIG]).unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let _ = done.send(answer.len());
+    });
+    // A stalled exchange never ends: a generous bound turns it into a failure.
+    let answered = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the exchange stalled");
+    assert!(answered > BIG, "the whole answer arrived ({answered} bytes)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while drained.load(std::sync::atomic::Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        drained.load(std::sync::atomic::Ordering::SeqCst),
+        BIG,
+        "the whole upload arrived"
+    );
+    assert!(proxy.stop().success());
+}
