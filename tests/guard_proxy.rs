@@ -379,6 +379,20 @@ fn slow_clients_cannot_exhaust_the_guards_descriptors() {
     assert!(!lines.iter().any(|l| l.contains("Too many open files")), "{lines:?}");
 }
 
+/// `honeytoken guard` (the real binary) in front of `up`, on a data
+/// directory with a signing key (which minting a first token creates).
+fn guard_in_front_of(up: SocketAddr) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    mint(dir.path(), &["--kind", "key", "--label", "guarded"]);
+    let upstream = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream],
+        &[],
+    );
+    (dir, proxy)
+}
+
 /// A raw upstream that keeps a connection open for `idle` after each answer
 /// and then closes it, and closes at once after answering `/close` (as
 /// gunicorn's sync workers do after every answer). Counts its connections.
@@ -423,15 +437,8 @@ fn closing_upstream(idle: Duration) -> (SocketAddr, Arc<std::sync::atomic::Atomi
 #[test]
 fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() {
     use std::sync::atomic::Ordering;
-    let dir = tempfile::tempdir().unwrap();
-    mint(dir.path(), &["--kind", "key", "--label", "pool"]);
     let (up, accepted) = closing_upstream(Duration::from_secs(1));
-    let upstream_url = format!("http://{up}");
-    let proxy = Server::start_command(
-        dir.path(),
-        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
-        &[],
-    );
+    let (_dir, proxy) = guard_in_front_of(up);
     let ok = |r: &Resp| r.status == "HTTP/1.1 200 OK" && r.body == b"ok";
     // One client connection; the upstream closes after `/close`.
     let mut s = TcpStream::connect(proxy.addr).unwrap();
@@ -475,16 +482,9 @@ fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() 
 /// Host header (RFC 9112 3.2.2), the target going upstream in origin-form.
 #[test]
 fn the_upstream_always_gets_one_host() {
-    let dir = tempfile::tempdir().unwrap();
-    mint(dir.path(), &["--kind", "key", "--label", "host"]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let up = upstream(seen.clone());
-    let upstream_url = format!("http://{up}");
-    let proxy = Server::start_command(
-        dir.path(),
-        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
-        &[],
-    );
+    let (_dir, proxy) = guard_in_front_of(up);
     let host_seen = |req: &str| {
         seen.lock().unwrap().clear();
         let (raw, r) = request(proxy.addr, req.as_bytes());
@@ -549,14 +549,7 @@ fn an_early_answer_does_not_stall_the_upload() {
         s.write_all(&vec![b'a'; BIG]).unwrap();
         drain.join().unwrap();
     });
-    let dir = tempfile::tempdir().unwrap();
-    mint(dir.path(), &["--kind", "key", "--label", "early"]);
-    let upstream_url = format!("http://{up}");
-    let proxy = Server::start_command(
-        dir.path(),
-        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
-        &[],
-    );
+    let (_dir, proxy) = guard_in_front_of(up);
     let addr = proxy.addr;
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

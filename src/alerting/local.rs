@@ -303,7 +303,6 @@ pub fn spawn_with(
                             *c = None;
                         }
                     }
-                    drop(hits);
                     batch.clear();
                     for a in summarise_overflow(&pipeline) {
                         for q in &queues {
