@@ -70,6 +70,28 @@ fn short_time(s: &str) -> String {
     }
 }
 
+/// A path or place, clipped, that may break after `/`, `?`, `&` and `.`
+/// (a `<wbr>` there) rather than anywhere: `infra/terraform.tfvars`
+/// never splits as `terraform.tfvar` + `s`. Cells showing it are `path`.
+fn breakable(s: &str) -> Markup {
+    let s = clip(s, CELL);
+    let mut parts: Vec<&str> = Vec::new();
+    let mut from = 0;
+    for (i, c) in s.char_indices() {
+        if matches!(c, '/' | '?' | '&' | '.' | '=') {
+            parts.push(&s[from..i + c.len_utf8()]);
+            from = i + c.len_utf8();
+        }
+    }
+    parts.push(&s[from..]);
+    html! {
+        @for (i, p) in parts.iter().enumerate() {
+            @if i > 0 { wbr; }
+            (p)
+        }
+    }
+}
+
 fn key_or(g: &Group, unknown: &str) -> String {
     g.key.clone().unwrap_or_else(|| unknown.to_string())
 }
@@ -133,9 +155,9 @@ header h1 { margin:0 0 4px; font-size:22px; font-weight:600; }
 header p { margin:0; color:#c9cfdb; }
 main { padding:20px 32px 40px; max-width:1400px; }
 .stats { display:flex; flex-wrap:wrap; gap:12px; margin-bottom:20px; }
-.stat { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:10px 16px; min-width:130px; }
+.stat { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:8px 14px; min-width:104px; }
 .stat b { display:block; font-size:24px; font-weight:600; }
-.stat span { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
+.stat span { color:var(--muted); font-size:11px; text-transform:uppercase; letter-spacing:.03em; white-space:nowrap; }
 .stat.warn b { color:var(--bar); }
 .stat.other b { color:var(--muted); }
 section { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:14px 18px; margin-bottom:20px; }
@@ -146,9 +168,11 @@ section p.note { margin:0 0 10px; color:var(--muted); }
 table { border-collapse:collapse; width:100%; font-size:13px; }
 th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { color:var(--muted); font-weight:600; font-size:12px; }
-td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; }
+td.n { white-space:nowrap; }
 .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; }
 td.wrap { overflow-wrap:anywhere; }
+td.path { overflow-wrap:break-word; }
 td.t, .id, .addr { white-space:nowrap; }
 td .sub { display:block; color:var(--muted); font-size:12px; overflow-wrap:anywhere; }
 .flag { color:var(--bar); font-weight:600; }
@@ -520,8 +544,8 @@ fn token_section(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> 
             h2 { "Tokens" }
             table {
                 thead { tr {
-                    th { "token" } th { "label" } th { "state" } th { "planted at" } th { "created" }
-                    th.n { "hits" } th.n { "test · allowlisted" } th.n { "sources" } th { "first use" } th { "last use" }
+                    th { "token" } th { "label" } th { "state" } th { "planted at" }
+                    th.n { "hits" } th.n { "test, allowlisted" } th.n { "sources" } th { "first and last use" }
                 } }
                 tbody {
                     @for id in ids {
@@ -545,26 +569,29 @@ fn token_section(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> 
                                     @if r.state == TokenState::Retired && r.replaced_by.is_none() {
                                         span.sub { "no successor" }
                                     }
+                                    span.sub.t { "created " (short_time(&r.created_at)) }
                                 }
                             }
-                            td.wrap {
+                            td.path {
                                 @match rec.map(|r| planted(r)) {
                                     Some(p) if !p.is_empty() => {
                                         @for (i, place) in p.iter().enumerate() {
                                             @if i > 0 { br; }
-                                            (clip(place, CELL))
+                                            (breakable(place))
                                         }
                                     },
                                     _ => span.muted { "not recorded" },
                                 }
                             }
-                            td.t { (rec.map(|r| short_time(&r.created_at)).unwrap_or_default()) }
                             td.n { (g.map(|g| g.count).unwrap_or(0)) }
                             td.n { (others.get(id).copied().unwrap_or(0)) }
                             td.n { (g.map(|g| g.distinct_sources).unwrap_or(0)) }
                             @match g {
-                                Some(g) => { td.t { (short_time(&g.first_seen)) } td.t { (short_time(&g.last_seen)) } },
-                                None => { td.t { span.muted { "never" } } td.t { span.muted { "never" } } },
+                                Some(g) => td.t {
+                                    (short_time(&g.first_seen))
+                                    @if g.last_seen != g.first_seen { span.sub.t { (short_time(&g.last_seen)) } }
+                                },
+                                None => td.t { span.muted { "never" } },
                             }
                         }
                     }
@@ -575,7 +602,7 @@ fn token_section(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> 
 }
 
 /// A table of hits, newest first: when, which token, where it was found, who sent it.
-fn hits_table(hits: &[&Hit]) -> Markup {
+fn hits_table(hits: &[&Hit], flag_class: &str) -> Markup {
     html! {
         table {
             thead { tr {
@@ -591,12 +618,12 @@ fn hits_table(hits: &[&Hit]) -> Markup {
                             span.mono.id { (h.token_id) }
                             @if !h.label.is_empty() { span.sub { (clip(&h.label, CELL)) } }
                         }
-                        td.mono.wrap { (clip(&h.found_in.to_string(), CELL)) }
+                        td.mono.t { (clip(&h.found_in.to_string(), CELL)) }
                         td.mono.addr { (clip(&h.source_ip, CELL)) }
                         td.wrap { (clip(&place, CELL)) @if !net.is_empty() { span.sub { (clip(&net, CELL)) } } }
-                        td.mono.wrap { (clip(&h.method, 16)) " " (clip(&h.path, CELL)) }
+                        td.mono.path { (clip(&h.method, 16)) " " (breakable(&h.path)) }
                         td.mono.wrap { (clip(&h.user_agent, CELL)) }
-                        td.flag { (crate::domain::alert::render::flags(h).join(", ")) }
+                        td class=(flag_class) { (crate::domain::alert::render::flags(h).join(", ")) }
                     }
                 }
             }
@@ -642,7 +669,14 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
             .map(|g| {
                 let id = key_or(g, "");
                 let counts = t.counts(real_refs.iter().copied().filter(|h| h.token_id == id));
-                (id, g.name.clone().unwrap_or_default(), counts)
+                let name = match tokens.iter().find(|t| t.id == id) {
+                    Some(t) => t.label.clone(),
+                    None => g
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "unknown token (no record)".to_string()),
+                };
+                (id, name, counts)
             })
             .collect(),
         None => vec![],
@@ -741,13 +775,13 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
                     (token_section(hits, tokens, opts))
                     section #recent {
                         h2 { "Most recent hits" }
-                        @if recent.is_empty() { p.muted { "no real hits" } } @else { (hits_table(&recent)) }
+                        @if recent.is_empty() { p.muted { "no real hits" } } @else { (hits_table(&recent, "flag")) }
                     }
                     @if !others.is_empty() {
                         section #test-allowlisted {
                             h2 { "Test and allowlisted hits (" (test + allowlisted) ")" }
                             p.note { "Not counted above: hits sent by " code { "honeytoken test" } ", and hits from sources on an allowlist, which raise no alert." }
-                            (hits_table(&others.iter().copied().take(RECENT).collect::<Vec<_>>()))
+                            (hits_table(&others.iter().copied().take(RECENT).collect::<Vec<_>>(), "muted"))
                             @if others.len() > RECENT { p.muted { "and " (others.len() - RECENT) " more" } }
                         }
                     }
@@ -822,7 +856,7 @@ mod tests {
         h.asn.as_mut().unwrap().org = Some("\"><svg onload=alert(5)>".into());
         let mut t = token("t1", "<b>label</b>", "repo/'quoted'\".env");
         t.replaced_by = Some("<x>".into());
-        let html = render(&[h], &[t], &opts());
+        let html = render(&[h], &[t], &opts()).replace("<wbr>", "");
         assert!(!html.contains("<script"), "unescaped script tag");
         assert!(!html.contains("<img") && !html.contains("<svg onload") && !html.contains("<b>label"));
         assert!(!html.contains("<i>k") && !html.contains("<x>"));
@@ -874,7 +908,7 @@ mod tests {
         );
         assert!(sources.contains(r#"<td class="mono addr">10.0.0.1</td><td class="n">4</td>"#));
         // Tokens: t1 with its label and place, t2 unknown, t3 never used.
-        assert!(html.contains("billing key") && html.contains("infra/.env"));
+        assert!(html.contains("billing key") && html.replace("<wbr>", "").contains("infra/.env"));
         assert!(html.contains("unknown token (no record)"));
         assert!(html.contains("never used") && html.contains(r#"<span class="muted">never</span>"#));
     }
@@ -993,7 +1027,7 @@ mod tests {
         let mut new = token("bbbb", "ci", "repo/.env");
         new.replaces = Some("aaaa".into());
         let html = render(&[hit(1, "aaaa", "10.0.0.1", 3)], &[old, new], &opts());
-        let tokens = section(&html, "tokens");
+        let tokens = section(&html, "tokens").replace("<wbr>", "");
         assert_eq!(tokens.matches("repo/.env").count(), 2, "once per token: {tokens}");
         assert!(tokens.contains("repo/.env (ACME_KEY)"));
         assert!(tokens.contains(r#"retired<span class="sub">replaced by <span class="mono id">bbbb</span></span>"#));
