@@ -671,10 +671,7 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
                 let counts = t.counts(real_refs.iter().copied().filter(|h| h.token_id == id));
                 let name = match tokens.iter().find(|t| t.id == id) {
                     Some(t) => t.label.clone(),
-                    None => g
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| "unknown token (no record)".to_string()),
+                    None => g.name.clone().unwrap_or_else(|| "unknown token".to_string()),
                 };
                 (id, name, counts)
             })
@@ -682,10 +679,15 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
         None => vec![],
     };
     let others: Vec<&Hit> = newest_first(hits.iter().filter(|h| !is_real(h)));
-    let recent: Vec<&Hit> = newest_first(real_refs.iter().copied())
-        .into_iter()
-        .take(RECENT)
-        .collect();
+    // The newest hits, and every tampered hit and unknown token however old
+    // (bounded): the loudest signals are never only a number in a card.
+    let newest = newest_first(real_refs.iter().copied());
+    let loud = newest
+        .iter()
+        .skip(RECENT)
+        .filter(|h| h.tampered || h.orphan)
+        .take(RECENT);
+    let recent: Vec<&Hit> = newest_first(newest.iter().take(RECENT).chain(loud).copied());
 
     let mut scope = vec![match &opts.since {
         Some(s) => format!("hits since {}", short_time(s)),
@@ -775,6 +777,7 @@ pub fn render(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> Str
                     (token_section(hits, tokens, opts))
                     section #recent {
                         h2 { "Most recent hits" }
+                        @if recent.len() > RECENT { p.note { "The " (RECENT) " newest, and older hits of tampered or unknown tokens." } }
                         @if recent.is_empty() { p.muted { "no real hits" } } @else { (hits_table(&recent, "flag")) }
                     }
                     @if !others.is_empty() {
@@ -1058,6 +1061,21 @@ mod tests {
         let html = render(&mixed, &[], &opts());
         assert!(section(&html, "countries").contains("<svg"));
         assert!(section(&html, "countries").contains("3 of 4 hits have no location"));
+    }
+
+    #[test]
+    fn an_old_tampered_hit_is_listed_among_the_recent_ones() {
+        let mut hits: Vec<Hit> = (0..40).map(|i| hit(i, "t1", "10.0.0.1", 3)).collect();
+        hits[0].tampered = true;
+        hits[0].tampered_claims = vec!["sub".into()];
+        let html = render(&hits, &[], &opts());
+        let recent = section(&html, "recent");
+        assert_eq!(
+            recent.matches("<tr>").count(),
+            RECENT + 2,
+            "header, 25 newest, the tampered one"
+        );
+        assert!(recent.contains("TAMPERED(sub)") && recent.contains("older hits of tampered or unknown tokens"));
     }
 
     #[test]
