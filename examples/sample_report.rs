@@ -133,6 +133,13 @@ fn sample(tokens: &[TokenRecord], e: &Enricher) -> (Vec<TokenRecord>, Vec<Hit>) 
             hits.push(h);
         }
     }
+    // The newest hit carries long unbroken strings, as hostile requests do:
+    // the report's layout must hold (scripts/report-check.py).
+    if let Some(h) = hits.iter_mut().max_by_key(|h| h.received_at) {
+        h.path = format!("/v1/charges/{}", "A".repeat(70));
+        h.user_agent = format!("Mozilla/5.0{}", "x".repeat(120));
+        h.found_in = FoundIn::Query("k".repeat(40));
+    }
     for k in 0..3 {
         let mut h = push("127.0.0.1", &keep[0], 5 + k * 20, 0, 0);
         h.test = true;
@@ -154,7 +161,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let full = flag.as_deref() == Some("--full");
     // As a decoy without GeoIP databases records them.
     let no_geo = flag.as_deref() == Some("--no-geo");
-    std::fs::create_dir_all(&dir)?;
+    // Private from the start, as `honeytoken` wants its data directory.
+    let mut mkdir = std::fs::DirBuilder::new();
+    mkdir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut mkdir, 0o700);
+    mkdir.create(&dir)?;
     let db = dir.join("honeytoken.db");
     if db.exists() {
         return Err(format!("{} exists; use an empty data directory", db.display()).into());

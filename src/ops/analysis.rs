@@ -236,10 +236,11 @@ impl Timeline {
         let max = max_buckets.max(1) as i64;
         let fit = |step: i64| {
             let start = Self::floor(first, step);
-            ((last - start) / step + 1 <= max).then_some(Timeline {
+            let count = (last - start) / step + 1;
+            (count <= max).then_some(Timeline {
                 start,
                 step,
-                count: ((last - start) / step + 1) as usize,
+                count: count as usize,
             })
         };
         STEPS.iter().find_map(|&s| fit(s)).or_else(|| {

@@ -70,20 +70,31 @@ fn short_time(s: &str) -> String {
     }
 }
 
-/// A path or place, clipped, that may break after `/`, `?`, `&` and `.`
+/// Longest run of a path without a place to break: a hostile path of one
+/// long segment still lets its column shrink.
+const SEGMENT: usize = 16;
+
+/// A path or place, clipped, that may break after `/`, `?`, `&`, `=`, `:` and `.`
 /// (a `<wbr>` there) rather than anywhere: `infra/terraform.tfvars`
-/// never splits as `terraform.tfvar` + `s`. Cells showing it are `path`.
+/// never splits as `terraform.tfvar` + `s`; a segment longer than
+/// [`SEGMENT`] characters may break every `SEGMENT` characters. Cells
+/// showing it are `path` (`overflow-wrap: break-word`).
 fn breakable(s: &str) -> Markup {
     let s = clip(s, CELL);
     let mut parts: Vec<&str> = Vec::new();
-    let mut from = 0;
+    let (mut from, mut run) = (0, 0);
     for (i, c) in s.char_indices() {
-        if matches!(c, '/' | '?' | '&' | '.' | '=') {
-            parts.push(&s[from..i + c.len_utf8()]);
-            from = i + c.len_utf8();
+        run += 1;
+        let end = i + c.len_utf8();
+        if matches!(c, '/' | '?' | '&' | '.' | '=' | ':') || run == SEGMENT {
+            parts.push(&s[from..end]);
+            from = end;
+            run = 0;
         }
     }
-    parts.push(&s[from..]);
+    if from < s.len() {
+        parts.push(&s[from..]);
+    }
     html! {
         @for (i, p) in parts.iter().enumerate() {
             @if i > 0 { wbr; }
@@ -618,12 +629,12 @@ fn hits_table(hits: &[&Hit], flag_class: &str) -> Markup {
                             span.mono.id { (h.token_id) }
                             @if !h.label.is_empty() { span.sub { (clip(&h.label, CELL)) } }
                         }
-                        td.mono.t { (clip(&h.found_in.to_string(), CELL)) }
+                        td.mono.path { (breakable(&h.found_in.to_string())) }
                         td.mono.addr { (clip(&h.source_ip, CELL)) }
                         td.wrap { (clip(&place, CELL)) @if !net.is_empty() { span.sub { (clip(&net, CELL)) } } }
                         td.mono.path { (clip(&h.method, 16)) " " (breakable(&h.path)) }
                         td.mono.wrap { (clip(&h.user_agent, CELL)) }
-                        td class=(flag_class) { (crate::domain::alert::render::flags(h).join(", ")) }
+                        td class=(format!("{flag_class} wrap")) { (crate::domain::alert::render::flags(h).join(", ")) }
                     }
                 }
             }
@@ -933,8 +944,9 @@ mod tests {
         assert!(timeline.contains("<title>2026-03-03 10:07: 1</title>"));
         let lanes = section(&html, "per-token");
         assert!(lanes.contains("Each token over time (per minute)"));
+        assert_eq!(lanes.matches(r#"<text class="id" x="0""#).count(), 3, "a row per token");
         for t in ["t1", "t2", "t3"] {
-            assert!(lanes.contains(&format!(r#"<text class="id" x="0""#)) && lanes.contains(&format!(">{t}</text>")));
+            assert!(lanes.contains(&format!(">{t}</text>")));
         }
         // t1 was used at minutes 0, 3, 6, …: 18 cells, each a minute.
         assert_eq!(lanes.matches("<title>t1 2026-03-03 10:").count(), 18);
@@ -962,13 +974,27 @@ mod tests {
     }
 
     #[test]
+    fn paths_break_at_separators_and_long_segments() {
+        assert_eq!(
+            breakable("infra/terraform.tfvars").into_string(),
+            "infra/<wbr>terraform.<wbr>tfvars"
+        );
+        let long = format!("/{}", "A".repeat(60));
+        let html = breakable(&long).into_string();
+        assert_eq!(html.replace("<wbr>", ""), long, "nothing lost");
+        assert!(html.split("<wbr>").all(|p| p.chars().count() <= SEGMENT), "{html}");
+        // Escaped like every value.
+        assert_eq!(breakable("<a>/b").into_string(), "&lt;a&gt;/<wbr>b");
+    }
+
+    #[test]
     fn recent_hits_name_the_label_and_where_the_token_was_found() {
         let mut h = hit(1, "t1", "10.0.0.1", 3);
         h.label = "billing key".into();
         h.found_in = "query:api_key".parse().unwrap();
         let html = render(&[h], &[], &opts());
         let recent = section(&html, "recent");
-        assert!(recent.contains("<th>found in</th>") && recent.contains(">query:api_key</td>"));
+        assert!(recent.contains("<th>found in</th>") && recent.contains(">query:<wbr>api_key</td>"));
         assert!(recent.contains(r#"<span class="mono id">t1</span><span class="sub">billing key</span>"#));
     }
 
