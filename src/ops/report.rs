@@ -185,7 +185,7 @@ td.n { white-space:nowrap; }
 td.wrap { overflow-wrap:anywhere; }
 td.path { overflow-wrap:break-word; }
 td.t, .id, .addr { white-space:nowrap; }
-td .sub { display:block; color:var(--muted); font-size:12px; overflow-wrap:anywhere; }
+td .sub { display:block; color:var(--muted); font-size:12px; overflow-wrap:break-word; }
 .flag { color:var(--bar); font-weight:600; }
 .muted { color:var(--muted); }
 .howto { background:var(--bg); border:1px dashed var(--line); border-radius:6px; padding:10px 14px; }
@@ -624,14 +624,14 @@ fn hits_table(hits: &[&Hit], flag_class: &str) -> Markup {
                 @for h in hits {
                     @let (place, net) = place_and_network(h);
                     tr {
-                        td.t { (short_time(&h.received_at.to_string())) }
+                        td { (short_time(&h.received_at.to_string())) }
                         td {
                             span.mono.id { (h.token_id) }
-                            @if !h.label.is_empty() { span.sub { (clip(&h.label, CELL)) } }
+                            @if !h.label.is_empty() { span.sub { (breakable(&h.label)) } }
                         }
                         td.mono.path { (breakable(&h.found_in.to_string())) }
                         td.mono.addr { (clip(&h.source_ip, CELL)) }
-                        td.wrap { (clip(&place, CELL)) @if !net.is_empty() { span.sub { (clip(&net, CELL)) } } }
+                        td.path { (breakable(&place)) @if !net.is_empty() { span.sub { (breakable(&net)) } } }
                         td.mono.path { (clip(&h.method, 16)) " " (breakable(&h.path)) }
                         td.mono.wrap { (clip(&h.user_agent, CELL)) }
                         td class=(format!("{flag_class} wrap")) { (crate::domain::alert::render::flags(h).join(", ")) }
