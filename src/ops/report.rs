@@ -84,7 +84,7 @@ fn breakable(s: &str) -> Markup {
     let mut parts: Vec<&str> = Vec::new();
     let (mut from, mut run) = (0, 0);
     for (i, c) in s.char_indices() {
-        run += 1;
+        run = if c.is_whitespace() { 0 } else { run + 1 };
         let end = i + c.len_utf8();
         if matches!(c, '/' | '?' | '&' | '.' | '=' | ':') || run == SEGMENT {
             parts.push(&s[from..end]);
@@ -184,7 +184,7 @@ td.n { white-space:nowrap; }
 .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; }
 td.wrap { overflow-wrap:anywhere; }
 td.path { overflow-wrap:break-word; }
-td.t, .id, .addr { white-space:nowrap; }
+td.t, .id, .addr, .nw { white-space:nowrap; }
 td .sub { display:block; color:var(--muted); font-size:12px; overflow-wrap:break-word; }
 .flag { color:var(--bar); font-weight:600; }
 .muted { color:var(--muted); }
@@ -617,24 +617,33 @@ fn hits_table(hits: &[&Hit], flag_class: &str) -> Markup {
     html! {
         table {
             thead { tr {
-                th { "received" } th { "token" } th { "found in" } th { "source" } th { "location · network" }
+                th { "received" } th { "token · found in" } th { "source · location · network" }
                 th { "request" } th { "user agent" } th { "flags" }
             } }
             tbody {
                 @for h in hits {
                     @let (place, net) = place_and_network(h);
                     tr {
-                        td { (short_time(&h.received_at.to_string())) }
+                        td {
+                            @let when = short_time(&h.received_at.to_string());
+                            @match when.split_once(' ') {
+                                Some((day, time)) => { span.nw { (day) } " " span.nw { (time) } },
+                                None => (when),
+                            }
+                        }
                         td {
                             span.mono.id { (h.token_id) }
                             @if !h.label.is_empty() { span.sub { (breakable(&h.label)) } }
+                            span.sub { "in " span.mono { (breakable(&h.found_in.to_string())) } }
                         }
-                        td.mono.path { (breakable(&h.found_in.to_string())) }
-                        td.mono.addr { (clip(&h.source_ip, CELL)) }
-                        td.path { (breakable(&place)) @if !net.is_empty() { span.sub { (breakable(&net)) } } }
+                        td.path {
+                            span.mono.addr { (clip(&h.source_ip, CELL)) }
+                            @if !place.is_empty() { span.sub { (breakable(&place)) } }
+                            @if !net.is_empty() { span.sub { (breakable(&net)) } }
+                        }
                         td.mono.path { (clip(&h.method, 16)) " " (breakable(&h.path)) }
                         td.mono.wrap { (clip(&h.user_agent, CELL)) }
-                        td class=(format!("{flag_class} wrap")) { (crate::domain::alert::render::flags(h).join(", ")) }
+                        td class=(format!("{flag_class} path")) { (crate::domain::alert::render::flags(h).join(", ")) }
                     }
                 }
             }
@@ -965,7 +974,7 @@ mod tests {
     fn addresses_and_token_ids_never_wrap() {
         let hits = [hit(1, "3f2a9c0d1e4b5a6f", "2a02:d180:0:0:0:0:0:3", 3)];
         let html = render(&hits, &[token("3f2a9c0d1e4b5a6f", "ci", "")], &opts());
-        assert!(STYLE.contains("td.t, .id, .addr { white-space:nowrap; }"));
+        assert!(STYLE.contains("td.t, .id, .addr, .nw { white-space:nowrap; }"));
         assert!(html.contains(r#"<td class="mono addr">2a02:d180:0:0:0:0:0:3</td>"#));
         assert!(html.contains(r#"<td class="mono id">3f2a9c0d1e4b5a6f</td>"#));
         assert!(html.contains(r#"<span class="mono id">3f2a9c0d1e4b5a6f</span>"#));
@@ -983,6 +992,8 @@ mod tests {
         let html = breakable(&long).into_string();
         assert_eq!(html.replace("<wbr>", ""), long, "nothing lost");
         assert!(html.split("<wbr>").all(|p| p.chars().count() <= SEGMENT), "{html}");
+        // Words end a run: a label is never cut inside a short word.
+        assert_eq!(breakable("payments-api deploy key").into_string(), "payments-api deploy key");
         // Escaped like every value.
         assert_eq!(breakable("<a>/b").into_string(), "&lt;a&gt;/<wbr>b");
     }
@@ -994,7 +1005,8 @@ mod tests {
         h.found_in = "query:api_key".parse().unwrap();
         let html = render(&[h], &[], &opts());
         let recent = section(&html, "recent");
-        assert!(recent.contains("<th>found in</th>") && recent.contains(">query:<wbr>api_key</td>"));
+        assert!(recent.contains("<th>token · found in</th>"));
+        assert!(recent.contains(r#"<span class="sub">in <span class="mono">query:<wbr>api_key</span></span>"#));
         assert!(recent.contains(r#"<span class="mono id">t1</span><span class="sub">billing key</span>"#));
     }
 
