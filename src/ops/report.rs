@@ -993,7 +993,10 @@ mod tests {
         assert_eq!(html.replace("<wbr>", ""), long, "nothing lost");
         assert!(html.split("<wbr>").all(|p| p.chars().count() <= SEGMENT), "{html}");
         // Words end a run: a label is never cut inside a short word.
-        assert_eq!(breakable("payments-api deploy key").into_string(), "payments-api deploy key");
+        assert_eq!(
+            breakable("payments-api deploy key").into_string(),
+            "payments-api deploy key"
+        );
         // Escaped like every value.
         assert_eq!(breakable("<a>/b").into_string(), "&lt;a&gt;/<wbr>b");
     }
