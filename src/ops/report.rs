@@ -131,6 +131,8 @@ struct Located {
     env: &'static str,
     /// The template parameter naming the file in the Lambda layer.
     parameter: &'static str,
+    /// The row of hits without it: what they lack, not a place called "unknown".
+    unknown: &'static str,
 }
 
 const COUNTRIES: Located = Located {
@@ -143,6 +145,7 @@ const COUNTRIES: Located = Located {
     command: "honeytoken serve --geoip-city GeoLite2-City.mmdb",
     env: "HONEYTOKEN_GEOIP_CITY",
     parameter: "GeoIpCityPath",
+    unknown: "not located",
 };
 
 const NETWORKS: Located = Located {
@@ -155,6 +158,7 @@ const NETWORKS: Located = Located {
     command: "honeytoken serve --geoip-asn GeoLite2-ASN.mmdb",
     env: "HONEYTOKEN_GEOIP_ASN",
     parameter: "GeoIpAsnPath",
+    unknown: "no network",
 };
 
 const STYLE: &str = r#"
@@ -478,6 +482,7 @@ fn located_section(l: &Located, groups: &[Group]) -> Markup {
         command,
         env,
         parameter,
+        unknown,
     } = *l;
     let located: u64 = groups.iter().filter(|g| g.key.is_some()).map(|g| g.count).sum();
     let missing: u64 = groups.iter().filter(|g| g.key.is_none()).map(|g| g.count).sum();
@@ -497,8 +502,8 @@ fn located_section(l: &Located, groups: &[Group]) -> Markup {
                     p.note { (missing) " of " (located + missing) " hits have no " (what) " (an address the " (database) " database does not know, or a hit recorded before it was added)." }
                 }
                 div.split {
-                    div { (bars_svg(title, &chart_rows(groups, "unknown", true), "bar2")) }
-                    div { (group_table(groups, col, "unknown", name_col)) }
+                    div { (bars_svg(title, &chart_rows(groups, unknown, true), "bar2")) }
+                    div { (group_table(groups, col, unknown, name_col)) }
                 }
             }
         }
@@ -1102,6 +1107,7 @@ mod tests {
         let html = render(&mixed, &[], &opts());
         assert!(section(&html, "countries").contains("<svg"));
         assert!(section(&html, "countries").contains("3 of 4 hits have no location"));
+        assert!(section(&html, "countries").contains(r#"<td class="mono addr">not located</td>"#));
     }
 
     #[test]
