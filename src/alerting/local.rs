@@ -23,8 +23,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::pipeline::{Channel, Pipeline};
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, Folded, HitStates};
 use crate::domain::hit::Hit;
+use crate::domain::time::Timestamp;
 use crate::domain::{HitListener, Stored};
 use crate::notify::Notifier;
 use crate::store::AlertState;
@@ -58,34 +59,42 @@ fn now_ms() -> i64 {
 
 type Pair = (String, String);
 
+/// Per pair: how many, the last hit kept, every state seen, the first time.
+type Tally = (u64, Option<Hit>, HitStates, Option<Timestamp>);
+
 /// Counts per (token, source), bounded: pairs past [`MAX_DROP_PAIRS`] go in `other`.
 #[derive(Default)]
 struct Counts {
-    by_pair: HashMap<Pair, (u64, Option<Hit>)>,
+    by_pair: HashMap<Pair, Tally>,
     other: u64,
 }
 
 impl Counts {
     fn add(&mut self, hit: &Hit, keep_hit: bool) {
         let k = (hit.token_id.clone(), hit.source_ip.clone());
+        let states = HitStates::of(hit);
         if let Some(e) = self.by_pair.get_mut(&k) {
             e.0 += 1;
-            if keep_hit {
+            e.2 = e.2.union(states);
+            e.3 = Some(e.3.map_or(hit.received_at, |f| f.min(hit.received_at)));
+            if keep_hit && e.1.as_ref().is_none_or(|l| l.received_at <= hit.received_at) {
                 e.1 = Some(hit.clone());
             }
         } else if self.by_pair.len() < MAX_DROP_PAIRS {
-            self.by_pair.insert(k, (1, keep_hit.then(|| hit.clone())));
+            self.by_pair
+                .insert(k, (1, keep_hit.then(|| hit.clone()), states, Some(hit.received_at)));
         } else {
             self.other += 1;
         }
     }
 
     fn merge(&mut self, o: &Counts) {
-        for (k, (n, _)) in &o.by_pair {
+        for (k, (n, _, states, first)) in &o.by_pair {
             if let Some(e) = self.by_pair.get_mut(k) {
                 e.0 += n;
+                e.2 = e.2.union(*states);
             } else if self.by_pair.len() < MAX_DROP_PAIRS {
-                self.by_pair.insert(k.clone(), (*n, None));
+                self.by_pair.insert(k.clone(), (*n, None, *states, *first));
             } else {
                 self.other += n;
             }
@@ -260,7 +269,18 @@ pub fn spawn_with(
             let mut alerts: Vec<Alert> = o
                 .by_pair
                 .values()
-                .filter_map(|(n, h)| h.as_ref().map(|h| Alert::summary(h, *n, pipeline.window().as_secs())))
+                .filter_map(|(n, h, states, first)| {
+                    h.as_ref().map(|h| {
+                        let folded = Folded {
+                            last: h,
+                            count: *n,
+                            first_at: first.unwrap_or(h.received_at),
+                            states: *states,
+                            window_secs: pipeline.window().as_secs(),
+                        };
+                        Alert::summary_of(&folded, Timestamp::now())
+                    })
+                })
                 .collect();
             if o.other > 0 {
                 eprintln!(
