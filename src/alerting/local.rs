@@ -430,6 +430,41 @@ mod tests {
         assert_eq!(alerts[1].suppressed, Some(499));
     }
 
+    /// The case: a tampered JWT from the source whose earlier use
+    /// of the token opened the window raises its own ALERT line in `serve`,
+    /// and the shutdown summary says "tampered".
+    #[tokio::test]
+    async fn a_tampered_hit_within_the_window_alerts_at_once() {
+        let rec = Arc::new(Recorder::default());
+        let f = spawn(
+            Arc::new(crate::store::memory::MemoryAlertState::new()),
+            vec![rec.clone()],
+            vec![],
+            Duration::from_secs(900),
+        );
+        let base = honeytoken_core::testkit::hit_at("tok", "127.0.0.1", 0, 0);
+        for (i, tampered) in [false, true, true, false].into_iter().enumerate() {
+            let mut h = base.clone();
+            h.hit_id = format!("{i:026}");
+            h.received_at = crate::domain::time::Timestamp::now();
+            h.tampered = tampered;
+            (f.listener)(&h, Stored::Yes);
+        }
+        let Fanout { listener, task } = f;
+        drop(listener);
+        task.await.unwrap();
+        let alerts = rec.0.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 3, "{alerts:#?}");
+        assert!(!alerts[0].hit.tampered);
+        assert!(alerts[1].hit.tampered && alerts[1].suppressed.is_none());
+        assert_eq!(alerts[2].suppressed, Some(2));
+        let line = crate::domain::alert::render::terminal_line(&alerts[2]);
+        assert!(
+            line.contains("2 more requests (tampered, active) from 127.0.0.1"),
+            "{line}"
+        );
+    }
+
     #[tokio::test]
     async fn interleaved_floods_fold_per_pair_and_count_exactly() {
         let rec = Arc::new(Recorder::default());
