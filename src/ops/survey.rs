@@ -148,6 +148,16 @@ pub fn sanitize_service(s: &str) -> String {
     }
 }
 
+/// The file a finding names: `root` itself when the survey was of one
+/// file, else the finding's path under `root`.
+pub fn finding_path(root: &Path, finding_path: &str) -> PathBuf {
+    if root.is_file() {
+        root.to_path_buf()
+    } else {
+        root.join(finding_path)
+    }
+}
+
 /// Walks `root`, calling `progress` with the number of files seen so far.
 pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> Result<Survey> {
     let meta = std::fs::metadata(root).map_err(|source| Error::Io {
