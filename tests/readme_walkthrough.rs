@@ -128,7 +128,11 @@ exit $RC
         .env_remove("HONEYTOKEN_SIGNING_KEY")
         .output()
         .unwrap();
-    let (out, err, log) = (read(&dir.join("out.log")), read(&dir.join("err.log")), read(&dir.join("serve.log")));
+    let (out, err, log) = (
+        read(&dir.join("out.log")),
+        read(&dir.join("err.log")),
+        read(&dir.join("serve.log")),
+    );
     assert!(
         o.status.success(),
         "the walkthrough failed ({:?}): {}\nstdout:\n{out}\nstderr:\n{err}\nserve:\n{log}",
@@ -152,7 +156,11 @@ exit $RC
         .map(|l| l.trim_start().trim_start_matches('#'))
         .collect::<Vec<_>>()
         .join(" ");
-    assert_eq!(keys(&example), keys(alert), "the README's ALERT example:\n{example}\nthe real one:\n{alert}");
+    assert_eq!(
+        keys(&example),
+        keys(alert),
+        "the README's ALERT example:\n{example}\nthe real one:\n{alert}"
+    );
     // And `honeytoken hits` lists the hit.
     assert!(out.contains("payments-repo") && out.contains("127.0.0.1"), "{out}");
 }
