@@ -16,7 +16,7 @@
 //! being tried, never switched off.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -51,10 +51,6 @@ pub struct Fanout {
     /// Ends when every queued alert has been delivered (after the listener
     /// is dropped), or a channel's shutdown allowance has run out.
     pub task: JoinHandle<()>,
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 type Pair = (String, String);
@@ -237,12 +233,7 @@ pub fn spawn_with(
         queues.push(q.clone());
         channels.push(Channel { notifier: q, required });
     }
-    // At shutdown the clock jumps past every window, so flush announces them all.
-    let skew = Arc::new(AtomicI64::new(0));
-    let clock_skew = skew.clone();
-    let pipeline = Pipeline::new(state, channels)
-        .with_window(window)
-        .with_clock(Arc::new(move || now_ms() + clock_skew.load(Ordering::Relaxed)));
+    let pipeline = Pipeline::new(state, channels).with_window(window);
     let task = tokio::spawn(async move {
         let mut dropped_total: HashMap<String, Counts> = HashMap::new();
         // Prints what each channel dropped since the last report, and keeps the totals.
@@ -343,8 +334,8 @@ pub fn spawn_with(
                 }
             }
         }
-        skew.store(pipeline.window().as_millis() as i64 + 1, Ordering::Relaxed);
-        if let Err(e) = pipeline.flush().await {
+        // Every open window is announced now, dated now: no later flush follows.
+        if let Err(e) = pipeline.flush_all().await {
             report_channel_failure("summaries at shutdown", &e);
         }
         for a in summarise_overflow(&pipeline) {
@@ -462,6 +453,12 @@ mod tests {
         assert!(
             line.contains("2 more requests (tampered, active) from 127.0.0.1"),
             "{line}"
+        );
+        // Announced at shutdown and dated then, not at the window's end.
+        let emitted = alerts[2].emitted_at.unwrap();
+        assert!(
+            emitted >= alerts[2].hit.received_at && emitted <= crate::domain::time::Timestamp::now(),
+            "{emitted}"
         );
     }
 

@@ -571,12 +571,29 @@ impl Pipeline {
     /// is returned only when the state could not be read; undelivered
     /// entries are counted in the report and stay queued.
     pub async fn flush(&self) -> Result<FlushReport> {
+        let now = (self.clock)();
+        self.flush_until(now, now - OUTBOX_GRACE.as_millis() as i64, true).await
+    }
+
+    /// Announces every window with suppressed hits, ended or not, and
+    /// resends every queued alert: for a process about to exit (`serve`
+    /// at shutdown), which no later flush will follow. Summaries are dated
+    /// now, and a flood counter's count is read as it stands.
+    pub async fn flush_all(&self) -> Result<FlushReport> {
+        let now = (self.clock)();
+        self.flush_until(i64::MAX, now, false).await
+    }
+
+    /// Announces the windows ended by `ended_by`, and resends outbox
+    /// entries queued by `stale_by`; with `wait`, a window holding a flood
+    /// counter whose bucket is still open waits for a later flush.
+    async fn flush_until(&self, ended_by: i64, stale_by: i64, wait: bool) -> Result<FlushReport> {
         let mut report = FlushReport::default();
         let now = (self.clock)();
-        for w in self.state.expired_windows(now).await? {
+        for w in self.state.expired_windows(ended_by).await? {
             // A flood counter record's bucket still open: its count is not
             // final; a later flush announces the window.
-            let Some(entry) = self.summary_entry(&w, now, true).await? else {
+            let Some(entry) = self.summary_entry(&w, now, wait).await? else {
                 continue;
             };
             let key = entry.key.clone();
@@ -612,8 +629,7 @@ impl Pipeline {
                 }
             }
         }
-        let grace = OUTBOX_GRACE.as_millis() as i64;
-        for key in self.state.stale_outbox(now - grace).await? {
+        for key in self.state.stale_outbox(stale_by).await? {
             match self.deliver(&key).await {
                 Ok(true) => report.delivered += 1,
                 Ok(false) => {}
