@@ -83,7 +83,8 @@ fn hits_refuses_a_bad_address_and_a_zero_limit_and_tells_an_empty_filter_from_an
 fn survey_of_one_file_suggests_planting_into_that_file() {
     let d = tempfile::tempdir().unwrap();
     let tree = tempfile::tempdir().unwrap();
-    let env = tree.path().join(".env");
+    std::fs::create_dir(tree.path().join("payments")).unwrap();
+    let env = tree.path().join("payments/.env");
     std::fs::write(&env, "DATABASE_URL=postgres://db/app\n").unwrap();
     let o = run(d.path(), &["survey", env.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -91,6 +92,10 @@ fn survey_of_one_file_suggests_planting_into_that_file() {
     let into = format!("--into {} ", env.display());
     assert!(e.contains(&into), "{e}");
     assert!(!e.contains(".env/.env"), "{e}");
+    assert!(
+        e.contains("--prefix payments_live_"),
+        "named after the file's directory: {e}"
+    );
 }
 
 #[test]

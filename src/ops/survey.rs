@@ -126,8 +126,16 @@ pub struct Options {
 
 /// The service word for a tree: its directory name, reduced to letters and digits.
 pub fn service_for(root: &Path) -> String {
+    // A survey of one file is named after the directory holding it.
     let name = std::fs::canonicalize(root)
         .ok()
+        .map(|p| {
+            if p.is_file() {
+                p.parent().map(Path::to_path_buf).unwrap_or(p)
+            } else {
+                p
+            }
+        })
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
         .unwrap_or_default();
     sanitize_service(&name)
