@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's one test command (README "Testing"; .ci/run execs it).
+# The project's one test command (README "The two commands"; .ci/run execs it).
 #
 # On a fresh machine it installs its tools from PyPI into .venv-tools/
 # (pinned in infra/requirements-tools.txt), starts a moto server on a free

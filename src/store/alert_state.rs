@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, HitStates};
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 
@@ -141,6 +141,14 @@ pub struct Window {
     pub suppressed: u64,
     /// The most recent suppressed hit (shown in the summary).
     pub last_hit: Option<Hit>,
+    /// The time of the first suppressed hit, ms since the epoch (a summary
+    /// says the span from it to the last).
+    pub first_ms: Option<i64>,
+    /// The states the window alerted on: its opening hit's, and those of
+    /// each hit that alerted within it for showing a worse one.
+    pub alerted: HitStates,
+    /// The states of the suppressed hits (a summary names them all).
+    pub folded: HitStates,
     /// Ids of the flood counter records counted in this window: each stands
     /// for more requests than the one `suppressed` counts for it, and the
     /// summary reads how many from the store ([`crate::store::FloodCounters`]).
@@ -181,8 +189,9 @@ pub enum WindowWrite {
         /// Version the stored window must have.
         expected: Option<u64>,
     },
-    /// Count `n` suppressed hits: `suppressed += n`, `last_hit = hit`, version
-    /// bumped; the stored window must exist and end after `at_ms`.
+    /// Count `n` suppressed hits: `suppressed += n`, `last_hit = hit`,
+    /// `folded |= states`, `first_ms` set if unset, version bumped; the
+    /// stored window must exist and end after `at_ms`.
     Count {
         /// The pair whose window counts the hit.
         pair: PairKey,
@@ -194,6 +203,10 @@ pub enum WindowWrite {
         n: u64,
         /// Flood counter records among them (their ids), added to [`Window::floods`].
         floods: Vec<String>,
+        /// The earliest hit's time, ms since the epoch: [`Window::first_ms`] if unset.
+        first_ms: i64,
+        /// Every state the hits show, added to [`Window::folded`].
+        states: HitStates,
     },
 }
 

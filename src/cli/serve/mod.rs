@@ -26,8 +26,8 @@ of the body, keyed with the secret in DATA_DIR/webhook.secret (or
 HONEYTOKEN_WEBHOOK_SECRET)."
 )]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080", env = "HONEYTOKEN_ADDR")]
+    /// Address to listen on, HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "HONEYTOKEN_ADDR", value_parser = crate::cli::args::socket_addr)]
     pub addr: SocketAddr,
     /// Also POST each alert as JSON to this URL (Slack-compatible `text` field).
     #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
@@ -65,7 +65,7 @@ pub struct ServeArgs {
     pub flood_bucket: std::time::Duration,
     /// Connections served at once; more are answered 503 and closed, as a
     /// busy API would. Lowered to fit the open-file limit.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
+    #[arg(long, default_value_t = 4096, value_name = "N", value_parser = crate::cli::args::at_least_one)]
     pub max_connections: usize,
     /// Time allowed to send a request's head.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
