@@ -164,6 +164,7 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));
     }
+    let late_writes = decoy.late_writes();
     let decoy = Arc::new(decoy);
     let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
         Error::Config(format!(
@@ -203,9 +204,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     if let Some(msg) = serve_store.finish().await {
         eprintln!("store: {msg}");
     }
-    let late = crate::decoy::hits_answered_before_durable();
-    if late > 0 {
-        eprintln!("{late} hit(s) were answered and alerted on before their write had finished");
+    // Whether any hit answered before its write was lost: the writer has
+    // finished its queue, so the late writes' own tasks end at once.
+    if let Some(line) = late_writes.settle(std::time::Duration::from_secs(5)).await.report() {
+        eprintln!("{line}");
     }
     if let Some(log) = hit_log {
         log.finish();
