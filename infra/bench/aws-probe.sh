@@ -135,11 +135,11 @@ def pct(xs, p):
     xs = sorted(xs)
     return xs[max(0, math.ceil(p / 100 * len(xs)) - 1)]
 statuses = {}
-for kind in ("hit", "miss"):
+for kind, label in (("hit", "hits:"), ("miss", "misses:")):
     ms = [float(t) * 1000 for k, _, t in rows if k == kind]
     codes = sorted({c for k, c, _ in rows if k == kind})
     statuses[kind] = codes
-    print(f"{kind + 's:':8} {len(ms)} sent, p50 {pct(ms, 50):.1f} ms, p99 {pct(ms, 99):.1f} ms, status {','.join(codes)}")
+    print(f"{label:8} {len(ms)} sent, p50 {pct(ms, 50):.1f} ms, p99 {pct(ms, 99):.1f} ms, status {','.join(codes)}")
 print(f"HitsNotStored: {not_stored}")
 print(f"hits in the table: {in_table} of {n}")
 print(f"probe token: {token_id} (disabled)")
