@@ -16,10 +16,13 @@ use crate::error::{Error, Result};
     after_help = "Every request gets the same 401 answer, at the timing floor. A request carrying
 a honeytoken is answered once its hit is durable in the database or, when the
 database cannot take it at once, in DATA_DIR/hits.spool (moved into the
-database as soon as it can be, at a clean stop, or at the next start). The
-alert goes out from the hit in memory and never waits for the store; each
-channel has its own queue. Stop with Ctrl-C: in-flight requests finish, queued
-alerts are delivered and the spool is drained before exit.
+database as soon as it can be, at a clean stop, or at the next start), or at
+the floor, whichever comes first: past it the write goes on and the alert says
+NOT-YET-STORED(write-pending); a write that then fails prints the full hit as a
+hit_not_stored line. The alert goes out from the hit in memory and never waits
+for the store; each channel has its own queue. Stop with Ctrl-C: in-flight
+requests finish, queued alerts are delivered, the spool is drained, and one
+line says whether any hit answered before its write was lost.
 
 Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
 of the body, keyed with the secret in DATA_DIR/webhook.secret (or
