@@ -319,6 +319,20 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
 mod tests {
     use super::*;
 
+    /// A decoy that cannot read its environment answers after the floor the
+    /// template deploys by default, so the two cannot drift apart.
+    #[test]
+    fn the_fallback_floor_is_the_templates_default() {
+        let template = include_str!("../../template.yaml");
+        let param = &template[template.find("\n  MinLatencyMs:").expect("MinLatencyMs parameter")..];
+        let default = param
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Default: "))
+            .expect("a default");
+        assert_eq!(default.parse::<u64>().unwrap(), FALLBACK_FLOOR_MS);
+        assert_eq!(fallback_floor(|_| None).as_millis() as u64, FALLBACK_FLOOR_MS);
+    }
+
     #[test]
     fn decoy_env_names_what_is_missing() {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
