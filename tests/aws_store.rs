@@ -139,6 +139,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
                 "secretsmanager:GetSecretValue".to_string(),
                 "Ref SigningKeySecret".to_string()
             ),
+            ("sns:GetTopicAttributes".to_string(), "Ref AlertTopic".to_string()),
             ("sns:Publish".to_string(), "Ref AlertTopic".to_string()),
         ]
     );

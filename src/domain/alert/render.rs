@@ -114,6 +114,23 @@ pub fn summary_line(hit: &Hit) -> String {
     s
 }
 
+/// The terminal flag for a hit not (yet) in the store: its note, then
+/// whether anything can be lost and where the hit is if it is, so an
+/// operator reading one line knows whether to look further.
+pub fn stored_flag(note: &str) -> String {
+    let meaning = match note {
+        "spooled" => "durable in the spool, moved into the database later; nothing lost",
+        "write-pending" => {
+            "answered at the deadline with its write still running; nothing lost unless the write \
+             fails (then the full hit is printed as a hit_not_stored line) or serve is killed first \
+             (its exit line counts those)"
+        }
+        "not-stored-see-log" => "neither the database nor the spool took it; the full hit is the hit_not_stored line",
+        _ => return format!("NOT-YET-STORED({note})"),
+    };
+    format!("NOT-YET-STORED({note}: {meaning})")
+}
+
 /// The terminal line of `serve`.
 pub fn terminal_line(a: &Alert) -> String {
     let h = &a.hit;
@@ -123,7 +140,7 @@ pub fn terminal_line(a: &Alert) -> String {
     }
     let mut flags = flags(h);
     if let Some(n) = &a.not_yet_stored {
-        flags.push(format!("NOT-YET-STORED({n})"));
+        flags.push(stored_flag(n));
     }
     format!(
         "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={} used_against={:?}{}",
@@ -531,6 +548,21 @@ mod markdown_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each flag says whether anything can be lost and where the hit is then.
+    #[test]
+    fn the_not_yet_stored_flag_says_whether_anything_was_lost() {
+        for (note, says) in [
+            ("spooled", "nothing lost"),
+            ("write-pending", "nothing lost unless the write fails"),
+            ("not-stored-see-log", "the full hit is the hit_not_stored line"),
+        ] {
+            let flag = stored_flag(note);
+            assert!(flag.starts_with(&format!("NOT-YET-STORED({note}: ")), "{flag}");
+            assert!(flag.contains(says), "{flag}");
+        }
+        assert_eq!(stored_flag("other"), "NOT-YET-STORED(other)");
+    }
 
     #[test]
     fn a_guard_hit_says_which_service_it_was_used_against() {
