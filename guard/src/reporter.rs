@@ -521,7 +521,10 @@ mod tests {
         let mut paths: Vec<&str> = got.iter().map(|h| h.path.as_str()).collect();
         paths.sort();
         paths.dedup();
-        assert!(paths.len() > MAX_COUNTED_SAMPLES, "whole hits and samples keep their paths");
+        assert!(
+            paths.len() > MAX_COUNTED_SAMPLES,
+            "whole hits and samples keep their paths"
+        );
     }
 
     #[tokio::test]
@@ -550,7 +553,10 @@ mod tests {
         tokio::task::yield_now().await; // the task hangs on A
         assert!(r.submit(report("b", "2.2.2.2", 0)) && r.submit(report("c", "3.3.3.3", 0)));
         for n in 0..5 {
-            assert!(!r.submit(report("d", "4.4.4.4", n)), "a third waiting pair does not fit");
+            assert!(
+                !r.submit(report("d", "4.4.4.4", n)),
+                "a third waiting pair does not fit"
+            );
         }
         assert!(!r.submit(report("e", "5.5.5.5", 0)));
         assert_eq!(r.stats().dropped, 6);
