@@ -248,4 +248,68 @@ mod tests {
             }
         );
     }
+
+    #[tokio::test]
+    async fn a_counted_batch_is_stored_exactly_and_drops_are_alerted() {
+        let key = honeytoken_core::testkit::key(3);
+        let store = Arc::new(MemoryStore::new());
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("acme_live_", Alphabet::Base62, 32).unwrap()),
+            "payments-env",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&rec).await.unwrap();
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let h = heard.clone();
+        let sink = StoreSink::new(store.clone(), store.clone())
+            .with_flood_rule(FloodRule {
+                whole: 2,
+                bucket: std::time::Duration::from_secs(3600),
+            })
+            .with_listener(Arc::new(move |_, stored| h.lock().unwrap().push(stored)));
+        let g = Guard::new(key, "payments-api");
+        let (mut parts, _) = http::Request::builder()
+            .uri("/v1/charges")
+            .header("authorization", format!("Bearer {}", rec.token))
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+            .extensions
+            .insert(honeytoken_guard::ClientAddr("203.0.113.5:5555".parse().unwrap()));
+        let hit = || g.hits(&parts, &g.inspect(&parts, b"")).remove(0);
+        let first = Report { hit: hit(), jwt: None };
+        let stored = sink
+            .report_counted(Counted {
+                first: first.clone(),
+                samples: vec![Report { hit: hit(), jwt: None }],
+                count: 1000,
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored, 1000);
+        let hits = store.query(&Default::default()).await.unwrap();
+        assert_eq!(hits.len(), 3, "two whole and one counter");
+        assert_eq!(hits.iter().map(|h| h.count).sum::<u64>(), 1000, "the count is exact");
+        assert!(hits.iter().all(|h| h.label == "payments-env"));
+        assert_eq!(
+            heard.lock().unwrap().len(),
+            1000,
+            "every request reaches the alert fan-out"
+        );
+        heard.lock().unwrap().clear();
+        sink.dropped(first, 7).await;
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 7, "each dropped request counts in its pair's alerts");
+        assert!(heard.iter().all(|s| *s == crate::domain::Stored::Failed));
+        assert_eq!(
+            store.query(&Default::default()).await.unwrap().len(),
+            3,
+            "drops are not stored"
+        );
+    }
 }
