@@ -36,10 +36,13 @@ use upstream::{Pool, PooledBody};
 /// `guard` options.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Requests and answers pass through unchanged (hop-by-hop headers such as
-Connection, Keep-Alive, Transfer-Encoding and Upgrade are handled per hop, as
-a proxy must). A request carrying a honeytoken is recorded as a hit `via:
-guard` and alerted like any hit; nothing in the answer says so.
+    after_help = "Requests and answers pass through unchanged, header names in their own case
+(hop-by-hop headers such as Connection, Keep-Alive, Transfer-Encoding and
+Upgrade are handled per hop, as a proxy must; a WebSocket upgrade is
+tunnelled). The head and the first 64 KiB of the body are inspected, the body
+streaming on meanwhile. A request carrying a honeytoken is recorded as a hit
+`via: guard` and alerted like any hit; nothing in the answer says so. At
+--max-connections further connections wait in the listen backlog.
 
 The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
 (same host, pod or task) and terminate TLS in front of the guard.

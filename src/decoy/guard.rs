@@ -303,7 +303,7 @@ mod tests {
         );
         heard.lock().unwrap().clear();
         sink.dropped(first, 7).await;
-        let heard = heard.lock().unwrap();
+        let heard = heard.lock().unwrap().clone();
         assert_eq!(heard.len(), 7, "each dropped request counts in its pair's alerts");
         assert!(heard.iter().all(|s| *s == crate::domain::Stored::Failed));
         assert_eq!(
