@@ -645,7 +645,12 @@ fn a_flood_of_one_token_does_not_hide_another_attacker() {
     let proxy = Server::start_command(
         dir.path(),
         &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
-        &["--queue", "8"],
+        &[
+            "--queue",
+            "8",
+            "--hit-log",
+            dir.path().join("hits.ndjson").to_str().unwrap(),
+        ],
     );
     let answered: usize = std::thread::scope(|s| {
         let flood: Vec<_> = (0..CLIENTS)
@@ -690,6 +695,15 @@ fn a_flood_of_one_token_does_not_hide_another_attacker() {
     assert_eq!(count_of(&a_id), answered as u64, "A's count is exact");
     let lines = stderr.lock().unwrap().clone();
     assert!(!lines.iter().any(|l| l.contains("HITS DROPPED")), "{lines:?}");
+    // The hit log has a line per request, as `serve --hit-log` writes.
+    let log = std::fs::read_to_string(dir.path().join("hits.ndjson")).unwrap();
+    let of = |id: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!("\"token_id\":\"{id}\"")))
+            .count()
+    };
+    assert_eq!(of(&a_id), answered, "one line per flood request");
+    assert_eq!(of(&b_id), 1);
 }
 
 /// Sends `req` and reads one response; the raw bytes and the parsed one.

@@ -101,6 +101,11 @@ pub struct GuardArgs {
     /// Throttle window of the local alert fan-out (as for `serve`).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub throttle_window: Duration,
+    /// Append every hit, and every request the guard could not store, to
+    /// this file as one Elastic Common Schema JSON line (mode 0600), as
+    /// `serve --hit-log` does.
+    #[arg(long, value_name = "FILE", env = "HONEYTOKEN_HIT_LOG")]
+    pub hit_log: Option<std::path::PathBuf>,
 }
 
 /// The upstream's host and port, from `--upstream` (plain `http://` only).
@@ -429,7 +434,23 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
             None
         }
     };
-    let sink = crate::wiring::guard_sink(&ctx, fanout.as_ref().map(|f| f.listener.clone()));
+    let hit_log = a.hit_log.as_deref().map(crate::wiring::local::hit_log).transpose()?;
+    let listeners: Vec<crate::domain::HitListener> = fanout
+        .as_ref()
+        .map(|f| f.listener.clone())
+        .into_iter()
+        .chain(hit_log.as_ref().map(|l| l.listener()))
+        .collect();
+    let listener: Option<crate::domain::HitListener> = match listeners.len() {
+        0 => None,
+        1 => listeners.into_iter().next(),
+        _ => Some(Arc::new(move |hit: &crate::domain::hit::Hit, stored| {
+            for l in &listeners {
+                l(hit, stored);
+            }
+        })),
+    };
+    let sink = crate::wiring::guard_sink(&ctx, listener);
     let (reporter, reporter_task) = Reporter::spawn(Arc::new(sink), a.queue, honeytoken_guard::DEFAULT_SINK_TIMEOUT);
     let page = match &a.upstream_error_page {
         Some(p) => Some(Bytes::from(std::fs::read(p).map_err(|e| {
@@ -476,6 +497,9 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         let crate::alerting::local::Fanout { listener, task } = f;
         drop(listener);
         let _ = task.await;
+    }
+    if let Some(log) = hit_log {
+        log.finish();
     }
     eprintln!("stopped (hits queued {}, dropped {})", stats.queued, stats.dropped);
     Ok(())
