@@ -962,5 +962,7 @@ fn the_guard_is_invisible() {
             .contains("<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>"),
         "{text}"
     );
-    assert!(proxy.stop().success());
+    let stderr = proxy.stderr.clone();
+    let status = proxy.stop();
+    assert!(status.success(), "{status:?}: {:?}", stderr.lock().unwrap());
 }

@@ -216,7 +216,15 @@ impl Proxy {
         }
     }
 
-    async fn handle(self: Arc<Self>, peer: SocketAddr, mut req: http::Request<Incoming>) -> http::Response<ProxyBody> {
+    /// Proxies one request of the client connection from `peer`, which
+    /// holds `slot` of the connection cap (an upgraded connection keeps it
+    /// for as long as its tunnel lasts).
+    async fn handle(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        slot: Arc<tokio::sync::OwnedSemaphorePermit>,
+        mut req: http::Request<Incoming>,
+    ) -> http::Response<ProxyBody> {
         req.extensions_mut().insert(ClientAddr(peer));
         let upgrade = wants_upgrade(req.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -274,7 +282,10 @@ impl Proxy {
             Some(on_client) => match self.upstream.send_upgrade(req).await {
                 Ok(mut resp) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
                     let on_upstream = hyper::upgrade::on(&mut resp);
-                    tokio::spawn(tunnel(on_client, on_upstream));
+                    tokio::spawn(async move {
+                        tunnel(on_client, on_upstream).await;
+                        drop(slot);
+                    });
                     // Connection and Upgrade say what this hop switches to: kept.
                     return resp.map(|b| Either::Right(Either::Left(b)));
                 }
@@ -485,8 +496,13 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         ))
     })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    // Polled once before the address is announced, so its signal handlers
+    // are in place: a SIGTERM right after the announcement stops the guard
+    // cleanly rather than killing it.
+    let mut shutdown = Box::pin(super::serve::shutdown_signal());
+    let _ = std::future::Future::poll(shutdown.as_mut(), &mut Context::from_waker(std::task::Waker::noop()));
     eprintln!("listening on http://{local}  (guarding {} as {service:?})", a.upstream);
-    serve(listener, proxy, max_connections.max(1), super::serve::shutdown_signal())
+    serve(listener, proxy, max_connections.max(1), shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Flush: the last reporter goes, the queue drains into the store, then the fan-out.
@@ -561,10 +577,11 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let p = proxy.clone();
         let mut stop = stop_rx.clone();
+        let slot = Arc::new(slot);
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let p = p.clone();
-                async move { Ok::<_, Infallible>(p.handle(peer, req).await) }
+                let (p, slot) = (p.clone(), slot.clone());
+                async move { Ok::<_, Infallible>(p.handle(peer, slot, req).await) }
             });
             let conn = http1::Builder::new()
                 .max_buf_size(MAX_HEAD)
@@ -595,7 +612,6 @@ async fn serve(
             if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended");
             }
-            drop(slot);
         });
     }
     drop(listener);
