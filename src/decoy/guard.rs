@@ -114,8 +114,10 @@ impl StoreSink {
             h.token_state = first.token_state;
             h.orphan = first.orphan;
             h.ignored = first.ignored;
-            h.tampered = first.tampered;
-            h.tampered_claims.clone_from(&first.tampered_claims);
+            // What the JWT says is each request's own; the changed claims are the first's.
+            if h.tampered == first.tampered {
+                h.tampered_claims.clone_from(&first.tampered_claims);
+            }
             h
         };
         let mut hits = c.reports().map(|r| attribution(r.hit));
