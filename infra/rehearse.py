@@ -368,7 +368,7 @@ def placeholder_zip():
     return buf.getvalue()
 
 
-def package(template, root, s3, endpoint):
+def package(template, root, s3):
     """Replaces local CodeUri/Location paths with S3 locations of uploaded
     objects (placeholder code, the real nested templates), as `sam package`
     does. Returns the nested templates by logical id."""
@@ -531,7 +531,7 @@ def main():
     capabilities = caps.split() if isinstance(caps, str) else list(caps)
 
     sam = yaml_parse(Path(args.template).read_text())
-    nested_sam = package(sam, root, c["s3"], args.endpoint)
+    nested_sam = package(sam, root, c["s3"])
     zone = c["route53"].create_hosted_zone(Name="example.com", CallerReference=str(time.time()))
     zone_id = zone["HostedZone"]["Id"].split("/")[-1]
     sets = {
