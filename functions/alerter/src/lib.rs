@@ -11,7 +11,6 @@ use honeytoken::alerting::stream::{BatchReport, StreamRecord, decode_record, pro
 use honeytoken::wiring::alerter::{DRAIN_LIMIT, drain_limit, stop_margin};
 use honeytoken::wiring::metric_line;
 use honeytoken::{Error, Result};
-use std::time::Duration;
 
 /// What the alerter was invoked with.
 #[derive(Debug)]
@@ -157,6 +156,7 @@ mod tests {
     use super::*;
     use honeytoken::alerting::stream::RecordBody;
     use honeytoken_core::testkit::hit_at;
+    use std::time::Duration;
 
     #[test]
     fn invocations() {
