@@ -16,9 +16,12 @@
 //!   of it is in clear, and it is not a hash of anything guessable.
 //!
 //! Signatures: HS256/384/512 are real HMACs under the deployment's JWT
-//! secret. Asymmetric algorithms (RS*, PS*, ES*, EdDSA) get a keyed
-//! pseudo-random signature of the algorithm's length, so the decoy is
-//! shaped like the real thing and any edit is still detected (tampered).
+//! secret. Asymmetric algorithms get a keyed pseudo-random signature, so any
+//! edit is still detected (tampered): RS* and PS* of the algorithm's length,
+//! ES* and EdDSA shaped by the curve's rules (r and s below the order, R a
+//! point, S below L; see `curve`), since bytes a curve cannot produce give
+//! the decoy away. ES* and EdDSA decoys minted before issue 24 carry plain
+//! keyed bytes and keep verifying.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,8 +33,9 @@ use sha2::{Digest, Sha256};
 
 use super::KeyShape;
 use super::alphabet::Alphabet;
+use super::curve;
 use crate::error::{Error, Result};
-use crate::key::SigningKey;
+use crate::key::{SigningKey, ct_eq};
 
 /// Longest JWT inspected; anything longer is not one of ours.
 pub const MAX_JWT_LEN: usize = 8 * 1024;
@@ -237,6 +241,16 @@ impl JwtShape {
         if self.sig_len == 0 || self.sig_len > 1024 {
             return Err(Error::Invalid("the signature must be 1 to 1024 bytes".into()));
         }
+        if let Some(scheme) = curve::EcScheme::of(self.alg(), self.sig_len)
+            && scheme.sig_len() != self.sig_len
+        {
+            return Err(Error::Invalid(format!(
+                "an {} signature is {}, not {} bytes; give an example token as its issuer signed it",
+                self.alg(),
+                scheme.describe(),
+                self.sig_len
+            )));
+        }
         Ok(())
     }
 }
@@ -245,8 +259,10 @@ impl JwtShape {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum SigKind {
     Hmac(Algorithm),
-    /// Keyed pseudo-random bytes shaped as the algorithm's signature.
+    /// Keyed pseudo-random bytes of the algorithm's length (RSA).
     Shaped,
+    /// Keyed pseudo-random bytes that obey the curve's rules (ECDSA, EdDSA).
+    Curve,
 }
 
 fn sig_kind(alg: &str) -> Option<SigKind> {
@@ -254,8 +270,8 @@ fn sig_kind(alg: &str) -> Option<SigKind> {
         "HS256" => SigKind::Hmac(Algorithm::HS256),
         "HS384" => SigKind::Hmac(Algorithm::HS384),
         "HS512" => SigKind::Hmac(Algorithm::HS512),
-        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES256K" | "ES384" | "ES512"
-        | "EdDSA" | "Ed25519" | "Ed448" => SigKind::Shaped,
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => SigKind::Shaped,
+        "ES256" | "ES256K" | "ES384" | "ES512" | "EdDSA" | "Ed25519" | "Ed448" => SigKind::Curve,
         _ => return None,
     })
 }
@@ -302,6 +318,7 @@ fn sign(key: &SigningKey, alg: &str, sig_len: usize, signing_input: &[u8]) -> Re
         )
         .map_err(|e| Error::Invalid(format!("could not sign the JWT: {e}"))),
         Some(SigKind::Shaped) => Ok(URL_SAFE_NO_PAD.encode(shaped_signature(key, alg, sig_len, signing_input))),
+        Some(SigKind::Curve) => Ok(URL_SAFE_NO_PAD.encode(curve_signature(key, alg, sig_len, signing_input))),
         None => Err(Error::Invalid(format!("cannot sign with alg {alg:?}"))),
     }
 }
@@ -325,12 +342,46 @@ fn verify(key: &SigningKey, alg: &str, signing_input: &[u8], sig: &[u8]) -> bool
             let expected = shaped_signature(key, alg, bytes.len(), signing_input);
             ct_eq(&expected, &bytes)
         }
+        Some(SigKind::Curve) => {
+            let Ok(bytes) = URL_SAFE_NO_PAD.decode(sig) else {
+                return false;
+            };
+            // Decoys minted before issue 24 carry plain keyed bytes here; they
+            // are planted, so they keep verifying (a mismatch would report them
+            // as tampered).
+            let fits = curve::EcScheme::of(alg, bytes.len()).is_some_and(|c| c.sig_len() == bytes.len());
+            (fits && ct_eq(&curve_signature(key, alg, bytes.len(), signing_input), &bytes))
+                || ct_eq(&shaped_signature(key, alg, bytes.len(), signing_input), &bytes)
+        }
         None => false,
     }
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+/// Signature bytes for an ECDSA or EdDSA `alg` that its curve could produce
+/// (see [`curve`]), drawn from a stream keyed by the signing key over the
+/// algorithm, the length and the signing input.
+fn curve_signature(key: &SigningKey, alg: &str, len: usize, signing_input: &[u8]) -> Vec<u8> {
+    let Some(scheme) = curve::EcScheme::of(alg, len) else {
+        return shaped_signature(key, alg, len, signing_input);
+    };
+    let mut data = Vec::with_capacity(8 + alg.len() + signing_input.len());
+    data.extend_from_slice(&(len as u32).to_be_bytes());
+    data.extend_from_slice(alg.as_bytes());
+    data.push(0);
+    data.extend_from_slice(signing_input);
+    let seed = key.mac("jwt-signature-curve", &data);
+    let mut counter: u32 = 0;
+    let mut pool: Vec<u8> = Vec::new();
+    let mut stream = |n: usize| {
+        while pool.len() < n {
+            let mut block = seed.to_vec();
+            block.extend_from_slice(&counter.to_be_bytes());
+            pool.extend_from_slice(&key.mac("jwt-signature-curve-stream", &block));
+            counter += 1;
+        }
+        pool.drain(..n).collect::<Vec<u8>>()
+    };
+    scheme.signature(&mut stream)
 }
 
 /// Formats 128 bits as a UUID string.

@@ -6,6 +6,7 @@
 //! probability 2^-64, so garbage never costs a database read.
 
 pub mod alphabet;
+mod curve;
 pub mod extract;
 pub mod jwt;
 pub mod like;
