@@ -52,8 +52,7 @@ impl Curve {
         Curve {
             a: BigUint::one(),
             d: &p - 39_081u32,
-            l: (BigUint::one() << 446u32)
-                - dec("13818066809895115352007386748515426880336692474882178609894547503885"),
+            l: (BigUint::one() << 446u32) - dec("13818066809895115352007386748515426880336692474882178609894547503885"),
             p,
             len: 57,
         }
@@ -185,8 +184,14 @@ fn tonelli_shanks(n: &BigUint, p: &BigUint) -> BigUint {
 /// The order of each ECDSA curve's base point, as `openssl ecparam -text` prints it.
 fn ecdsa_order(alg: &str) -> (BigUint, usize) {
     match alg {
-        "ES256" => (hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"), 32),
-        "ES256K" => (hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"), 32),
+        "ES256" => (
+            hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"),
+            32,
+        ),
+        "ES256K" => (
+            hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"),
+            32,
+        ),
         "ES384" => (
             hex("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973"),
             48,
@@ -276,9 +281,13 @@ fn eddsa_signatures_have_r_on_the_curve_and_s_below_l() {
 
 #[test]
 fn a_curve_signature_of_the_wrong_length_is_refused_with_the_right_one_named() {
-    let err = jwt::infer_like(&example("ES512", 64), None, None).unwrap_err().to_string();
+    let err = jwt::infer_like(&example("ES512", 64), None, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("132 bytes"), "{err}");
-    let err = jwt::infer_like(&example("EdDSA", 100), None, None).unwrap_err().to_string();
+    let err = jwt::infer_like(&example("EdDSA", 100), None, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("64 bytes"), "{err}");
 }
 
@@ -297,7 +306,13 @@ fn decoys_minted_before_the_change_keep_verifying() {
             let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
             bytes[3] ^= 1;
             let edited = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bytes));
-            assert!(!token::recognise(&k, edited.as_bytes()).unwrap().jwt.unwrap().signature_valid);
+            assert!(
+                !token::recognise(&k, edited.as_bytes())
+                    .unwrap()
+                    .jwt
+                    .unwrap()
+                    .signature_valid
+            );
         }
     }
 }

@@ -314,7 +314,10 @@ mod tests {
         let y = BigUint::from(4u32) * c.inv(&BigUint::from(5u32)) % &c.p;
         let b = c.decompress(&y, false).expect("base point");
         let enc = c.encode(&b);
-        assert_eq!(hex::encode(&enc), "5866666666666666666666666666666666666666666666666666666666666666");
+        assert_eq!(
+            hex::encode(&enc),
+            "5866666666666666666666666666666666666666666666666666666666666666"
+        );
         // A random byte string is a point encoding about half the time.
         let valid = (0u32..64)
             .filter(|i| c.decompress(&BigUint::from(*i + 2), false).is_some())

@@ -199,6 +199,14 @@ impl JwtShape {
         }
     }
 
+    /// Whether the identity rides in a UUID (58 bits of id) rather than in
+    /// a random string's digits (64 bits).
+    pub fn carrier_is_uuid(&self) -> bool {
+        self.claims
+            .iter()
+            .any(|(k, s)| *k == self.carrier && *s == ClaimShape::Uuid)
+    }
+
     /// The header's `alg`.
     pub fn alg(&self) -> &str {
         self.header
@@ -536,9 +544,31 @@ pub fn mint_shaped(
     location: &str,
     now_unix: i64,
 ) -> Result<String> {
+    // A random-string carrier refuses an identity now and then (see
+    // `Alphabet::encode_identity`); with the identity given, draw its top again.
+    for _ in 0..64 {
+        if let Some(t) = mint_carrying(key, shape, identity, label, location, now_unix)? {
+            return Ok(t);
+        }
+    }
+    Err(Error::Invalid(
+        "this identity does not fit the carrier claim's digits".into(),
+    ))
+}
+
+/// [`mint_shaped`], or `None` when the identity does not fit a random-string
+/// carrier's digits this time (the caller draws another id).
+pub(crate) fn mint_carrying(
+    key: &SigningKey,
+    shape: &JwtShape,
+    identity: u128,
+    label: &str,
+    location: &str,
+    now_unix: i64,
+) -> Result<Option<String>> {
     shape.validate()?;
-    if (identity >> 64) >> V2_ID_BITS != 0 {
-        return Err(Error::Invalid("a JWT id has at most 58 bits".into()));
+    if shape.carrier_is_uuid() && (identity >> 64) >> V2_ID_BITS != 0 {
+        return Err(Error::Invalid("a JWT id carried in a UUID has at most 58 bits".into()));
     }
     let mut rng = rand::rng();
     let lifetime = shape.lifetimes[rng.random_range(0..shape.lifetimes.len())];
@@ -558,7 +588,10 @@ pub fn mint_shaped(
                     let bits = ((identity >> 64) << 64) | (identity & u64::MAX as u128);
                     Value::String(uuid_string(uuid_v4_from_bits(bits)))
                 }
-                ClaimShape::Random { shape } => Value::String(super::render_key(shape, identity, &mut rng)),
+                ClaimShape::Random { shape } => match super::render_key(shape, identity, &mut rng) {
+                    Some(t) => Value::String(t),
+                    None => return Ok(None),
+                },
                 _ => return Err(Error::Invalid("the carrier claim has no room for the identity".into())),
             }
         } else if shape.metadata.as_deref() == Some(k.as_str()) && *s == ClaimShape::Uuid {
@@ -574,7 +607,7 @@ pub fn mint_shaped(
         URL_SAFE_NO_PAD.encode(json_object(&claims))
     );
     let sig = sign(key, shape.alg(), shape.sig_len, signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{sig}"))
+    Ok(Some(format!("{signing_input}.{sig}")))
 }
 
 /// Mints a JWT of the default shape (see [`JwtShape::standard`]).
