@@ -107,6 +107,11 @@ pub enum ClaimShape {
     /// A key id derived from the signing key: the same for every token of a
     /// deployment, as a real issuer's `kid` is, and unguessable elsewhere.
     DeploymentKid,
+    /// The value of an earlier claim: Keycloak's `session_state` is its `sid`.
+    SameAs {
+        /// The earlier claim.
+        claim: String,
+    },
 }
 
 /// The shape of a minted JWT: header and claims in order, lifetime, signature size.
@@ -125,6 +130,12 @@ pub struct JwtShape {
     pub lifetimes: Vec<i64>,
     /// Signature bytes (for HMAC algorithms, the MAC's own length).
     pub sig_len: usize,
+    /// The example's encoded header, reused byte for byte (`--like`): each
+    /// issuer serialises its header its own way (Keycloak writes
+    /// `"typ" : "JWT"`), and a re-serialised one differs from every real
+    /// token of that issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_bytes: Option<String>,
 }
 
 const DAY: i64 = 24 * 3600;
@@ -196,6 +207,7 @@ impl JwtShape {
             // operators configure for service and offline tokens.
             lifetimes: [7, 14, 30, 60, 90, 180, 365].iter().map(|d| d * DAY).collect(),
             sig_len: 32,
+            header_bytes: None,
         }
     }
 
@@ -236,6 +248,20 @@ impl JwtShape {
                     self.carrier
                 )));
             }
+        }
+        for (i, (k, s)) in self.claims.iter().enumerate() {
+            if let ClaimShape::SameAs { claim } = s
+                && !self.claims[..i].iter().any(|(e, _)| e == claim)
+            {
+                return Err(Error::Invalid(format!(
+                    "the claim {k:?} copies {claim:?}, which is not before it"
+                )));
+            }
+        }
+        if let Some(h) = &self.header_bytes
+            && (h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return Err(Error::Invalid("the header must be base64url without padding".into()));
         }
         if self.lifetimes.is_empty() || self.lifetimes.iter().any(|l| *l <= 0) {
             return Err(Error::Invalid("a JWT needs a positive lifetime (exp after iat)".into()));
@@ -518,6 +544,8 @@ fn render(key: &SigningKey, shape: &ClaimShape, iat: i64, lifetime: i64, rng: &m
             .cloned()
             .unwrap_or(Value::Null),
         ClaimShape::DeploymentKid => Value::String(deployment_kid(key)),
+        // Resolved against the claims already rendered (see `mint_carrying`).
+        ClaimShape::SameAs { .. } => Value::Null,
     }
 }
 
@@ -596,16 +624,21 @@ pub(crate) fn mint_carrying(
             }
         } else if shape.metadata.as_deref() == Some(k.as_str()) && *s == ClaimShape::Uuid {
             Value::String(metadata_uuid(key, identity, label, location))
+        } else if let ClaimShape::SameAs { claim } = s {
+            claims
+                .iter()
+                .find(|(e, _): &&(String, Value)| e == claim)
+                .map_or(Value::Null, |(_, v)| v.clone())
         } else {
             render(key, s, iat, lifetime, &mut rng)
         };
         claims.push((k.clone(), v));
     }
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(json_object(&header)),
-        URL_SAFE_NO_PAD.encode(json_object(&claims))
-    );
+    let header = match &shape.header_bytes {
+        Some(h) => h.clone(),
+        None => URL_SAFE_NO_PAD.encode(json_object(&header)),
+    };
+    let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(json_object(&claims)));
     let sig = sign(key, shape.alg(), shape.sig_len, signing_input.as_bytes())?;
     Ok(Some(format!("{signing_input}.{sig}")))
 }
@@ -923,7 +956,8 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         ));
     }
     let mut it = example.split('.');
-    let header = ordered_part(it.next().unwrap_or(""), "header")?;
+    let header_part = it.next().unwrap_or("");
+    let header = ordered_part(header_part, "header")?;
     let mut claims = ordered_part(it.next().unwrap_or(""), "payload")?;
     let sig_len = decode_raw(it.next().unwrap_or("").as_bytes()).map_or(0, |s| s.len());
     let alg = header
@@ -958,6 +992,19 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         .iter()
         .map(|(k, v)| (k.clone(), claim_shape(k, v, iat)))
         .collect();
+    // A drawn value the example repeats in a later claim (`session_state`
+    // equal to `sid`) stays repeated.
+    for i in 0..shaped.len() {
+        let Value::String(v) = &claims[i].1 else { continue };
+        if matches!(shaped[i].1, ClaimShape::Fixed { .. }) {
+            continue;
+        }
+        if let Some(j) = (0..i).find(|&j| claims[j].1.as_str() == Some(v.as_str())) {
+            shaped[i].1 = ClaimShape::SameAs {
+                claim: claims[j].0.clone(),
+            };
+        }
+    }
     let lifetime = match (iat, exp) {
         (Some(i), Some(e)) if e > i => e - i,
         _ => 3600,
@@ -1035,6 +1082,7 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         metadata,
         lifetimes: vec![lifetime],
         sig_len: if sig_len == 0 { default_sig_len(&alg) } else { sig_len },
+        header_bytes: Some(header_part.trim_end_matches('=').to_string()),
     };
     shape.validate()?;
     Ok(LikeJwt { shape, warnings: notes })
