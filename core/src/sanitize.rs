@@ -111,6 +111,22 @@ mod tests {
     }
 
     #[test]
+    fn a_captured_request_keeps_no_invisible_character() {
+        let hostile = "ua\u{2028}\u{61c}\u{200b}\u{feff}\u{e0049}\u{e0047}";
+        let req = http::Request::builder()
+            .uri("/v1/users?q=1")
+            .header("user-agent", http::HeaderValue::from_bytes(hostile.as_bytes()).unwrap())
+            .header("x-note", http::HeaderValue::from_bytes(hostile.as_bytes()).unwrap())
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        let facts = crate::hit::RequestFacts::capture(&parts, "203.0.113.9");
+        let want = "ua\\u{2028}\\u{61c}\\u{200b}\\u{feff}\\u{e0049}\\u{e0047}";
+        assert_eq!(facts.user_agent, want);
+        assert_eq!(facts.headers["x-note"], want);
+    }
+
+    #[test]
     fn long_values_are_truncated_with_marker() {
         let s = escape(&[b'a'; 1000], 10);
         assert_eq!(s, "aaaaaaaaaa…[+990 bytes]");
