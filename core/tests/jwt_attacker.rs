@@ -28,7 +28,7 @@ fn decode(t: &str) -> (Fields, Fields, usize) {
             .as_object()
             .unwrap()
             .keys()
-            .map(|k| (text.find(&format!("{}:", Value::String(k.clone()))).unwrap(), k.clone()))
+            .map(|k| (key_position(&text, k), k.clone()))
             .collect();
         keys.sort();
         keys.into_iter().map(|(_, k)| (k.clone(), v[&k].clone())).collect()
@@ -37,6 +37,15 @@ fn decode(t: &str) -> (Fields, Fields, usize) {
     let c = obj(it.next().unwrap());
     let sig = URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap().len();
     (h, c, sig)
+}
+
+/// Where `"k"` appears as a key (followed by optional spaces and a colon).
+fn key_position(text: &str, k: &str) -> usize {
+    let quoted = Value::String(k.to_string()).to_string();
+    text.match_indices(&quoted)
+        .map(|(i, _)| i)
+        .find(|i| text[i + quoted.len()..].trim_start().starts_with(':'))
+        .unwrap()
 }
 
 fn looks_like_uuid(s: &str) -> bool {
@@ -195,4 +204,41 @@ fn like_jwts_mirror_their_example_field_by_field() {
         let get = |c: &[(String, Value)], n: &str| c.iter().find(|(k, _)| k == n).unwrap().1.as_i64().unwrap();
         assert_eq!(get(&c, "exp") - get(&c, "iat"), 86_400);
     }
+}
+
+#[test]
+fn like_a_keycloak_token_keeps_its_header_bytes_and_session_state_equal_to_sid() {
+    // Keycloak writes its header with spaces around the colons.
+    let header = r#"{"alg" : "RS256","typ" : "JWT","kid" : "Qx2v8ZtL0cWm4Jr7YpN1bHs6KdF3gTaE9uVoXiRlMeC"}"#;
+    let payload = r#"{"exp":1764003600,"iat":1764003300,"auth_time":1764003290,"jti":"0b6c1c5e-8a4c-4a8e-9d2f-3f4e5a6b7c8d","iss":"https://id.acme.io/realms/prod","aud":"account","sub":"5f3a2b1c-9d8e-4f7a-8b6c-5d4e3f2a1b0c","typ":"Bearer","azp":"orders-web","session_state":"7d1c9f0e-2b3a-4c5d-8e6f-a0b1c2d3e4f5","scope":"openid email profile","sid":"7d1c9f0e-2b3a-4c5d-8e6f-a0b1c2d3e4f5","email_verified":true}"#;
+    let example = format!(
+        "{}.{}.{}",
+        b64(header),
+        b64(payload),
+        URL_SAFE_NO_PAD.encode([0x5au8; 256])
+    );
+    let like = jwt::infer_like(&example, None, None).unwrap();
+    let k = SigningKey::from_secret(b"attacker-test-signing-key-0123456789").unwrap();
+    let spec = MintSpec::JwtShaped(Box::new(like.shape));
+    let tokens = (0..200)
+        .map(|_| {
+            let r = token::mint(&k, &spec, LABEL, LOCATION, "", time::OffsetDateTime::now_utc()).unwrap();
+            (r.id, r.token)
+        })
+        .collect::<Vec<_>>();
+    let example_head = example.split('.').next().unwrap();
+    let mut sids = BTreeSet::new();
+    for (_, t) in &tokens {
+        assert_eq!(
+            t.split('.').next().unwrap(),
+            example_head,
+            "header bytes as the issuer wrote them"
+        );
+        let (_, c, _) = decode(t);
+        let get = |n: &str| c.iter().find(|(k, _)| k == n).unwrap().1.clone();
+        assert_eq!(get("sid"), get("session_state"), "{t}");
+        sids.insert(get("sid").to_string());
+    }
+    assert!(sids.len() > 190, "sid is drawn per token");
+    attacker_checks(&k, &tokens, &["iss", "aud", "typ", "azp", "scope", "email_verified"]);
 }

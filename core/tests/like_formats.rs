@@ -20,7 +20,7 @@ const FORMATS: &[(&str, &str, Option<Checksum>)] = &[
         Some(Checksum::Crc32),
     ),
     ("npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "npm_", None),
-    ("sk_live_51HqLyjWDarjtT1zdp7dcXYZab", "sk_live_", None),
+    ("sk_live_51HqLyjWDarjtT1zdp7dcXYZab", "sk_live_51", None),
     ("3f2a9c1e-7b4d-4e8a-9f0c-1d2e3f4a5b6c", "", None),
     (
         "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",

@@ -16,9 +16,12 @@
 //!   of it is in clear, and it is not a hash of anything guessable.
 //!
 //! Signatures: HS256/384/512 are real HMACs under the deployment's JWT
-//! secret. Asymmetric algorithms (RS*, PS*, ES*, EdDSA) get a keyed
-//! pseudo-random signature of the algorithm's length, so the decoy is
-//! shaped like the real thing and any edit is still detected (tampered).
+//! secret. Asymmetric algorithms get a keyed pseudo-random signature, so any
+//! edit is still detected (tampered): RS* and PS* of the algorithm's length,
+//! ES* and EdDSA shaped by the curve's rules (r and s below the order, R a
+//! point, S below L; see `curve`), since bytes a curve cannot produce give
+//! the decoy away. ES* and EdDSA decoys minted before issue 24 carry plain
+//! keyed bytes and keep verifying.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,8 +33,9 @@ use sha2::{Digest, Sha256};
 
 use super::KeyShape;
 use super::alphabet::Alphabet;
+use super::curve;
 use crate::error::{Error, Result};
-use crate::key::SigningKey;
+use crate::key::{SigningKey, ct_eq};
 
 /// Longest JWT inspected; anything longer is not one of ours.
 pub const MAX_JWT_LEN: usize = 8 * 1024;
@@ -103,6 +107,11 @@ pub enum ClaimShape {
     /// A key id derived from the signing key: the same for every token of a
     /// deployment, as a real issuer's `kid` is, and unguessable elsewhere.
     DeploymentKid,
+    /// The value of an earlier claim: Keycloak's `session_state` is its `sid`.
+    SameAs {
+        /// The earlier claim.
+        claim: String,
+    },
 }
 
 /// The shape of a minted JWT: header and claims in order, lifetime, signature size.
@@ -121,6 +130,12 @@ pub struct JwtShape {
     pub lifetimes: Vec<i64>,
     /// Signature bytes (for HMAC algorithms, the MAC's own length).
     pub sig_len: usize,
+    /// The example's encoded header, reused byte for byte (`--like`): each
+    /// issuer serialises its header its own way (Keycloak writes
+    /// `"typ" : "JWT"`), and a re-serialised one differs from every real
+    /// token of that issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_bytes: Option<String>,
 }
 
 const DAY: i64 = 24 * 3600;
@@ -192,7 +207,16 @@ impl JwtShape {
             // operators configure for service and offline tokens.
             lifetimes: [7, 14, 30, 60, 90, 180, 365].iter().map(|d| d * DAY).collect(),
             sig_len: 32,
+            header_bytes: None,
         }
+    }
+
+    /// Whether the identity rides in a UUID (58 bits of id) rather than in
+    /// a random string's digits (64 bits).
+    pub fn carrier_is_uuid(&self) -> bool {
+        self.claims
+            .iter()
+            .any(|(k, s)| *k == self.carrier && *s == ClaimShape::Uuid)
     }
 
     /// The header's `alg`.
@@ -225,6 +249,20 @@ impl JwtShape {
                 )));
             }
         }
+        for (i, (k, s)) in self.claims.iter().enumerate() {
+            if let ClaimShape::SameAs { claim } = s
+                && !self.claims[..i].iter().any(|(e, _)| e == claim)
+            {
+                return Err(Error::Invalid(format!(
+                    "the claim {k:?} copies {claim:?}, which is not before it"
+                )));
+            }
+        }
+        if let Some(h) = &self.header_bytes
+            && (h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return Err(Error::Invalid("the header must be base64url without padding".into()));
+        }
         if self.lifetimes.is_empty() || self.lifetimes.iter().any(|l| *l <= 0) {
             return Err(Error::Invalid("a JWT needs a positive lifetime (exp after iat)".into()));
         }
@@ -237,6 +275,16 @@ impl JwtShape {
         if self.sig_len == 0 || self.sig_len > 1024 {
             return Err(Error::Invalid("the signature must be 1 to 1024 bytes".into()));
         }
+        if let Some(scheme) = curve::EcScheme::of(self.alg(), self.sig_len)
+            && scheme.sig_len() != self.sig_len
+        {
+            return Err(Error::Invalid(format!(
+                "an {} signature is {}, not {} bytes; give an example token as its issuer signed it",
+                self.alg(),
+                scheme.describe(),
+                self.sig_len
+            )));
+        }
         Ok(())
     }
 }
@@ -245,8 +293,10 @@ impl JwtShape {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum SigKind {
     Hmac(Algorithm),
-    /// Keyed pseudo-random bytes shaped as the algorithm's signature.
+    /// Keyed pseudo-random bytes of the algorithm's length (RSA).
     Shaped,
+    /// Keyed pseudo-random bytes that obey the curve's rules (ECDSA, EdDSA).
+    Curve,
 }
 
 fn sig_kind(alg: &str) -> Option<SigKind> {
@@ -254,8 +304,8 @@ fn sig_kind(alg: &str) -> Option<SigKind> {
         "HS256" => SigKind::Hmac(Algorithm::HS256),
         "HS384" => SigKind::Hmac(Algorithm::HS384),
         "HS512" => SigKind::Hmac(Algorithm::HS512),
-        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES256K" | "ES384" | "ES512"
-        | "EdDSA" | "Ed25519" | "Ed448" => SigKind::Shaped,
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => SigKind::Shaped,
+        "ES256" | "ES256K" | "ES384" | "ES512" | "EdDSA" | "Ed25519" | "Ed448" => SigKind::Curve,
         _ => return None,
     })
 }
@@ -302,6 +352,7 @@ fn sign(key: &SigningKey, alg: &str, sig_len: usize, signing_input: &[u8]) -> Re
         )
         .map_err(|e| Error::Invalid(format!("could not sign the JWT: {e}"))),
         Some(SigKind::Shaped) => Ok(URL_SAFE_NO_PAD.encode(shaped_signature(key, alg, sig_len, signing_input))),
+        Some(SigKind::Curve) => Ok(URL_SAFE_NO_PAD.encode(curve_signature(key, alg, sig_len, signing_input))),
         None => Err(Error::Invalid(format!("cannot sign with alg {alg:?}"))),
     }
 }
@@ -325,12 +376,46 @@ fn verify(key: &SigningKey, alg: &str, signing_input: &[u8], sig: &[u8]) -> bool
             let expected = shaped_signature(key, alg, bytes.len(), signing_input);
             ct_eq(&expected, &bytes)
         }
+        Some(SigKind::Curve) => {
+            let Ok(bytes) = URL_SAFE_NO_PAD.decode(sig) else {
+                return false;
+            };
+            // Decoys minted before issue 24 carry plain keyed bytes here; they
+            // are planted, so they keep verifying (a mismatch would report them
+            // as tampered).
+            let fits = curve::EcScheme::of(alg, bytes.len()).is_some_and(|c| c.sig_len() == bytes.len());
+            (fits && ct_eq(&curve_signature(key, alg, bytes.len(), signing_input), &bytes))
+                || ct_eq(&shaped_signature(key, alg, bytes.len(), signing_input), &bytes)
+        }
         None => false,
     }
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+/// Signature bytes for an ECDSA or EdDSA `alg` that its curve could produce
+/// (see [`curve`]), drawn from a stream keyed by the signing key over the
+/// algorithm, the length and the signing input.
+fn curve_signature(key: &SigningKey, alg: &str, len: usize, signing_input: &[u8]) -> Vec<u8> {
+    let Some(scheme) = curve::EcScheme::of(alg, len) else {
+        return shaped_signature(key, alg, len, signing_input);
+    };
+    let mut data = Vec::with_capacity(8 + alg.len() + signing_input.len());
+    data.extend_from_slice(&(len as u32).to_be_bytes());
+    data.extend_from_slice(alg.as_bytes());
+    data.push(0);
+    data.extend_from_slice(signing_input);
+    let seed = key.mac("jwt-signature-curve", &data);
+    let mut counter: u32 = 0;
+    let mut pool: Vec<u8> = Vec::new();
+    let mut stream = |n: usize| {
+        while pool.len() < n {
+            let mut block = seed.to_vec();
+            block.extend_from_slice(&counter.to_be_bytes());
+            pool.extend_from_slice(&key.mac("jwt-signature-curve-stream", &block));
+            counter += 1;
+        }
+        pool.drain(..n).collect::<Vec<u8>>()
+    };
+    scheme.signature(&mut stream)
 }
 
 /// Formats 128 bits as a UUID string.
@@ -459,6 +544,8 @@ fn render(key: &SigningKey, shape: &ClaimShape, iat: i64, lifetime: i64, rng: &m
             .cloned()
             .unwrap_or(Value::Null),
         ClaimShape::DeploymentKid => Value::String(deployment_kid(key)),
+        // Resolved against the claims already rendered (see `mint_carrying`).
+        ClaimShape::SameAs { .. } => Value::Null,
     }
 }
 
@@ -485,9 +572,31 @@ pub fn mint_shaped(
     location: &str,
     now_unix: i64,
 ) -> Result<String> {
+    // A random-string carrier refuses an identity now and then (see
+    // `Alphabet::encode_identity`); with the identity given, draw its top again.
+    for _ in 0..64 {
+        if let Some(t) = mint_carrying(key, shape, identity, label, location, now_unix)? {
+            return Ok(t);
+        }
+    }
+    Err(Error::Invalid(
+        "this identity does not fit the carrier claim's digits".into(),
+    ))
+}
+
+/// [`mint_shaped`], or `None` when the identity does not fit a random-string
+/// carrier's digits this time (the caller draws another id).
+pub(crate) fn mint_carrying(
+    key: &SigningKey,
+    shape: &JwtShape,
+    identity: u128,
+    label: &str,
+    location: &str,
+    now_unix: i64,
+) -> Result<Option<String>> {
     shape.validate()?;
-    if (identity >> 64) >> V2_ID_BITS != 0 {
-        return Err(Error::Invalid("a JWT id has at most 58 bits".into()));
+    if shape.carrier_is_uuid() && (identity >> 64) >> V2_ID_BITS != 0 {
+        return Err(Error::Invalid("a JWT id carried in a UUID has at most 58 bits".into()));
     }
     let mut rng = rand::rng();
     let lifetime = shape.lifetimes[rng.random_range(0..shape.lifetimes.len())];
@@ -507,23 +616,31 @@ pub fn mint_shaped(
                     let bits = ((identity >> 64) << 64) | (identity & u64::MAX as u128);
                     Value::String(uuid_string(uuid_v4_from_bits(bits)))
                 }
-                ClaimShape::Random { shape } => Value::String(super::render_key(shape, identity, &mut rng)),
+                ClaimShape::Random { shape } => match super::render_key(shape, identity, &mut rng) {
+                    Some(t) => Value::String(t),
+                    None => return Ok(None),
+                },
                 _ => return Err(Error::Invalid("the carrier claim has no room for the identity".into())),
             }
         } else if shape.metadata.as_deref() == Some(k.as_str()) && *s == ClaimShape::Uuid {
             Value::String(metadata_uuid(key, identity, label, location))
+        } else if let ClaimShape::SameAs { claim } = s {
+            claims
+                .iter()
+                .find(|(e, _): &&(String, Value)| e == claim)
+                .map_or(Value::Null, |(_, v)| v.clone())
         } else {
             render(key, s, iat, lifetime, &mut rng)
         };
         claims.push((k.clone(), v));
     }
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(json_object(&header)),
-        URL_SAFE_NO_PAD.encode(json_object(&claims))
-    );
+    let header = match &shape.header_bytes {
+        Some(h) => h.clone(),
+        None => URL_SAFE_NO_PAD.encode(json_object(&header)),
+    };
+    let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(json_object(&claims)));
     let sig = sign(key, shape.alg(), shape.sig_len, signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{sig}"))
+    Ok(Some(format!("{signing_input}.{sig}")))
 }
 
 /// Mints a JWT of the default shape (see [`JwtShape::standard`]).
@@ -839,7 +956,8 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         ));
     }
     let mut it = example.split('.');
-    let header = ordered_part(it.next().unwrap_or(""), "header")?;
+    let header_part = it.next().unwrap_or("");
+    let header = ordered_part(header_part, "header")?;
     let mut claims = ordered_part(it.next().unwrap_or(""), "payload")?;
     let sig_len = decode_raw(it.next().unwrap_or("").as_bytes()).map_or(0, |s| s.len());
     let alg = header
@@ -874,6 +992,19 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         .iter()
         .map(|(k, v)| (k.clone(), claim_shape(k, v, iat)))
         .collect();
+    // A drawn value the example repeats in a later claim (`session_state`
+    // equal to `sid`) stays repeated.
+    for i in 0..shaped.len() {
+        let Value::String(v) = &claims[i].1 else { continue };
+        if matches!(shaped[i].1, ClaimShape::Fixed { .. }) {
+            continue;
+        }
+        if let Some(j) = (0..i).find(|&j| claims[j].1.as_str() == Some(v.as_str())) {
+            shaped[i].1 = ClaimShape::SameAs {
+                claim: claims[j].0.clone(),
+            };
+        }
+    }
     let lifetime = match (iat, exp) {
         (Some(i), Some(e)) if e > i => e - i,
         _ => 3600,
@@ -951,6 +1082,7 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         metadata,
         lifetimes: vec![lifetime],
         sig_len: if sig_len == 0 { default_sig_len(&alg) } else { sig_len },
+        header_bytes: Some(header_part.trim_end_matches('=').to_string()),
     };
     shape.validate()?;
     Ok(LikeJwt { shape, warnings: notes })

@@ -37,6 +37,13 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
         i += 1;
         prefix_end = i;
     }
+    // A literal head some vendors put right after the prefix: modern Stripe
+    // keys are `sk_live_51…`, and a decoy without it stands out.
+    if let Some((_, head)) = VENDOR_HEADS.iter().find(|(p, _)| *p == &example[..prefix_end])
+        && example[prefix_end..].starts_with(head)
+    {
+        prefix_end += head.len();
+    }
     let (mut prefix, mut body) = example.split_at(prefix_end);
     if body
         .bytes()
@@ -140,6 +147,17 @@ pub fn infer_with(example: &str, checksum: Option<Checksum>) -> Result<KeyShape>
     Ok(shape)
 }
 
+/// Vendor prefixes whose keys go on with a fixed head, kept literal when the
+/// example has it.
+const VENDOR_HEADS: &[(&str, &str)] = &[
+    ("sk_live_", "51"),
+    ("sk_test_", "51"),
+    ("rk_live_", "51"),
+    ("rk_test_", "51"),
+    ("pk_live_", "51"),
+    ("pk_test_", "51"),
+];
+
 /// [`infer_with`] without a checksum.
 pub fn infer(example: &str) -> Result<KeyShape> {
     infer_with(example, None)
@@ -176,9 +194,11 @@ mod tests {
     #[test]
     fn stripe_like() {
         let s = infer("sk_live_51HqLyjWDarjtT1zdp7dcXYZab").unwrap();
-        assert_eq!(s.prefix, "sk_live_");
+        assert_eq!(s.prefix, "sk_live_51");
         assert_eq!(s.alphabet, Alphabet::Base62);
-        assert_eq!(s.digits(), 26);
+        assert_eq!(s.digits(), 24);
+        // Without the head, the whole body is random.
+        assert_eq!(infer("sk_live_4eHqLyjWDarjtT1zdp7dcXYZab").unwrap().prefix, "sk_live_");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! probability 2^-64, so garbage never costs a database read.
 
 pub mod alphabet;
+mod curve;
 pub mod extract;
 pub mod jwt;
 pub mod like;
@@ -360,9 +361,13 @@ pub fn mint(
     now: time::OffsetDateTime,
 ) -> Result<TokenRecord> {
     // A fresh draw fails the recogniser's shape pre-filter with probability
-    // about 1e-9; never hand out such a token, draw again.
-    for _ in 0..16 {
-        let rec = mint_once(key, spec, label, location, memo, now)?;
+    // about 1e-9, and its id does not fit the carrier's digits with
+    // probability at most 2 % (see `Alphabet::encode_identity`); never hand
+    // out such a token, draw again.
+    for _ in 0..64 {
+        let Some(rec) = mint_once(key, spec, label, location, memo, now)? else {
+            continue;
+        };
         if recognise(key, rec.token.as_bytes()).is_some_and(|r| r.token_id == rec.id) {
             return Ok(rec);
         }
@@ -380,21 +385,28 @@ fn mint_once(
     location: &str,
     memo: &str,
     now: time::OffsetDateTime,
-) -> Result<TokenRecord> {
+) -> Result<Option<TokenRecord>> {
     let mut rng = rand::rng();
+    // A UUID carrier has room for 58 bits of id; digits carry all 64, which
+    // keeps the encoded identity uniform over its 128 bits.
     let id: u64 = match spec {
         MintSpec::Key(_) => rng.random(),
+        MintSpec::JwtShaped(s) if !s.carrier_is_uuid() => rng.random(),
         _ => jwt::new_id(&mut rng),
     };
     let identity = identity_for(key, id);
     let (token, kind, shape, issuer, jwt_shape) = match spec {
         MintSpec::Jwt { issuer } => {
             let s = jwt::JwtShape::standard(issuer, None);
-            let t = jwt::mint_shaped(key, &s, identity, label, location, now.unix_timestamp())?;
+            let Some(t) = jwt::mint_carrying(key, &s, identity, label, location, now.unix_timestamp())? else {
+                return Ok(None);
+            };
             (t, TokenKind::Jwt, None, Some(issuer.clone()), Some(Box::new(s)))
         }
         MintSpec::JwtShaped(s) => {
-            let t = jwt::mint_shaped(key, s, identity, label, location, now.unix_timestamp())?;
+            let Some(t) = jwt::mint_carrying(key, s, identity, label, location, now.unix_timestamp())? else {
+                return Ok(None);
+            };
             let issuer = s.claims.iter().find(|(k, _)| k == "iss").and_then(|(_, v)| match v {
                 jwt::ClaimShape::Fixed { value } => value.as_str().map(str::to_string),
                 _ => None,
@@ -403,16 +415,13 @@ fn mint_once(
         }
         MintSpec::Key(shape) => {
             shape.validate()?;
-            (
-                render_key(shape, identity, &mut rng),
-                TokenKind::Key,
-                Some(shape.clone()),
-                None,
-                None,
-            )
+            let Some(t) = render_key(shape, identity, &mut rng) else {
+                return Ok(None);
+            };
+            (t, TokenKind::Key, Some(shape.clone()), None, None)
         }
     };
-    Ok(TokenRecord {
+    Ok(Some(TokenRecord {
         id: id_string(identity),
         token,
         kind,
@@ -428,7 +437,7 @@ fn mint_once(
         replaces: None,
         replaced_by: None,
         allow: Vec::new(),
-    })
+    }))
 }
 
 /// A string of `shape` with random digits throughout (no identity): for JWT
@@ -502,13 +511,16 @@ pub fn may_be_ours(candidate: &[u8]) -> bool {
 /// Keys are at most a prefix and 512 digits; longer words are not ours.
 const MAX_KEY_CANDIDATE_LEN: usize = 640;
 
-pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> String {
+/// A key of `shape` carrying `identity`; `None` when the identity does not
+/// fit the carrier's digits this time (draw another id, see
+/// [`Alphabet::encode_identity`]).
+pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -> Option<String> {
     let alphs = shape.digit_alphabets();
     let n = alphs.len();
     let w = shape.checksum_width();
     let m = shape.alphabet.identity_len();
     let mut digits: Vec<u8> = alphs[..n - w - m].iter().map(|a| a.random_char(rng)).collect();
-    digits.extend(shape.alphabet.encode_identity(identity, rng));
+    digits.extend(shape.alphabet.encode_identity(identity, rng)?);
     if let Some(Checksum::Crc32) = shape.checksum {
         // Over the last group's digits before the tail, as the recogniser reads them.
         let last_group = shape.layout.rsplit(|c| c != '*').next().map_or(0, str::len);
@@ -516,7 +528,7 @@ pub(crate) fn render_key(shape: &KeyShape, identity: u128, rng: &mut impl Rng) -
         let crc = crc32(&digits[from..]);
         digits.extend(shape.alphabet.encode_fixed(crc as u64, w));
     }
-    lay_out(shape, digits)
+    Some(lay_out(shape, digits))
 }
 
 /// The outcome of recognising a candidate.
