@@ -830,25 +830,7 @@ mod tests {
     }
 
     fn compress(coding: &str, data: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let level = flate2::Compression::default();
-        match coding {
-            "gzip" => {
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
-            "deflate" => {
-                let mut e = flate2::write::ZlibEncoder::new(Vec::new(), level);
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
-            _ => {
-                let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
-        }
+        crate::testkit::compressed(coding, data)
     }
 
     #[test]
@@ -858,7 +840,7 @@ mod tests {
             ("gzip", "gzip"),
             ("x-gzip", "gzip"),
             ("deflate", "deflate"),
-            ("deflate", "raw"),
+            ("deflate", "raw-deflate"),
         ] {
             let z = compress(stream, body.as_bytes());
             assert_eq!(
@@ -896,5 +878,22 @@ mod tests {
         assert!(found(&p, &big).is_empty());
         assert_eq!(skipped(&p, &big), [Skipped::Body]);
         assert!(skipped(&p, &big[..1024]).is_empty());
+    }
+
+    #[test]
+    fn every_evasion_is_found_where_it_was_put() {
+        for e in crate::testkit::evasions(K) {
+            let (p, body) = e.request.into_parts();
+            let c = extract(&p, &body, &Limits::default());
+            assert!(
+                c.candidates
+                    .iter()
+                    .any(|c| c.value.ends_with(K.as_bytes()) && c.found_in == e.found_in),
+                "{}: {:?}",
+                e.name,
+                c.candidates.iter().map(|c| c.found_in.to_string()).collect::<Vec<_>>()
+            );
+            assert!(c.skipped.is_empty(), "{}: {:?}", e.name, c.skipped);
+        }
     }
 }
