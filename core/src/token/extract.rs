@@ -503,6 +503,10 @@ fn decoded_body<'a>(parts: &Parts, body: &'a [u8], cap: usize, c: &mut Collector
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(body);
     // Codings are listed in the order they were applied: undo the last first.
     for coding in codings.iter().rev() {
+        if cur.len() > cap + 1 {
+            // Compressed bytes past the bound are not decoded either.
+            c.skip(Skipped::Body);
+        }
         let input = &cur[..cur.len().min(cap + 1)];
         let out = match coding.as_slice() {
             b"gzip" | b"x-gzip" => inflate(flate2::read::MultiGzDecoder::new(input), cap),
