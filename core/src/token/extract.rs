@@ -813,6 +813,13 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].value, format!("bot{K}").as_bytes());
         assert_eq!(c[0].found_in, "path");
+        // A JWT glued after other characters is tried from its `eyJ`.
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiIwMTIzIn0.c2lnbmF0dXJlLWJ5dGVz";
+        let c = candidates(&parts(&format!("/hook/tok{jwt}/x"), &[]), b"", &Limits::default());
+        assert!(
+            c.iter().any(|c| c.value == jwt.as_bytes() && c.found_in == "path"),
+            "{c:?}"
+        );
         assert_eq!(
             found(&parts(&format!("/hooks/{}/x", K.replace('_', "%5F")), &[]), b""),
             ["path"]
