@@ -104,8 +104,9 @@ pub enum Skipped {
     Path,
     /// Body bytes (decoded) past the bound.
     Body,
-    /// A body in a `Content-Encoding` that is not decoded (br, zstd, more
-    /// than two codings, or one that does not decode).
+    /// A body in a `Content-Encoding` that is not (wholly) decoded: br,
+    /// zstd, more than two codings, or a stream that is cut short or corrupt
+    /// (what did decode is scanned, and so are the bytes as sent).
     BodyEncoding,
     /// Candidates past the backstop.
     Candidates,
@@ -402,7 +403,13 @@ fn scan_path(path: &[u8], limits: &Limits, c: &mut Collector) {
 
 fn scan_body(parts: &Parts, body: &[u8], limits: &Limits, c: &mut Collector) {
     let label = || FoundIn::Body;
-    let body = decoded_body(parts, body, limits.body_scan, c);
+    let sent = body;
+    let (body, whole) = decoded_body(parts, body, limits.body_scan, c);
+    if !whole {
+        // A stream that does not decode wholly may be no stream at all (a
+        // plain body under a false Content-Encoding): the bytes as sent too.
+        c.words(cap(sent, limits.body_scan), &label);
+    }
     if body.len() > limits.body_scan {
         c.skip(Skipped::Body);
     }
@@ -481,9 +488,10 @@ fn json_unescaped(body: &[u8]) -> Option<Vec<u8>> {
 
 /// The body as the client meant it: a gzip or deflate `Content-Encoding`
 /// (or a gzip stream sent without one) decoded, its output capped at `cap`
-/// plus one byte (so the caller can tell it was cut). Anything that does not
-/// decode is scanned as sent, and noted.
-fn decoded_body<'a>(parts: &Parts, body: &'a [u8], cap: usize, c: &mut Collector) -> Cow<'a, [u8]> {
+/// plus one byte (so the caller can tell it was cut), and whether it decoded
+/// wholly (a stream cut short or corrupt did not: what it gave is scanned,
+/// and so is the body as sent). A coding that is not decoded is noted.
+fn decoded_body<'a>(parts: &Parts, body: &'a [u8], cap: usize, c: &mut Collector) -> (Cow<'a, [u8]>, bool) {
     let mut codings: Vec<Vec<u8>> = Vec::new();
     for v in parts.headers.get_all(http::header::CONTENT_ENCODING) {
         for t in v.as_bytes().split(|&b| b == b',') {
@@ -493,7 +501,7 @@ fn decoded_body<'a>(parts: &Parts, body: &'a [u8], cap: usize, c: &mut Collector
             }
             if codings.len() > 2 {
                 c.skip(Skipped::BodyEncoding);
-                return Cow::Borrowed(body);
+                return (Cow::Borrowed(body), true);
             }
         }
     }
@@ -501,6 +509,7 @@ fn decoded_body<'a>(parts: &Parts, body: &'a [u8], cap: usize, c: &mut Collector
         codings.push(b"gzip".to_vec());
     }
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(body);
+    let mut whole = true;
     // Codings are listed in the order they were applied: undo the last first.
     for coding in codings.iter().rev() {
         if cur.len() > cap + 1 {
@@ -517,24 +526,31 @@ fn decoded_body<'a>(parts: &Parts, body: &'a [u8], cap: usize, c: &mut Collector
             _ => None,
         };
         match out {
-            Some(o) => cur = Cow::Owned(o),
+            Some((o, clean)) => {
+                if !clean {
+                    c.skip(Skipped::BodyEncoding);
+                    whole = false;
+                }
+                cur = Cow::Owned(o);
+            }
             None => {
                 c.skip(Skipped::BodyEncoding);
-                return cur;
+                return (cur, whole);
             }
         }
     }
-    cur
+    (cur, whole)
 }
 
-/// Up to `cap + 1` bytes of a decoder's output, or `None` if it yields
+/// Up to `cap + 1` bytes of a decoder's output and whether it ended
+/// cleanly (at the stream's end or at the cap), or `None` if it yields
 /// nothing. A stream cut short (the body was truncated to the scan bound)
 /// still gives what it decoded so far.
-fn inflate(r: impl Read, cap: usize) -> Option<Vec<u8>> {
+fn inflate(r: impl Read, cap: usize) -> Option<(Vec<u8>, bool)> {
     let mut out = Vec::new();
     // An error ends the stream; what was read before it is kept.
-    let _ = r.take(cap as u64 + 1).read_to_end(&mut out);
-    (!out.is_empty()).then_some(out)
+    let clean = r.take(cap as u64 + 1).read_to_end(&mut out).is_ok();
+    (!out.is_empty()).then_some((out, clean))
 }
 
 /// Basic credentials as clients really send them: standard or URL-safe
@@ -906,5 +922,20 @@ mod tests {
             );
             assert!(c.skipped.is_empty(), "{}: {:?}", e.name, c.skipped);
         }
+    }
+
+    #[test]
+    fn a_body_that_does_not_decode_is_scanned_as_sent_and_named() {
+        let body = format!("{{\"api_key\":\"{K}\"}}");
+        for coding in ["gzip", "deflate", "br", "gzip, gzip, gzip"] {
+            let p = parts("/", &[("content-encoding", coding.as_bytes())]);
+            assert_eq!(found(&p, body.as_bytes()), ["body"], "{coding}");
+            assert_eq!(skipped(&p, body.as_bytes()), [Skipped::BodyEncoding], "{coding}");
+        }
+        // Codings applied in turn are undone in turn.
+        let twice = compress("gzip", &compress("deflate", body.as_bytes()));
+        let p = parts("/", &[("content-encoding", b"deflate, gzip")]);
+        assert_eq!(found(&p, &twice), ["body"]);
+        assert!(skipped(&p, &twice).is_empty());
     }
 }
