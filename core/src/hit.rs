@@ -149,7 +149,7 @@ impl std::fmt::Display for Via {
 }
 
 /// Where in a request a token was found. Its text form (`authorization`,
-/// any header name, `query:NAME`, `cookie:NAME`, `body`) is what JSON,
+/// any header name, `query:NAME`, `cookie:NAME`, `body`, `path`) is what JSON,
 /// stores and alerts show.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FoundIn {
@@ -161,6 +161,8 @@ pub enum FoundIn {
     Cookie(String),
     /// The body (JSON, form or raw).
     Body,
+    /// A segment of the URL path (`/bot<token>/sendMessage`, webhook URLs).
+    Path,
 }
 
 impl FoundIn {
@@ -178,6 +180,7 @@ impl std::fmt::Display for FoundIn {
             FoundIn::Query(n) => write!(f, "query:{n}"),
             FoundIn::Cookie(n) => write!(f, "cookie:{n}"),
             FoundIn::Body => f.write_str("body"),
+            FoundIn::Path => f.write_str("path"),
         }
     }
 }
@@ -187,6 +190,8 @@ impl std::str::FromStr for FoundIn {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(if s == "body" {
             FoundIn::Body
+        } else if s == "path" {
+            FoundIn::Path
         } else if s == "query" {
             FoundIn::Query(String::new())
         } else if let Some(n) = s.strip_prefix("query:") {
@@ -209,6 +214,7 @@ impl PartialEq<&str> for FoundIn {
             FoundIn::Query(n) => other.strip_prefix("query:") == Some(n.as_str()),
             FoundIn::Cookie(n) => other.strip_prefix("cookie:") == Some(n.as_str()),
             FoundIn::Body => *other == "body",
+            FoundIn::Path => *other == "path",
         }
     }
 }

@@ -253,6 +253,24 @@ mod tests {
         assert_eq!(d[0].found_in, "body");
     }
 
+    /// The guard runs the core's extraction: every evasion the decoy's
+    /// bounds are made for is caught here too, where the layer and the proxy
+    /// call it (the layer with no body, the proxy with the body's first bytes).
+    #[test]
+    fn every_evasion_of_the_scan_bounds_is_found() {
+        let g = Guard::new(key(7), "payments");
+        let k = minted("key");
+        let evasions = honeytoken_core::testkit::evasions(&k);
+        assert!(evasions.len() >= 12);
+        for e in evasions {
+            let (p, body) = e.request.into_parts();
+            let d = g.inspect(&p, &body);
+            assert_eq!(d.len(), 1, "{}: {d:?}", e.name);
+            assert_eq!(d[0].found_in, e.found_in, "{}", e.name);
+            assert_eq!(d[0].kind, TokenKind::Key, "{}", e.name);
+        }
+    }
+
     #[test]
     fn ignores_other_deployments_and_ordinary_requests() {
         let g = Guard::new(key(8), "payments");

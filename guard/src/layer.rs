@@ -72,7 +72,7 @@ impl<S> tower_layer::Layer<S> for GuardLayer {
 }
 
 /// A service behind the guard. Requests reach it unchanged (the request
-/// body is not read: inspection covers headers, query and cookies) and its
+/// body is not read: inspection covers headers, cookies, query and path) and its
 /// answers come back unchanged.
 #[derive(Clone)]
 pub struct GuardService<S> {
