@@ -211,6 +211,7 @@ fn pair(n: u32) -> PairKey {
     PairKey {
         token_id: format!("tok{n}"),
         source_ip: "203.0.113.1".into(),
+        tampered: false,
     }
 }
 
@@ -240,6 +241,7 @@ async fn alert_state_contract(s: &dyn AlertState) {
         last_hit: None,
         version: 1,
         floods: vec![],
+        alerted: true,
     };
     let first = Commit {
         marker: Some(Marker {
@@ -258,6 +260,34 @@ async fn alert_state_contract(s: &dyn AlertState) {
     assert!(!s.commit(&first).await.unwrap(), "the same marker never commits twice");
     assert_eq!(s.marker("h1").await.unwrap().unwrap().outbox, [outbox_key("hit#h1")]);
     assert_eq!(s.window(&pair(1)).await.unwrap().unwrap().end_ms, now + 60_000);
+    // A pair's tampered hits keep a window of their own; a window a flood's
+    // counter record opened says so: both read back as written.
+    let edited = Window {
+        pair: PairKey {
+            tampered: true,
+            ..pair(1)
+        },
+        alerted: false,
+        suppressed: 1,
+        ..w.clone()
+    };
+    assert!(
+        s.commit(&Commit {
+            window: Some(WindowWrite::Replace {
+                window: Box::new(edited.clone()),
+                expected: None,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    );
+    assert_eq!(s.window(&edited.pair).await.unwrap().as_ref(), Some(&edited));
+    assert_eq!(
+        s.window(&pair(1)).await.unwrap().as_ref(),
+        Some(&w),
+        "untouched by its tampered twin"
+    );
 
     // A replace at a stale version fails and writes nothing.
     let stale = Commit {
@@ -369,6 +399,7 @@ async fn alert_state_contract(s: &dyn AlertState) {
     // Ended windows with suppressed hits are found for their summaries.
     let ended = s.expired_windows(now + 60_000).await.unwrap();
     assert!(ended.iter().any(|w| w.pair == pair(1) && w.suppressed == 1));
+    assert!(ended.iter().any(|w| w == &edited), "{ended:?}");
     assert!(s.expired_windows(now).await.unwrap().iter().all(|w| w.pair != pair(1)));
 }
 

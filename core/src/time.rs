@@ -42,6 +42,13 @@ impl Timestamp {
         parse(s).map(Self::new)
     }
 
+    /// The time `ms` milliseconds after the Unix epoch (`None` out of range).
+    pub fn from_unix_ms(ms: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .map(Self::new)
+    }
+
     /// Milliseconds since the Unix epoch.
     pub fn unix_ms(&self) -> i64 {
         (self.0.unix_timestamp_nanos() / 1_000_000) as i64

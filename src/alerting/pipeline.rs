@@ -58,7 +58,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, Episode};
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 use crate::notify::Notifier;
@@ -92,7 +92,8 @@ pub struct Channel {
     /// Where the alert goes (its name labels logs and metrics).
     pub notifier: Arc<dyn Notifier>,
     /// Required channels (SNS) must deliver, or the hit is retried; optional
-    /// ones (Slack, PagerDuty Events) are tried with their own bounded
+    /// ones (Slack, PagerDuty Events, Teams, Discord, Splunk HEC, Security
+    /// Hub) are tried with their own bounded
     /// retries and logged when they fail, so one that is down never stops
     /// or repeats the others.
     pub required: bool,
@@ -334,6 +335,7 @@ impl Pipeline {
                             },
                             version: old.as_ref().map_or(1, |w| w.version + 1),
                             floods: flood_ids(&mut counted.iter().copied()),
+                            alerted: !silent,
                         }),
                         expected: old.map(|w| w.version),
                     });
@@ -487,7 +489,15 @@ impl Pipeline {
         let secs = ((w.end_ms - w.start_ms).max(0) / 1000) as u64;
         Ok(Some(OutboxEntry {
             key: OutboxKey::summary(w),
-            alert: Alert::summary(last, w.suppressed + extra, secs),
+            alert: match crate::domain::time::Timestamp::from_unix_ms(w.start_ms) {
+                Some(start) => Alert::summary(last, w.suppressed + extra, secs).with_episode(Episode {
+                    start,
+                    // A window a flood's counter record opened silently
+                    // counts its opener among the suppressed.
+                    requests: w.suppressed + extra + u64::from(w.alerted),
+                }),
+                None => Alert::summary(last, w.suppressed + extra, secs),
+            },
             created_ms: now,
         }))
     }
@@ -766,6 +776,14 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(got[1].suppressed, Some(499));
         assert_eq!(got[1].hit, hits[499]);
+        assert_eq!(
+            got[1].episode,
+            Some(Episode {
+                start: hits[0].received_at,
+                requests: 500
+            }),
+            "the summary names the window it closes, first hit included"
+        );
         assert!(
             got[1]
                 .summary
@@ -879,6 +897,63 @@ mod tests {
         let got = r.sns.taken();
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].suppressed, Some(40));
+        // The counter record opened that episode without an alert: its 40
+        // requests are all there is, none sent at once.
+        assert_eq!(
+            got[1].episode,
+            Some(Episode {
+                start: head.received_at,
+                requests: 40
+            })
+        );
+    }
+
+    /// A tampered hit is an escalation: inside a window of the pair's
+    /// untouched hits it alerts at once and opens an episode of its own;
+    /// later tampered and untouched hits are counted in their own windows.
+    #[tokio::test]
+    async fn a_tampered_hit_in_a_running_window_alerts_at_once() {
+        let r = rig();
+        let plain = |s: i64, n: u32| hit_at("tok1", "203.0.113.9", s, n);
+        let tampered = |s: i64, n: u32| Hit {
+            tampered: true,
+            ..plain(s, n)
+        };
+        r.p.process(&plain(0, 0)).await.unwrap();
+        assert_eq!(
+            r.p.process(&tampered(60, 1)).await.unwrap(),
+            Outcome::Alerted { delivered: 1 }
+        );
+        assert_eq!(r.p.process(&plain(120, 2)).await.unwrap(), Outcome::Suppressed);
+        assert_eq!(r.p.process(&tampered(180, 3)).await.unwrap(), Outcome::Suppressed);
+        assert_eq!(r.p.process(&tampered(181, 4)).await.unwrap(), Outcome::Suppressed);
+        r.now.store(hit_time_ms(&plain(3600, 0), 0), Ordering::SeqCst);
+        assert_eq!(r.p.flush().await.unwrap().summaries, 2);
+        let got = r.sns.taken();
+        assert_eq!(got.len(), 4);
+        assert!(got[1].hit.tampered && got[1].suppressed.is_none());
+        let mut summaries: Vec<(bool, Option<Episode>)> =
+            got[2..].iter().map(|a| (a.hit.tampered, a.episode)).collect();
+        summaries.sort_by_key(|s| s.0);
+        assert_eq!(
+            summaries,
+            [
+                (
+                    false,
+                    Some(Episode {
+                        start: plain(0, 0).received_at,
+                        requests: 2
+                    })
+                ),
+                (
+                    true,
+                    Some(Episode {
+                        start: plain(60, 0).received_at,
+                        requests: 3
+                    })
+                ),
+            ]
+        );
     }
 
     #[tokio::test]
@@ -907,7 +982,8 @@ mod tests {
             r.state
                 .window(&PairKey {
                     token_id: "tok1".into(),
-                    source_ip: "203.0.113.9".into()
+                    source_ip: "203.0.113.9".into(),
+                    tampered: false,
                 })
                 .await
                 .unwrap()

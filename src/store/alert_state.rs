@@ -9,15 +9,27 @@ use crate::domain::alert::Alert;
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 
-/// A (token, source address) pair: the unit of throttling. Its text form
-/// (`TOKEN_ID#SOURCE_IP`) keys a window in a store; token ids never contain
-/// `#`, so the split is unambiguous.
+/// A (token, source address) pair: the unit of throttling, and with a
+/// window's start the episode an alert belongs to. Tampered hits of a pair
+/// are throttled apart from its untouched ones, so an attacker who starts
+/// editing a token opens a new episode with an alert at once instead of
+/// disappearing into the running window's summary. Its text form
+/// (`TOKEN_ID#SOURCE_IP`, or `TOKEN_ID/tampered#SOURCE_IP`) keys a window in
+/// a store; token ids contain neither `#` nor `/`, so the split is
+/// unambiguous whatever the source text holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[allow(missing_docs)] // The fields are what the type's doc names.
 pub struct PairKey {
+    /// The token.
     pub token_id: String,
+    /// The source address (or what the request named as one).
     pub source_ip: String,
+    /// Whether this is the pair's tampered episode line.
+    #[serde(default)]
+    pub tampered: bool,
 }
+
+/// What marks a tampered pair's token part in the text form.
+const TAMPERED_MARK: &str = "/tampered";
 
 impl PairKey {
     /// The pair of a hit.
@@ -25,26 +37,34 @@ impl PairKey {
         PairKey {
             token_id: hit.token_id.clone(),
             source_ip: hit.source_ip.clone(),
+            tampered: hit.tampered,
         }
     }
 }
 
 impl std::fmt::Display for PairKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}#{}", self.token_id, self.source_ip)
+        let mark = if self.tampered { TAMPERED_MARK } else { "" };
+        write!(f, "{}{mark}#{}", self.token_id, self.source_ip)
     }
 }
 
 impl std::str::FromStr for PairKey {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let (token_id, source_ip) = s
-            .split_once('#')
-            .filter(|(t, _)| !t.is_empty())
-            .ok_or_else(|| Error::Store(format!("corrupt alert state key {s:?}: expected TOKEN_ID#SOURCE_IP")))?;
+        let corrupt = || Error::Store(format!("corrupt alert state key {s:?}: expected TOKEN_ID#SOURCE_IP"));
+        let (token, source_ip) = s.split_once('#').ok_or_else(corrupt)?;
+        let (token_id, tampered) = match token.strip_suffix(TAMPERED_MARK) {
+            Some(t) => (t, true),
+            None => (token, false),
+        };
+        if token_id.is_empty() || token_id.contains('/') {
+            return Err(corrupt());
+        }
         Ok(PairKey {
             token_id: token_id.into(),
             source_ip: source_ip.into(),
+            tampered,
         })
     }
 }
@@ -147,6 +167,10 @@ pub struct Window {
     pub floods: Vec<String>,
     /// Bumped by every write; replacing a window is conditional on it.
     pub version: u64,
+    /// Whether the hit that opened it alerted at once (not a flood's
+    /// counter record opening it silently, which `suppressed` counts), so a
+    /// summary can tell the episode's requests in all.
+    pub alerted: bool,
 }
 
 /// What a hit's decision left behind: the outbox keys it owes.
@@ -253,6 +277,7 @@ mod tests {
         let pair = PairKey {
             token_id: "01TOK".into(),
             source_ip: "2001:db8::7".into(),
+            tampered: false,
         };
         for k in [
             OutboxKey::hit("01HIT"),
@@ -260,8 +285,18 @@ mod tests {
                 pair: PairKey {
                     token_id: "t".into(),
                     source_ip: "odd#proxy#value".into(),
+                    tampered: false,
                 },
                 start_ms: 0,
+                version: 1,
+            },
+            OutboxKey::Summary {
+                pair: PairKey {
+                    token_id: "t".into(),
+                    source_ip: "x#tampered/".into(),
+                    tampered: true,
+                },
+                start_ms: 7,
                 version: 1,
             },
             OutboxKey::Summary {
@@ -273,6 +308,12 @@ mod tests {
             assert_eq!(k.to_string().parse::<OutboxKey>().unwrap(), k, "{k}");
         }
         assert_eq!(pair.to_string(), "01TOK#2001:db8::7");
+        let tampered = PairKey {
+            tampered: true,
+            ..pair.clone()
+        };
+        assert_eq!(tampered.to_string(), "01TOK/tampered#2001:db8::7");
+        assert_eq!(tampered.to_string().parse::<PairKey>().unwrap(), tampered);
         assert_eq!(
             OutboxKey::Summary {
                 pair,
@@ -290,6 +331,8 @@ mod tests {
             "summary#t#ip#1#-1",
             "alert#1",
             "summary##ip#1#1",
+            "summary#/tampered#ip#1#1",
+            "summary#t/other#ip#1#1",
         ] {
             let e = bad.parse::<OutboxKey>().unwrap_err().to_string();
             assert!(e.contains("corrupt"), "{bad:?}: {e}");

@@ -6,8 +6,9 @@
 //! * marker — `pk = hit#HIT_ID`, `sk = marker`: `outbox` (L of S),
 //!   `expires_at`. Created with `attribute_not_exists(pk)`, so a hit is
 //!   decided once however often it is redelivered.
-//! * window — `pk = window`, `sk = TOKEN_ID#SOURCE_IP`: `token_id`,
-//!   `source_ip`, `start_ms`, `end_ms`, `suppressed`, `version`, `last_hit`
+//! * window — `pk = window`, `sk = TOKEN_ID#SOURCE_IP` (a tampered pair's
+//!   `TOKEN_ID/tampered#SOURCE_IP`): `token_id`, `source_ip`, `tampered`
+//!   and `opened_silently` (each only when true), `start_ms`, `end_ms`, `suppressed`, `version`, `last_hit`
 //!   (the hit as JSON), `expires_at` (a week after the window ends, long
 //!   after the scheduled flush has announced it). A suppressed hit is an
 //!   `ADD suppressed :1` conditional on the window still being open; every
@@ -162,6 +163,12 @@ impl DynamoAlertState {
         let mut item = Self::key(WINDOW_PK, &w.pair.to_string());
         item.insert("token_id".into(), s(&w.pair.token_id));
         item.insert("source_ip".into(), s(&w.pair.source_ip));
+        if w.pair.tampered {
+            item.insert("tampered".into(), AttributeValue::Bool(true));
+        }
+        if !w.alerted {
+            item.insert("opened_silently".into(), AttributeValue::Bool(true));
+        }
         item.insert("start_ms".into(), n(w.start_ms));
         item.insert("end_ms".into(), n(w.end_ms));
         item.insert("suppressed".into(), n(w.suppressed));
@@ -185,11 +192,13 @@ impl DynamoAlertState {
             pair: PairKey {
                 token_id: get_s(item, "token_id")?.into(),
                 source_ip: get_s(item, "source_ip")?.into(),
+                tampered: matches!(item.get("tampered"), Some(AttributeValue::Bool(true))),
             },
             start_ms: get_n(item, "start_ms")?,
             end_ms: get_n(item, "end_ms")?,
             suppressed: get_n(item, "suppressed")?,
             version: get_n(item, "version")?,
+            alerted: !matches!(item.get("opened_silently"), Some(AttributeValue::Bool(true))),
             last_hit,
             floods: match item.get("floods").and_then(|v| v.as_l().ok()) {
                 Some(l) => l.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
