@@ -150,7 +150,7 @@ async fn aws_context(_: &Global) -> Result<Context> {
 /// Runs the command line; returns the process exit code.
 pub async fn main() -> i32 {
     let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    init_tracing_verbose(cli.global.verbose);
     match run(cli).await {
         Ok(()) => 0,
         Err(e) => {
@@ -191,11 +191,16 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Logs to stderr as the command does without `-v` (see [`init_tracing_verbose`]).
+pub fn init_tracing() {
+    init_tracing_verbose(0);
+}
+
 /// Logs to stderr, in colour only on a terminal. `RUST_LOG` sets the filter;
 /// without it, this tool's own warnings, and with `-v` (`verbose`) the AWS
 /// SDK's warnings too (a missing credential provider's is one paragraph of
 /// debug structures for a condition the error line already says).
-pub fn init_tracing(verbose: u8) {
+pub fn init_tracing_verbose(verbose: u8) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log_filter(verbose)));
