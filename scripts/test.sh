@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's one test command (README "Testing"; .ci/run execs it).
+# The project's one test command (README "The two commands"; .ci/run execs it).
 #
 # On a fresh machine it installs its tools from PyPI into .venv-tools/
 # (pinned in infra/requirements-tools.txt), starts a moto server on a free
@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-STEPS=(tools fmt clippy test sam_validate cfn_lint checkov deny sam_build)
+STEPS=(tools fmt clippy test report_browser sam_validate cfn_lint checkov deny sam_build)
 
 VENV="$ROOT/.venv-tools"
 REQUIREMENTS="$ROOT/infra/requirements-tools.txt"
@@ -83,6 +83,20 @@ step_test() {
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
         AWS_EC2_METADATA_DISABLED=true \
         cargo test --workspace --no-fail-fast
+}
+
+# The HTML report in headless Chromium (Debian's package: browser downloads
+# fail on these machines): a seeded report must have no text overflowing its
+# cell, and its screenshot regenerates docs/report.png (scripts/report-check.py).
+step_report_browser() {
+    if ! command -v chromium >/dev/null 2>&1; then
+        [[ $EUID -eq 0 ]] || die "chromium is missing; install Debian's package: apt-get install -y chromium"
+        say "installing Debian's chromium"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    cargo build -p honeytoken --bin honeytoken --example sample_report
+    python3 scripts/report-check.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 }
 
 step_sam_validate() {

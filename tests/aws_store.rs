@@ -139,6 +139,7 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
                 "secretsmanager:GetSecretValue".to_string(),
                 "Ref SigningKeySecret".to_string()
             ),
+            ("sns:GetTopicAttributes".to_string(), "Ref AlertTopic".to_string()),
             ("sns:Publish".to_string(), "Ref AlertTopic".to_string()),
         ]
     );
@@ -329,6 +330,77 @@ async fn hits_round_trip_with_ttl_day_and_ip_attributes() {
     let item = d.hit_item(&h2).unwrap();
     let e: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
     assert_eq!(e, received + i64::from(DEFAULT_HIT_TTL_DAYS) * 86_400);
+}
+
+/// Hits stored before times always had three fraction digits keep their
+/// `received_at` text (`.5Z`, `.52Z`), which the indexes sort as text
+/// (`.5Z` after `.52Z`). Every query still answers in time order, the
+/// newest `limit` are the newest by time, and `since` compares times.
+#[tokio::test]
+async fn hits_stored_with_short_fractions_are_ordered_as_times() {
+    let (_, client, t) = setup().await;
+    // One item a page: the limit falls inside the second of mixed widths.
+    let s = store(&client, &t).with_page_size(1);
+    let second = (OffsetDateTime::now_utc() - time::Duration::minutes(5))
+        .replace_nanosecond(0)
+        .unwrap();
+    let base = second.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let base = base.trim_end_matches('Z');
+    let ms = |m: i64| second + time::Duration::milliseconds(m);
+    // (id, time, text as the old formatter wrote it)
+    let old = [
+        (1u128, ms(100), format!("{base}.1Z")),
+        (2, ms(500), format!("{base}.5Z")),
+        (3, ms(520), format!("{base}.52Z")),
+        (4, ms(820), format!("{base}.82Z")),
+        (5, ms(830), format!("{base}.83Z")),
+    ];
+    let mut hits = Vec::new();
+    for (n, at, text) in &old {
+        let h = hit_at("a0a0a0a0b1b1b1b1", *at, "203.0.113.77", *n);
+        let mut item = s.hit_item(&h).unwrap();
+        item.insert("received_at".into(), AttributeValue::S(text.clone()));
+        client
+            .put_item()
+            .table_name(t.name("HitsTable"))
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+        hits.push(h);
+    }
+    let ids = |hs: Vec<Hit>| hs.into_iter().map(|h| h.hit_id).collect::<Vec<_>>();
+    let want = |ns: &[usize]| ns.iter().map(|&i| hits[i].hit_id.clone()).collect::<Vec<_>>();
+    for q in [
+        HitQuery::default(),
+        HitQuery {
+            source_ip: Some("203.0.113.77".into()),
+            ..Default::default()
+        },
+        HitQuery {
+            token_id: Some("a0a0a0a0b1b1b1b1".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(ids(s.query(&q).await.unwrap()), want(&[0, 1, 2, 3, 4]), "{q:?}");
+        // As text, the newest two would be .83Z and .5Z.
+        let newest = HitQuery {
+            limit: Some(2),
+            ..q.clone()
+        };
+        assert_eq!(ids(s.query(&newest).await.unwrap()), want(&[3, 4]), "{newest:?}");
+        let newest = HitQuery {
+            limit: Some(3),
+            ..q.clone()
+        };
+        assert_eq!(ids(s.query(&newest).await.unwrap()), want(&[2, 3, 4]), "{newest:?}");
+        // As text, .5Z is after .510Z.
+        let since = HitQuery {
+            since: Some(ms(510).into()),
+            ..q.clone()
+        };
+        assert_eq!(ids(s.query(&since).await.unwrap()), want(&[2, 3, 4]), "{since:?}");
+    }
 }
 
 /// 1,200 hits over 12 days, 3 tokens and 4 addresses, read back through

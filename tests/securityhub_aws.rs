@@ -176,7 +176,8 @@ async fn one_finding_per_episode_of_a_pair() {
     assert_eq!(two.last_observed_at(), Some(second_start.as_str()));
     assert_eq!(pf(two, "honeytoken/requests").as_deref(), Some("1"));
 
-    // A tampered hit inside the second window escalates: a finding of its own.
+    // A tampered hit inside the second window alerts at once (a worse state
+    // than the window alerted on): an episode, and a finding, of its own.
     let edited = Hit {
         tampered: true,
         ..hit(&token, "81.2.69.142", t0 + time::Duration::minutes(31), 100)
@@ -187,7 +188,7 @@ async fn one_finding_per_episode_of_a_pair() {
     let edited_start = edited.received_at.to_string();
     assert!(
         f.iter()
-            .any(|x| x.id() == Some(format!("honeytoken/{token}/81.2.69.142/tampered/{edited_start}").as_str())),
+            .any(|x| x.id() == Some(format!("honeytoken/{token}/81.2.69.142/{edited_start}").as_str())),
         "{f:#?}"
     );
 

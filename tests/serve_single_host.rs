@@ -97,7 +97,7 @@ fn locked_database(extra: &[&str]) {
     // floor on a loaded machine: answered and alerted at the floor anyway.)
     assert!(
         alerts[0].contains(&id)
-            && (alerts[0].contains("NOT-YET-STORED(spooled)") || alerts[0].contains("NOT-YET-STORED(write-pending)")),
+            && (alerts[0].contains("NOT-YET-STORED(spooled:") || alerts[0].contains("NOT-YET-STORED(write-pending:")),
         "{}",
         alerts[0]
     );

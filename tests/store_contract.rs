@@ -9,6 +9,7 @@
 mod support;
 
 use honeytoken::ErrorKind;
+use honeytoken::domain::alert::HitStates;
 use honeytoken::domain::flood::FloodRule;
 use honeytoken::domain::hit::Hit;
 use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, TokenRecord, TokenState, mint};
@@ -211,7 +212,6 @@ fn pair(n: u32) -> PairKey {
     PairKey {
         token_id: format!("tok{n}"),
         source_ip: "203.0.113.1".into(),
-        tampered: false,
     }
 }
 
@@ -239,9 +239,11 @@ async fn alert_state_contract(s: &dyn AlertState) {
         end_ms: now + 60_000,
         suppressed: 0,
         last_hit: None,
+        first_ms: None,
+        alerted: HitStates::of(&honeytoken_core::testkit::hit_at("tok1", "203.0.113.1", 0, 0)),
+        folded: HitStates::empty(),
         version: 1,
         floods: vec![],
-        alerted: true,
     };
     let first = Commit {
         marker: Some(Marker {
@@ -260,34 +262,6 @@ async fn alert_state_contract(s: &dyn AlertState) {
     assert!(!s.commit(&first).await.unwrap(), "the same marker never commits twice");
     assert_eq!(s.marker("h1").await.unwrap().unwrap().outbox, [outbox_key("hit#h1")]);
     assert_eq!(s.window(&pair(1)).await.unwrap().unwrap().end_ms, now + 60_000);
-    // A pair's tampered hits keep a window of their own; a window a flood's
-    // counter record opened says so: both read back as written.
-    let edited = Window {
-        pair: PairKey {
-            tampered: true,
-            ..pair(1)
-        },
-        alerted: false,
-        suppressed: 1,
-        ..w.clone()
-    };
-    assert!(
-        s.commit(&Commit {
-            window: Some(WindowWrite::Replace {
-                window: Box::new(edited.clone()),
-                expected: None,
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-    );
-    assert_eq!(s.window(&edited.pair).await.unwrap().as_ref(), Some(&edited));
-    assert_eq!(
-        s.window(&pair(1)).await.unwrap().as_ref(),
-        Some(&w),
-        "untouched by its tampered twin"
-    );
 
     // A replace at a stale version fails and writes nothing.
     let stale = Commit {
@@ -315,6 +289,8 @@ async fn alert_state_contract(s: &dyn AlertState) {
             hit: Box::new(honeytoken_core::testkit::hit_at("tok1", "203.0.113.1", 1, 1)),
             n: 1,
             floods: vec![],
+            first_ms: now + 1,
+            states: HitStates::from_names(["tampered"]),
         }),
         ..Default::default()
     };
@@ -322,6 +298,9 @@ async fn alert_state_contract(s: &dyn AlertState) {
     let counted = s.window(&pair(1)).await.unwrap().unwrap();
     assert_eq!(counted.suppressed, 1);
     assert!(counted.version > 1);
+    assert_eq!(counted.first_ms, Some(now + 1), "the first counted hit's time");
+    assert_eq!(counted.alerted, w.alerted, "what the window alerted on is kept");
+    assert_eq!(counted.folded.names(), ["tampered"]);
 
     // Repeats of a pair folded from one batch: their markers and one count of n.
     let mark = |id: &str| Marker {
@@ -337,12 +316,20 @@ async fn alert_state_contract(s: &dyn AlertState) {
             hit: Box::new(honeytoken_core::testkit::hit_at("tok1", "203.0.113.1", 2, 2)),
             n: 3,
             floods: vec!["flood-tok1-0-203.0.113.1".into()],
+            first_ms: now + 2,
+            states: HitStates::from_names(["active", "retired"]),
         }),
         ..Default::default()
     };
     assert!(s.commit(&fold).await.unwrap());
     let folded = s.window(&pair(1)).await.unwrap().unwrap();
     assert_eq!(folded.suppressed, 4);
+    assert_eq!(folded.first_ms, Some(now + 1), "a later count keeps the first time");
+    assert_eq!(
+        folded.folded.names(),
+        ["tampered", "retired", "active"],
+        "the states counted add up"
+    );
     assert_eq!(
         folded.floods,
         ["flood-tok1-0-203.0.113.1"],
@@ -399,7 +386,6 @@ async fn alert_state_contract(s: &dyn AlertState) {
     // Ended windows with suppressed hits are found for their summaries.
     let ended = s.expired_windows(now + 60_000).await.unwrap();
     assert!(ended.iter().any(|w| w.pair == pair(1) && w.suppressed == 1));
-    assert!(ended.iter().any(|w| w == &edited), "{ended:?}");
     assert!(s.expired_windows(now).await.unwrap().iter().all(|w| w.pair != pair(1)));
 }
 

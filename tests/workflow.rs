@@ -222,7 +222,19 @@ fn plant_keeps_every_other_byte_and_the_file_still_parses() {
         assert!(p["planted_at"].as_str().unwrap().ends_with('Z'));
 
         // Again: refused, file untouched.
-        let o = run(d, &["plant", &id, "--into", path.to_str().unwrap(), "--var", var]);
+        let o = run(
+            d,
+            &[
+                "plant",
+                &id,
+                "--into",
+                path.to_str().unwrap(),
+                "--var",
+                var,
+                "--endpoint",
+                endpoint,
+            ],
+        );
         assert!(!o.status.success());
         assert!(
             stderr(&o).contains("already sets") && stderr(&o).contains("--force"),

@@ -69,6 +69,39 @@ pub fn parse_cidr(s: &str) -> Result<IpNet> {
     Ok(net.trunc())
 }
 
+/// The shortest prefix an allowlist takes without `--force`: an IPv4 /8
+/// (16,777,216 addresses) and an IPv6 /32 (a whole provider's allocation).
+pub const WIDEST_V4: u8 = 8;
+/// See [`WIDEST_V4`].
+pub const WIDEST_V6: u8 = 32;
+
+/// Why `net` is too wide to allowlist without being forced, naming what it
+/// would hide; `None` when it is at least as narrow as [`WIDEST_V4`] /
+/// [`WIDEST_V6`]. An allowlisted hit raises no alert, so a range this wide
+/// silences the alarm for most of the internet.
+pub fn too_wide(net: &IpNet) -> Option<String> {
+    let (bits, widest) = match net {
+        IpNet::V4(_) => (32u32, WIDEST_V4),
+        IpNet::V6(_) => (128u32, WIDEST_V6),
+    };
+    if net.prefix_len() >= widest {
+        return None;
+    }
+    let family = if bits == 32 { "IPv4" } else { "IPv6" };
+    let span = bits - u32::from(net.prefix_len());
+    let what = if net.prefix_len() == 0 {
+        format!("every {family} address")
+    } else if span >= 64 {
+        format!("2^{span} {family} addresses")
+    } else {
+        format!("{} {family} addresses", 1u64 << span)
+    };
+    Some(format!(
+        "{net} covers {what}: every hit from there would be stored as ignored and raise no alert, \
+         hiding an attacker's use of the token"
+    ))
+}
+
 /// Whether `hit`'s source address ([`Hit::source_addr`]) lies in a global
 /// range or one of the token's own. An address that does not parse is
 /// never allowlisted.
@@ -82,6 +115,19 @@ pub fn is_allowed(hit: &Hit, global: &[IpNet], per_token: &[AllowEntry]) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_wider_than_a_slash_8_are_too_wide() {
+        let wide = |s: &str| too_wide(&parse_cidr(s).unwrap());
+        let all = wide("0.0.0.0/0").unwrap();
+        assert!(all.contains("every IPv4 address") && all.contains("no alert"), "{all}");
+        assert!(wide("::/0").unwrap().contains("every IPv6 address"));
+        assert!(wide("10.0.0.0/7").unwrap().contains("33554432 IPv4 addresses"));
+        assert!(wide("2001::/16").unwrap().contains("2^112 IPv6 addresses"));
+        for ok in ["10.0.0.0/8", "203.0.113.7", "2001:db8::/32", "2001:db8::1"] {
+            assert_eq!(wide(ok), None, "{ok}");
+        }
+    }
 
     #[test]
     fn parse_normalises_and_rejects_garbage() {

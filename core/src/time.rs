@@ -3,19 +3,20 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Formats `t` as `2026-11-28T12:00:00.123Z`.
+/// Formats `t` as `2026-11-28T12:00:00.123Z`: always three fraction digits,
+/// so timestamps of one width sort as strings (`received_at` is a sort key).
 pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    let ms = t.millisecond();
-    let t = t.replace_nanosecond(ms as u32 * 1_000_000).unwrap_or(t);
-    let s = t.format(&Rfc3339).unwrap_or_default();
-    if ms == 0 && !s.contains('.') {
-        // The formatter omits a zero fraction; keep the width fixed so
-        // timestamps sort as strings.
-        s.replacen('Z', ".000Z", 1)
-    } else {
-        s
-    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 /// A point in time, UTC, kept to the millisecond: compared and computed
@@ -40,13 +41,6 @@ impl Timestamp {
     /// Parses RFC 3339 text.
     pub fn parse(s: &str) -> Option<Self> {
         parse(s).map(Self::new)
-    }
-
-    /// The time `ms` milliseconds after the Unix epoch (`None` out of range).
-    pub fn from_unix_ms(ms: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .ok()
-            .map(Self::new)
     }
 
     /// Milliseconds since the Unix epoch.
@@ -113,5 +107,15 @@ mod tests {
         let t = time::macros::datetime!(2026-11-28 12:00:00.123456 UTC);
         assert_eq!(rfc3339(t), "2026-11-28T12:00:00.123Z");
         assert_eq!(parse("2026-11-28T12:00:00.123Z").unwrap().millisecond(), 123);
+        // The formatter this replaced wrote `.5Z` and `.82Z`, which sort
+        // after `.52Z` and `.820Z` as strings.
+        let t = time::macros::datetime!(2026-11-28 12:00:00.5 UTC);
+        assert_eq!(rfc3339(t), "2026-11-28T12:00:00.500Z");
+        let t = time::macros::datetime!(2026-11-28 12:00:00.82 UTC);
+        assert_eq!(rfc3339(t), "2026-11-28T12:00:00.820Z");
+        assert_eq!(
+            Timestamp::parse("2026-11-28T12:00:00.5Z").unwrap().to_string(),
+            "2026-11-28T12:00:00.500Z"
+        );
     }
 }

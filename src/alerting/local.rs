@@ -16,15 +16,16 @@
 //! being tried, never switched off.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::pipeline::{Channel, Pipeline};
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, Folded, HitStates};
 use crate::domain::hit::Hit;
+use crate::domain::time::Timestamp;
 use crate::domain::{HitListener, Stored};
 use crate::notify::Notifier;
 use crate::store::AlertState;
@@ -52,40 +53,44 @@ pub struct Fanout {
     pub task: JoinHandle<()>,
 }
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 type Pair = (String, String);
+
+/// Per pair: how many, the last hit kept, every state seen, the first time.
+type Tally = (u64, Option<Hit>, HitStates, Option<Timestamp>);
 
 /// Counts per (token, source), bounded: pairs past [`MAX_DROP_PAIRS`] go in `other`.
 #[derive(Default)]
 struct Counts {
-    by_pair: HashMap<Pair, (u64, Option<Hit>)>,
+    by_pair: HashMap<Pair, Tally>,
     other: u64,
 }
 
 impl Counts {
     fn add(&mut self, hit: &Hit, keep_hit: bool) {
         let k = (hit.token_id.clone(), hit.source_ip.clone());
+        let states = HitStates::of(hit);
         if let Some(e) = self.by_pair.get_mut(&k) {
             e.0 += 1;
-            if keep_hit {
+            e.2 = e.2.union(states);
+            e.3 = Some(e.3.map_or(hit.received_at, |f| f.min(hit.received_at)));
+            if keep_hit && e.1.as_ref().is_none_or(|l| l.received_at <= hit.received_at) {
                 e.1 = Some(hit.clone());
             }
         } else if self.by_pair.len() < MAX_DROP_PAIRS {
-            self.by_pair.insert(k, (1, keep_hit.then(|| hit.clone())));
+            self.by_pair
+                .insert(k, (1, keep_hit.then(|| hit.clone()), states, Some(hit.received_at)));
         } else {
             self.other += 1;
         }
     }
 
     fn merge(&mut self, o: &Counts) {
-        for (k, (n, _)) in &o.by_pair {
+        for (k, (n, _, states, first)) in &o.by_pair {
             if let Some(e) = self.by_pair.get_mut(k) {
                 e.0 += n;
+                e.2 = e.2.union(*states);
             } else if self.by_pair.len() < MAX_DROP_PAIRS {
-                self.by_pair.insert(k.clone(), (*n, None));
+                self.by_pair.insert(k.clone(), (*n, None, *states, *first));
             } else {
                 self.other += n;
             }
@@ -228,12 +233,7 @@ pub fn spawn_with(
         queues.push(q.clone());
         channels.push(Channel { notifier: q, required });
     }
-    // At shutdown the clock jumps past every window, so flush announces them all.
-    let skew = Arc::new(AtomicI64::new(0));
-    let clock_skew = skew.clone();
-    let pipeline = Pipeline::new(state, channels)
-        .with_window(window)
-        .with_clock(Arc::new(move || now_ms() + clock_skew.load(Ordering::Relaxed)));
+    let pipeline = Pipeline::new(state, channels).with_window(window);
     let task = tokio::spawn(async move {
         let mut dropped_total: HashMap<String, Counts> = HashMap::new();
         // Prints what each channel dropped since the last report, and keeps the totals.
@@ -260,7 +260,18 @@ pub fn spawn_with(
             let mut alerts: Vec<Alert> = o
                 .by_pair
                 .values()
-                .filter_map(|(n, h)| h.as_ref().map(|h| Alert::summary(h, *n, pipeline.window().as_secs())))
+                .filter_map(|(n, h, states, first)| {
+                    h.as_ref().map(|h| {
+                        let folded = Folded {
+                            last: h,
+                            count: *n,
+                            first_at: first.unwrap_or(h.received_at),
+                            states: *states,
+                            window_secs: pipeline.window().as_secs(),
+                        };
+                        Alert::summary_of(&folded, Timestamp::now())
+                    })
+                })
                 .collect();
             if o.other > 0 {
                 eprintln!(
@@ -323,8 +334,8 @@ pub fn spawn_with(
                 }
             }
         }
-        skew.store(pipeline.window().as_millis() as i64 + 1, Ordering::Relaxed);
-        if let Err(e) = pipeline.flush().await {
+        // Every open window is announced now, dated now: no later flush follows.
+        if let Err(e) = pipeline.flush_all().await {
             report_channel_failure("summaries at shutdown", &e);
         }
         for a in summarise_overflow(&pipeline) {
@@ -408,6 +419,47 @@ mod tests {
         assert_eq!(alerts.len(), 2, "{alerts:#?}");
         assert_eq!(alerts[0].suppressed, None);
         assert_eq!(alerts[1].suppressed, Some(499));
+    }
+
+    /// The case: a tampered JWT from the source whose earlier use
+    /// of the token opened the window raises its own ALERT line in `serve`,
+    /// and the shutdown summary says "tampered".
+    #[tokio::test]
+    async fn a_tampered_hit_within_the_window_alerts_at_once() {
+        let rec = Arc::new(Recorder::default());
+        let f = spawn(
+            Arc::new(crate::store::memory::MemoryAlertState::new()),
+            vec![rec.clone()],
+            vec![],
+            Duration::from_secs(900),
+        );
+        let base = honeytoken_core::testkit::hit_at("tok", "127.0.0.1", 0, 0);
+        for (i, tampered) in [false, true, true, false].into_iter().enumerate() {
+            let mut h = base.clone();
+            h.hit_id = format!("{i:026}");
+            h.received_at = crate::domain::time::Timestamp::now();
+            h.tampered = tampered;
+            (f.listener)(&h, Stored::Yes);
+        }
+        let Fanout { listener, task } = f;
+        drop(listener);
+        task.await.unwrap();
+        let alerts = rec.0.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 3, "{alerts:#?}");
+        assert!(!alerts[0].hit.tampered);
+        assert!(alerts[1].hit.tampered && alerts[1].suppressed.is_none());
+        assert_eq!(alerts[2].suppressed, Some(2));
+        let line = crate::domain::alert::render::terminal_line(&alerts[2]);
+        assert!(
+            line.contains("2 more requests (tampered, active) from 127.0.0.1"),
+            "{line}"
+        );
+        // Announced at shutdown and dated then, not at the window's end.
+        let emitted = alerts[2].emitted_at.unwrap();
+        assert!(
+            emitted >= alerts[2].hit.received_at && emitted <= crate::domain::time::Timestamp::now(),
+            "{emitted}"
+        );
     }
 
     #[tokio::test]

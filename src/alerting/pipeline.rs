@@ -58,8 +58,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::alert::{Alert, Episode};
+use crate::domain::alert::{Alert, Episode, Folded, HitStates};
 use crate::domain::hit::Hit;
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::notify::Notifier;
 use crate::store::{
@@ -157,6 +158,13 @@ pub fn is_flood_record(hit: &Hit) -> bool {
 
 fn system_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The time `ms` milliseconds after the epoch (`None` out of range).
+fn ms_time(ms: i64) -> Option<Timestamp> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .map(Timestamp::new)
 }
 
 /// A hit's time in ms since the epoch (`fallback` if unparsable).
@@ -294,9 +302,40 @@ impl Pipeline {
                 .max_by_key(|h| (h.received_at, h.hit_id.clone()))
                 .cloned()
         };
+        // The earliest time and every state of the hits a window counts.
+        let first_of = |hs: &[&Hit]| hs.iter().map(|h| hit_time_ms(h, now)).min();
+        let states_of = |hs: &[&Hit]| hs.iter().fold(HitStates::empty(), |a, h| a.union(HitStates::of(h)));
         if !hit.test {
             let pair = PairKey::of(hit);
+            let mine = HitStates::of(hit);
             match current {
+                // A hit worse than what the window alerted on (tampered,
+                // retired, orphan) alerts at once; the window stays open,
+                // now alerted on that state too, and counts `more`.
+                Some(w) if at < w.end_ms && !silent && mine.worse_than(w.alerted) => {
+                    let more_first = first_of(more);
+                    window = Some(WindowWrite::Replace {
+                        window: Box::new(Window {
+                            suppressed: w.suppressed + more.len() as u64,
+                            last_hit: latest(None).or_else(|| w.last_hit.clone()),
+                            first_ms: match (w.first_ms, more_first) {
+                                (Some(a), Some(b)) => Some(a.min(b)),
+                                (a, b) => a.or(b),
+                            },
+                            alerted: w.alerted.union(mine),
+                            folded: w.folded.union(states_of(more)),
+                            version: w.version + 1,
+                            floods: w
+                                .floods
+                                .iter()
+                                .cloned()
+                                .chain(flood_ids(&mut more.iter().copied()))
+                                .collect(),
+                            ..w.clone()
+                        }),
+                        expected: Some(w.version),
+                    });
+                }
                 Some(w) if at < w.end_ms => {
                     suppressed = true;
                     let all: Vec<&Hit> = std::iter::once(hit).chain(more.iter().copied()).collect();
@@ -306,6 +345,8 @@ impl Pipeline {
                         hit: Box::new(latest(Some(hit)).unwrap_or_else(|| hit.clone())),
                         n: all.len() as u64,
                         floods: flood_ids(&mut all.iter().copied()),
+                        first_ms: first_of(&all).unwrap_or(at),
+                        states: states_of(&all),
                     });
                 }
                 old => {
@@ -333,9 +374,12 @@ impl Pipeline {
                             } else {
                                 latest(silent.then_some(hit))
                             },
+                            first_ms: first_of(&counted),
+                            // A counter record opening a window silently alerted on nothing.
+                            alerted: if silent { HitStates::empty() } else { mine },
+                            folded: states_of(&counted),
                             version: old.as_ref().map_or(1, |w| w.version + 1),
                             floods: flood_ids(&mut counted.iter().copied()),
-                            alerted: !silent,
                         }),
                         expected: old.map(|w| w.version),
                     });
@@ -398,16 +442,30 @@ impl Pipeline {
         let now = (self.clock)();
         let current = self.state.window(&pair).await?;
         let at = hit_time_ms(first, now);
-        let end = match &current {
-            Some(w) if at < w.end_ms => w.end_ms,
-            _ => at.saturating_add(self.window_ms()),
+        let silent = self.flood.is_some() && is_flood_record(first);
+        let mine = if silent {
+            HitStates::empty()
+        } else {
+            HitStates::of(first)
+        };
+        // The window's end and the states it alerted on once `first` is decided.
+        let (end, alerted) = match &current {
+            Some(w) if at < w.end_ms => (w.end_ms, w.alerted.union(mine)),
+            _ => (at.saturating_add(self.window_ms()), mine),
         };
         // The later hits this window counts: same pair, alerting, not
-        // tests, before its end (a prefix, so the batch's order holds).
+        // tests, before its end, none worse than what it alerted on (that
+        // one alerts itself); a prefix, so the batch's order holds.
         let n = rest
             .iter()
             .take(MAX_FOLD)
-            .take_while(|h| PairKey::of(h) == pair && h.alerts() && !h.test && hit_time_ms(h, now) < end)
+            .take_while(|h| {
+                PairKey::of(h) == pair
+                    && h.alerts()
+                    && !h.test
+                    && hit_time_ms(h, now) < end
+                    && !(HitStates::of(h).worse_than(alerted) && !(self.flood.is_some() && is_flood_record(h)))
+            })
             .count();
         if n == 0 {
             return Ok(None);
@@ -487,16 +545,33 @@ impl Pipeline {
             }
         }
         let secs = ((w.end_ms - w.start_ms).max(0) / 1000) as u64;
+        let first_at = w
+            .first_ms
+            .and_then(ms_time)
+            .filter(|t| *t <= last.received_at)
+            // A window written before first hits were kept: its last hit is all we know.
+            .unwrap_or(last.received_at);
+        let folded = Folded {
+            last,
+            count: w.suppressed + extra,
+            first_at,
+            // A window written before states were kept: the last hit's at least.
+            states: w.folded.union(HitStates::of(last)),
+            window_secs: secs,
+        };
+        let emitted = ms_time(now).unwrap_or_else(Timestamp::now);
         Ok(Some(OutboxEntry {
             key: OutboxKey::summary(w),
-            alert: match crate::domain::time::Timestamp::from_unix_ms(w.start_ms) {
-                Some(start) => Alert::summary(last, w.suppressed + extra, secs).with_episode(Episode {
+            alert: match ms_time(w.start_ms) {
+                // The requests its alerts tell: the opening hit's, unless a
+                // flood's counter record opened it silently (then among the
+                // suppressed), and those the summary counts. A hit alerting
+                // within it for a worse state is an episode of its own.
+                Some(start) => Alert::summary_of(&folded, emitted).with_episode(Episode {
                     start,
-                    // A window a flood's counter record opened silently
-                    // counts its opener among the suppressed.
-                    requests: w.suppressed + extra + u64::from(w.alerted),
+                    requests: w.suppressed + extra + u64::from(!w.alerted.is_empty()),
                 }),
-                None => Alert::summary(last, w.suppressed + extra, secs),
+                None => Alert::summary_of(&folded, emitted),
             },
             created_ms: now,
         }))
@@ -507,18 +582,37 @@ impl Pipeline {
     /// is returned only when the state could not be read; undelivered
     /// entries are counted in the report and stay queued.
     pub async fn flush(&self) -> Result<FlushReport> {
+        let now = (self.clock)();
+        self.flush_until(now, now - OUTBOX_GRACE.as_millis() as i64, true).await
+    }
+
+    /// Announces every window with suppressed hits, ended or not, and
+    /// resends every queued alert: for a process about to exit (`serve`
+    /// at shutdown), which no later flush will follow. Summaries are dated
+    /// now, and a flood counter's count is read as it stands.
+    pub async fn flush_all(&self) -> Result<FlushReport> {
+        let now = (self.clock)();
+        self.flush_until(i64::MAX, now, false).await
+    }
+
+    /// Announces the windows ended by `ended_by`, and resends outbox
+    /// entries queued by `stale_by`; with `wait`, a window holding a flood
+    /// counter whose bucket is still open waits for a later flush.
+    async fn flush_until(&self, ended_by: i64, stale_by: i64, wait: bool) -> Result<FlushReport> {
         let mut report = FlushReport::default();
         let now = (self.clock)();
-        for w in self.state.expired_windows(now).await? {
+        for w in self.state.expired_windows(ended_by).await? {
             // A flood counter record's bucket still open: its count is not
             // final; a later flush announces the window.
-            let Some(entry) = self.summary_entry(&w, now, true).await? else {
+            let Some(entry) = self.summary_entry(&w, now, wait).await? else {
                 continue;
             };
             let key = entry.key.clone();
             let reset = Window {
                 suppressed: 0,
                 last_hit: None,
+                first_ms: None,
+                folded: HitStates::empty(),
                 version: w.version + 1,
                 floods: Vec::new(),
                 ..w.clone()
@@ -546,8 +640,7 @@ impl Pipeline {
                 }
             }
         }
-        let grace = OUTBOX_GRACE.as_millis() as i64;
-        for key in self.state.stale_outbox(now - grace).await? {
+        for key in self.state.stale_outbox(stale_by).await? {
             match self.deliver(&key).await {
                 Ok(true) => report.delivered += 1,
                 Ok(false) => {}
@@ -785,9 +878,9 @@ mod tests {
             "the summary names the window it closes, first hit included"
         );
         assert!(
-            got[1]
-                .summary
-                .starts_with("499 more requests from 203.0.113.9 in 15 minutes"),
+            got[1].summary.starts_with(
+                "499 more requests (active) from 203.0.113.9 between 2026-11-28T12:00:01.000Z and 2026-11-28T12:08:19.000Z (8 min 18 s)"
+            ),
             "{}",
             got[1].summary
         );
@@ -908,52 +1001,130 @@ mod tests {
         );
     }
 
-    /// A tampered hit is an escalation: inside a window of the pair's
-    /// untouched hits it alerts at once and opens an episode of its own;
-    /// later tampered and untouched hits are counted in their own windows.
+    /// A hit at `ms` milliseconds after 12:00, with `f` applied.
+    fn hit_ms(ms: i64, n: u32, f: impl FnOnce(&mut Hit)) -> Hit {
+        let mut h = hit_at("tok1", "203.0.113.9", 0, n);
+        h.received_at = ms_time(h.received_at.unix_ms() + ms).unwrap();
+        h.hit_id = format!("01HIT{ms:08}{n:06}");
+        f(&mut h);
+        h
+    }
+
+    /// A hit worse than what its window alerted on (tampered, a retired
+    /// token in use, an unknown token with our tag) alerts at once; one
+    /// no worse is counted; a disabled token stays silent; the summary
+    /// names every state it folds.
     #[tokio::test]
-    async fn a_tampered_hit_in_a_running_window_alerts_at_once() {
+    async fn a_worse_state_alerts_at_once_whatever_the_throttle() {
         let r = rig();
-        let plain = |s: i64, n: u32| hit_at("tok1", "203.0.113.9", s, n);
-        let tampered = |s: i64, n: u32| Hit {
-            tampered: true,
-            ..plain(s, n)
-        };
-        r.p.process(&plain(0, 0)).await.unwrap();
+        let alerted = Outcome::Alerted { delivered: 1 };
+        assert_eq!(r.p.process(&hit_ms(0, 0, |_| {})).await.unwrap(), alerted);
+        assert_eq!(r.p.process(&hit_ms(10, 1, |_| {})).await.unwrap(), Outcome::Suppressed);
+        let tampered = hit_ms(20, 2, |h| h.tampered = true);
         assert_eq!(
-            r.p.process(&tampered(60, 1)).await.unwrap(),
-            Outcome::Alerted { delivered: 1 }
+            r.p.process(&tampered).await.unwrap(),
+            alerted,
+            "tampered alerts at once"
         );
-        assert_eq!(r.p.process(&plain(120, 2)).await.unwrap(), Outcome::Suppressed);
-        assert_eq!(r.p.process(&tampered(180, 3)).await.unwrap(), Outcome::Suppressed);
-        assert_eq!(r.p.process(&tampered(181, 4)).await.unwrap(), Outcome::Suppressed);
-        r.now.store(hit_time_ms(&plain(3600, 0), 0), Ordering::SeqCst);
-        assert_eq!(r.p.flush().await.unwrap().summaries, 2);
+        assert_eq!(
+            r.p.process(&hit_ms(30, 3, |h| h.tampered = true)).await.unwrap(),
+            Outcome::Suppressed,
+            "the window alerted on tampered already"
+        );
+        let retired = hit_ms(40, 4, |h| h.token_state = Some(TokenState::Retired));
+        assert_eq!(r.p.process(&retired).await.unwrap(), alerted, "a retired token in use");
+        let orphan = hit_ms(50, 5, |h| h.orphan = true);
+        assert_eq!(
+            r.p.process(&orphan).await.unwrap(),
+            alerted,
+            "an unknown token with our tag"
+        );
+        let disabled = hit_ms(60, 6, |h| {
+            h.tampered = true;
+            h.token_state = Some(TokenState::Disabled)
+        });
+        assert_eq!(r.p.process(&disabled).await.unwrap(), Outcome::NotAlerting);
+        assert_eq!(r.p.process(&hit_ms(70, 7, |_| {})).await.unwrap(), Outcome::Suppressed);
         let got = r.sns.taken();
         assert_eq!(got.len(), 4);
-        assert!(got[1].hit.tampered && got[1].suppressed.is_none());
-        let mut summaries: Vec<(bool, Option<Episode>)> =
-            got[2..].iter().map(|a| (a.hit.tampered, a.episode)).collect();
-        summaries.sort_by_key(|s| s.0);
-        assert_eq!(
-            summaries,
-            [
-                (
-                    false,
-                    Some(Episode {
-                        start: plain(0, 0).received_at,
-                        requests: 2
-                    })
-                ),
-                (
-                    true,
-                    Some(Episode {
-                        start: plain(60, 0).received_at,
-                        requests: 3
-                    })
-                ),
-            ]
+        assert_eq!(got[1].hit, tampered);
+        assert_eq!(got[1].suppressed, None, "its own alert, not a summary");
+        assert_eq!(got[2].hit, retired);
+        assert_eq!(got[3].hit, orphan);
+        // The window's summary counts the three it held back, and says
+        // every state among them.
+        r.now.fetch_add(16 * 60 * 1000, Ordering::SeqCst);
+        assert_eq!(r.p.flush().await.unwrap().summaries, 1);
+        let got = r.sns.taken();
+        let s = &got[4];
+        assert_eq!(s.suppressed, Some(3));
+        assert_eq!(s.states, ["tampered", "active"]);
+        assert!(
+            s.summary
+                .starts_with("3 more requests (tampered, active) from 203.0.113.9"),
+            "{}",
+            s.summary
         );
+        assert_eq!(s.severity, crate::domain::alert::Severity::Critical);
+    }
+
+    /// The stream's batches and serve's queue fold a pair's hits into one
+    /// write: a worse hit among them is not folded, it alerts.
+    #[tokio::test]
+    async fn a_folded_batch_stops_at_a_worse_hit() {
+        let r = rig();
+        let hits = [
+            hit_ms(0, 0, |_| {}),
+            hit_ms(1, 1, |_| {}),
+            hit_ms(2, 2, |h| h.tampered = true),
+            hit_ms(3, 3, |_| {}),
+            hit_ms(4, 4, |h| h.tampered = true),
+        ];
+        let refs: Vec<Option<&Hit>> = hits.iter().map(Some).collect();
+        let mut folded = vec![false; refs.len()];
+        for i in 0..refs.len() {
+            if !folded[i] && r.p.fold(&refs, i, &mut folded).await.unwrap().is_none() {
+                r.p.process(&hits[i]).await.unwrap();
+            }
+        }
+        let got = r.sns.taken();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].hit, hits[0]);
+        assert_eq!(got[1].hit, hits[2], "the tampered hit alerted at once");
+        let w = r.state.window(&PairKey::of(&hits[0])).await.unwrap().unwrap();
+        assert_eq!(w.suppressed, 3);
+        assert_eq!(w.folded.names(), ["tampered", "active"]);
+    }
+
+    /// A summary says the real span of its hits (first to last, here 300
+    /// ms, not the 15-minute window) and carries the time it was written.
+    #[tokio::test]
+    async fn a_summary_says_its_span_and_when_it_was_written() {
+        let r = rig();
+        for (i, ms) in [0i64, 200, 350, 500].into_iter().enumerate() {
+            r.p.process(&hit_ms(ms, i as u32, |_| {})).await.unwrap();
+        }
+        r.now.fetch_add(20 * 60 * 1000, Ordering::SeqCst);
+        let emitted = ms_time(r.now.load(Ordering::SeqCst)).unwrap();
+        assert_eq!(r.p.flush().await.unwrap().summaries, 1);
+        let s = r.sns.taken().pop().unwrap();
+        assert!(
+            s.summary.starts_with(
+                "3 more requests (active) from 203.0.113.9 between 2026-11-28T12:00:00.200Z and 2026-11-28T12:00:00.500Z (300 ms)"
+            ),
+            "{}",
+            s.summary
+        );
+        assert_eq!(s.emitted_at, Some(emitted));
+        assert_eq!(s.emitted_at.unwrap().to_string(), "2026-11-28T12:20:00.000Z");
+        let line = crate::domain::alert::render::terminal_line(&s);
+        assert!(
+            line.starts_with("ALERT 2026-11-28T12:20:00.000Z 3 more requests (active)"),
+            "the summary's own time is when it was written: {line}"
+        );
+        let text = crate::domain::alert::render::email_text(&s);
+        assert!(text.contains("(300 ms)"), "{text}");
+        assert!(!text.contains("minute"), "{text}");
     }
 
     #[tokio::test]
@@ -982,8 +1153,7 @@ mod tests {
             r.state
                 .window(&PairKey {
                     token_id: "tok1".into(),
-                    source_ip: "203.0.113.9".into(),
-                    tampered: false,
+                    source_ip: "203.0.113.9".into()
                 })
                 .await
                 .unwrap()

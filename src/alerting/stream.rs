@@ -255,7 +255,6 @@ mod tests {
             .window(&crate::store::PairKey {
                 token_id: "a".into(),
                 source_ip: "203.0.113.1".into(),
-                tampered: false,
             })
             .await
             .unwrap()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::output::{self, Format};
 use super::{Context, Global};
-use crate::domain::allow::{AllowEntry, parse_cidr};
+use crate::domain::allow::{AllowEntry, parse_cidr, too_wide};
 use crate::error::{Error, Result};
 use crate::store::AllowStore;
 
@@ -42,6 +42,10 @@ pub enum AllowAction {
         /// Why (who scans from there).
         #[arg(long, default_value = "")]
         note: String,
+        /// Take a range wider than an IPv4 /8 or an IPv6 /32 (it silences
+        /// every hit from there).
+        #[arg(long)]
+        force: bool,
     },
     /// Show every entry, global and per token.
     List {
@@ -64,6 +68,23 @@ pub fn open_store(_g: &Global, ctx: &Context) -> Result<Arc<dyn AllowStore>> {
     Ok(ctx.allow.clone())
 }
 
+/// Refuses a range too wide to allowlist unless forced, saying what it would hide.
+fn check_width(cidr: &str, force: bool) -> Result<()> {
+    match too_wide(&parse_cidr(cidr)?) {
+        Some(why) if !force => Err(Error::Invalid(format!(
+            "{why}; allowlist the narrowest range your scanners use (at most /{} for IPv4, /{} for IPv6), \
+             or add --force if you mean it",
+            crate::domain::allow::WIDEST_V4,
+            crate::domain::allow::WIDEST_V6
+        ))),
+        Some(why) => {
+            eprintln!("warning: {why}");
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
 fn check_note(note: &str) -> Result<()> {
     if note.len() > 200 || note.chars().any(char::is_control) {
         return Err(Error::Invalid("--note must be at most 200 printable characters".into()));
@@ -78,8 +99,10 @@ pub async fn run(g: &Global, ctx: &Context, a: AllowArgs) -> Result<()> {
             cidr,
             token: None,
             note,
+            force,
         } => {
             check_note(&note)?;
+            check_width(&cidr, force)?;
             let e = AllowEntry::new(&cidr, &note)?;
             open_store(g, ctx)?.allow_add(&e).await?;
             eprintln!(
@@ -91,8 +114,10 @@ pub async fn run(g: &Global, ctx: &Context, a: AllowArgs) -> Result<()> {
             cidr,
             token: Some(id),
             note,
+            force,
         } => {
             check_note(&note)?;
+            check_width(&cidr, force)?;
             let e = AllowEntry::new(&cidr, &note)?;
             let mut t = ctx.tokens.get(&id).await?.ok_or_else(|| Error::NotFound(id.clone()))?;
             match t.allow.iter_mut().find(|x| x.cidr == e.cidr) {

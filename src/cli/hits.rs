@@ -50,7 +50,7 @@ pub struct HitsArgs {
     #[arg(long, value_enum, value_name = "GROUP")]
     pub by: Option<GroupBy>,
     /// Show at most this many (the newest); listing only.
-    #[arg(long, default_value_t = 1000, conflicts_with = "by")]
+    #[arg(long, default_value_t = 1000, conflicts_with = "by", value_parser = super::args::at_least_one)]
     pub limit: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = HitsFormat::Table)]
@@ -77,14 +77,47 @@ pub fn since_bound(since: &str) -> Result<Timestamp> {
     Ok(t.into())
 }
 
+/// `--ip`: an IPv4 or IPv6 address, in the form hits are stored with.
+fn source_address(ip: &str) -> Result<String> {
+    ip.trim()
+        .parse::<std::net::IpAddr>()
+        .map(|a| a.to_string())
+        .map_err(|_| {
+            Error::Invalid(format!(
+                "--ip {ip:?} is not an IP address; use e.g. --ip 203.0.113.7 or --ip 2001:db8::7"
+            ))
+        })
+}
+
 /// Builds the store query from the options.
 pub fn query(a: &HitsArgs) -> Result<HitQuery> {
     Ok(HitQuery {
         token_id: a.token.clone(),
         since: a.since.as_deref().map(since_bound).transpose()?,
-        source_ip: a.ip.clone(),
+        source_ip: a.ip.as_deref().map(source_address).transpose()?,
         limit: Some(a.limit),
     })
+}
+
+/// What an empty answer means: nothing recorded at all, or nothing that
+/// matches the filter given (naming it).
+fn nothing_found(a: &HitsArgs) -> String {
+    let filter: Vec<String> = [
+        a.token.as_deref().map(|t| format!("--token {t}")),
+        a.ip.as_deref().map(|i| format!("--ip {i}")),
+        a.since.as_deref().map(|s| format!("--since {s}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if filter.is_empty() {
+        "no hits recorded yet".into()
+    } else {
+        format!(
+            "no hits match this filter ({}); `honeytoken hits` without it lists every hit",
+            filter.join(" ")
+        )
+    }
 }
 
 fn row(h: &Hit) -> Vec<String> {
@@ -203,7 +236,7 @@ async fn grouped(ctx: &Context, a: &HitsArgs, by: GroupBy) -> Result<()> {
             ],
             &groups.iter().map(csv_row).collect::<Vec<_>>(),
         ),
-        Format::Table if groups.is_empty() => eprintln!("no hits recorded for this filter"),
+        Format::Table if groups.is_empty() => eprintln!("{}", nothing_found(a)),
         Format::Table => {
             let (headers, rows) = group_rows(by, &groups);
             output::table(&headers, &rows);
@@ -251,14 +284,7 @@ pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
         HitsFormat::Ecs => ecs(&hits),
         HitsFormat::Table => {
             if hits.is_empty() {
-                eprintln!(
-                    "no hits recorded{}",
-                    if a.since.is_some() || a.token.is_some() {
-                        " for this filter"
-                    } else {
-                        " yet"
-                    }
-                );
+                eprintln!("{}", nothing_found(&a));
             } else {
                 output::table(&headers, &hits.iter().map(row).collect::<Vec<_>>())
             }

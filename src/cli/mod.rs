@@ -10,6 +10,7 @@ mod serve;
 mod tokens;
 
 mod allow;
+mod args;
 mod plant;
 mod progress;
 mod rotate;
@@ -28,7 +29,7 @@ use crate::error::{Error, Result};
 ///
 /// Quick start (no AWS account needed):
 ///   honeytoken serve &
-///   TOKEN=$(honeytoken mint --kind key --prefix acme_live_ --label demo --format json | jq -r .token)
+///   TOKEN=$(honeytoken mint --kind key --prefix acme_live_ --label demo --format token)
 ///   curl -H "Authorization: Bearer $TOKEN" 127.0.0.1:8080/v1/users
 ///   honeytoken hits
 #[derive(Debug, Parser)]
@@ -42,30 +43,36 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options for every command.
+/// The help heading of the options every command takes.
+pub const GLOBAL_HEADING: &str = "Global options";
+/// The help heading of the options that select a deployed stack.
+pub const AWS_HEADING: &str = "AWS options (--backend aws)";
+
+/// Options for every command, shown under their own headings in every
+/// command's `--help`, apart from the command's own.
 #[derive(Debug, clap::Args)]
 pub struct Global {
     /// Where tokens and hits are kept: `local` (embedded SQLite) or `aws` (a deployed stack).
-    #[arg(long, global = true, value_enum, default_value_t = Backend::Local, env = "HONEYTOKEN_BACKEND")]
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Local, env = "HONEYTOKEN_BACKEND", help_heading = GLOBAL_HEADING)]
     pub backend: Backend,
     /// Data directory of the local backend (signing key and database).
-    #[arg(long, global = true, env = "HONEYTOKEN_DATA_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "HONEYTOKEN_DATA_DIR", value_name = "DIR", help_heading = GLOBAL_HEADING)]
     pub data_dir: Option<PathBuf>,
     /// CloudFormation stack whose outputs name the tables and secret (aws backend).
-    #[arg(long, global = true, env = "HONEYTOKEN_STACK", value_name = "NAME")]
+    #[arg(long, global = true, env = "HONEYTOKEN_STACK", value_name = "NAME", help_heading = AWS_HEADING)]
     pub stack: Option<String>,
     /// DynamoDB tokens table (aws backend without --stack, or overriding its output).
-    #[arg(long, global = true, env = "HONEYTOKEN_TOKENS_TABLE", value_name = "TABLE")]
+    #[arg(long, global = true, env = "HONEYTOKEN_TOKENS_TABLE", value_name = "TABLE", help_heading = AWS_HEADING)]
     pub tokens_table: Option<String>,
     /// DynamoDB hits table (aws backend without --stack, or overriding its output).
-    #[arg(long, global = true, env = "HONEYTOKEN_HITS_TABLE", value_name = "TABLE")]
+    #[arg(long, global = true, env = "HONEYTOKEN_HITS_TABLE", value_name = "TABLE", help_heading = AWS_HEADING)]
     pub hits_table: Option<String>,
     /// Secrets Manager secret holding the signing key (aws backend without --stack).
-    #[arg(long, global = true, env = "HONEYTOKEN_SECRET_ARN", value_name = "ARN")]
+    #[arg(long, global = true, env = "HONEYTOKEN_SECRET_ARN", value_name = "ARN", help_heading = AWS_HEADING)]
     pub secret_arn: Option<String>,
     /// More log on stderr: -v adds the AWS SDK's own warnings and this tool's
     /// progress, -vv everything at debug level (RUST_LOG, when set, wins).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL_HEADING)]
     pub verbose: u8,
 }
 

@@ -43,9 +43,10 @@ pub struct PlantArgs {
     /// Name of the URL variable (default: derived from --var, e.g. ACME_API_BASE_URL).
     #[arg(long, value_name = "NAME", requires = "with_url")]
     pub url_var: Option<String>,
-    /// The decoy endpoint's public URL.
-    #[arg(long, value_name = "URL", env = "HONEYTOKEN_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
+    /// The decoy endpoint's public URL (required for Markdown, whose curl
+    /// example readers see; default elsewhere: http://127.0.0.1:8080).
+    #[arg(long, value_name = "URL", env = "HONEYTOKEN_ENDPOINT")]
+    pub endpoint: Option<String>,
     /// Overwrite the variable if the file already sets it.
     #[arg(long)]
     pub force: bool,
@@ -68,6 +69,24 @@ pub fn check_endpoint(url: &str) -> Result<()> {
     }
 }
 
+/// Fails before anything is shown when the file's directory is missing:
+/// a diff printed for a file that cannot be written would read as done.
+fn check_directory(into: &std::path::Path) -> Result<()> {
+    let dir = match into.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "cannot plant into {}: the directory {} does not exist; create it first (mkdir -p {})",
+        into.display(),
+        dir.display(),
+        dir.display()
+    )))
+}
+
 /// `plant`.
 pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
     let mut token = ctx
@@ -86,10 +105,24 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
             }
         );
     }
-    if a.with_url {
-        check_endpoint(&a.endpoint)?;
-    }
     let format = FileFormat::from_path(&a.into)?;
+    let endpoint = match (&a.endpoint, format) {
+        (Some(e), _) => {
+            check_endpoint(e)?;
+            e.clone()
+        }
+        // Documentation is read by people: a loopback URL in its example
+        // is useless as bait and tells a reader it is no real API.
+        (None, FileFormat::Markdown) => {
+            return Err(Error::Invalid(format!(
+                "{} is documentation: its curl example shows the decoy endpoint's URL to every reader; \
+                 give the endpoint's public URL with --endpoint https://api.example.com (or HONEYTOKEN_ENDPOINT)",
+                a.into.display()
+            )));
+        }
+        (None, _) => DEFAULT_ENDPOINT.to_string(),
+    };
+    check_directory(&a.into)?;
     let (content, existed) = match std::fs::read(&a.into) {
         Ok(b) => (
             String::from_utf8(b).map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", a.into.display())))?,
@@ -113,12 +146,12 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
     let mut vars = vec![(var.clone(), token.token.clone())];
     if a.with_url {
         let url_var = a.url_var.clone().unwrap_or_else(|| plant::url_var_for(&var));
-        vars.push((url_var, a.endpoint.trim_end_matches('/').to_string()));
+        vars.push((url_var, endpoint.trim_end_matches('/').to_string()));
     }
     let request = Plant {
         vars,
         force: a.force,
-        endpoint: a.endpoint.clone(),
+        endpoint,
         yaml,
     };
     let edits = plant::edits(&content, format, &request)?;

@@ -13,7 +13,9 @@ use crate::store::HitQuery;
 #[derive(Debug, Args)]
 #[command(
     after_help = "The file needs nothing else to open: styles and charts are inline, it runs
-no script and fetches nothing (a Content-Security-Policy forbids it).
+no script and fetches nothing (a Content-Security-Policy forbids it). The
+timeline's step (minute, hour, day, week) follows the span of the hits; test
+hits and hits from allowlisted sources are counted apart from real ones.
 
 Examples:
   honeytoken report --out report.html

@@ -92,7 +92,7 @@ pub fn run(a: SurveyArgs) -> Result<()> {
                 }
             );
             if let Some(f) = result.findings.iter().find(|f| f.format.is_some()) {
-                let into = a.path.join(&f.path);
+                let into = survey::finding_path(&a.path, &f.path);
                 let mint = match f.kind {
                     crate::domain::token::TokenKind::Jwt => "--kind jwt".to_string(),
                     crate::domain::token::TokenKind::Key => format!("--kind key --prefix {service}_live_"),

@@ -17,9 +17,41 @@ pub enum TextFormat {
     Json,
 }
 
+/// How `mint` prints what it made: one option for every kind, each value
+/// refused with a message where it does not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MintFormat {
+    /// The token on stdout, what was minted on stderr.
+    Text,
+    /// For programs: id, token, kind, label, location, created_at, state.
+    Json,
+    /// Only the token, on stdout (for `TOKEN=$(honeytoken mint …)`).
+    Token,
+    /// Shell `export` lines (AWS keys only).
+    Env,
+    /// An AWS shared credentials file profile (AWS keys only).
+    Credentials,
+}
+
+impl MintFormat {
+    /// Refuses a format that does not apply to what is minted, before
+    /// anything is minted or stored.
+    pub fn check(self) -> Result<()> {
+        match self {
+            MintFormat::Text | MintFormat::Json | MintFormat::Token => Ok(()),
+            MintFormat::Env | MintFormat::Credentials => Err(Error::Invalid(format!(
+                "--format {} applies to AWS access keys only, which this version cannot mint; \
+                 use --format token (the token alone), text or json",
+                if self == MintFormat::Env { "env" } else { "credentials" }
+            ))),
+        }
+    }
+}
+
 /// `mint` options.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
+  TOKEN=$(honeytoken mint --kind key --prefix acme_live_ --label demo --format token)
   honeytoken mint --kind jwt --label payments-repo --location github.com/acme/payments/.env
   honeytoken mint --kind key --prefix acme_live_ --length 32 --label ci-secrets
   honeytoken mint --like sk_live_51HqLyjWDarjtT1zdp7dcXYZab --label stripe-lookalike
@@ -65,9 +97,9 @@ pub struct MintArgs {
     /// `aud` claim of a JWT (none by default; with --like, the example's).
     #[arg(long)]
     pub audience: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
-    pub format: TextFormat,
+    /// Output format: `token` prints the token alone.
+    #[arg(long, value_enum, default_value_t = MintFormat::Text)]
+    pub format: MintFormat,
 }
 
 /// Builds what to mint from the options, with warnings for the operator.
@@ -141,6 +173,7 @@ pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
 
 /// `mint`.
 pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
+    a.format.check()?;
     check_label(&a.label)?;
     let (spec, warnings) = spec(&a)?;
     for w in warnings {
@@ -162,8 +195,11 @@ pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
     }
     ctx.tokens.create(&rec).await?;
     match a.format {
-        TextFormat::Json => output::json(&minted_json(&rec)),
-        TextFormat::Text => {
+        MintFormat::Json => output::json(&minted_json(&rec)),
+        MintFormat::Token => println!("{}", rec.token),
+        // Refused before minting; kept here so the match names every format.
+        MintFormat::Env | MintFormat::Credentials => a.format.check()?,
+        MintFormat::Text => {
             println!("{}", rec.token);
             eprintln!(
                 "minted {} {} ({}); plant it, then watch `honeytoken hits --token {}`",

@@ -52,6 +52,7 @@ pub struct Decoy {
     store_deadline: bool,
     late: Option<Arc<LateAlerts>>,
     hit_log: Option<HitListener>,
+    late_writes: Arc<LateWrites>,
 }
 
 impl Decoy {
@@ -70,6 +71,7 @@ impl Decoy {
             store_deadline: false,
             late: None,
             hit_log: None,
+            late_writes: Arc::default(),
             enricher: None,
             trusted_cloudfront: false,
             min_latency: std::time::Duration::ZERO,
@@ -214,6 +216,36 @@ impl Decoy {
         self
     }
 
+    /// Opens, before the first request, the connections a hit needs: the
+    /// store's (by reading the global allowlist into its cache) and, with
+    /// late alerts, the alert channel's. The Lambda decoy runs this in its
+    /// init phase, so a hit's lookup and write, which must fit half the
+    /// timing floor, and the decoy's own alert do not pay for a TLS
+    /// handshake (BENCHMARKS.md, "The decoy's write budget on AWS").
+    /// Failures are logged and cost nothing else: the first hit opens the
+    /// connection instead.
+    pub async fn warm_up(&self) {
+        if let Some(a) = &self.allowlist {
+            a.global().await;
+        }
+        if let Some(late) = &self.late
+            && let Err(e) = late.notifier.warm_up().await
+        {
+            tracing::warn!(
+                event = "warm_up_failed",
+                channel = late.notifier.name(),
+                error = %e,
+                "the alert channel's connection is opened by the first late alert instead"
+            );
+        }
+    }
+
+    /// Hits answered before their write had finished, and how those writes
+    /// ended since; shared, so it can be read after the decoy is dropped.
+    pub fn late_writes(&self) -> Arc<LateWrites> {
+        self.late_writes.clone()
+    }
+
     /// How this decoy answers.
     pub fn persona(&self) -> &Persona {
         &self.persona
@@ -254,12 +286,20 @@ impl Decoy {
             Ok(Err(e)) => outcome(Err(crate::Error::Store(format!("hit write task: {e}")))),
             Err(_) => {
                 HITS_ANSWERED_BEFORE_DURABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.late_writes
+                    .answered
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.late.is_some() {
                     // The environment may be frozen once the answer is out,
                     // so the write may never finish: the log holds the hit
-                    // in full now. The write goes on while it can (dropping
-                    // the handle detaches it); if it lands, the stream
-                    // alerts as well, a repeat rather than a loss.
+                    // in full now, and nothing waits for the write. It goes
+                    // on while it can (dropping the handle detaches it): if
+                    // it lands, at once or after a thaw, the stream alerts as
+                    // well, a repeat rather than a loss; if not, the log line
+                    // is the record. Counted as not stored either way.
+                    self.late_writes
+                        .logged
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     self.unstored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     log_unstored(
                         hit,
@@ -270,12 +310,17 @@ impl Decoy {
                 // Past the answer's deadline: answer and alert now, let the
                 // write finish, and log the hit in full if it fails.
                 let h = hit.clone();
+                let counts = self.late_writes.clone();
                 tokio::spawn(async move {
-                    match task.await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => log_unstored(&h, &e),
-                        Err(e) => log_unstored(&h, &crate::Error::Store(format!("hit write task: {e}"))),
+                    let ended = match task.await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(e),
+                        Err(e) => Err(crate::Error::Store(format!("hit write task: {e}"))),
+                    };
+                    if let Err(e) = &ended {
+                        log_unstored(&h, e);
                     }
+                    counts.ended(ended.is_ok());
                 });
                 Stored::Pending
             }
@@ -315,9 +360,18 @@ impl Decoy {
             .unwrap_or_else(|| meta.source_ip.clone());
         let facts = RequestFacts::capture(&parts, &source_ip);
         let received_at = crate::domain::time::Timestamp::now();
-        // Read (through a short-lived cache) only now that the request carried a token.
+        // With late alerts every store call of a hit shares the write's
+        // deadline: past it the answer goes out and nothing may be left
+        // waiting on a cold or slow connection.
+        let bound = deadline.filter(|_| self.late.is_some());
+        // Read (through a short-lived cache) only now that the request carried
+        // a token. Not read in time: nothing is allowlisted, erring towards
+        // alerting.
         let global_allow = match &self.allowlist {
-            Some(a) => a.global().await,
+            Some(a) => within(bound, a.global()).await.unwrap_or_else(|| {
+                tracing::warn!(event = "allowlist_read_late");
+                Default::default()
+            }),
             None => Default::default(),
         };
         let mut out = Vec::new();
@@ -332,10 +386,14 @@ impl Decoy {
                 None => (None, None),
             };
             let (geo, asn) = (geo.or_else(|| viewer.geo.clone()), asn.or_else(|| viewer.asn.clone()));
-            let test = self
-                .test_marks
-                .verify_shared(&self.key, &parts.headers, &r.token_id, self.marks.as_deref())
-                .await;
+            // A mark not claimed in time is not honoured: the hit alerts as real.
+            let test = within(
+                bound,
+                self.test_marks
+                    .verify_shared(&self.key, &parts.headers, &r.token_id, self.marks.as_deref()),
+            )
+            .await
+            .unwrap_or(false);
             let mut headers = facts.headers.clone();
             if test && let Some(v) = headers.get_mut(crate::decoy::testmark::HEADER) {
                 // The mark is spent, and an alert reader gets only its digest
@@ -375,15 +433,10 @@ impl Decoy {
             };
             let attributed =
                 crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());
-            match deadline.filter(|_| self.late.is_some()) {
-                // A cold connection's lookup counts against the same bound as
-                // the write: past it, the hit goes on with its token id only.
-                Some(d) => {
-                    if tokio::time::timeout_at(d, attributed).await.is_err() {
-                        tracing::warn!(event = "token_lookup_late", token_id = %hit.token_id);
-                    }
-                }
-                None => attributed.await,
+            // A cold connection's lookup counts against the same bound as
+            // the write: past it, the hit goes on with its token id only.
+            if within(bound, attributed).await.is_none() {
+                tracing::warn!(event = "token_lookup_late", token_id = %hit.token_id);
             }
             // The alert goes out from the hit in memory, whatever the store did.
             let stored = self.store(&hit, deadline).await;
@@ -402,6 +455,118 @@ impl Decoy {
             out.push(hit);
         }
         out
+    }
+}
+
+/// `f`'s output, or `None` when `by` comes first (no bound: always `Some`).
+async fn within<T>(by: Option<tokio::time::Instant>, f: impl std::future::Future<Output = T>) -> Option<T> {
+    match by {
+        Some(d) => tokio::time::timeout_at(d, f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+/// Hits a decoy answered before their write had finished, and how those
+/// writes ended: what an operator needs to know whether anything was lost.
+#[derive(Debug, Default)]
+pub struct LateWrites {
+    answered: std::sync::atomic::AtomicU64,
+    stored: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+    logged: std::sync::atomic::AtomicU64,
+    ended: tokio::sync::Notify,
+}
+
+/// A reading of [`LateWrites`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LateWritesNow {
+    /// Hits answered (and alerted on) before their write had finished.
+    pub answered: u64,
+    /// Of those, written to the store (or its spool) since.
+    pub stored: u64,
+    /// Of those, whose write failed: each printed in full as a
+    /// `hit_not_stored` line.
+    pub failed: u64,
+    /// Of those, printed in full as a `hit_not_stored` line at the deadline
+    /// because nothing may wait for the write (the Lambda decoy); the
+    /// store may or may not get them later.
+    pub logged: u64,
+}
+
+impl LateWritesNow {
+    /// Writes still running: their hit is held only in memory (and in the
+    /// alert already sent) until they end.
+    pub fn running(&self) -> u64 {
+        self.answered.saturating_sub(self.stored + self.failed + self.logged)
+    }
+
+    /// One line for an operator saying whether anything was lost; `None`
+    /// when every hit was durable before its answer.
+    pub fn report(&self) -> Option<String> {
+        if self.answered == 0 {
+            return None;
+        }
+        let mut parts = vec![format!("{} stored since", self.stored)];
+        if self.failed > 0 {
+            parts.push(format!(
+                "{} not stored (each printed in full on stdout as a hit_not_stored line)",
+                self.failed
+            ));
+        }
+        if self.logged > 0 {
+            parts.push(format!("{} printed in full as hit_not_stored lines", self.logged));
+        }
+        if self.running() > 0 {
+            parts.push(format!(
+                "{} still being written at exit (LOST from the store: only their alert holds them)",
+                self.running()
+            ));
+        }
+        let lost = if self.running() == 0 {
+            "nothing lost"
+        } else {
+            "some lost"
+        };
+        Some(format!(
+            "{} hit(s) were answered and alerted on before their write had finished: {}; {lost}",
+            self.answered,
+            parts.join(", ")
+        ))
+    }
+}
+
+impl LateWrites {
+    fn ended(&self, stored: bool) {
+        let n = if stored { &self.stored } else { &self.failed };
+        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.ended.notify_waiters();
+    }
+
+    /// The counts now.
+    pub fn now(&self) -> LateWritesNow {
+        use std::sync::atomic::Ordering::Relaxed;
+        LateWritesNow {
+            answered: self.answered.load(Relaxed),
+            stored: self.stored.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            logged: self.logged.load(Relaxed),
+        }
+    }
+
+    /// Waits until every late write has ended, or `limit` has passed; the
+    /// counts then.
+    pub async fn settle(&self, limit: std::time::Duration) -> LateWritesNow {
+        let until = tokio::time::Instant::now() + limit;
+        loop {
+            let ended = self.ended.notified();
+            let now = self.now();
+            if now.running() == 0 {
+                return now;
+            }
+            if tokio::time::timeout_at(until, ended).await.is_err() {
+                return self.now();
+            }
+        }
     }
 }
 
@@ -593,6 +758,190 @@ mod tests {
         // Sent once: repeats within the window stay quiet.
         late.send(&hit, Stored::Failed, None).await;
         assert_eq!(flaky.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    /// A channel counting its warm-up calls and alerts.
+    #[derive(Default)]
+    struct Counting {
+        warmed: std::sync::atomic::AtomicUsize,
+        sent: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::notify::Notifier for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        async fn notify(&self, _: &crate::domain::alert::Alert) -> crate::Result<()> {
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+        async fn warm_up(&self) -> crate::Result<()> {
+            self.warmed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// An allowlist store whose read never answers (a connection gone cold).
+    struct StuckAllowlist;
+
+    #[async_trait::async_trait]
+    impl crate::store::AllowStore for StuckAllowlist {
+        async fn allow_add(&self, _: &crate::domain::allow::AllowEntry) -> crate::Result<()> {
+            Ok(())
+        }
+        async fn allow_remove(&self, _: &str) -> crate::Result<bool> {
+            Ok(false)
+        }
+        async fn allow_list(&self) -> crate::Result<Vec<crate::domain::allow::AllowEntry>> {
+            std::future::pending().await
+        }
+    }
+
+    /// A hit store whose writes wait for a permit, then succeed or fail.
+    struct Held {
+        inner: Arc<MemoryStore>,
+        permits: tokio::sync::Semaphore,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl HitStore for Held {
+        async fn put(&self, hit: &Hit) -> crate::Result<()> {
+            self.permits.acquire().await.expect("open").forget();
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::Error::Store("disk full".into()));
+            }
+            self.inner.put(hit).await
+        }
+        async fn query(&self, q: &crate::store::HitQuery) -> crate::Result<Vec<Hit>> {
+            self.inner.query(q).await
+        }
+    }
+
+    /// The Lambda decoy opens its connections before the first request: the
+    /// store's, by reading the allowlist a hit needs into its cache, and the
+    /// alert channel's; the first hit then reads neither again.
+    #[tokio::test]
+    async fn warm_up_opens_the_store_and_the_alert_channel_before_any_request() {
+        let (_, store, key) = setup();
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "warm",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        crate::store::TokenStore::create(store.as_ref(), &rec).await.unwrap();
+        let token = rec.token;
+        let channel = Arc::new(Counting::default());
+        let d = Decoy::new(key, store.clone(), store.clone())
+            .with_allowlist(Arc::new(crate::decoy::allowlist::Allowlist::new(
+                store.clone(),
+                std::time::Duration::from_secs(3600),
+            )))
+            .with_min_latency(std::time::Duration::from_millis(1))
+            .with_late_alerts(channel.clone(), std::time::Duration::from_secs(900));
+        d.warm_up().await;
+        assert_eq!(store.allow_reads(), 1, "the allowlist read at init");
+        assert_eq!(channel.warmed.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(
+            channel.sent.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "warming alerts nobody"
+        );
+        d.handle(req(&format!("Bearer {token}")), RequestMeta::default()).await;
+        assert_eq!(store.allow_reads(), 1, "the hit used the cached list");
+    }
+
+    /// With late alerts (Lambda), a store read that never answers holds
+    /// neither the answer nor the alert: the hit is answered at the floor,
+    /// alerted on by the decoy, and not taken for allowlisted. (The timeout
+    /// only ends the test if the read holds the answer forever.)
+    #[tokio::test]
+    async fn a_stuck_allowlist_read_is_bounded_by_the_write_deadline() {
+        let (_, store, key) = setup();
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "stuck",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        crate::store::TokenStore::create(store.as_ref(), &rec).await.unwrap();
+        let channel = Arc::new(Counting::default());
+        let d = Decoy::new(key, store.clone(), store.clone())
+            .with_allowlist(Arc::new(crate::decoy::allowlist::Allowlist::new(
+                Arc::new(StuckAllowlist),
+                std::time::Duration::from_secs(30),
+            )))
+            .with_min_latency(std::time::Duration::from_millis(150))
+            .with_late_alerts(channel.clone(), std::time::Duration::from_secs(900));
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            d.handle(req(&format!("Bearer {}", rec.token)), RequestMeta::default()),
+        )
+        .await
+        .expect("answered despite the stuck read");
+        assert_eq!(answered.status(), 401);
+        assert_eq!(
+            channel.sent.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the read spent the write's half: the decoy alerted itself"
+        );
+        let hits = store.query(&Default::default()).await.unwrap();
+        assert_eq!(hits.len(), 1, "the write still landed");
+        assert!(!hits[0].ignored, "an unread allowlist allowlists nothing");
+    }
+
+    /// `serve` answers at the deadline while a write is held, and says at
+    /// exit whether anything answered early was lost: one write lands late,
+    /// one fails (and is printed in full).
+    #[tokio::test]
+    async fn writes_answered_before_they_end_are_counted_by_how_they_end() {
+        let (_, store, key) = setup();
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "late",
+            "",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        crate::store::TokenStore::create(store.as_ref(), &rec).await.unwrap();
+        let held = Arc::new(Held {
+            inner: store.clone(),
+            permits: tokio::sync::Semaphore::new(0),
+            fail: Default::default(),
+        });
+        let d = Decoy::new(key, store.clone(), held.clone())
+            .with_min_latency(std::time::Duration::from_millis(20))
+            .with_store_deadline(true);
+        let late = d.late_writes();
+        d.handle(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
+            .await;
+        let now = late.now();
+        assert_eq!((now.answered, now.running()), (1, 1), "answered with its write held");
+        assert!(now.report().unwrap().contains("LOST"), "{:?}", now.report());
+        held.permits.add_permits(1);
+        let now = late.settle(std::time::Duration::from_secs(5)).await;
+        assert_eq!((now.answered, now.stored, now.failed), (1, 1, 0));
+        assert!(now.report().unwrap().ends_with("nothing lost"), "{:?}", now.report());
+        assert_eq!(store.hit_count(), 1);
+        held.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        d.handle(req(&format!("Bearer {}", rec.token)), RequestMeta::default())
+            .await;
+        held.permits.add_permits(1);
+        let now = late.settle(std::time::Duration::from_secs(5)).await;
+        assert_eq!((now.answered, now.stored, now.failed), (2, 1, 1));
+        let report = now.report().unwrap();
+        assert!(report.contains("1 not stored (each printed in full"), "{report}");
+        assert!(report.ends_with("nothing lost"), "{report}");
     }
 
     fn setup() -> (Decoy, Arc<MemoryStore>, SigningKey) {

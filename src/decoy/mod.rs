@@ -21,6 +21,6 @@ pub mod persona;
 pub mod testmark;
 
 pub use handler::{
-    Decoy, ORIGIN_VERIFY_HEADER, RequestMeta, hits_answered_before_durable, hits_not_stored, log_unstored,
-    unstored_line,
+    Decoy, LateWrites, LateWritesNow, ORIGIN_VERIFY_HEADER, RequestMeta, hits_answered_before_durable, hits_not_stored,
+    log_unstored, unstored_line,
 };

@@ -32,4 +32,11 @@ pub trait Notifier: Send + Sync {
     /// Waits until alerts this channel delivers in the background are sent
     /// (or given up on); channels that deliver within `notify` return at once.
     async fn drain(&self) {}
+    /// Opens the channel's connection ahead of its first alert with a call
+    /// that delivers nothing, so a caller with a deadline (the Lambda decoy's
+    /// own alert) does not pay a cold connection then. Channels without a
+    /// connection to open return at once.
+    async fn warm_up(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -4,9 +4,9 @@
 //!
 //! * One finding per episode: a (token, source) pair's throttle window,
 //!   from the hit that alerted at once to the summary of the rest. Its `Id`
-//!   is the alert's dedup key, `tampered/` for the pair's tampered hits
-//!   (throttled apart, so editing a token opens a new episode), and the
-//!   episode's start. A window's summary updates the finding (its
+//!   is the alert's dedup key and the episode's start, so a hit that alerts
+//!   within the window for a worse state (tampered, retired, orphan) opens
+//!   a finding of its own. A window's summary updates the finding (its
 //!   `LastObservedAt`, the request count in `ProductFields`: ASFF has no
 //!   count field); `FirstObservedAt` and `CreatedAt` are the episode's start
 //!   on every import. The next hit after the window opens a new finding:
@@ -125,8 +125,7 @@ impl SecurityHub {
 
     /// The finding's id for an alert: one per episode (see the module doc).
     pub fn finding_id(a: &Alert) -> String {
-        let tampered = if a.hit.tampered { "/tampered" } else { "" };
-        format!("{}{tampered}/{}", a.dedup_key, a.episode_start())
+        format!("{}/{}", a.dedup_key, a.episode_start())
     }
 
     /// The finding of an alert, as of `now`.
@@ -392,16 +391,14 @@ mod tests {
         assert_ne!(again.id(), opened.id(), "a repeat after the window is a new finding");
         assert_eq!(again.created_at(), Some(next.received_at.to_string().as_str()));
 
+        // A tampered hit alerting within the window is an episode of its own.
         let edited = Hit {
             tampered: true,
-            ..hit_at("tok", "203.0.113.9", 0, 7)
+            ..hit_at("tok", "203.0.113.9", 60, 7)
         };
         let f = hub.finding(&Alert::for_hit(&edited), &now);
-        assert_eq!(
-            f.id(),
-            Some(format!("honeytoken/tok/203.0.113.9/tampered/{start}").as_str()),
-            "a tampered episode never shares its untouched twin's finding"
-        );
+        assert_ne!(f.id(), opened.id());
+        assert_eq!(f.created_at(), Some(edited.received_at.to_string().as_str()));
     }
 
     /// The hit's one parsed address fills the IP fields: a dual-stack

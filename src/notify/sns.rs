@@ -172,6 +172,22 @@ impl Notifier for Sns {
             })?;
         Ok(())
     }
+
+    /// `GetTopicAttributes` on the topic: the cheapest signed call that
+    /// reaches SNS and publishes nothing (the decoy's role may make it on
+    /// its own topic only).
+    async fn warm_up(&self) -> Result<()> {
+        self.client
+            .get_topic_attributes()
+            .topic_arn(&self.topic_arn)
+            .send()
+            .await
+            .map_err(|e| Error::Notify {
+                channel: "sns".into(),
+                message: DisplayErrorContext(&e).to_string(),
+            })?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

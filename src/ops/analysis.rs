@@ -199,6 +199,105 @@ pub fn daily(hits: &[Hit]) -> Vec<(String, u64)> {
     out
 }
 
+/// Bucket widths a timeline may use, narrowest first, in seconds: a burst
+/// within an hour is drawn by the minute, a month by the day.
+const STEPS: [i64; 9] = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400, 28 * 86_400];
+
+/// Weeks start on Monday: 1970-01-05, four days after the Unix epoch.
+const WEEK_ORIGIN: i64 = 4 * 86_400;
+
+/// The buckets of a timeline: `count` buckets of `step` seconds from
+/// `start`, the step chosen from the span of the hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeline {
+    /// Start of the first bucket (Unix seconds, aligned to the step).
+    pub start: i64,
+    /// Width of a bucket in seconds.
+    pub step: i64,
+    /// Number of buckets, the first and last holding the first and last hit.
+    pub count: usize,
+}
+
+impl Timeline {
+    /// The narrowest step that shows the span of `hits` in at most
+    /// `max_buckets` buckets (whole weeks past the widest step); `None`
+    /// without hits.
+    pub fn for_hits<'a>(hits: impl IntoIterator<Item = &'a Hit>, max_buckets: usize) -> Option<Timeline> {
+        let mut first = i64::MAX;
+        let mut last = i64::MIN;
+        for h in hits {
+            let t = h.received_at.time().unix_timestamp();
+            first = first.min(t);
+            last = last.max(t);
+        }
+        if first > last {
+            return None;
+        }
+        let max = max_buckets.max(1) as i64;
+        let fit = |step: i64| {
+            let start = Self::floor(first, step);
+            let count = (last - start) / step + 1;
+            (count <= max).then_some(Timeline {
+                start,
+                step,
+                count: count as usize,
+            })
+        };
+        STEPS.iter().find_map(|&s| fit(s)).or_else(|| {
+            // Longer than the widest step allows: as many weeks per bucket as needed.
+            let weeks = ((last - first) / (7 * 86_400)) / max + 1;
+            (weeks..).find_map(|w| fit(w * 7 * 86_400))
+        })
+    }
+
+    fn floor(t: i64, step: i64) -> i64 {
+        let origin = if step % (7 * 86_400) == 0 { WEEK_ORIGIN } else { 0 };
+        (t - origin).div_euclid(step) * step + origin
+    }
+
+    /// The bucket a hit falls in (clamped to the timeline).
+    pub fn index(&self, h: &Hit) -> usize {
+        let i = (h.received_at.time().unix_timestamp() - self.start).div_euclid(self.step);
+        i.clamp(0, self.count as i64 - 1) as usize
+    }
+
+    /// Start of bucket `i`.
+    pub fn bucket_start(&self, i: usize) -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp(self.start + self.step * i as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Requests per bucket (a flood's counter record counts as many as it stands for).
+    pub fn counts<'a>(&self, hits: impl IntoIterator<Item = &'a Hit>) -> Vec<u64> {
+        let mut out = vec![0; self.count];
+        for h in hits {
+            out[self.index(h)] += h.count.max(1);
+        }
+        out
+    }
+
+    /// The step in words: `minute`, `5 minutes`, `hour`, `day`, `week`, `4 weeks`.
+    pub fn step_name(&self) -> String {
+        let s = self.step;
+        let (n, unit) = if s % (7 * 86_400) == 0 {
+            (s / (7 * 86_400), "week")
+        } else if s % 86_400 == 0 {
+            (s / 86_400, "day")
+        } else if s % 3600 == 0 {
+            (s / 3600, "hour")
+        } else if s % 60 == 0 {
+            (s / 60, "minute")
+        } else {
+            (s, "second")
+        };
+        if n == 1 {
+            unit.to_string()
+        } else {
+            format!("{n} {unit}s")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +434,35 @@ mod tests {
             ]
         );
         assert_eq!(v["by"], "user-agent");
+    }
+
+    #[test]
+    fn timeline_step_follows_the_span() {
+        let at = |t: &str| hit("t", "10.0.0.1", t);
+        // 53 minutes: by the minute, 54 buckets.
+        let burst = [at("2026-03-01T10:00:10.000Z"), at("2026-03-01T10:53:00.000Z")];
+        let t = Timeline::for_hits(&burst, 60).unwrap();
+        assert_eq!((t.step, t.count, t.step_name().as_str()), (60, 54, "minute"));
+        assert_eq!(t.counts(&burst), [&[1][..], &[0; 52], &[1]].concat());
+        assert_eq!(t.bucket_start(0).to_string(), "2026-03-01 10:00:00.0 +00:00:00");
+        // Two days: by the hour.
+        let days = [at("2026-03-01T10:00:00.000Z"), at("2026-03-03T09:00:00.000Z")];
+        let t = Timeline::for_hits(&days, 60).unwrap();
+        assert_eq!((t.step_name().as_str(), t.count), ("hour", 48));
+        // A month: by the day, from midnight.
+        let month = [at("2026-03-01T10:00:00.000Z"), at("2026-03-30T09:00:00.000Z")];
+        let t = Timeline::for_hits(&month, 60).unwrap();
+        assert_eq!((t.step_name().as_str(), t.count), ("day", 30));
+        assert_eq!(t.index(&month[1]), 29);
+        // A year: by the week or wider, never more buckets than asked for.
+        let year = [at("2025-03-01T10:00:00.000Z"), at("2026-03-01T09:00:00.000Z")];
+        let t = Timeline::for_hits(&year, 60).unwrap();
+        assert_eq!(t.step_name(), "week");
+        let t = Timeline::for_hits(&year, 20).unwrap();
+        assert!(t.count <= 20 && t.step % (7 * 86_400) == 0, "{t:?}");
+        assert_eq!(t.counts(&year).iter().sum::<u64>(), 2);
+        // One hit; none.
+        assert_eq!(Timeline::for_hits(&burst[..1], 60).unwrap().count, 1);
+        assert_eq!(Timeline::for_hits(&[], 60), None);
     }
 }

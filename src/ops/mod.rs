@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod plant;
+#[cfg(feature = "cli")]
 pub mod report;
 pub mod rotate;
 #[cfg(feature = "cli")]

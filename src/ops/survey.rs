@@ -126,8 +126,16 @@ pub struct Options {
 
 /// The service word for a tree: its directory name, reduced to letters and digits.
 pub fn service_for(root: &Path) -> String {
+    // A survey of one file is named after the directory holding it.
     let name = std::fs::canonicalize(root)
         .ok()
+        .map(|p| {
+            if p.is_file() {
+                p.parent().map(Path::to_path_buf).unwrap_or(p)
+            } else {
+                p
+            }
+        })
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
         .unwrap_or_default();
     sanitize_service(&name)
@@ -145,6 +153,16 @@ pub fn sanitize_service(s: &str) -> String {
         "app".into()
     } else {
         w.chars().take(24).collect()
+    }
+}
+
+/// The file a finding names: `root` itself when the survey was of one
+/// file, else the finding's path under `root`.
+pub fn finding_path(root: &Path, finding_path: &str) -> PathBuf {
+    if root.is_file() {
+        root.to_path_buf()
+    } else {
+        root.join(finding_path)
     }
 }
 

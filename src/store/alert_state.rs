@@ -5,31 +5,19 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, HitStates};
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 
-/// A (token, source address) pair: the unit of throttling, and with a
-/// window's start the episode an alert belongs to. Tampered hits of a pair
-/// are throttled apart from its untouched ones, so an attacker who starts
-/// editing a token opens a new episode with an alert at once instead of
-/// disappearing into the running window's summary. Its text form
-/// (`TOKEN_ID#SOURCE_IP`, or `TOKEN_ID/tampered#SOURCE_IP`) keys a window in
-/// a store; token ids contain neither `#` nor `/`, so the split is
-/// unambiguous whatever the source text holds.
+/// A (token, source address) pair: the unit of throttling. Its text form
+/// (`TOKEN_ID#SOURCE_IP`) keys a window in a store; token ids never contain
+/// `#`, so the split is unambiguous.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[allow(missing_docs)] // The fields are what the type's doc names.
 pub struct PairKey {
-    /// The token.
     pub token_id: String,
-    /// The source address (or what the request named as one).
     pub source_ip: String,
-    /// Whether this is the pair's tampered episode line.
-    #[serde(default)]
-    pub tampered: bool,
 }
-
-/// What marks a tampered pair's token part in the text form.
-const TAMPERED_MARK: &str = "/tampered";
 
 impl PairKey {
     /// The pair of a hit.
@@ -37,34 +25,26 @@ impl PairKey {
         PairKey {
             token_id: hit.token_id.clone(),
             source_ip: hit.source_ip.clone(),
-            tampered: hit.tampered,
         }
     }
 }
 
 impl std::fmt::Display for PairKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mark = if self.tampered { TAMPERED_MARK } else { "" };
-        write!(f, "{}{mark}#{}", self.token_id, self.source_ip)
+        write!(f, "{}#{}", self.token_id, self.source_ip)
     }
 }
 
 impl std::str::FromStr for PairKey {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let corrupt = || Error::Store(format!("corrupt alert state key {s:?}: expected TOKEN_ID#SOURCE_IP"));
-        let (token, source_ip) = s.split_once('#').ok_or_else(corrupt)?;
-        let (token_id, tampered) = match token.strip_suffix(TAMPERED_MARK) {
-            Some(t) => (t, true),
-            None => (token, false),
-        };
-        if token_id.is_empty() || token_id.contains('/') {
-            return Err(corrupt());
-        }
+        let (token_id, source_ip) = s
+            .split_once('#')
+            .filter(|(t, _)| !t.is_empty())
+            .ok_or_else(|| Error::Store(format!("corrupt alert state key {s:?}: expected TOKEN_ID#SOURCE_IP")))?;
         Ok(PairKey {
             token_id: token_id.into(),
             source_ip: source_ip.into(),
-            tampered,
         })
     }
 }
@@ -161,16 +141,20 @@ pub struct Window {
     pub suppressed: u64,
     /// The most recent suppressed hit (shown in the summary).
     pub last_hit: Option<Hit>,
+    /// The time of the first suppressed hit, ms since the epoch (a summary
+    /// says the span from it to the last).
+    pub first_ms: Option<i64>,
+    /// The states the window alerted on: its opening hit's, and those of
+    /// each hit that alerted within it for showing a worse one.
+    pub alerted: HitStates,
+    /// The states of the suppressed hits (a summary names them all).
+    pub folded: HitStates,
     /// Ids of the flood counter records counted in this window: each stands
     /// for more requests than the one `suppressed` counts for it, and the
     /// summary reads how many from the store ([`crate::store::FloodCounters`]).
     pub floods: Vec<String>,
     /// Bumped by every write; replacing a window is conditional on it.
     pub version: u64,
-    /// Whether the hit that opened it alerted at once (not a flood's
-    /// counter record opening it silently, which `suppressed` counts), so a
-    /// summary can tell the episode's requests in all.
-    pub alerted: bool,
 }
 
 /// What a hit's decision left behind: the outbox keys it owes.
@@ -205,8 +189,9 @@ pub enum WindowWrite {
         /// Version the stored window must have.
         expected: Option<u64>,
     },
-    /// Count `n` suppressed hits: `suppressed += n`, `last_hit = hit`, version
-    /// bumped; the stored window must exist and end after `at_ms`.
+    /// Count `n` suppressed hits: `suppressed += n`, `last_hit = hit`,
+    /// `folded |= states`, `first_ms` set if unset, version bumped; the
+    /// stored window must exist and end after `at_ms`.
     Count {
         /// The pair whose window counts the hit.
         pair: PairKey,
@@ -218,6 +203,10 @@ pub enum WindowWrite {
         n: u64,
         /// Flood counter records among them (their ids), added to [`Window::floods`].
         floods: Vec<String>,
+        /// The earliest hit's time, ms since the epoch: [`Window::first_ms`] if unset.
+        first_ms: i64,
+        /// Every state the hits show, added to [`Window::folded`].
+        states: HitStates,
     },
 }
 
@@ -277,7 +266,6 @@ mod tests {
         let pair = PairKey {
             token_id: "01TOK".into(),
             source_ip: "2001:db8::7".into(),
-            tampered: false,
         };
         for k in [
             OutboxKey::hit("01HIT"),
@@ -285,18 +273,8 @@ mod tests {
                 pair: PairKey {
                     token_id: "t".into(),
                     source_ip: "odd#proxy#value".into(),
-                    tampered: false,
                 },
                 start_ms: 0,
-                version: 1,
-            },
-            OutboxKey::Summary {
-                pair: PairKey {
-                    token_id: "t".into(),
-                    source_ip: "x#tampered/".into(),
-                    tampered: true,
-                },
-                start_ms: 7,
                 version: 1,
             },
             OutboxKey::Summary {
@@ -308,12 +286,6 @@ mod tests {
             assert_eq!(k.to_string().parse::<OutboxKey>().unwrap(), k, "{k}");
         }
         assert_eq!(pair.to_string(), "01TOK#2001:db8::7");
-        let tampered = PairKey {
-            tampered: true,
-            ..pair.clone()
-        };
-        assert_eq!(tampered.to_string(), "01TOK/tampered#2001:db8::7");
-        assert_eq!(tampered.to_string().parse::<PairKey>().unwrap(), tampered);
         assert_eq!(
             OutboxKey::Summary {
                 pair,
@@ -331,8 +303,6 @@ mod tests {
             "summary#t#ip#1#-1",
             "alert#1",
             "summary##ip#1#1",
-            "summary#/tampered#ip#1#1",
-            "summary#t/other#ip#1#1",
         ] {
             let e = bad.parse::<OutboxKey>().unwrap_err().to_string();
             assert!(e.contains("corrupt"), "{bad:?}: {e}");

@@ -132,15 +132,50 @@ pub fn fallback_floor(get: impl Fn(&str) -> Option<String>) -> std::time::Durati
     std::time::Duration::from_millis(ms)
 }
 
-/// The template's default `MinLatencyMs`.
-pub const FALLBACK_FLOOR_MS: u64 = 40;
+/// The template's default `MinLatencyMs`: half of it (75 to 94 ms with the
+/// jitter) holds a hit's token read, flood counter and hit write on a cold
+/// connection, the other half the decoy's own alert when they do not fit.
+/// Derived from AWS's published latencies in BENCHMARKS.md ("The decoy's
+/// write budget on AWS").
+pub const FALLBACK_FLOOR_MS: u64 = 150;
+
+/// The AWS clients the decoy function uses, each built once per cold start.
+#[derive(Clone, Debug)]
+pub struct DecoyClients {
+    /// Tokens and hits tables.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The alert topic (the decoy's own alert on a hit not stored in time).
+    pub sns: aws_sdk_sns::Client,
+    /// The signing key and the origin secret.
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl DecoyClients {
+    /// All three from one SDK configuration.
+    pub fn new(conf: &SdkConfig) -> Self {
+        DecoyClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(conf),
+            sns: aws_sdk_sns::Client::new(conf),
+            secrets: aws_sdk_secretsmanager::Client::new(conf),
+        }
+    }
+}
 
 /// Builds the decoy the Lambda function runs: DynamoDB stores and the key
 /// from Secrets Manager. Called once per cold start.
 pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
-    let key = signing_key(&aws_sdk_secretsmanager::Client::new(conf), &env.secret_arn).await?;
+    decoy_with(&DecoyClients::new(conf), env).await
+}
+
+/// [`decoy`] over given clients. Ends by opening the connections a hit
+/// needs ([`Decoy::warm_up`]): in the init phase, whose time is no request's,
+/// rather than within a hit's share of the timing floor, which a cold TLS
+/// handshake on a small function can exceed alone (BENCHMARKS.md, "The
+/// decoy's write budget on AWS").
+pub async fn decoy_with(clients: &DecoyClients, env: &DecoyEnv) -> Result<Decoy> {
+    let key = signing_key(&clients.secrets, &env.secret_arn).await?;
     let store = Arc::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
+        DynamoStore::new(clients.dynamodb.clone(), &env.tokens_table, &env.hits_table)
             .with_hit_ttl_days(env.hit_ttl_days),
     );
     let persona = stored_persona(store.as_ref()).await;
@@ -152,19 +187,20 @@ pub async fn decoy(conf: &SdkConfig, env: &DecoyEnv) -> Result<Decoy> {
         .with_hit_log(crate::alerting::hitlog::stdout_listener());
     let decoy = match &env.alert_topic_arn {
         Some(arn) => decoy.with_late_alerts(
-            Arc::new(crate::notify::sns::Sns::new(aws_sdk_sns::Client::new(conf), arn)),
+            Arc::new(crate::notify::sns::Sns::new(clients.sns.clone(), arn)),
             env.flood.bucket,
         ),
         None => decoy,
     };
-    Ok(match &env.origin_verify_secret_arn {
+    let decoy = match &env.origin_verify_secret_arn {
         Some(arn) => {
-            let secrets = aws_sdk_secretsmanager::Client::new(conf);
-            let secret = super::secrets::secret_string(&secrets, arn).await?;
+            let secret = super::secrets::secret_string(&clients.secrets, arn).await?;
             decoy.with_origin_verify(secret.trim().as_bytes())
         }
         None => decoy,
-    })
+    };
+    decoy.warm_up().await;
+    Ok(decoy)
 }
 
 /// The persona the decoy answers as: the learned one stored beside the
@@ -316,6 +352,20 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A decoy that cannot read its environment answers after the floor the
+    /// template deploys by default, so the two cannot drift apart.
+    #[test]
+    fn the_fallback_floor_is_the_templates_default() {
+        let template = include_str!("../../template.yaml");
+        let param = &template[template.find("\n  MinLatencyMs:").expect("MinLatencyMs parameter")..];
+        let default = param
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Default: "))
+            .expect("a default");
+        assert_eq!(default.parse::<u64>().unwrap(), FALLBACK_FLOOR_MS);
+        assert_eq!(fallback_floor(|_| None).as_millis() as u64, FALLBACK_FLOOR_MS);
+    }
 
     #[test]
     fn decoy_env_names_what_is_missing() {

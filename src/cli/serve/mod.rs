@@ -16,18 +16,21 @@ use crate::error::{Error, Result};
     after_help = "Every request gets the same 401 answer, at the timing floor. A request carrying
 a honeytoken is answered once its hit is durable in the database or, when the
 database cannot take it at once, in DATA_DIR/hits.spool (moved into the
-database as soon as it can be, at a clean stop, or at the next start). The
-alert goes out from the hit in memory and never waits for the store; each
-channel has its own queue. Stop with Ctrl-C: in-flight requests finish, queued
-alerts are delivered and the spool is drained before exit.
+database as soon as it can be, at a clean stop, or at the next start), or at
+the floor, whichever comes first: past it the write goes on and the alert says
+NOT-YET-STORED(write-pending); a write that then fails prints the full hit as a
+hit_not_stored line. The alert goes out from the hit in memory and never waits
+for the store; each channel has its own queue. Stop with Ctrl-C: in-flight
+requests finish, queued alerts are delivered, the spool is drained, and one
+line says whether any hit answered before its write was lost.
 
 Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
 of the body, keyed with the secret in DATA_DIR/webhook.secret (or
 HONEYTOKEN_WEBHOOK_SECRET)."
 )]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080", env = "HONEYTOKEN_ADDR")]
+    /// Address to listen on, HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "HONEYTOKEN_ADDR", value_parser = crate::cli::args::socket_addr)]
     pub addr: SocketAddr,
     /// Also POST each alert as JSON to this URL (Slack-compatible `text` field).
     #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
@@ -65,7 +68,7 @@ pub struct ServeArgs {
     pub flood_bucket: std::time::Duration,
     /// Connections served at once; more are answered 503 and closed, as a
     /// busy API would. Lowered to fit the open-file limit.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
+    #[arg(long, default_value_t = 4096, value_name = "N", value_parser = crate::cli::args::at_least_one)]
     pub max_connections: usize,
     /// Time allowed to send a request's head.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
@@ -164,6 +167,7 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         let e = crate::decoy::enrich::Enricher::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref())?;
         decoy = decoy.with_enricher(Arc::new(e));
     }
+    let late_writes = decoy.late_writes();
     let decoy = Arc::new(decoy);
     let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
         Error::Config(format!(
@@ -203,9 +207,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     if let Some(msg) = serve_store.finish().await {
         eprintln!("store: {msg}");
     }
-    let late = crate::decoy::hits_answered_before_durable();
-    if late > 0 {
-        eprintln!("{late} hit(s) were answered and alerted on before their write had finished");
+    // Whether any hit answered before its write was lost: the writer has
+    // finished its queue, so the late writes' own tasks end at once.
+    if let Some(line) = late_writes.settle(std::time::Duration::from_secs(5)).await.report() {
+        eprintln!("{line}");
     }
     if let Some(log) = hit_log {
         log.finish();

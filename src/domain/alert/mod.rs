@@ -7,6 +7,104 @@ pub mod render;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::hit::Hit;
+use crate::domain::time::Timestamp;
+use crate::domain::token::TokenState;
+
+/// The states a hit can show that matter to the throttle: a plain use of an
+/// active token, and the three that are worse (a tampered token, a retired
+/// token in use, an unknown token with a valid tag). A throttle window
+/// keeps the set it alerted on and the set it folded into its summary: a
+/// hit showing a worse state than the window alerted on alerts at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct HitStates(u8);
+
+impl HitStates {
+    const PLAIN: u8 = 1;
+    const RETIRED: u8 = 2;
+    const ORPHAN: u8 = 4;
+    const TAMPERED: u8 = 8;
+    const WORSE: u8 = Self::RETIRED | Self::ORPHAN | Self::TAMPERED;
+    /// Every state and its name, in the order a summary lists them.
+    const NAMES: [(u8, &'static str); 4] = [
+        (Self::TAMPERED, "tampered"),
+        (Self::RETIRED, "retired"),
+        (Self::ORPHAN, "orphan"),
+        (Self::PLAIN, "active"),
+    ];
+
+    /// No state.
+    pub const fn empty() -> HitStates {
+        HitStates(0)
+    }
+
+    /// The states `hit` shows (never empty).
+    pub fn of(hit: &Hit) -> HitStates {
+        let mut b = 0;
+        if hit.tampered {
+            b |= Self::TAMPERED;
+        }
+        if hit.orphan {
+            b |= Self::ORPHAN;
+        }
+        if hit.token_state == Some(TokenState::Retired) {
+            b |= Self::RETIRED;
+        }
+        HitStates(if b == 0 { Self::PLAIN } else { b })
+    }
+
+    /// Both sets.
+    pub fn union(self, other: HitStates) -> HitStates {
+        HitStates(self.0 | other.0)
+    }
+
+    /// Whether this set holds a worse state than any in `alerted`: such a
+    /// hit is never folded into a summary of a window that alerted on less.
+    pub fn worse_than(self, alerted: HitStates) -> bool {
+        self.0 & !alerted.0 & Self::WORSE != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The names of the states in the set (`tampered`, `retired`, `orphan`,
+    /// `active`), worst first: how stores keep it and summaries say it.
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES
+            .iter()
+            .filter(|(b, _)| self.0 & b != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
+    /// The set of the named states; unknown names are skipped (a store
+    /// written by a later version).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> HitStates {
+        let mut b = 0;
+        for n in names {
+            if let Some((bit, _)) = Self::NAMES.iter().find(|(_, name)| *name == n) {
+                b |= bit;
+            }
+        }
+        HitStates(b)
+    }
+}
+
+/// What a summary counts: the hits a throttle window folded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folded<'a> {
+    /// The latest of them (shown in the summary).
+    pub last: &'a Hit,
+    /// How many requests.
+    pub count: u64,
+    /// The time of the first of them.
+    pub first_at: Timestamp,
+    /// Every state they showed.
+    pub states: HitStates,
+    /// The throttle window's length.
+    pub window_secs: u64,
+}
 
 /// How loud an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +146,16 @@ pub struct Alert {
     /// For a summary: the window length in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_secs: Option<u64>,
+    /// For a summary: the time of the first hit it counts (the last is `hit`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_at: Option<Timestamp>,
+    /// For a summary: when it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emitted_at: Option<Timestamp>,
+    /// For a summary: every state of the hits it counts (`tampered`,
+    /// `retired`, `orphan`, `active`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<String>,
     /// Set when the alert went out before its hit was in the store
     /// (`spooled`, `write-pending`, `not-stored-see-log`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,9 +166,10 @@ pub struct Alert {
     pub episode: Option<Episode>,
 }
 
-/// An episode: the hits of one (token, source) pair, tampered or not, in
-/// one throttle window: the one that opened it (alerted at once unless it
-/// was a flood's counter record) and those its summary tells.
+/// An episode: the hits of one (token, source) pair in one throttle window:
+/// the one that opened it (alerted at once unless it was a flood's counter
+/// record) and those its summary tells. A hit that alerts within the window
+/// for a worse state (tampered, retired, orphan) is an episode of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Episode {
     /// When the window opened: the time of its first hit.
@@ -79,20 +188,45 @@ impl Alert {
             hit: hit.clone(),
             suppressed: None,
             window_secs: None,
+            first_at: None,
+            emitted_at: None,
+            states: Vec::new(),
             not_yet_stored: None,
             episode: None,
         }
     }
 
-    /// A summary of `count` more hits of the same token and source within a window.
+    /// A summary of `count` requests of which only the last, `last`, is
+    /// known: its span and states are the last hit's, written at its time.
     pub fn summary(last: &Hit, count: u64, window_secs: u64) -> Alert {
-        let mins = window_secs.div_ceil(60);
+        let folded = Folded {
+            last,
+            count,
+            first_at: last.received_at,
+            states: HitStates::of(last),
+            window_secs,
+        };
+        Alert::summary_of(&folded, last.received_at)
+    }
+
+    /// The summary of the hits a throttle window folded, written at `emitted`:
+    /// it says the real span (first to last hit), every state the hits
+    /// showed, and when it was written.
+    pub fn summary_of(f: &Folded<'_>, emitted: Timestamp) -> Alert {
+        let last = f.last;
+        let count = f.count;
+        let states = f.states.names();
         Alert {
             summary: format!(
-                "{count} more request{} from {} in {mins} minute{} with honeytoken {} ({}){}",
+                "{count} more request{}{} from {} {} with honeytoken {} ({}){}",
                 if count == 1 { "" } else { "s" },
+                if states.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", states.join(", "))
+                },
                 last.source_ip,
-                if mins == 1 { "" } else { "s" },
+                render::span_text(f.first_at, last.received_at),
                 last.token_id,
                 render::label_or_orphan(last),
                 match &last.via {
@@ -100,11 +234,19 @@ impl Alert {
                     crate::domain::hit::Via::Guard { service } => format!(" against {service}"),
                 },
             ),
-            severity: severity(last),
+            // A folded tampered hit makes the summary as loud as its own alert.
+            severity: if states.contains(&"tampered") {
+                Severity::Critical
+            } else {
+                severity(last)
+            },
             dedup_key: dedup_key(last),
             hit: last.clone(),
             suppressed: Some(count),
-            window_secs: Some(window_secs),
+            window_secs: Some(f.window_secs),
+            first_at: Some(f.first_at),
+            emitted_at: Some(emitted),
+            states: states.into_iter().map(String::from).collect(),
             not_yet_stored: None,
             episode: None,
         }

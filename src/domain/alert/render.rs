@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::Alert;
 use crate::domain::hit::{Hit, Via};
+use crate::domain::time::Timestamp;
 
 /// `label` or a note that the token has no record.
 pub fn label_or_orphan(hit: &Hit) -> String {
@@ -14,6 +15,41 @@ pub fn label_or_orphan(hit: &Hit) -> String {
     } else {
         hit.label.clone()
     }
+}
+
+/// The span of a summary's hits, as a summary line says it: `at T` for
+/// one instant, else `between FIRST and LAST (DURATION)`.
+pub fn span_text(first: Timestamp, last: Timestamp) -> String {
+    let ms = last.unix_ms() - first.unix_ms();
+    if ms <= 0 {
+        return format!("at {last}");
+    }
+    format!("between {first} and {last} ({})", duration_text(ms))
+}
+
+/// A duration for people: `340 ms`, `4.2 s`, `3 min 12 s`, `2 h 5 min`.
+pub fn duration_text(ms: i64) -> String {
+    match ms {
+        ..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        60_000..3_600_000 => format!("{} min {} s", ms / 60_000, ms % 60_000 / 1000),
+        _ => format!("{} h {} min", ms / 3_600_000, ms % 3_600_000 / 60_000),
+    }
+}
+
+/// What a summary's details say it stands for: its count, span and states.
+fn summarises(a: &Alert, n: u64) -> String {
+    let span = match a.first_at {
+        Some(first) => span_text(first, a.hit.received_at),
+        // An alert queued by an earlier version: only its window is known.
+        None => format!("within {} minute(s)", a.window_secs.unwrap_or(0).div_ceil(60)),
+    };
+    let states = if a.states.is_empty() {
+        String::new()
+    } else {
+        format!(", states: {}", a.states.join(", "))
+    };
+    format!("{n} further request(s) of the same token from the same source {span}{states}; the last one is shown")
 }
 
 /// Flags worth a glance: tampered, orphan, test, ignored, retired, disabled.
@@ -78,15 +114,33 @@ pub fn summary_line(hit: &Hit) -> String {
     s
 }
 
+/// The terminal flag for a hit not (yet) in the store: its note, then
+/// whether anything can be lost and where the hit is if it is, so an
+/// operator reading one line knows whether to look further.
+pub fn stored_flag(note: &str) -> String {
+    let meaning = match note {
+        "spooled" => "durable in the spool, moved into the database later; nothing lost",
+        "write-pending" => {
+            "answered at the deadline with its write still running; nothing lost unless the write \
+             fails (then the full hit is printed as a hit_not_stored line) or serve is killed first \
+             (its exit line counts those)"
+        }
+        "not-stored-see-log" => "neither the database nor the spool took it; the full hit is the hit_not_stored line",
+        _ => return format!("NOT-YET-STORED({note})"),
+    };
+    format!("NOT-YET-STORED({note}: {meaning})")
+}
+
 /// The terminal line of `serve`.
 pub fn terminal_line(a: &Alert) -> String {
     let h = &a.hit;
     if a.suppressed.is_some() {
-        return format!("ALERT {} {}", h.received_at, a.summary);
+        // A summary's own time is when it was written; its hits' span is in its text.
+        return format!("ALERT {} {}", a.emitted_at.unwrap_or(h.received_at), a.summary);
     }
     let mut flags = flags(h);
     if let Some(n) = &a.not_yet_stored {
-        flags.push(format!("NOT-YET-STORED({n})"));
+        flags.push(stored_flag(n));
     }
     format!(
         "ALERT {} token={} label={:?} location={:?} source_ip={} user_agent={:?} {} {} found_in={} used_against={:?}{}",
@@ -117,8 +171,8 @@ pub fn email_text(a: &Alert) -> String {
     if let Some(n) = a.suppressed {
         let _ = writeln!(
             s,
-            "This summarises {n} further request(s) of the same token from the same source within {} minute(s); the last one is below.",
-            a.window_secs.unwrap_or(0).div_ceil(60)
+            "This summarises {}.",
+            summarises(a, n).replace("is shown", "is below")
         );
         let _ = writeln!(s);
     }
@@ -239,6 +293,9 @@ pub fn alert_json(a: &Alert) -> serde_json::Value {
         "test": a.hit.test,
         "suppressed": a.suppressed,
         "window_secs": a.window_secs,
+        "first_at": a.first_at,
+        "emitted_at": a.emitted_at,
+        "states": a.states,
         // Set when the alert went out before its hit was in the store.
         "not_yet_stored": a.not_yet_stored,
         "hits_command": format!("honeytoken hits --token {}", a.hit.token_id),
@@ -416,13 +473,7 @@ pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
         f.push(("Flags", flags.join(", ")));
     }
     if let Some(n) = a.suppressed {
-        f.push((
-            "Summarises",
-            format!(
-                "{n} further request(s) within {} minute(s); the last one is shown",
-                a.window_secs.unwrap_or(0).div_ceil(60)
-            ),
-        ));
+        f.push(("Summarises", summarises(a, n)));
     }
     f.push(("Hit id", h.hit_id.clone()));
     f
@@ -497,6 +548,21 @@ mod markdown_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each flag says whether anything can be lost and where the hit is then.
+    #[test]
+    fn the_not_yet_stored_flag_says_whether_anything_was_lost() {
+        for (note, says) in [
+            ("spooled", "nothing lost"),
+            ("write-pending", "nothing lost unless the write fails"),
+            ("not-stored-see-log", "the full hit is the hit_not_stored line"),
+        ] {
+            let flag = stored_flag(note);
+            assert!(flag.starts_with(&format!("NOT-YET-STORED({note}: ")), "{flag}");
+            assert!(flag.contains(says), "{flag}");
+        }
+        assert_eq!(stored_flag("other"), "NOT-YET-STORED(other)");
+    }
 
     #[test]
     fn a_guard_hit_says_which_service_it_was_used_against() {

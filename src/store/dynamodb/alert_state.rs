@@ -6,11 +6,13 @@
 //! * marker — `pk = hit#HIT_ID`, `sk = marker`: `outbox` (L of S),
 //!   `expires_at`. Created with `attribute_not_exists(pk)`, so a hit is
 //!   decided once however often it is redelivered.
-//! * window — `pk = window`, `sk = TOKEN_ID#SOURCE_IP` (a tampered pair's
-//!   `TOKEN_ID/tampered#SOURCE_IP`): `token_id`, `source_ip`, `tampered`
-//!   and `opened_silently` (each only when true), `start_ms`, `end_ms`, `suppressed`, `version`, `last_hit`
-//!   (the hit as JSON), `expires_at` (a week after the window ends, long
-//!   after the scheduled flush has announced it). A suppressed hit is an
+//! * window — `pk = window`, `sk = TOKEN_ID#SOURCE_IP`: `token_id`,
+//!   `source_ip`, `start_ms`, `end_ms`, `suppressed`, `version`, `last_hit`
+//!   (the hit as JSON), `first_ms` (the first suppressed hit's time),
+//!   `alerted` and `folded` (string sets of state names: what the window
+//!   alerted on, what its suppressed hits showed; absent when empty, as
+//!   DynamoDB has no empty set), `expires_at` (a week after the window
+//!   ends, long after the scheduled flush has announced it). A suppressed hit is an
 //!   `ADD suppressed :1` conditional on the window still being open; every
 //!   other change is conditional on `version`.
 //! * outbox — `pk = outbox`, `sk = KEY`: `alert` (JSON), `created_ms`,
@@ -26,7 +28,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, HitStates};
 use crate::domain::hit::Hit;
 use crate::error::{Error, Result};
 use crate::store::alert_state::{
@@ -130,6 +132,22 @@ fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str> {
         .ok_or_else(|| Error::Store(format!("alert state item lacks string {k}")))
 }
 
+/// A set of states as a string set; `None` for the empty set (DynamoDB
+/// refuses an empty one).
+fn states_value(states: HitStates) -> Option<AttributeValue> {
+    let names = states.names();
+    (!names.is_empty()).then(|| AttributeValue::Ss(names.into_iter().map(String::from).collect()))
+}
+
+/// The states of string set `k` (empty when absent: windows written
+/// before the states were kept).
+fn get_states(item: &Item, k: &str) -> HitStates {
+    match item.get(k).and_then(|v| v.as_ss().ok()) {
+        Some(names) => HitStates::from_names(names.iter().map(String::as_str)),
+        None => HitStates::empty(),
+    }
+}
+
 fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Result<T> {
     item.get(k)
         .and_then(|v| v.as_n().ok())
@@ -163,12 +181,6 @@ impl DynamoAlertState {
         let mut item = Self::key(WINDOW_PK, &w.pair.to_string());
         item.insert("token_id".into(), s(&w.pair.token_id));
         item.insert("source_ip".into(), s(&w.pair.source_ip));
-        if w.pair.tampered {
-            item.insert("tampered".into(), AttributeValue::Bool(true));
-        }
-        if !w.alerted {
-            item.insert("opened_silently".into(), AttributeValue::Bool(true));
-        }
         item.insert("start_ms".into(), n(w.start_ms));
         item.insert("end_ms".into(), n(w.end_ms));
         item.insert("suppressed".into(), n(w.suppressed));
@@ -179,6 +191,15 @@ impl DynamoAlertState {
         }
         if !w.floods.is_empty() {
             item.insert("floods".into(), AttributeValue::L(w.floods.iter().map(s).collect()));
+        }
+        if let Some(f) = w.first_ms {
+            item.insert("first_ms".into(), n(f));
+        }
+        if let Some(v) = states_value(w.alerted) {
+            item.insert("alerted".into(), v);
+        }
+        if let Some(v) = states_value(w.folded) {
+            item.insert("folded".into(), v);
         }
         Ok(item)
     }
@@ -192,14 +213,15 @@ impl DynamoAlertState {
             pair: PairKey {
                 token_id: get_s(item, "token_id")?.into(),
                 source_ip: get_s(item, "source_ip")?.into(),
-                tampered: matches!(item.get("tampered"), Some(AttributeValue::Bool(true))),
             },
             start_ms: get_n(item, "start_ms")?,
             end_ms: get_n(item, "end_ms")?,
             suppressed: get_n(item, "suppressed")?,
             version: get_n(item, "version")?,
-            alerted: !matches!(item.get("opened_silently"), Some(AttributeValue::Bool(true))),
             last_hit,
+            first_ms: get_n(item, "first_ms").ok(),
+            alerted: get_states(item, "alerted"),
+            folded: get_states(item, "folded"),
             floods: match item.get("floods").and_then(|v| v.as_l().ok()) {
                 Some(l) => l.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
                 None => Vec::new(),
@@ -323,24 +345,35 @@ impl AlertState for DynamoAlertState {
                 hit,
                 n: k,
                 floods,
+                first_ms,
+                states,
             }) => {
                 let mut values = HashMap::from([
                     (":h".to_string(), s(codec::encode("last hit", hit)?)),
                     (":one".to_string(), n(1)),
                     (":k".to_string(), n(*k)),
                     (":at".to_string(), n(at_ms)),
+                    (":first".to_string(), n(first_ms)),
                 ]);
-                let set = if floods.is_empty() {
-                    "SET last_hit = :h"
-                } else {
+                // The first counted hit's time: hits reach the alerter in
+                // stream order, so the first written is the earliest but for
+                // a redelivered straggler.
+                let mut set = "SET last_hit = :h, first_ms = if_not_exists(first_ms, :first)".to_string();
+                if !floods.is_empty() {
                     values.insert(":f".into(), AttributeValue::L(floods.iter().map(s).collect()));
                     values.insert(":none".into(), AttributeValue::L(vec![]));
-                    "SET last_hit = :h, floods = list_append(if_not_exists(floods, :none), :f)"
-                };
+                    set.push_str(", floods = list_append(if_not_exists(floods, :none), :f)");
+                }
+                // ADD on a string set is a union (UpdateItem, "ADD").
+                let mut add = "ADD suppressed :k, version :one".to_string();
+                if let Some(v) = states_value(*states) {
+                    values.insert(":st".into(), v);
+                    add.push_str(", folded :st");
+                }
                 let u = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(Self::key(WINDOW_PK, &pair.to_string())))
-                    .update_expression(format!("{set} ADD suppressed :k, version :one"))
+                    .update_expression(format!("{set} {add}"))
                     .condition_expression("attribute_exists(pk) AND end_ms > :at")
                     .set_expression_attribute_values(Some(values))
                     .build()

@@ -336,7 +336,9 @@ impl DynamoStore {
     /// with BatchGetItem (the indexes project keys only).
     async fn items_of(&self, mut keys: Vec<Item>, limit: Option<usize>) -> Result<Vec<Item>> {
         let s = |i: &Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        keys.sort_by_key(|k| std::cmp::Reverse((s(k, "received_at"), s(k, "hit_id"))));
+        // As times, not text: see `run_query` on hits stored with fewer
+        // than three fraction digits.
+        keys.sort_by_key(|k| std::cmp::Reverse((received_at(k), s(k, "hit_id"))));
         if let Some(n) = limit {
             keys.truncate(n);
         }
@@ -366,7 +368,31 @@ fn parse_bound(since: &str) -> Result<u64> {
     Ok(u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
 }
 
+/// An item's `received_at` as a time (`None` if absent or unreadable).
+fn received_at(item: &Item) -> Option<crate::domain::time::Timestamp> {
+    item.get("received_at")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|t| crate::domain::time::Timestamp::parse(t))
+}
+
+/// The whole second of an item's `received_at` text (`YYYY-MM-DDTHH:MM:SS`).
+fn second_of(item: &Item) -> Option<&str> {
+    item.get("received_at")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|t| t.get(..19))
+}
+
 /// Runs a Query to the end (or until `limit` items), page by page.
+///
+/// Hits written before times always had three fraction digits keep their
+/// `received_at` as written (`.5Z`, `.82Z`), and the indexes sort it as
+/// text, so within one second `.5Z` comes after `.52Z`. Text order is still
+/// time order across seconds, so past `limit` the query reads on until an
+/// item of an older second than the `limit`-th: every hit of that second is
+/// then in hand, and callers sort by time and cut (`items_of`,
+/// `apply_limit`). A `since` bound compared as text only ever lets such a
+/// hit of the bound's second in too early, never keeps one out;
+/// [`super::matches`] drops it.
 async fn run_query(b: QueryFluentBuilder, limit: Option<usize>, stats: Arc<Stats>) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let mut start: Option<Item> = None;
@@ -379,7 +405,10 @@ async fn run_query(b: QueryFluentBuilder, limit: Option<usize>, stats: Arc<Stats
             .await
             .map_err(sdk_error)?;
         out.extend(page.items.unwrap_or_default());
-        if limit.is_some_and(|n| out.len() >= n) {
+        if let Some(n) = limit
+            && out.len() >= n
+            && (n == 0 || second_of(&out[n - 1]) != out.last().and_then(second_of))
+        {
             break;
         }
         match page.last_evaluated_key {

@@ -97,10 +97,18 @@ impl AlertState for MemoryAlertState {
                 g.windows.insert(window.pair.clone(), (**window).clone());
             }
             Some(WindowWrite::Count {
-                pair, hit, n, floods, ..
+                pair,
+                hit,
+                n,
+                floods,
+                first_ms,
+                states,
+                ..
             }) => {
                 if let Some(w) = g.windows.get_mut(pair) {
                     w.suppressed += n;
+                    w.first_ms.get_or_insert(*first_ms);
+                    w.folded = w.folded.union(*states);
                     w.floods.extend(floods.iter().cloned());
                     w.version += 1;
                     w.last_hit = Some((**hit).clone());

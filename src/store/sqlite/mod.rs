@@ -114,6 +114,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         conn.execute_batch(SCHEMA).map_err(|e| open_error(path, e))?;
         conn.execute_batch(writer::SCHEMA).map_err(|e| open_error(path, e))?;
+        widen_fractions(&conn).map_err(|e| open_error(path, e))?;
         let wconn = Connection::open(path).map_err(|e| open_error(path, e))?;
         // With a spool to fall back on, wait for the write lock only briefly.
         let busy = if opts.spool.is_some() {
@@ -185,6 +186,41 @@ impl SqliteStore {
         }
         done.await.map_err(|_| stopped())?
     }
+}
+
+/// Rewrites, once per database, the `received_at` column of hits stored
+/// before every time was written with three fraction digits (`.5Z`, `.82Z`):
+/// the column is compared as text for `--since` and sorts every query, and
+/// `.5Z` sorts after `.52Z`. The JSON document keeps its text; it is read as
+/// a time, whatever its width.
+fn widen_fractions(c: &Connection) -> rusqlite::Result<()> {
+    const NAME: &str = "received_at-three-fraction-digits";
+    c.execute_batch("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)")?;
+    let done: Option<String> = c
+        .query_row("SELECT name FROM migrations WHERE name = ?1", params![NAME], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let tx = c.unchecked_transaction()?;
+    {
+        let mut read = tx.prepare("SELECT hit_id, received_at FROM hits WHERE length(received_at) <> 24")?;
+        let rows: Vec<(String, String)> = read
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut write = tx.prepare("UPDATE hits SET received_at = ?2 WHERE hit_id = ?1")?;
+        for (id, at) in rows {
+            // An unreadable time is left as it is: its document fails to
+            // decode anyway, with a message naming it.
+            if let Some(t) = crate::domain::time::Timestamp::parse(&at) {
+                write.execute(params![id, t.to_string()])?;
+            }
+        }
+    }
+    tx.execute("INSERT INTO migrations (name) VALUES (?1)", params![NAME])?;
+    tx.commit()
 }
 
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
@@ -359,6 +395,59 @@ mod tests {
             crate::store::set_state(&s, "nope", TokenState::Active).await,
             Err(Error::NotFound(_))
         ));
+    }
+
+    /// Hits written before times had three fraction digits come back in
+    /// time order, and `since` compares them as times, once the database
+    /// is opened by this version.
+    #[tokio::test]
+    async fn hits_stored_with_short_fractions_are_ordered_as_times() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("db");
+        let old = [
+            ("h1", "2026-11-28T12:00:00.5Z"),
+            ("h2", "2026-11-28T12:00:00.52Z"),
+            ("h3", "2026-11-28T12:00:00.082Z"),
+            ("h4", "2026-11-28T12:00:01Z"),
+        ];
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            for (id, at) in old {
+                let mut h = hit("a", "10.0.0.1", "2026-11-28T12:00:00.000Z");
+                h.hit_id = id.into();
+                // The document as the old formatter wrote it.
+                let doc = codec::encode("hit", &h)
+                    .unwrap()
+                    .replace("2026-11-28T12:00:00.000Z", at);
+                c.execute(
+                    "INSERT INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, 'a', ?2, '10.0.0.1', ?3)",
+                    params![id, at, doc],
+                )
+                .unwrap();
+            }
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let ids = |hs: Vec<Hit>| hs.into_iter().map(|h| h.hit_id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.query(&HitQuery::default()).await.unwrap()),
+            ["h3", "h1", "h2", "h4"],
+            "oldest first, as times"
+        );
+        let since = HitQuery {
+            since: Some("2026-11-28T12:00:00.510Z".parse().unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(ids(s.query(&since).await.unwrap()), ["h2", "h4"]);
+        let newest = HitQuery {
+            limit: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(ids(s.query(&newest).await.unwrap()), ["h2", "h4"]);
+        drop(s);
+        // Opening again finds the column rewritten and does not redo it.
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(ids(s.query(&since).await.unwrap()), ["h2", "h4"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
