@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-STEPS=(tools fmt clippy test report_browser sam_validate cfn_lint checkov deny sam_build)
+STEPS=(tools fmt clippy test report_browser sam_validate rehearse cfn_lint checkov deny sam_build)
 
 VENV="$ROOT/.venv-tools"
 REQUIREMENTS="$ROOT/infra/requirements-tools.txt"
@@ -101,6 +101,16 @@ step_report_browser() {
 
 step_sam_validate() {
     without_aws "$VENV/bin/sam" validate --lint --template-file template.yaml
+}
+
+# A rehearsal of the first deploy without an account (infra/rehearse.py):
+# template.yaml expanded by the SAM translator and created in moto's
+# CloudFormation, with every parameter default and with every optional part
+# on. Fails on template errors; lists what moto does not model.
+step_rehearse() {
+    need_moto
+    without_aws "$VENV/bin/python" infra/rehearse.py --endpoint "$HONEYTOKEN_TEST_AWS_ENDPOINT" \
+        --template template.yaml --samconfig samconfig.toml
 }
 
 step_cfn_lint() {

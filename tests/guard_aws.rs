@@ -48,8 +48,8 @@ async fn a_hanging_store_never_delays_the_api_and_drops_are_counted() {
         assert_eq!(status, 401);
     }
     let s = reporter.stats();
-    assert_eq!(s.queued + s.dropped, 40, "{s:?}");
-    assert!(s.dropped >= 35, "a full queue drops and counts: {s:?}");
+    // One token from one source: one pending batch, however long the store hangs.
+    assert_eq!((s.queued, s.dropped), (40, 0), "{s:?}");
     assert_eq!(s.reported, 0);
 }
 

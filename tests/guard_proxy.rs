@@ -229,10 +229,15 @@ fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
         &["--service", "stub-api"],
     );
 
-    // Byte for byte: fixed-length and large answers are identical on the wire.
+    // Byte for byte: fixed-length and large answers are identical on the
+    // wire. Keep-alive requests: a `Connection: close` answer carries a
+    // hop-by-hop header each server writes in its own case.
+    let keep_alive = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: curl/8.5.0\r\n\r\n").into_bytes()
+    };
     for path in ["/small", "/large"] {
-        let (direct_raw, direct) = request(up, &get_req(path));
-        let (proxied_raw, proxied) = request(proxy.addr, &get_req(path));
+        let (direct_raw, direct) = request(up, &keep_alive(path));
+        let (proxied_raw, proxied) = request(proxy.addr, &keep_alive(path));
         assert_eq!(direct.status, "HTTP/1.1 200 OK");
         assert_eq!(proxied.headers, direct.headers, "{path}");
         assert!(proxied_raw == direct_raw, "{path}: raw answers differ");
@@ -240,8 +245,8 @@ fn the_proxy_is_transparent_and_records_and_alerts_a_honeytoken() {
     let (_, direct) = request(up, &get_req("/large"));
     assert_eq!(direct.body, large());
     // Chunked: the same status, headers and body (chunk boundaries are per hop).
-    let (_, direct) = request(up, &get_req("/chunked"));
-    let (_, proxied) = request(proxy.addr, &get_req("/chunked"));
+    let (_, direct) = request(up, &keep_alive("/chunked"));
+    let (_, proxied) = request(proxy.addr, &keep_alive("/chunked"));
     assert!(
         direct.headers.iter().any(|h| h == "transfer-encoding: chunked"),
         "{direct:?}"
@@ -323,13 +328,14 @@ fn alerts_of(s: &Server) -> Vec<String> {
     s.alerts()
 }
 
-/// The guard shares `serve`'s accept loop: under a low open-file limit,
-/// clients that open connections and never finish a request head cannot
-/// make it run out of descriptors; a connection over the cap gets a busy
-/// server's 503 at once, and once the slow clients go, requests pass
-/// through again.
+/// Over its connection cap the guard never answers on its own: under a
+/// low open-file limit, clients that open connections and never finish a
+/// request head hold every slot; a further connection waits in the
+/// kernel's listen backlog, unanswered and unforwarded, and once the slow
+/// clients go it gets the upstream's answer. The guard never runs out of
+/// descriptors.
 #[test]
-fn slow_clients_cannot_exhaust_the_guards_descriptors() {
+fn over_its_connection_cap_the_guard_never_answers_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
     mint(dir.path(), &["--kind", "key", "--label", "slow"]);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -357,23 +363,28 @@ fn slow_clients_cannot_exhaust_the_guards_descriptors() {
             Some(s)
         })
         .collect();
-    assert_eq!(slow.len(), 300, "every connection was accepted or answered");
+    assert_eq!(slow.len(), 300, "every connection was accepted or queued");
     std::thread::sleep(Duration::from_millis(500));
-    let (raw, resp) = request(proxy.addr, &get_req("/small"));
-    assert_eq!(
-        resp.status,
-        "HTTP/1.1 503 Service Unavailable",
-        "{}",
-        String::from_utf8_lossy(&raw)
+    let addr = proxy.addr;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(request(addr, &get_req("/small")));
+    });
+    // Before the change the guard answered a 503 of its own here at once.
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "nothing is answered over the cap"
     );
     assert!(
         seen.lock().unwrap().is_empty(),
         "nothing over the cap reached the upstream"
     );
     drop(slow);
-    std::thread::sleep(Duration::from_millis(500));
-    let (_, resp) = request(proxy.addr, &get_req("/small"));
-    assert_eq!(resp.status, "HTTP/1.1 200 OK");
+    let (raw, resp) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the waiting connection is served once slots free");
+    assert_eq!(resp.status, "HTTP/1.1 200 OK", "{}", String::from_utf8_lossy(&raw));
+    assert_eq!(resp.body, b"{\"users\":[1,2]}\n");
     assert_eq!(seen.lock().unwrap().len(), 1);
     let lines = proxy.stderr.lock().unwrap().clone();
     assert!(!lines.iter().any(|l| l.contains("Too many open files")), "{lines:?}");
@@ -579,4 +590,379 @@ fn an_early_answer_does_not_stall_the_upload() {
         "the whole upload arrived"
     );
     assert!(proxy.stop().success());
+}
+
+/// Sends `n` keep-alive requests for `/small` carrying `token` on one
+/// connection; how many got the upstream's 200.
+fn flood_client(addr: SocketAddr, token: &str, n: usize) -> usize {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_nodelay(true).unwrap();
+    let req = format!(
+        "GET /small HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: flood/1\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    (0..n)
+        .filter(|_| {
+            s.write_all(req.as_bytes()).unwrap();
+            read_response(&mut s).1.status == "HTTP/1.1 200 OK"
+        })
+        .count()
+}
+
+/// Polls `check` until it holds or a generous deadline passes (a bound
+/// that only turns a hang into a failure; nothing is timed).
+fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// A flood of token A from one source, with one request carrying token B
+/// from another source sent mid-flood, through a guard with a small queue
+/// in front of a store that fsyncs every write: B is stored and alerted,
+/// and A's stored count is exactly the number of requests sent.
+#[test]
+fn a_flood_of_one_token_does_not_hide_another_attacker() {
+    const CLIENTS: usize = 8;
+    const PER_CLIENT: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let (a_id, a) = mint(
+        dir.path(),
+        &["--kind", "key", "--prefix", "acme_live_", "--label", "flooded"],
+    );
+    let (b_id, b) = mint(
+        dir.path(),
+        &["--kind", "key", "--prefix", "acme_live_", "--label", "quiet"],
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone());
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &[
+            "--queue",
+            "8",
+            "--hit-log",
+            dir.path().join("hits.ndjson").to_str().unwrap(),
+        ],
+    );
+    let answered: usize = std::thread::scope(|s| {
+        let flood: Vec<_> = (0..CLIENTS)
+            .map(|_| s.spawn(|| flood_client(proxy.addr, &a, PER_CLIENT)))
+            .collect();
+        // Mid-flood: once a third of the flood has reached the upstream.
+        assert!(eventually(|| seen.lock().unwrap().len() >= CLIENTS * PER_CLIENT / 3));
+        let resp = raw_from(
+            proxy.addr,
+            std::net::Ipv4Addr::new(127, 0, 0, 2),
+            &get("/small", &[&format!("Authorization: Bearer {b}")]),
+        );
+        assert!(
+            resp.starts_with(b"HTTP/1.1 200 OK"),
+            "{}",
+            String::from_utf8_lossy(&resp)
+        );
+        flood.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(
+        answered,
+        CLIENTS * PER_CLIENT,
+        "every flood request got the upstream's answer"
+    );
+    assert!(
+        eventually(|| proxy.alerts().iter().any(|l| l.contains(&b_id))),
+        "B alerted: {:?}",
+        proxy.alerts()
+    );
+    let count_of = |id: &str| -> u64 {
+        hits(dir.path(), &["--token", id])
+            .iter()
+            .map(|h| h["count"].as_u64().unwrap_or(1))
+            .sum()
+    };
+    assert!(eventually(|| count_of(&a_id) >= answered as u64), "A's hits stored");
+    let b_hits = hits(dir.path(), &["--token", &b_id]);
+    assert_eq!(b_hits.len(), 1, "{b_hits:?}");
+    assert_eq!(b_hits[0]["source_ip"], "127.0.0.2");
+    let stderr = proxy.stderr.clone();
+    assert!(proxy.stop().success());
+    assert_eq!(count_of(&a_id), answered as u64, "A's count is exact");
+    let lines = stderr.lock().unwrap().clone();
+    assert!(!lines.iter().any(|l| l.contains("HITS DROPPED")), "{lines:?}");
+    // The hit log has a line per request, as `serve --hit-log` writes.
+    let log = std::fs::read_to_string(dir.path().join("hits.ndjson")).unwrap();
+    let of = |id: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!("\"token_id\":\"{id}\"")))
+            .count()
+    };
+    assert_eq!(of(&a_id), answered, "one line per flood request");
+    assert_eq!(of(&b_id), 1);
+}
+
+/// Sends `req` and reads one response; the raw bytes and the parsed one.
+fn exchange(addr: SocketAddr, req: &[u8]) -> (Vec<u8>, Resp) {
+    request(addr, req)
+}
+
+/// The hits of token `id`, once there are `n` (or the generous deadline passed).
+fn hits_of(dir: &std::path::Path, id: &str, n: usize) -> Vec<serde_json::Value> {
+    let mut h = Vec::new();
+    eventually(|| {
+        h = hits(dir, &["--token", id]);
+        h.len() >= n
+    });
+    h
+}
+
+/// A token in a request body is found as the decoy finds it (JSON value,
+/// JSON key, form field, split across chunks, after `Expect:
+/// 100-continue`), while the body reaches the upstream unchanged.
+#[test]
+fn tokens_in_request_bodies_are_found_while_the_body_streams_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let minted: Vec<(String, String)> = (0..5)
+        .map(|i| {
+            mint(
+                dir.path(),
+                &[
+                    "--kind",
+                    "key",
+                    "--prefix",
+                    "acme_live_",
+                    "--label",
+                    &format!("body-{i}"),
+                ],
+            )
+        })
+        .collect();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone());
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream_url],
+        &[],
+    );
+    let post = |ctype: &str, body: &str| {
+        format!(
+            "POST /v1/echo HTTP/1.1\r\nHost: api.acme.test\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let check = |sent: &[u8], r: &Resp| {
+        assert_eq!(r.status, "HTTP/1.1 201 Created");
+        assert_eq!(r.body, sent, "the upstream got the body unchanged and echoed it");
+    };
+    // A JSON value, with 100 KiB after it (the body is longer than the scanned prefix).
+    let json = format!(
+        "{{\"api_key\":\"{}\",\"pad\":\"{}\"}}",
+        minted[0].1,
+        "p".repeat(100 * 1024)
+    );
+    check(
+        json.as_bytes(),
+        &exchange(proxy.addr, &post("application/json", &json)).1,
+    );
+    // A JSON key.
+    let key = format!("{{\"{}\":true}}", minted[1].1);
+    check(key.as_bytes(), &exchange(proxy.addr, &post("application/json", &key)).1);
+    // A form field, as Slack's API takes a token.
+    let form = format!("token={}&channel=C1", minted[2].1);
+    check(
+        form.as_bytes(),
+        &exchange(proxy.addr, &post("application/x-www-form-urlencoded", &form)).1,
+    );
+    // Chunked, the token split across two chunks.
+    let t = &minted[3].1;
+    let parts = [format!("{{\"key\":\"{}", &t[..12]), format!("{}\"}}", &t[12..])];
+    let mut req = b"POST /v1/echo HTTP/1.1\r\nHost: api.acme.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    for p in &parts {
+        req.extend_from_slice(format!("{:x}\r\n{p}\r\n", p.len()).as_bytes());
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    check(parts.concat().as_bytes(), &exchange(proxy.addr, &req).1);
+    // Expect: 100-continue: the body goes only after the interim answer.
+    let body = format!("{{\"token\":\"{}\"}}", minted[4].1);
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(
+        format!(
+            "POST /v1/echo HTTP/1.1\r\nHost: api.acme.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut interim = Vec::new();
+    let mut b = [0u8; 1];
+    while head_end(&interim).is_none() {
+        assert_eq!(s.read(&mut b).unwrap(), 1, "closed before 100 Continue");
+        interim.push(b[0]);
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    s.write_all(body.as_bytes()).unwrap();
+    check(body.as_bytes(), &read_response(&mut s).1);
+
+    let bodies: Vec<Vec<u8>> = seen.lock().unwrap().iter().map(|u| u.body.clone()).collect();
+    assert_eq!(bodies.len(), 5);
+    for (id, _) in &minted {
+        let h = hits_of(dir.path(), id, 1);
+        assert_eq!(h.len(), 1, "{id}: {h:?}");
+        assert_eq!(h[0]["found_in"], "body", "{id}");
+        assert_eq!(h[0]["path"], "/v1/echo");
+    }
+    assert!(proxy.stop().success());
+}
+
+/// A raw upstream: answers every request head with `answer(head)` on the
+/// same connection, and after a `101` copies bytes back (an echo, as a
+/// WebSocket echo server's frames). Records the raw request heads.
+fn raw_upstream(answer: fn(&[u8]) -> Vec<u8>) -> (SocketAddr, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 4096];
+                loop {
+                    while head_end(&buf).is_none() {
+                        match s.read(&mut tmp) {
+                            Ok(n) if n > 0 => buf.extend_from_slice(&tmp[..n]),
+                            _ => return,
+                        }
+                    }
+                    let end = head_end(&buf).unwrap();
+                    let head: Vec<u8> = buf.drain(..end).collect();
+                    seen.lock().unwrap().push(head.clone());
+                    let a = answer(&head);
+                    if s.write_all(&a).is_err() {
+                        return;
+                    }
+                    if a.starts_with(b"HTTP/1.1 101") {
+                        let _ = s.write_all(&buf);
+                        while let Ok(n) = s.read(&mut tmp) {
+                            if n == 0 || s.write_all(&tmp[..n]).is_err() {
+                                return;
+                            }
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, heads)
+}
+
+const CASED_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nServer: gunicorn\r\nX-Request-ID: 7f3a\r\nContent-Type: application/json\r\nSet-Cookie: a=1\r\nCache-Control: no-store\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+
+fn cased_or_upgrade(head: &[u8]) -> Vec<u8> {
+    if head.starts_with(b"GET /ws ") {
+        return b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec();
+    }
+    CASED_ANSWER.to_vec()
+}
+
+/// The guard cannot be told from the upstream: the raw answer through it
+/// is the upstream's own (status line, header lines with their case and
+/// order, body; no `date` added); the upstream sees the client's header
+/// names in their case; a WebSocket upgrade is tunnelled after its request
+/// was inspected; an unreachable upstream gets nginx's 502.
+#[test]
+fn the_guard_is_invisible() {
+    let (up, heads) = raw_upstream(cased_or_upgrade);
+    let (dir, proxy) = guard_in_front_of(up);
+    let req = b"GET /v1/users HTTP/1.1\r\nHost: api.acme.test\r\nUser-Agent: curl/8.5.0\r\nX-Custom-Header: Keep\r\nACCEPT: */*\r\n\r\n";
+    let (raw, _) = exchange(proxy.addr, req);
+    assert_eq!(
+        String::from_utf8_lossy(&raw),
+        String::from_utf8_lossy(CASED_ANSWER),
+        "the upstream's answer, byte for byte"
+    );
+    let head = String::from_utf8(heads.lock().unwrap()[0].clone()).unwrap();
+    for line in [
+        "Host: api.acme.test",
+        "User-Agent: curl/8.5.0",
+        "X-Custom-Header: Keep",
+        "ACCEPT: */*",
+    ] {
+        assert!(head.contains(&format!("\r\n{line}\r\n")), "{line:?} not in {head:?}");
+    }
+
+    // WebSocket: inspected (the token in its head is a hit), then tunnelled.
+    let (id, token) = mint(
+        dir.path(),
+        &["--kind", "key", "--prefix", "acme_live_", "--label", "ws"],
+    );
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(
+        format!(
+            "GET /ws HTTP/1.1\r\nHost: api.acme.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while head_end(&got).is_none() {
+        assert_eq!(s.read(&mut b).unwrap(), 1, "closed before the 101");
+        got.push(b[0]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{text}");
+    assert!(
+        text.contains("\r\nUpgrade: websocket\r\n") && text.contains("\r\nConnection: Upgrade\r\n"),
+        "{text}"
+    );
+    let ws_head = String::from_utf8(heads.lock().unwrap().last().unwrap().clone()).unwrap();
+    assert!(ws_head.contains("\r\nUpgrade: websocket\r\n"), "{ws_head}");
+    s.write_all(b"\x81\x04ping").unwrap();
+    let mut echo = [0u8; 6];
+    s.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"\x81\x04ping", "bytes pass both ways after the upgrade");
+    let h = hits_of(dir.path(), &id, 1);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["path"], "/ws");
+    drop(s);
+    assert!(proxy.stop().success());
+
+    // An unreachable upstream: the answer nginx gives in front of it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (_dir, proxy) = guard_in_front_of(closed);
+    let (raw, r) = exchange(proxy.addr, &get_req("/v1/users"));
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    assert_eq!(r.status, "HTTP/1.1 502 Bad Gateway", "{text}");
+    assert!(r.headers.iter().any(|h| h == "Server: nginx"), "{text}");
+    assert!(r.headers.iter().any(|h| h == "Content-Type: text/html"), "{text}");
+    assert!(r.headers.iter().any(|h| h.starts_with("Date: ")), "{text}");
+    assert!(
+        String::from_utf8_lossy(&r.body)
+            .contains("<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>"),
+        "{text}"
+    );
+    let stderr = proxy.stderr.clone();
+    let status = proxy.stop();
+    assert!(status.success(), "{status:?}: {:?}", stderr.lock().unwrap());
 }

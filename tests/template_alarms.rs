@@ -5,7 +5,9 @@
 #[path = "support/aws.rs"]
 mod support;
 
+use honeytoken::wiring::alerter;
 use serde_norway::Value;
+use std::time::Duration;
 
 use support::{tagged, target};
 
@@ -192,19 +194,30 @@ fn the_stream_mapping_reads_from_the_start_and_only_inserts() {
         pattern,
         serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"received_at": {"S": [{"exists": true}]}}}})
     );
-    // The batch fits the timeout: the alerter stops with this margin left.
-    let timeout = t["Resources"]["AlerterFunction"]["Properties"]["Timeout"]
-        .as_i64()
-        .unwrap();
-    let deadline: i64 =
+    // The batch fits the timeout: the alerter stops taking records with the
+    // longest record, the end-of-invocation drain and the answer still to
+    // come, and even so each invocation can take at least one record.
+    let timeout = Duration::from_secs(
+        t["Resources"]["AlerterFunction"]["Properties"]["Timeout"]
+            .as_u64()
+            .unwrap(),
+    );
+    let deadline = Duration::from_secs(
         t["Resources"]["AlerterFunction"]["Properties"]["Environment"]["Variables"]["OPTIONAL_CHANNEL_DEADLINE_SECS"]
             .as_str()
             .unwrap()
             .parse()
-            .unwrap();
+            .unwrap(),
+    );
+    let margin = alerter::stop_margin(deadline);
     assert!(
-        deadline + honeytoken::wiring::alerter::DEADLINE_SLACK.as_secs() as i64 <= timeout / 2,
-        "{deadline} s for optional channels in a {timeout} s function"
+        margin >= alerter::DEADLINE_SLACK + deadline + alerter::DRAIN_LIMIT,
+        "the margin covers a record and the drain"
+    );
+    let longest_record = alerter::DEADLINE_SLACK + deadline;
+    assert!(
+        margin + longest_record <= timeout,
+        "{margin:?} margin and a {longest_record:?} record in a {timeout:?} function"
     );
 }
 

@@ -109,6 +109,12 @@ impl Guard {
         self
     }
 
+    /// Body bytes a caller should hand to [`Guard::inspect`] at most (the
+    /// extraction looks at no more).
+    pub fn body_scan(&self) -> usize {
+        self.limits.body_scan
+    }
+
     /// The service name hits carry.
     pub fn service(&self) -> &str {
         &self.service

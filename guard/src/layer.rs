@@ -294,19 +294,21 @@ mod tests {
     #[tokio::test]
     async fn a_hanging_store_never_delays_the_api_and_drops_are_counted() {
         let (reporter, _task) = Reporter::spawn(Arc::new(Hanging), 2, Duration::from_secs(3600));
-        let layer = GuardLayer::new(Guard::new(key(7), "users-api"), reporter);
+        let guard = Guard::new(key(7), "users-api").with_source(crate::Source::TrustedHeader(
+            http::HeaderName::from_static("x-forwarded-for"),
+        ));
+        let layer = GuardLayer::new(guard, reporter);
         let mut svc = layer.layer(tower::service_fn(api));
         let t = token();
         // Every request completes while the store hangs (a blocked request
-        // would hang this test forever; there is no timer to race).
-        for _ in 0..50 {
-            let r = svc
-                .ready()
-                .await
-                .unwrap()
-                .call(request(&format!("Bearer {t}")))
-                .await
-                .unwrap();
+        // would hang this test forever; there is no timer to race). Fifty
+        // sources: past the two the queue holds (and the one the hanging
+        // store took), each source's hit is dropped and counted.
+        for n in 0..50 {
+            let mut req = request(&format!("Bearer {t}"));
+            req.headers_mut()
+                .insert("x-forwarded-for", format!("203.0.113.{n}").parse().unwrap());
+            let r = svc.ready().await.unwrap().call(req).await.unwrap();
             assert_eq!(r.status(), 418);
         }
         let s = layer.reporter().stats();

@@ -12,8 +12,10 @@
 //!   and hands each detection, as a [`Hit`](honeytoken_core::hit::Hit) with
 //!   `via: guard`, to
 //! * [`Reporter`]: a bounded background queue in front of a [`HitSink`]
-//!   (the honeytoken library's stores implement it). A full queue counts and
-//!   logs what it drops; the request never waits.
+//!   (the honeytoken library's stores implement it), one slot per pending
+//!   (token, source, flood bucket), so a flood of one pair never crowds
+//!   out another pair's first hit. A full queue counts, logs and reports
+//!   what it drops per pair; the request never waits.
 //!
 //! The guard holds the deployment's signing key: whoever holds it can mint
 //! tokens the deployment recognises. Treat it as a secret of the service.
@@ -27,7 +29,8 @@ mod reporter;
 pub use inspect::{ClientAddr, Detection, Guard, PeerFn, Source};
 pub use layer::{GuardBody, GuardFuture, GuardLayer, GuardService};
 pub use reporter::{
-    BoxFuture, DEFAULT_CAPACITY, DEFAULT_SINK_TIMEOUT, HitSink, Report, Reporter, ReporterStats, SinkError,
+    BoxFuture, Counted, DEFAULT_CAPACITY, DEFAULT_SINK_TIMEOUT, HitSink, MAX_COUNTED_SAMPLES, MAX_DROP_PAIRS, Report,
+    Reporter, ReporterStats, SinkError,
 };
 
 /// The core crate the guard is built on (keys, tokens, hits).

@@ -1,7 +1,10 @@
 //! `guard`: a reverse proxy in front of an existing API, in any language.
 //! Every request is inspected for honeytokens (head: headers, query,
-//! cookies) and passed to the upstream unchanged but for hop-by-hop
-//! headers; the upstream's answer comes back as it was sent. Each
+//! cookies; and the first bytes of its body, copied aside while the body
+//! streams to the upstream) and passed to the upstream unchanged but for
+//! hop-by-hop headers; the upstream's answer comes back as it was sent,
+//! header names in their own case, with no header added. Upgrades
+//! (WebSocket) are tunnelled once the upgrade request is inspected. Each
 //! honeytoken request becomes a hit (`via: guard`) handed to a bounded
 //! background reporter, stored in the backend's hits table under the flood
 //! rule and alerted like any hit: `--backend local` through `serve`'s
@@ -11,16 +14,18 @@ use bytes::Bytes;
 use clap::Args;
 use http::{HeaderMap, HeaderName, StatusCode, Uri, Version};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use honeytoken_guard::{ClientAddr, Guard, Report, Reporter, Source};
+use honeytoken_guard::{ClientAddr, Detection, Guard, Report, Reporter, Source};
 
 use super::{Backend, Global};
 use crate::error::{Error, Result};
@@ -31,10 +36,13 @@ use upstream::{Pool, PooledBody};
 /// `guard` options.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Requests and answers pass through unchanged (hop-by-hop headers such as
-Connection, Keep-Alive, Transfer-Encoding and Upgrade are handled per hop, as
-a proxy must). A request carrying a honeytoken is recorded as a hit `via:
-guard` and alerted like any hit; nothing in the answer says so.
+    after_help = "Requests and answers pass through unchanged, header names in their own case
+(hop-by-hop headers such as Connection, Keep-Alive, Transfer-Encoding and
+Upgrade are handled per hop, as a proxy must; a WebSocket upgrade is
+tunnelled). The head and the first 64 KiB of the body are inspected, the body
+streaming on meanwhile. A request carrying a honeytoken is recorded as a hit
+`via: guard` and alerted like any hit; nothing in the answer says so. At
+--max-connections further connections wait in the listen backlog.
 
 The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
 (same host, pod or task) and terminate TLS in front of the guard.
@@ -70,14 +78,34 @@ pub struct GuardArgs {
     /// Also POST each alert as JSON to this URL (local backend).
     #[arg(long, value_name = "URL", env = "HONEYTOKEN_WEBHOOK")]
     pub webhook: Option<String>,
-    /// Client connections served at once; more are answered 503 and closed,
-    /// as a busy API would. Lowered to fit the open-file limit (each client
-    /// connection may hold one to the upstream too).
+    /// Client connections served at once; past it the guard accepts no
+    /// more until one ends: they wait in the kernel's listen backlog (and
+    /// are refused by the kernel once it is full), as at any overloaded
+    /// server. Lowered to fit the open-file limit (each client connection
+    /// may hold one to the upstream too).
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub max_connections: usize,
+    /// The body of the 502 answered when the upstream cannot be reached
+    /// (default: nginx's stock 502 page, as the reverse proxy most often
+    /// found in front of an API answers).
+    #[arg(long, value_name = "FILE", env = "HONEYTOKEN_GUARD_ERROR_PAGE")]
+    pub upstream_error_page: Option<std::path::PathBuf>,
+    /// The Server header of that 502 (empty: none).
+    #[arg(
+        long,
+        default_value = "nginx",
+        value_name = "NAME",
+        env = "HONEYTOKEN_GUARD_ERROR_SERVER"
+    )]
+    pub upstream_error_server: String,
     /// Throttle window of the local alert fan-out (as for `serve`).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub throttle_window: Duration,
+    /// Append every hit, and every request the guard could not store, to
+    /// this file as one Elastic Common Schema JSON line (mode 0600), as
+    /// `serve --hit-log` does.
+    #[arg(long, value_name = "FILE", env = "HONEYTOKEN_HIT_LOG")]
+    pub hit_log: Option<std::path::PathBuf>,
 }
 
 /// The upstream's host and port, from `--upstream` (plain `http://` only).
@@ -111,6 +139,17 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// Whether a request asks to switch protocols (RFC 9110 7.8): an
+/// `Upgrade` header and the `upgrade` option in `Connection`.
+fn wants_upgrade(h: &HeaderMap) -> bool {
+    h.contains_key(http::header::UPGRADE)
+        && h.get_all(http::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|o| o.trim().eq_ignore_ascii_case("upgrade"))
+}
+
 /// Removes hop-by-hop headers (and those `Connection` names).
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
     let named: Vec<HeaderName> = h
@@ -128,7 +167,37 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
-type ProxyBody = Either<PooledBody, Full<Bytes>>;
+/// An answer: the upstream's (pooled, or a switching-protocols answer's
+/// empty body) or the guard's own (the opt-in persona answer, a 502).
+type ProxyBody = Either<PooledBody, Either<Incoming, Full<Bytes>>>;
+
+fn own(r: http::Response<Bytes>) -> http::Response<ProxyBody> {
+    r.map(|b| Either::Right(Either::Right(Full::new(b))))
+}
+
+/// nginx's stock 502 page (`ngx_http_error_502_page` and its tail with
+/// `server_tokens off`).
+const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// The answer to a request the upstream could not take: what the reverse
+/// proxy in front of such a service answers (nginx's 502 by default), so
+/// a failing upstream does not show a proxy of an unknown kind.
+fn upstream_error_answer(page: Option<Bytes>, server: &str) -> http::Response<Bytes> {
+    let mut r = http::Response::new(page.unwrap_or_else(|| Bytes::from_static(NGINX_502.as_bytes())));
+    *r.status_mut() = StatusCode::BAD_GATEWAY;
+    let h = r.headers_mut();
+    if let Ok(v) = http::HeaderValue::from_str(server)
+        && !server.is_empty()
+    {
+        h.insert(http::header::SERVER, v);
+    }
+    if let Ok(v) = http::HeaderValue::from_str(&crate::cli::serve::server::httpdate(std::time::SystemTime::now())) {
+        h.insert(http::header::DATE, v);
+    }
+    h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html"));
+    r
+}
 
 struct Proxy {
     guard: Guard,
@@ -136,22 +205,57 @@ struct Proxy {
     upstream: Arc<Pool>,
     authority: http::uri::Authority,
     answer: Option<http::Response<Bytes>>,
+    upstream_error: http::Response<Bytes>,
 }
 
 impl Proxy {
-    async fn handle(&self, peer: SocketAddr, req: http::Request<Incoming>) -> http::Response<ProxyBody> {
+    /// Hands the hits of `found` (in the request `parts`) to the reporter.
+    fn report(&self, parts: &http::request::Parts, found: Vec<Detection>) {
+        for (hit, d) in self.guard.hits(parts, &found).into_iter().zip(found) {
+            self.reporter.submit(Report { hit, jwt: d.jwt });
+        }
+    }
+
+    /// Proxies one request of the client connection from `peer`, which
+    /// holds `slot` of the connection cap (an upgraded connection keeps it
+    /// for as long as its tunnel lasts).
+    async fn handle(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        slot: Arc<tokio::sync::OwnedSemaphorePermit>,
+        mut req: http::Request<Incoming>,
+    ) -> http::Response<ProxyBody> {
+        req.extensions_mut().insert(ClientAddr(peer));
+        let upgrade = wants_upgrade(req.headers());
+        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
-        parts.extensions.insert(ClientAddr(peer));
         let found = self.guard.inspect(&parts, &[]);
+        let head_tokens: Vec<String> = found.iter().map(|d| d.token_id.clone()).collect();
         if !found.is_empty() {
-            for (hit, d) in self.guard.hits(&parts, &found).into_iter().zip(found) {
-                self.reporter.submit(Report { hit, jwt: d.jwt });
-            }
+            self.report(&parts, found);
             if let Some(a) = &self.answer {
-                return a.clone().map(|b| Either::Right(Full::new(b)));
+                return own(a.clone());
             }
         }
+        // The body's first bytes are inspected as they stream upstream.
+        let scan = (!body.is_end_stream()).then(|| BodyScan {
+            proxy: self.clone(),
+            parts: parts.clone(),
+            head_tokens,
+            prefix: Vec::new(),
+            limit: self.guard.body_scan(),
+        });
+        let upgrade_to = upgrade
+            .then(|| parts.headers.get(http::header::UPGRADE).cloned())
+            .flatten();
         strip_hop_by_hop(&mut parts.headers);
+        if let Some(u) = upgrade_to {
+            // The upgrade is this hop's and the next's: asked for again.
+            parts
+                .headers
+                .insert(http::header::CONNECTION, http::HeaderValue::from_static("upgrade"));
+            parts.headers.insert(http::header::UPGRADE, u);
+        }
         // An absolute-form target names the host (RFC 9112 3.2.2): it
         // replaces the Host header. Otherwise the client's Host is kept, and
         // the upstream's added only when there is none. Set after the
@@ -172,25 +276,142 @@ impl Proxy {
             None => Uri::from_static("/"),
         };
         parts.version = Version::HTTP_11;
-        parts.extensions = http::Extensions::new();
-        match self.upstream.send(http::Request::from_parts(parts, body)).await {
+        // The extensions stay: hyper keeps the header names' case there.
+        let req = http::Request::from_parts(parts, ScannedBody { body, scan });
+        let answer = match client_upgrade {
+            Some(on_client) => match self.upstream.send_upgrade(req).await {
+                Ok(mut resp) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
+                    let on_upstream = hyper::upgrade::on(&mut resp);
+                    tokio::spawn(async move {
+                        tunnel(on_client, on_upstream).await;
+                        drop(slot);
+                    });
+                    // Connection and Upgrade say what this hop switches to: kept.
+                    return resp.map(|b| Either::Right(Either::Left(b)));
+                }
+                Ok(resp) => Ok(resp.map(|b| Either::Right(Either::Left(b)))),
+                Err(e) => Err(e),
+            },
+            None => self.upstream.send(req).await.map(|r| r.map(Either::Left)),
+        };
+        match answer {
             Ok(resp) => {
                 let (mut rp, rb) = resp.into_parts();
                 strip_hop_by_hop(&mut rp.headers);
-                http::Response::from_parts(rp, Either::Left(rb))
+                http::Response::from_parts(rp, rb)
             }
             Err(e) => {
                 tracing::warn!(event = "upstream_failed", error = %e);
-                status(StatusCode::BAD_GATEWAY)
+                own(self.upstream_error.clone())
             }
         }
     }
 }
 
-fn status(s: StatusCode) -> http::Response<ProxyBody> {
-    let mut r = http::Response::new(Either::Right(Full::new(Bytes::new())));
-    *r.status_mut() = s;
-    r
+/// Copies bytes both ways between an upgraded client and upstream connection.
+async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(both) => both,
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade did not complete");
+            return;
+        }
+    };
+    let (mut c, mut u) = (TokioIo::new(client), TokioIo::new(upstream));
+    if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut u).await {
+        tracing::debug!(error = %e, "upgraded connection ended");
+    }
+}
+
+/// What a request body's first bytes are inspected for, once they are in.
+struct BodyScan {
+    proxy: Arc<Proxy>,
+    /// The request's head, for the hits.
+    parts: http::request::Parts,
+    /// Tokens the head carried (reported already).
+    head_tokens: Vec<String>,
+    prefix: Vec<u8>,
+    limit: usize,
+}
+
+impl BodyScan {
+    /// Inspects the prefix (with the head's content type, as the decoy
+    /// does) and reports the tokens the head did not carry.
+    fn finish(self) {
+        if self.prefix.is_empty() {
+            return;
+        }
+        let mut only_body = http::Request::new(()).into_parts().0;
+        if let Some(ct) = self.parts.headers.get(http::header::CONTENT_TYPE) {
+            only_body.headers.insert(http::header::CONTENT_TYPE, ct.clone());
+        }
+        let found: Vec<Detection> = self
+            .proxy
+            .guard
+            .inspect(&only_body, &self.prefix)
+            .into_iter()
+            .filter(|d| !self.head_tokens.contains(&d.token_id))
+            .collect();
+        if !found.is_empty() {
+            self.proxy.report(&self.parts, found);
+        }
+    }
+}
+
+/// A request body on its way upstream: passed on frame by frame as it
+/// arrives (nothing waits for the inspection), its first
+/// [`Guard::body_scan`] bytes copied aside and inspected once they are in,
+/// or at the body's end, or when it is dropped unfinished.
+pub struct ScannedBody {
+    body: Incoming,
+    scan: Option<BodyScan>,
+}
+
+impl Body for ScannedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let frame = Pin::new(&mut this.body).poll_frame(cx);
+        match &frame {
+            Poll::Ready(Some(Ok(f))) => {
+                if let (Some(s), Some(d)) = (this.scan.as_mut(), f.data_ref()) {
+                    let take = (s.limit - s.prefix.len()).min(d.len());
+                    s.prefix.extend_from_slice(&d[..take]);
+                    if s.prefix.len() >= s.limit
+                        && let Some(s) = this.scan.take()
+                    {
+                        s.finish();
+                    }
+                }
+            }
+            Poll::Ready(_) => {
+                if let Some(s) = this.scan.take() {
+                    s.finish();
+                }
+            }
+            Poll::Pending => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for ScannedBody {
+    fn drop(&mut self) {
+        // An upstream that answered without reading the whole prefix: what came is inspected.
+        if let Some(s) = self.scan.take() {
+            s.finish();
+        }
+    }
 }
 
 /// Idle upstream connections kept for reuse.
@@ -224,14 +445,37 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
             None
         }
     };
-    let sink = crate::wiring::guard_sink(&ctx, fanout.as_ref().map(|f| f.listener.clone()));
+    let hit_log = a.hit_log.as_deref().map(crate::wiring::local::hit_log).transpose()?;
+    let listeners: Vec<crate::domain::HitListener> = fanout
+        .as_ref()
+        .map(|f| f.listener.clone())
+        .into_iter()
+        .chain(hit_log.as_ref().map(|l| l.listener()))
+        .collect();
+    let listener: Option<crate::domain::HitListener> = match listeners.len() {
+        0 => None,
+        1 => listeners.into_iter().next(),
+        _ => Some(Arc::new(move |hit: &crate::domain::hit::Hit, stored| {
+            for l in &listeners {
+                l(hit, stored);
+            }
+        })),
+    };
+    let sink = crate::wiring::guard_sink(&ctx, listener);
     let (reporter, reporter_task) = Reporter::spawn(Arc::new(sink), a.queue, honeytoken_guard::DEFAULT_SINK_TIMEOUT);
+    let page = match &a.upstream_error_page {
+        Some(p) => Some(Bytes::from(std::fs::read(p).map_err(|e| {
+            Error::Config(format!("--upstream-error-page {}: {e}", p.display()))
+        })?)),
+        None => None,
+    };
     let proxy = Arc::new(Proxy {
         guard: Guard::new(ctx.key.clone(), &service).with_source(source),
         reporter: reporter.clone(),
         upstream: Pool::new(authority.clone(), UPSTREAM_IDLE, Duration::from_secs(60)),
         authority,
         answer: a.answer.then(|| crate::decoy::persona::Persona::default().response()),
+        upstream_error: upstream_error_answer(page, a.upstream_error_server.trim()),
     });
     // Each client connection may hold one upstream connection, and the pool
     // keeps up to UPSTREAM_IDLE more.
@@ -252,8 +496,13 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         ))
     })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    // Polled once before the address is announced, so its signal handlers
+    // are in place: a SIGTERM right after the announcement stops the guard
+    // cleanly rather than killing it.
+    let mut shutdown = Box::pin(super::serve::shutdown_signal());
+    let _ = std::future::Future::poll(shutdown.as_mut(), &mut Context::from_waker(std::task::Waker::noop()));
     eprintln!("listening on http://{local}  (guarding {} as {service:?})", a.upstream);
-    serve(listener, proxy, max_connections.max(1), super::serve::shutdown_signal())
+    serve(listener, proxy, max_connections.max(1), shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Flush: the last reporter goes, the queue drains into the store, then the fan-out.
@@ -265,44 +514,116 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         drop(listener);
         let _ = task.await;
     }
+    if let Some(log) = hit_log {
+        log.finish();
+    }
     eprintln!("stopped (hits queued {}, dropped {})", stats.queued, stats.dropped);
     Ok(())
 }
 
-/// The shared accept loop (connection cap, busy answer, graceful
-/// shutdown) with the proxy's connections: no title-casing or other
-/// rewriting of the upstream's answer.
+/// The accept loop: at most `max_connections` connections at once. At the
+/// cap the guard stops accepting, so further connections wait in the
+/// kernel's listen backlog (the kernel refuses them once it is full), as at
+/// an overloaded server: the guard never answers with a status of its own
+/// and never runs out of file descriptors. When `shutdown` resolves,
+/// accepting stops and open connections get [`SHUTDOWN_GRACE`] to finish.
+///
+/// [`SHUTDOWN_GRACE`]: crate::cli::serve::server::SHUTDOWN_GRACE
 async fn serve(
     listener: tokio::net::TcpListener,
     proxy: Arc<Proxy>,
     max_connections: usize,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    use crate::cli::serve::server::{HEAD_TIMEOUT, MAX_HEAD, accept, raw_response};
-    let mut busy = http::Response::new(Bytes::new());
-    *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    busy.headers_mut()
-        .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
-    accept(
-        listener,
-        max_connections,
-        raw_response(&busy),
-        shutdown,
-        move |stream, peer| {
-            let p = proxy.clone();
+    use crate::cli::serve::server::{HEAD_TIMEOUT, MAX_HEAD, SHUTDOWN_GRACE};
+    let max_connections = max_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut last_cap_log: Option<tokio::time::Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(s) => s,
+            Err(_) => {
+                if last_cap_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                    last_cap_log = Some(tokio::time::Instant::now());
+                    tracing::warn!(
+                        event = "guard_connection_cap",
+                        connections = max_connections,
+                        "connection cap reached; new connections wait in the listen backlog"
+                    );
+                }
+                tokio::select! {
+                    s = slots.clone().acquire_owned() => match s {
+                        Ok(s) => s,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let p = proxy.clone();
+        let mut stop = stop_rx.clone();
+        let slot = Arc::new(slot);
+        tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let p = p.clone();
-                async move { Ok::<_, Infallible>(p.handle(peer, req).await) }
+                let (p, slot) = (p.clone(), slot.clone());
+                async move { Ok::<_, Infallible>(p.handle(peer, slot, req).await) }
             });
-            http1::Builder::new()
+            let conn = http1::Builder::new()
                 .max_buf_size(MAX_HEAD)
                 .max_headers(1024)
+                // Names go out as they came (hyper keeps their case in the
+                // messages' extensions); the guard's own answers in title case.
+                .preserve_header_case(true)
+                .title_case_headers(true)
+                // No header the upstream did not send.
+                .auto_date_header(false)
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), svc)
-        },
-    )
-    .await
+                .with_upgrades();
+            tokio::pin!(conn);
+            let ended = if *stop.borrow_and_update() {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            } else {
+                tokio::select! {
+                    r = conn.as_mut() => r,
+                    _ = stop.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every slot back: every connection has ended.
+    if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(max_connections as u32))
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open at shutdown");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -323,6 +644,23 @@ mod tests {
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         left.sort();
         assert_eq!(left, ["authorization", "content-type"]);
+    }
+
+    #[test]
+    fn an_upgrade_needs_both_the_header_and_the_connection_option() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            }
+            m
+        };
+        assert!(wants_upgrade(&h(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket")
+        ])));
+        assert!(!wants_upgrade(&h(&[("upgrade", "websocket")])));
+        assert!(!wants_upgrade(&h(&[("connection", "upgrade")])));
     }
 
     #[test]

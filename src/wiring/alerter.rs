@@ -50,6 +50,35 @@ pub struct AlerterEnv {
 /// environment it budgets rather than in the function.
 pub const DEADLINE_SLACK: Duration = Duration::from_secs(10);
 
+/// Longest the alerter waits, at the end of an invocation, for channels that
+/// deliver in the background (Splunk HEC, queued chat channels) before
+/// Lambda freezes the process; what is still queued goes out in the next
+/// invocation, so a SIEM that is down never turns into a failed batch.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+
+/// Time kept after the drain for the answer itself: a Lambda invocation that
+/// times out loses its `batchItemFailures`, and the whole batch is retried.
+pub const ANSWER_RESERVE: Duration = Duration::from_secs(2);
+
+/// How much of the function's time must be left for a stream batch to take
+/// another record: the longest one record can take ([`DEADLINE_SLACK`] plus
+/// the optional channels' `optional_deadline`), then the drain
+/// ([`DRAIN_LIMIT`]), then the answer ([`ANSWER_RESERVE`]). The template's
+/// `Timeout` is checked against it.
+pub fn stop_margin(optional_deadline: Duration) -> Duration {
+    DEADLINE_SLACK + optional_deadline + DRAIN_LIMIT + ANSWER_RESERVE
+}
+
+/// How long the end-of-invocation drain may wait when it starts at `now`:
+/// [`DRAIN_LIMIT`], cut short so that [`ANSWER_RESERVE`] is still left before
+/// `deadline` (the function's), even after a record that overran its budget.
+pub fn drain_limit(deadline: Option<tokio::time::Instant>, now: tokio::time::Instant) -> Duration {
+    match deadline {
+        None => DRAIN_LIMIT,
+        Some(d) => DRAIN_LIMIT.min(d.saturating_duration_since(now).saturating_sub(ANSWER_RESERVE)),
+    }
+}
+
 impl AlerterEnv {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self> {

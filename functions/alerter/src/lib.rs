@@ -8,10 +8,9 @@
 use aws_lambda_events::event::dynamodb::Event;
 use honeytoken::alerting::pipeline::{FlushReport, Pipeline};
 use honeytoken::alerting::stream::{BatchReport, StreamRecord, decode_record, process_batch_until};
-use honeytoken::wiring::alerter::DEADLINE_SLACK;
+use honeytoken::wiring::alerter::{DRAIN_LIMIT, drain_limit, stop_margin};
 use honeytoken::wiring::metric_line;
 use honeytoken::{Error, Result};
-use std::time::Duration;
 
 /// What the alerter was invoked with.
 #[derive(Debug)]
@@ -59,17 +58,16 @@ pub fn records_from_event(event: &Event) -> Vec<StreamRecord> {
         .collect()
 }
 
-/// Longest the alerter waits for background channels (Splunk HEC) at the
-/// end of an invocation: well inside the function's 60 s timeout, so a
-/// SIEM that is down never turns into a failed (and retried) stream batch.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
-
-/// Lets background channels finish before Lambda freezes the process;
-/// what is still queued after [`DRAIN_LIMIT`] goes out in the next invocation.
-async fn drain(p: &Pipeline) {
-    if tokio::time::timeout(DRAIN_LIMIT, p.drain()).await.is_err() {
+/// Lets background channels finish before Lambda freezes the process, for
+/// at most [`DRAIN_LIMIT`] and never past `deadline` less the answer's
+/// reserve ([`drain_limit`]); what is still queued goes out in the next
+/// invocation.
+async fn drain(p: &Pipeline, deadline: Option<tokio::time::Instant>) {
+    let limit = drain_limit(deadline, tokio::time::Instant::now());
+    if tokio::time::timeout(limit, p.drain()).await.is_err() {
         tracing::warn!(
-            limit_secs = DRAIN_LIMIT.as_secs(),
+            limit_ms = limit.as_millis() as u64,
+            max_secs = DRAIN_LIMIT.as_secs(),
             "background alert channels still busy; the rest is sent during the next invocation"
         );
     }
@@ -85,7 +83,9 @@ pub async fn handle(p: &Pipeline, inv: Invocation) -> Result<serde_json::Value> 
 
 /// [`handle`] for an invocation that must return by `deadline` (the Lambda
 /// context's): a stream batch stops taking records once less than
-/// [`DEADLINE_SLACK`] plus the optional channels' deadline is left. Prints
+/// [`stop_margin`] is left (the longest record, the drain and the answer),
+/// so the invocation answers before its timeout and keeps its partial
+/// batch response. Prints
 /// the `AlerterFailedRecords` and `ChannelsUnavailable` metrics (EMF) when
 /// they are not zero: records reported in `batchItemFailures` are
 /// successful invocations to Lambda, so its `Errors` metric never sees them.
@@ -103,9 +103,10 @@ pub async fn handle_until(
     match inv {
         Invocation::Stream(ev) => {
             let records = records_from_event(&ev);
-            let stop_at = deadline.map(|d| d - (DEADLINE_SLACK + p.optional_deadline()));
+            let margin = stop_margin(p.optional_deadline());
+            let stop_at = deadline.map(|d| d.checked_sub(margin).unwrap_or_else(tokio::time::Instant::now));
             let r = process_batch_until(p, &records, stop_at).await;
-            drain(p).await;
+            drain(p, deadline).await;
             let r: BatchReport = r?;
             if let Some(line) = metric_line(&[("AlerterFailedRecords", r.failed as u64)], "stream_records_failed") {
                 println!("{line}");
@@ -128,7 +129,7 @@ pub async fn handle_until(
         }
         Invocation::Flush => {
             let r = p.flush().await;
-            drain(p).await;
+            drain(p, deadline).await;
             let r: FlushReport = r?;
             tracing::info!(
                 summaries = r.summaries,
@@ -155,6 +156,7 @@ mod tests {
     use super::*;
     use honeytoken::alerting::stream::RecordBody;
     use honeytoken_core::testkit::hit_at;
+    use std::time::Duration;
 
     #[test]
     fn invocations() {
@@ -169,6 +171,100 @@ mod tests {
             Ok(Invocation::Stream(_))
         ));
         assert!(parse_invocation(serde_json::json!({"hello": 1})).is_err());
+    }
+
+    /// A channel whose every alert takes `delay`, and whose background
+    /// queue never drains when `stuck`.
+    struct Slow {
+        delay: Duration,
+        stuck: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl honeytoken::notify::Notifier for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        async fn notify(&self, _: &honeytoken::domain::alert::Alert) -> honeytoken::Result<()> {
+            tokio::time::sleep(self.delay).await;
+            Ok(())
+        }
+        async fn drain(&self) {
+            if self.stuck {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The alerter's `Timeout` in template.yaml, in seconds.
+    fn template_timeout() -> Duration {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+        let t: serde_norway::Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        Duration::from_secs(
+            t["Resources"]["AlerterFunction"]["Properties"]["Timeout"]
+                .as_u64()
+                .expect("the alerter's Timeout"),
+        )
+    }
+
+    /// The worst case the margin is made for: every record takes as long as
+    /// a record may (its required channel the whole slack, an optional one
+    /// until its deadline), and a background channel never drains. The
+    /// invocation still answers before the template's timeout, with the
+    /// records it did not take reported for retry. (Paused time: the clock
+    /// only moves when every task waits, so this is exact, not timed.)
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_answers_before_the_timeout_with_the_drain_included() {
+        use honeytoken::alerting::pipeline::Channel;
+        use honeytoken::store::memory::MemoryAlertState;
+        use honeytoken::wiring::alerter::DEADLINE_SLACK;
+        use std::sync::Arc;
+
+        let optional = honeytoken::alerting::pipeline::DEFAULT_OPTIONAL_DEADLINE;
+        let p = Pipeline::new(
+            Arc::new(MemoryAlertState::new()),
+            vec![
+                Channel {
+                    notifier: Arc::new(Slow {
+                        delay: DEADLINE_SLACK,
+                        stuck: false,
+                    }),
+                    required: true,
+                },
+                Channel {
+                    notifier: Arc::new(Slow {
+                        delay: Duration::from_secs(3600),
+                        stuck: true,
+                    }),
+                    required: false,
+                },
+            ],
+        )
+        .with_optional_deadline(optional);
+        // One hit per token: each one alerts, so each takes the longest time.
+        let records: Vec<serde_json::Value> = (0..20)
+            .map(|i| {
+                let h = hit_at(&format!("token{i:02}"), "203.0.113.1", i, 0);
+                let image: serde_dynamo::Item = serde_dynamo::to_item(&h).unwrap();
+                serde_json::json!({"eventID": format!("e{i}"), "eventName": "INSERT", "awsRegion": "r",
+                    "dynamodb": {"SequenceNumber": format!("{}", 100 + i), "SizeBytes": 1, "NewImage": image}})
+            })
+            .collect();
+        let ev: Event = serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        let timeout = template_timeout();
+        let start = tokio::time::Instant::now();
+        let deadline = start + timeout;
+        let answer = handle_until(&p, Invocation::Stream(ev), Some(deadline)).await.unwrap();
+        let took = tokio::time::Instant::now() - start;
+        assert!(
+            took + honeytoken::wiring::alerter::ANSWER_RESERVE <= timeout,
+            "answered after {took:?} of a {timeout:?} timeout"
+        );
+        // Some records were taken, the rest are reported from the first one not taken.
+        let failures = answer["batchItemFailures"].as_array().unwrap();
+        assert_eq!(failures.len(), 1, "{answer}");
+        let first_left: u64 = failures[0]["itemIdentifier"].as_str().unwrap().parse().unwrap();
+        assert!((101..120).contains(&first_left), "{answer}");
     }
 
     #[test]

@@ -7,8 +7,20 @@ use honeytoken::decoy::{Decoy, RequestMeta};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, http};
 
+/// The largest request the decoy on Lambda sees: the whole HTTP API event
+/// (body, base64-encoded when binary and so a third larger, plus headers,
+/// query and request context) must fit the 6 MB payload of a synchronous
+/// Lambda invocation ("For synchronous invocations, the maximum payload
+/// size is 6 MB": https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html).
+/// API Gateway itself takes bodies up to 10 MB, but a request whose event is
+/// larger than this never reaches the decoy: Lambda refuses the invocation,
+/// API Gateway answers with its own error rather than the persona's, the
+/// request is not recorded, and the API access log's `integrationError`
+/// says why. Up to this size every request is answered and recorded.
+pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+
 /// Body bytes handed to the decoy: the extractor never reads past its scan
-/// limit, so the rest of an up-to-10-MB payload is not even copied.
+/// limit, so the rest of a body (up to [`MAX_EVENT_BYTES`]) is not copied.
 pub fn body_keep() -> usize {
     honeytoken::domain::token::extract::Limits::default().body_scan
 }
@@ -295,6 +307,74 @@ mod tests {
             baseline,
             "store down"
         );
+    }
+
+    /// The size the decoy promises ([`MAX_EVENT_BYTES`]): an HTTP API event
+    /// of exactly that size, its body mostly padding with a honeytoken at
+    /// its start (as text, and base64-encoded as API Gateway sends a binary
+    /// body), is answered as any request and its hit recorded.
+    #[tokio::test]
+    async fn an_event_at_lambdas_payload_limit_is_answered_and_recorded() {
+        use base64::Engine;
+        use honeytoken::domain::key::SigningKey;
+        use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+        use honeytoken::store::TokenStore;
+        use honeytoken::store::memory::MemoryStore;
+        use std::sync::Arc;
+
+        let key = SigningKey::from_secret(&[9u8; 32]).unwrap();
+        let store = Arc::new(MemoryStore::new());
+        let spec = MintSpec::Key(KeyShape::plain("acme_", Alphabet::Base62, 32).unwrap());
+        let k = mint(&key, &spec, "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        store.create(&k).await.unwrap();
+        let decoy = Decoy::new(key, store.clone(), store.clone());
+
+        // The event with `body` (and its encoding flag), padded with `pad`
+        // filler bytes after the token.
+        let event = |pad: usize, binary: bool| -> String {
+            let mut v: serde_json::Value = serde_json::from_str(&fixture().replace("{{TOKEN}}", "none")).unwrap();
+            let text = format!("{{\"api_key\": \"{}\", \"pad\": \"{}\"}}", k.token, "z".repeat(pad));
+            v["body"] = if binary {
+                base64::engine::general_purpose::STANDARD.encode(text.as_bytes()).into()
+            } else {
+                text.into()
+            };
+            v["isBase64Encoded"] = binary.into();
+            v.to_string()
+        };
+        let mut answers = Vec::new();
+        for binary in [false, true] {
+            let overhead = event(0, binary).len();
+            // Text grows one byte per filler byte, base64 four per three.
+            let pad = if binary {
+                (MAX_EVENT_BYTES - overhead) / 4 * 3
+            } else {
+                MAX_EVENT_BYTES - overhead
+            };
+            let json = event(pad, binary);
+            assert!(
+                json.len() <= MAX_EVENT_BYTES && json.len() + 4 > MAX_EVENT_BYTES,
+                "{}",
+                json.len()
+            );
+            let before = store.hit_count();
+            let parse = || lambda_http::request::from_str(&json).expect("lambda_http reads the event");
+            assert_eq!(
+                to_http(parse()).body().len(),
+                body_keep(),
+                "only the scanned part is copied"
+            );
+            let req = parse();
+            let r = handle(&decoy, req).await;
+            assert_eq!(
+                store.hit_count(),
+                before + 1,
+                "binary={binary}: the token in the body is a hit"
+            );
+            answers.push((r.status(), r.body().to_vec()));
+        }
+        assert_eq!(answers[0].0, 401);
+        assert_eq!(answers[0], answers[1]);
     }
 
     #[test]

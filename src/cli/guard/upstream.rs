@@ -21,6 +21,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
+use super::ScannedBody;
+
 /// How long a connection to the upstream may take: past it the client gets
 /// a 502 rather than a request that hangs on an unreachable upstream.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +30,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why the upstream could not answer.
 pub type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
 
-type Conn = http1::Connection<TokioIo<TcpStream>, Incoming>;
+type Conn = http1::Connection<TokioIo<TcpStream>, ScannedBody>;
 
 /// Who polls a connection's I/O.
 enum Driver {
@@ -41,7 +43,7 @@ enum Driver {
 
 /// One upstream connection: the handle requests go in by, and its driver.
 struct Upstream {
-    sender: http1::SendRequest<Incoming>,
+    sender: http1::SendRequest<ScannedBody>,
     driver: Driver,
 }
 
@@ -126,7 +128,7 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<Upstream, UpstreamError> {
+    async fn open(&self) -> Result<TcpStream, UpstreamError> {
         let port = self.authority.port_u16().unwrap_or(80);
         let stream = tokio::time::timeout(
             CONNECT_TIMEOUT,
@@ -135,11 +137,42 @@ impl Pool {
         .await
         .map_err(|_| format!("no connection to the upstream within {}s", CONNECT_TIMEOUT.as_secs()))??;
         stream.set_nodelay(true)?;
-        let (sender, conn) = http1::Builder::new().handshake(TokioIo::new(stream)).await?;
+        Ok(stream)
+    }
+
+    /// A connection speaking HTTP/1.1 that keeps header names' case: a
+    /// request's names go out as the client wrote them, and the answer's
+    /// come back with theirs (in the answer's extensions).
+    fn builder() -> http1::Builder {
+        let mut b = http1::Builder::new();
+        b.preserve_header_case(true);
+        b
+    }
+
+    async fn connect(&self) -> Result<Upstream, UpstreamError> {
+        let stream = self.open().await?;
+        let (sender, conn) = Self::builder().handshake(TokioIo::new(stream)).await?;
         Ok(Upstream {
             sender,
             driver: Driver::InTask(Box::pin(conn)),
         })
+    }
+
+    /// Sends an upgrade request (WebSocket) on a connection of its own,
+    /// never pooled: after a `101 Switching Protocols` answer it carries
+    /// the upgraded protocol (see `hyper::upgrade::on` on the answer).
+    pub async fn send_upgrade(
+        &self,
+        req: http::Request<ScannedBody>,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let stream = self.open().await?;
+        let (mut sender, conn) = Self::builder().handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(error = %e, "upstream connection ended");
+            }
+        });
+        Ok(sender.send_request(req).await?)
     }
 
     /// Sends `req` (origin-form URI, its own Host header) upstream. The
@@ -154,7 +187,7 @@ impl Pool {
     /// while hyper holds its answer back.
     pub async fn send(
         self: &Arc<Self>,
-        mut req: http::Request<Incoming>,
+        mut req: http::Request<ScannedBody>,
     ) -> Result<http::Response<PooledBody>, UpstreamError> {
         loop {
             let (mut up, pooled) = match self.checkout() {

@@ -159,7 +159,7 @@ pub fn raw_response(r: &http::Response<Bytes>) -> Vec<u8> {
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as hyper writes it.
-fn httpdate(t: std::time::SystemTime) -> String {
+pub(crate) fn httpdate(t: std::time::SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
     let f = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
