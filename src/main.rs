@@ -7,6 +7,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
-    honeytoken::cli::init_tracing();
     std::process::exit(honeytoken::cli::main().await);
 }

@@ -1,7 +1,8 @@
 //! Security Hub findings against moto's Security Hub (started by
 //! scripts/test.sh): the alerter's real wiring (`SECURITY_HUB_FINDINGS=true`)
 //! imports a hit, its repeats and the window's summary as ONE finding per
-//! (token, source), read back with `GetFindings`.
+//! episode of a (token, source) pair, read back with `GetFindings`; the next
+//! window's hit, and a tampered hit, open findings of their own.
 
 #[path = "support/alerts.rs"]
 mod alerts;
@@ -60,7 +61,7 @@ async fn findings(client: &aws_sdk_securityhub::Client, token: &str) -> Vec<AwsS
 }
 
 #[tokio::test]
-async fn a_hit_its_repeats_and_summary_are_one_updated_finding() {
+async fn one_finding_per_episode_of_a_pair() {
     let conf = support::sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let tables = Tables::create(&ddb).await;
@@ -89,7 +90,9 @@ async fn a_hit_its_repeats_and_summary_are_one_updated_finding() {
     let f = findings(&sh, &token).await;
     assert_eq!(f.len(), 1, "{f:#?}");
     let one = &f[0];
-    assert_eq!(one.id(), Some(format!("honeytoken/{token}/81.2.69.142").as_str()));
+    let start = first.received_at.to_string();
+    let first_id = format!("honeytoken/{token}/81.2.69.142/{start}");
+    assert_eq!(one.id(), Some(first_id.as_str()));
     let account = topic.arn.split(':').nth(4).unwrap().to_string();
     assert_eq!(
         one.product_arn(),
@@ -132,20 +135,62 @@ async fn a_hit_its_repeats_and_summary_are_one_updated_finding() {
         "{remediation}"
     );
 
+    let pf = |f: &AwsSecurityFinding, k: &str| f.product_fields().and_then(|p| p.get(k)).cloned();
+    assert_eq!(pf(one, "honeytoken/requests").as_deref(), Some("1"));
+
     // Repeats within the window are counted; a hit after it brings the
-    // window's summary and its own alert: still one finding, updated.
-    for i in 0..5u128 {
-        p.process(&hit(&token, "81.2.69.142", t0 + time::Duration::minutes(1), 10 + i))
-            .await
-            .unwrap();
+    // window's summary, which updates the first episode's finding (last
+    // seen, requests; first seen and created kept), and opens a second.
+    let repeats: Vec<Hit> = (0..5u128)
+        .map(|i| hit(&token, "81.2.69.142", t0 + time::Duration::minutes(1), 10 + i))
+        .collect();
+    for h in &repeats {
+        p.process(h).await.unwrap();
     }
-    let last = hit(&token, "81.2.69.142", t0 + time::Duration::minutes(30), 99);
-    p.process(&last).await.unwrap();
+    let second = hit(&token, "81.2.69.142", t0 + time::Duration::minutes(30), 99);
+    p.process(&second).await.unwrap();
     let f = findings(&sh, &token).await;
-    assert_eq!(f.len(), 1, "repeats update the one finding: {f:#?}");
-    let pf = f[0].product_fields().unwrap();
-    assert_eq!(pf.get("honeytoken/last_hit_id"), Some(&last.hit_id));
-    assert_eq!(f[0].last_observed_at(), Some(last.received_at.to_string().as_str()));
+    assert_eq!(f.len(), 2, "one finding per episode: {f:#?}");
+    let by_id = |id: &str| {
+        f.iter()
+            .find(|x| x.id() == Some(id))
+            .unwrap_or_else(|| panic!("{id}: {f:#?}"))
+    };
+    let one = by_id(&first_id);
+    assert_eq!(one.first_observed_at(), Some(start.as_str()));
+    assert_eq!(one.created_at(), Some(start.as_str()));
+    let last_repeat = repeats
+        .iter()
+        .max_by_key(|h| (h.received_at, h.hit_id.clone()))
+        .unwrap();
+    assert_eq!(
+        one.last_observed_at(),
+        Some(last_repeat.received_at.to_string().as_str())
+    );
+    assert_eq!(pf(one, "honeytoken/requests").as_deref(), Some("6"));
+    assert_eq!(pf(one, "honeytoken/last_hit_id").as_ref(), Some(&last_repeat.hit_id));
+    let second_start = second.received_at.to_string();
+    let two = by_id(&format!("honeytoken/{token}/81.2.69.142/{second_start}"));
+    assert_eq!(two.first_observed_at(), Some(second_start.as_str()));
+    assert_eq!(two.created_at(), Some(second_start.as_str()));
+    assert_eq!(two.last_observed_at(), Some(second_start.as_str()));
+    assert_eq!(pf(two, "honeytoken/requests").as_deref(), Some("1"));
+
+    // A tampered hit inside the second window alerts at once (a worse state
+    // than the window alerted on): an episode, and a finding, of its own.
+    let edited = Hit {
+        tampered: true,
+        ..hit(&token, "81.2.69.142", t0 + time::Duration::minutes(31), 100)
+    };
+    p.process(&edited).await.unwrap();
+    let f = findings(&sh, &token).await;
+    assert_eq!(f.len(), 3, "{f:#?}");
+    let edited_start = edited.received_at.to_string();
+    assert!(
+        f.iter()
+            .any(|x| x.id() == Some(format!("honeytoken/{token}/81.2.69.142/{edited_start}").as_str())),
+        "{f:#?}"
+    );
 
     // Another source is another finding; a test hit none.
     p.process(&hit(&token, "198.51.100.7", t0, 200)).await.unwrap();
@@ -155,11 +200,7 @@ async fn a_hit_its_repeats_and_summary_are_one_updated_finding() {
     let f = findings(&sh, &token).await;
     let mut ids: Vec<&str> = f.iter().filter_map(|x| x.id()).collect();
     ids.sort();
-    assert_eq!(
-        ids,
-        vec![
-            format!("honeytoken/{token}/198.51.100.7").as_str(),
-            format!("honeytoken/{token}/81.2.69.142").as_str()
-        ]
-    );
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(ids.contains(&format!("honeytoken/{token}/198.51.100.7/{start}").as_str()));
+    assert!(!ids.iter().any(|id| id.contains("203.0.113.50")), "{ids:?}");
 }

@@ -58,7 +58,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::alert::{Alert, Folded, HitStates};
+use crate::domain::alert::{Alert, Episode, Folded, HitStates};
 use crate::domain::hit::Hit;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -93,7 +93,8 @@ pub struct Channel {
     /// Where the alert goes (its name labels logs and metrics).
     pub notifier: Arc<dyn Notifier>,
     /// Required channels (SNS) must deliver, or the hit is retried; optional
-    /// ones (Slack, PagerDuty Events) are tried with their own bounded
+    /// ones (Slack, PagerDuty Events, Teams, Discord, Splunk HEC, Security
+    /// Hub) are tried with their own bounded
     /// retries and logged when they fail, so one that is down never stops
     /// or repeats the others.
     pub required: bool,
@@ -561,7 +562,17 @@ impl Pipeline {
         let emitted = ms_time(now).unwrap_or_else(Timestamp::now);
         Ok(Some(OutboxEntry {
             key: OutboxKey::summary(w),
-            alert: Alert::summary_of(&folded, emitted),
+            alert: match ms_time(w.start_ms) {
+                // The requests its alerts tell: the opening hit's, unless a
+                // flood's counter record opened it silently (then among the
+                // suppressed), and those the summary counts. A hit alerting
+                // within it for a worse state is an episode of its own.
+                Some(start) => Alert::summary_of(&folded, emitted).with_episode(Episode {
+                    start,
+                    requests: w.suppressed + extra + u64::from(!w.alerted.is_empty()),
+                }),
+                None => Alert::summary_of(&folded, emitted),
+            },
             created_ms: now,
         }))
     }
@@ -858,6 +869,14 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(got[1].suppressed, Some(499));
         assert_eq!(got[1].hit, hits[499]);
+        assert_eq!(
+            got[1].episode,
+            Some(Episode {
+                start: hits[0].received_at,
+                requests: 500
+            }),
+            "the summary names the window it closes, first hit included"
+        );
         assert!(
             got[1].summary.starts_with(
                 "499 more requests (active) from 203.0.113.9 between 2026-11-28T12:00:01.000Z and 2026-11-28T12:08:19.000Z (8 min 18 s)"
@@ -971,6 +990,15 @@ mod tests {
         let got = r.sns.taken();
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].suppressed, Some(40));
+        // The counter record opened that episode without an alert: its 40
+        // requests are all there is, none sent at once.
+        assert_eq!(
+            got[1].episode,
+            Some(Episode {
+                start: head.received_at,
+                requests: 40
+            })
+        );
     }
 
     /// A hit at `ms` milliseconds after 12:00, with `f` applied.

@@ -70,6 +70,10 @@ pub struct Global {
     /// Secrets Manager secret holding the signing key (aws backend without --stack).
     #[arg(long, global = true, env = "HONEYTOKEN_SECRET_ARN", value_name = "ARN", help_heading = AWS_HEADING)]
     pub secret_arn: Option<String>,
+    /// More log on stderr: -v adds the AWS SDK's own warnings and this tool's
+    /// progress, -vv everything at debug level (RUST_LOG, when set, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL_HEADING)]
+    pub verbose: u8,
 }
 
 /// Storage backend.
@@ -153,6 +157,7 @@ async fn aws_context(_: &Global) -> Result<Context> {
 /// Runs the command line; returns the process exit code.
 pub async fn main() -> i32 {
     let cli = Cli::parse();
+    init_tracing_verbose(cli.global.verbose);
     match run(cli).await {
         Ok(()) => 0,
         Err(e) => {
@@ -193,12 +198,31 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` sets the level (default: warnings).
+/// Logs to stderr as the command does without `-v` (see [`init_tracing_verbose`]).
 pub fn init_tracing() {
+    init_tracing_verbose(0);
+}
+
+/// Logs to stderr, in colour only on a terminal. `RUST_LOG` sets the filter;
+/// without it, this tool's own warnings, and with `-v` (`verbose`) the AWS
+/// SDK's warnings too (a missing credential provider's is one paragraph of
+/// debug structures for a condition the error line already says).
+pub fn init_tracing_verbose(verbose: u8) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log_filter(verbose)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// The log filter for `-v` given `verbose` times.
+fn default_log_filter(verbose: u8) -> &'static str {
+    match verbose {
+        0 => "off,honeytoken=warn,honeytoken_core=warn,honeytoken_guard=warn",
+        1 => "warn,honeytoken=info,honeytoken_core=info,honeytoken_guard=info",
+        _ => "debug",
+    }
 }

@@ -2,9 +2,21 @@
 //! (ASFF) finding into the account's default product with
 //! `BatchImportFindings`.
 //!
-//! * One finding per (token, source): its `Id` is the alert's dedup key, so
-//!   a repeat or a window's summary updates the same finding (last seen,
-//!   requests, severity) instead of adding one per request.
+//! * One finding per episode: a (token, source) pair's throttle window,
+//!   from the hit that alerted at once to the summary of the rest. Its `Id`
+//!   is the alert's dedup key and the episode's start, so a hit that alerts
+//!   within the window for a worse state (tampered, retired, orphan) opens
+//!   a finding of its own. A window's summary updates the finding (its
+//!   `LastObservedAt`, the request count in `ProductFields`: ASFF has no
+//!   count field); `FirstObservedAt` and `CreatedAt` are the episode's start
+//!   on every import. The next hit after the window opens a new finding:
+//!   Security Hub moves a finding's workflow back to NEW only when its
+//!   record state goes from ARCHIVED to ACTIVE, and no longer updates a
+//!   SUPPRESSED one (API reference, `Workflow.Status`), so a repeat use
+//!   after an analyst resolved or suppressed the last one would otherwise
+//!   stay invisible. `CreatedAt` is "when the potential security issue or
+//!   event captured by a finding was created" (ASFF required attributes):
+//!   the episode's first hit, not the import.
 //! * Severity as the alert has it (critical, high; test hits are not
 //!   imported unless asked). It is given both as `Severity` (required by
 //!   ASFF) and `FindingProviderFields.Severity`: the API reference says
@@ -111,9 +123,9 @@ impl SecurityHub {
         self
     }
 
-    /// The finding's id for an alert: one per (token, source).
+    /// The finding's id for an alert: one per episode (see the module doc).
     pub fn finding_id(a: &Alert) -> String {
-        a.dedup_key.clone()
+        format!("{}/{}", a.dedup_key, a.episode_start())
     }
 
     /// The finding of an alert, as of `now`.
@@ -124,7 +136,8 @@ impl SecurityHub {
             alert::Severity::High => (SeverityLabel::High, "high"),
             alert::Severity::Info => (SeverityLabel::Informational, "info"),
         };
-        let requests = a.suppressed.unwrap_or(0) + h.count.max(1);
+        let requests = a.episode_requests();
+        let start = ts(&a.episode_start());
         let addr = h.source_addr();
         let mut remote = ActionRemoteIpDetails::builder();
         if let Some(ip @ std::net::IpAddr::V4(_)) = addr {
@@ -190,9 +203,9 @@ impl SecurityHub {
             .aws_account_id(&self.product.account)
             .types("TTPs/Credential Access/Unsecured Credentials")
             .types("Effects/Data Exposure")
-            .first_observed_at(ts(&h.received_at))
+            .first_observed_at(&start)
             .last_observed_at(ts(&h.received_at))
-            .created_at(ts(&h.received_at))
+            .created_at(&start)
             .updated_at(ts(now))
             .severity(Severity::builder().label(label.clone()).original(original).build())
             .finding_provider_fields(
@@ -257,7 +270,8 @@ impl SecurityHub {
             .product_fields("honeytoken/source_ip", &h.source_ip)
             .product_fields("honeytoken/last_hit_id", &h.hit_id)
             .product_fields("honeytoken/last_seen", ts(&h.received_at))
-            .product_fields("honeytoken/requests_in_last_alert", requests.to_string())
+            .product_fields("honeytoken/episode_start", &start)
+            .product_fields("honeytoken/requests", requests.to_string())
             .product_fields(
                 "honeytoken/alert_kind",
                 if a.suppressed.is_some() { "summary" } else { "hit" },
@@ -313,6 +327,7 @@ impl Notifier for SecurityHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::hit::Hit;
 
     fn hub() -> SecurityHub {
         let conf = aws_sdk_securityhub::Config::builder()
@@ -329,8 +344,61 @@ mod tests {
     fn a_finding_fits_a_test_threads_stack() {
         let a = Alert::for_hit(&honeytoken_core::testkit::hit_at("tok", "203.0.113.9", 0, 0));
         let f = hub().finding(&a, &crate::domain::time::Timestamp::now());
-        assert_eq!(f.id(), Some("honeytoken/tok/203.0.113.9"));
+        assert_eq!(
+            f.id(),
+            Some(format!("honeytoken/tok/203.0.113.9/{}", a.hit.received_at).as_str())
+        );
         assert_eq!(f.network().and_then(|n| n.source_ipv4()), Some("203.0.113.9"));
+    }
+
+    /// One finding per episode: the immediate alert and the summary of its
+    /// window share an id and the episode's start as `FirstObservedAt` and
+    /// `CreatedAt`; the summary moves `LastObservedAt` and the request count.
+    /// The next window, or a tampered hit, is another finding.
+    #[test]
+    fn one_finding_per_episode() {
+        use crate::domain::alert::Episode;
+        use honeytoken_core::testkit::hit_at;
+        let hub = hub();
+        let now = crate::domain::time::Timestamp::now();
+        let pf = |f: &AwsSecurityFinding, k: &str| f.product_fields().and_then(|p| p.get(k)).cloned();
+        let first = hit_at("tok", "203.0.113.9", 0, 0);
+        let last = hit_at("tok", "203.0.113.9", 600, 5);
+        let opened = hub.finding(&Alert::for_hit(&first), &now);
+        let summary = Alert::summary(&last, 5, 900).with_episode(Episode {
+            start: first.received_at,
+            requests: 6,
+        });
+        let closed = hub.finding(&summary, &now);
+        let start = first.received_at.to_string();
+        assert_eq!(opened.id(), closed.id());
+        assert_eq!(
+            opened.id(),
+            Some(format!("honeytoken/tok/203.0.113.9/{start}").as_str())
+        );
+        for f in [&opened, &closed] {
+            assert_eq!(f.first_observed_at(), Some(start.as_str()));
+            assert_eq!(f.created_at(), Some(start.as_str()));
+        }
+        assert_eq!(opened.last_observed_at(), Some(start.as_str()));
+        assert_eq!(closed.last_observed_at(), Some(last.received_at.to_string().as_str()));
+        assert_eq!(pf(&opened, "honeytoken/requests").as_deref(), Some("1"));
+        assert_eq!(pf(&closed, "honeytoken/requests").as_deref(), Some("6"));
+        assert_eq!(pf(&closed, "honeytoken/episode_start"), Some(start.clone()));
+
+        let next = hit_at("tok", "203.0.113.9", 1800, 6);
+        let again = hub.finding(&Alert::for_hit(&next), &now);
+        assert_ne!(again.id(), opened.id(), "a repeat after the window is a new finding");
+        assert_eq!(again.created_at(), Some(next.received_at.to_string().as_str()));
+
+        // A tampered hit alerting within the window is an episode of its own.
+        let edited = Hit {
+            tampered: true,
+            ..hit_at("tok", "203.0.113.9", 60, 7)
+        };
+        let f = hub.finding(&Alert::for_hit(&edited), &now);
+        assert_ne!(f.id(), opened.id());
+        assert_eq!(f.created_at(), Some(edited.received_at.to_string().as_str()));
     }
 
     /// The hit's one parsed address fills the IP fields: a dual-stack

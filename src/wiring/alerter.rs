@@ -15,6 +15,7 @@ use crate::notify::pagerduty::PagerDuty;
 use crate::notify::slack::Slack;
 use crate::notify::sns::Sns;
 use crate::store::dynamodb::alert_state::DynamoAlertState;
+use crate::wiring::channels::OptionalChannels;
 use crate::wiring::secrets;
 
 /// The alerter's environment.
@@ -114,42 +115,25 @@ impl AlerterEnv {
     }
 }
 
-/// Builds the pipeline: DynamoDB state, SNS (required), and Slack and
-/// PagerDuty (optional) when their secrets are configured. A configured
-/// optional channel that cannot be built (its secret unreadable, its value
-/// invalid) is skipped and logged, and named in
-/// [`Pipeline::unavailable`], which every invocation counts as the
-/// `honeytoken/ChannelsUnavailable` metric (alarmed): failing the start
-/// instead would stop every alert, SNS included.
+/// Builds the pipeline: DynamoDB state, SNS (required), and every optional
+/// channel whose secret or switch is configured (Slack, PagerDuty Events,
+/// Security Hub, Teams, Discord, Splunk HEC). A configured optional channel
+/// that cannot be built (its secret unreadable, its value invalid) is
+/// skipped and logged, and named in [`Pipeline::unavailable`], which every
+/// invocation counts as the `honeytoken/ChannelsUnavailable` metric
+/// (alarmed): failing the start instead would stop every alert, SNS
+/// included.
 pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
     let state = Arc::new(DynamoAlertState::new(
         aws_sdk_dynamodb::Client::new(conf),
         &env.state_table,
     ));
     let sns: Arc<dyn Notifier> = Arc::new(Sns::new(aws_sdk_sns::Client::new(conf), &env.topic_arn));
-    let mut channels = vec![Channel {
-        notifier: sns,
-        required: true,
-    }];
     let sm = aws_sdk_secretsmanager::Client::new(conf);
-    let mut unavailable = Vec::new();
-    let mut skip = |channel: &str, e: Error| {
-        tracing::error!(
-            event = "channel_unavailable",
-            channel,
-            error = %e,
-            "optional alert channel skipped; SNS alerts still flow"
-        );
-        unavailable.push(channel.to_string());
-    };
+    let mut optional = OptionalChannels::default();
     if let Some(arn) = &env.slack_secret {
-        match async { Slack::new(&secrets::read(&sm, arn, "url").await?) }.await {
-            Ok(s) => channels.push(Channel {
-                notifier: Arc::new(s),
-                required: false,
-            }),
-            Err(e) => skip("slack", e),
-        }
+        let built = async { Ok(Arc::new(Slack::new(&secrets::read(&sm, arn, "url").await?)?) as Arc<dyn Notifier>) };
+        optional.add("slack", built.await);
     }
     if let Some(arn) = &env.pagerduty_secret {
         let built = async {
@@ -158,18 +142,20 @@ pub async fn pipeline(conf: &SdkConfig, env: &AlerterEnv) -> Result<Pipeline> {
             if let Some(url) = &env.pagerduty_url {
                 pd = pd.with_url(url)?;
             }
-            Ok::<_, Error>(pd)
-        }
-        .await;
-        match built {
-            Ok(pd) => channels.push(Channel {
-                notifier: Arc::new(pd),
-                required: false,
-            }),
-            Err(e) => skip("pagerduty", e),
-        }
+            Ok::<_, Error>(Arc::new(pd) as Arc<dyn Notifier>)
+        };
+        optional.add("pagerduty", built.await);
     }
-    channels.extend(super::channels::alerter(conf, &sm, &env.integrations, &env.topic_arn).await?);
+    super::channels::alerter(conf, &sm, &env.integrations, &env.topic_arn, &mut optional).await;
+    let OptionalChannels {
+        channels: rest,
+        unavailable,
+    } = optional;
+    let mut channels = vec![Channel {
+        notifier: sns,
+        required: true,
+    }];
+    channels.extend(rest);
     let mut p = Pipeline::new(state, channels)
         .with_window(env.window)
         .with_optional_deadline(env.optional_deadline)

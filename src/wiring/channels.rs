@@ -123,80 +123,116 @@ impl AlerterIntegrations {
     }
 }
 
+/// The alerter's optional channels: those built, and the names of those
+/// configured but not built.
+#[derive(Default)]
+pub struct OptionalChannels {
+    /// Channels built, in the order they were configured.
+    pub channels: Vec<crate::alerting::pipeline::Channel>,
+    /// Configured channels that could not be built (an unreadable secret, an
+    /// invalid value), counted by every invocation as the
+    /// `honeytoken/ChannelsUnavailable` metric.
+    pub unavailable: Vec<String>,
+}
+
+impl OptionalChannels {
+    /// Adds `name`'s channel, or, when it could not be built, logs why and
+    /// names it unavailable: failing the alerter's start instead would stop
+    /// every alert, SNS (email, PagerDuty via SNS) included, and send every
+    /// hit to the failure queue unalerted.
+    pub fn add(&mut self, name: &str, built: Result<Arc<dyn Notifier>>) {
+        match built {
+            Ok(notifier) => self.channels.push(crate::alerting::pipeline::Channel {
+                notifier,
+                required: false,
+            }),
+            Err(e) => {
+                tracing::error!(
+                    event = "channel_unavailable",
+                    channel = name,
+                    error = %e,
+                    "optional alert channel skipped; SNS alerts still flow"
+                );
+                self.unavailable.push(name.to_string());
+            }
+        }
+    }
+}
+
 /// The alerter's optional integrations as channels (never required: SNS
 /// goes first and a failure here never fails or repeats a hit). Teams and
 /// Discord post within the invocation with bounded retries; Splunk HEC is
 /// queued and batched, drained before each invocation returns. A configured
-/// secret that cannot be read fails the start, like Slack's.
+/// channel that cannot be built (its secret unreadable, its value invalid,
+/// Security Hub missing from the build) is skipped and counted in `out`,
+/// like Slack and PagerDuty Events.
 #[cfg(feature = "aws")]
 pub async fn alerter(
     conf: &aws_config::SdkConfig,
     sm: &aws_sdk_secretsmanager::Client,
     i: &AlerterIntegrations,
     topic_arn: &str,
-) -> Result<Vec<crate::alerting::pipeline::Channel>> {
-    use crate::alerting::pipeline::Channel;
-    let mut out = Vec::new();
+    out: &mut OptionalChannels,
+) {
     if i.security_hub {
-        #[cfg(feature = "securityhub")]
-        {
-            use crate::notify::securityhub::{Product, SecurityHub};
-            let product = Product::from_arn(topic_arn)?;
-            out.push(Channel {
-                notifier: Arc::new(
-                    SecurityHub::new(aws_sdk_securityhub::Client::new(conf), product).with_tests(i.security_hub_tests),
-                ),
-                required: false,
-            });
-        }
-        #[cfg(not(feature = "securityhub"))]
-        {
-            let _ = (conf, topic_arn);
-            return Err(Error::Config(
-                "SECURITY_HUB_FINDINGS=true, but this build has no Security Hub support (cargo feature `securityhub`)"
-                    .into(),
-            ));
-        }
+        out.add("securityhub", security_hub(conf, i, topic_arn));
     }
     if let Some(arn) = &i.teams_secret {
-        let url = super::secrets::read(sm, arn, "url").await?;
-        out.push(Channel {
-            notifier: Arc::new(Teams::new(&url)?),
-            required: false,
-        });
+        let built =
+            async { Ok(Arc::new(Teams::new(&super::secrets::read(sm, arn, "url").await?)?) as Arc<dyn Notifier>) };
+        out.add("teams", built.await);
     }
     if let Some(arn) = &i.discord_secret {
-        let url = super::secrets::read(sm, arn, "url").await?;
-        out.push(Channel {
-            notifier: Arc::new(Discord::new(&url)?),
-            required: false,
-        });
+        let built =
+            async { Ok(Arc::new(Discord::new(&super::secrets::read(sm, arn, "url").await?)?) as Arc<dyn Notifier>) };
+        out.add("discord", built.await);
     }
     if let Some(arn) = &i.splunk_secret {
-        // One read: {"url": …, "token": …}.
-        let raw = super::secrets::secret_string(sm, arn).await?;
-        if !raw.trim_start().starts_with('{') {
-            return Err(Error::Config(format!(
-                "the secret {arn} must be a JSON object {{\"url\": …, \"token\": …}}"
-            )));
-        }
-        let field = |f: &str| {
-            super::secrets::value(&raw, f).ok_or_else(|| {
-                Error::Config(format!(
-                    "the secret {arn} must be {{\"url\": \"https://…:8088\", \"token\": \"…\"}}; it has no {f:?}"
-                ))
-            })
-        };
-        let (url, token) = (field("url")?, field("token")?);
-        out.push(Channel {
-            notifier: Arc::new(Queued::spawn(
-                Arc::new(SplunkHec::new(&url, &token)?),
-                crate::notify::queued::log_error(),
-            )),
-            required: false,
-        });
+        out.add("splunk", splunk(sm, arn).await);
     }
-    Ok(out)
+}
+
+#[cfg(feature = "aws")]
+fn security_hub(conf: &aws_config::SdkConfig, i: &AlerterIntegrations, topic_arn: &str) -> Result<Arc<dyn Notifier>> {
+    #[cfg(feature = "securityhub")]
+    {
+        use crate::notify::securityhub::{Product, SecurityHub};
+        let product = Product::from_arn(topic_arn)?;
+        Ok(Arc::new(
+            SecurityHub::new(aws_sdk_securityhub::Client::new(conf), product).with_tests(i.security_hub_tests),
+        ))
+    }
+    #[cfg(not(feature = "securityhub"))]
+    {
+        let _ = (conf, i, topic_arn);
+        Err(Error::Config(
+            "SECURITY_HUB_FINDINGS=true, but this build has no Security Hub support (cargo feature `securityhub`)"
+                .into(),
+        ))
+    }
+}
+
+/// Splunk HEC from one secret read: `{"url": …, "token": …}`.
+#[cfg(feature = "aws")]
+async fn splunk(sm: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<Arc<dyn Notifier>> {
+    let raw = super::secrets::secret_string(sm, arn).await?;
+    if !raw.trim_start().starts_with('{') {
+        return Err(Error::Config(format!(
+            "the secret {arn} must be a JSON object {{\"url\": …, \"token\": …}}"
+        )));
+    }
+    let field = |f: &str| {
+        super::secrets::value(&raw, f).ok_or_else(|| {
+            Error::Config(format!(
+                "the secret {arn} must be {{\"url\": \"https://…:8088\", \"token\": \"…\"}}; it has no {f:?}"
+            ))
+        })
+    };
+    let (url, token) = (field("url")?, field("token")?);
+    Ok(Arc::new(Queued::spawn(
+        Arc::new(SplunkHec::new(&url, &token)?),
+        crate::notify::queued::log_error(),
+    )))
 }
 
 #[cfg(test)]

@@ -264,6 +264,39 @@ pub async fn alert_log(stack: Option<&str>, table: Option<&str>) -> Result<Optio
     )))
 }
 
+/// Checks that the SDK's credential chain yields credentials before the
+/// first request, so a machine without any fails with one line saying how
+/// to provide them, instead of the chain's debug structure inside a
+/// dispatch failure. Where the chain looked is logged at `info` (`-v`).
+pub async fn check_credentials(conf: &SdkConfig) -> Result<()> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let why = match conf.credentials_provider() {
+        Some(p) => match p.provide_credentials().await {
+            Ok(_) => return Ok(()),
+            Err(e) => aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+        },
+        None => "no credential provider configured".to_string(),
+    };
+    tracing::info!(chain = %why, "no AWS credentials");
+    let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.trim().is_empty());
+    Err(Error::Config(missing_credentials(profile.as_deref())))
+}
+
+/// The one line that says which credentials are missing and how to give them.
+fn missing_credentials(profile: Option<&str>) -> String {
+    match profile {
+        Some(p) => format!(
+            "no AWS credentials from the profile {p:?} (AWS_PROFILE): check that it is in ~/.aws/config or \
+             ~/.aws/credentials and signed in (`aws sso login --profile {p}` for SSO), or unset AWS_PROFILE; \
+             -v shows where the SDK looked"
+        ),
+        None => "no AWS credentials found: set AWS_PROFILE to a profile in ~/.aws/config (`aws configure` or \
+                 `aws configure sso`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the region comes from \
+                 AWS_REGION or the profile; -v shows where the SDK looked"
+            .to_string(),
+    }
+}
+
 /// Opens a deployed stack's stores and key (the CLI's `--backend aws`):
 /// explicit `--tokens-table/--hits-table/--secret-arn` win, anything missing
 /// comes from the outputs of `--stack`.
@@ -274,6 +307,7 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
             "no AWS region configured; set AWS_REGION or use a profile with a region (AWS_PROFILE)".into(),
         ));
     }
+    check_credentials(&conf).await?;
     let explicit = [g.tokens_table.clone(), g.hits_table.clone(), g.secret_arn.clone()];
     let mut ttl_days = DEFAULT_HIT_TTL_DAYS;
     let [tokens, hits, secret] = if explicit.iter().all(Option::is_some) {

@@ -160,6 +160,22 @@ pub struct Alert {
     /// (`spooled`, `write-pending`, `not-stored-see-log`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_yet_stored: Option<String>,
+    /// For a summary: the episode it closes, its throttle window as a
+    /// whole ([`Alert::episode_start`], [`Alert::episode_requests`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode: Option<Episode>,
+}
+
+/// An episode: the hits of one (token, source) pair in one throttle window:
+/// the one that opened it (alerted at once unless it was a flood's counter
+/// record) and those its summary tells. A hit that alerts within the window
+/// for a worse state (tampered, retired, orphan) is an episode of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Episode {
+    /// When the window opened: the time of its first hit.
+    pub start: crate::domain::time::Timestamp,
+    /// Requests in the window in all, the first included.
+    pub requests: u64,
 }
 
 impl Alert {
@@ -176,6 +192,7 @@ impl Alert {
             emitted_at: None,
             states: Vec::new(),
             not_yet_stored: None,
+            episode: None,
         }
     }
 
@@ -231,6 +248,32 @@ impl Alert {
             emitted_at: Some(emitted),
             states: states.into_iter().map(String::from).collect(),
             not_yet_stored: None,
+            episode: None,
+        }
+    }
+
+    /// Names the episode (window) a summary closes.
+    pub fn with_episode(mut self, episode: Episode) -> Alert {
+        self.episode = Some(episode);
+        self
+    }
+
+    /// When the episode this alert belongs to began: its throttle window's
+    /// start, which for an alert sent at once is its own hit's time. A
+    /// summary tells the rest of the same episode; the next hit after the
+    /// window opens another.
+    pub fn episode_start(&self) -> crate::domain::time::Timestamp {
+        self.episode.map_or(self.hit.received_at, |e| e.start)
+    }
+
+    /// Requests of the episode this alert has seen: its own hit's for an
+    /// alert sent at once, the whole window's for a summary that knows its
+    /// episode (else the first and those the summary counts).
+    pub fn episode_requests(&self) -> u64 {
+        match (self.episode, self.suppressed) {
+            (Some(e), _) => e.requests,
+            (None, Some(n)) => n + 1,
+            (None, None) => self.hit.count.max(1),
         }
     }
 }
