@@ -328,9 +328,11 @@ async fn a_slack_that_never_answers_neither_duplicates_nor_stalls() {
     let records = stored(&conf, &tables, &hits).await;
     assert_eq!(records.len(), 2);
     let api = RuntimeApi::start().await;
-    // Optional channels get 2 s per alert; the function 14 s: it takes no
-    // record once less than 2 + 10 s is left, i.e. after about 2 s.
-    api.set_deadline(Duration::from_secs(14));
+    // Optional channels get 2 s per alert; the function gets its stop
+    // margin (which holds the drain) plus 2 s: it takes no record once less
+    // than the margin is left, i.e. after about 2 s.
+    let margin = honeytoken::wiring::alerter::stop_margin(Duration::from_secs(2));
+    api.set_deadline(margin + Duration::from_secs(2));
     let f = alerter(
         &api,
         &tables,

@@ -181,10 +181,10 @@ fn the_dashboard_is_a_nested_stack_covering_hits_alerts_health_and_throttling() 
 fn the_markers_the_dashboard_reads_are_the_ones_the_code_writes() {
     assert_eq!(honeytoken::domain::alert::ecs::DATASET, "honeytoken.hit");
     let root = support::workspace_root();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/alerts.md")).unwrap();
     assert!(
         readme.contains(r#"{ $.event.dataset = "honeytoken.hit" }"#),
-        "the README shows the subscription filter pattern"
+        "docs/alerts.md shows the subscription filter pattern"
     );
     let decoy = std::fs::read_to_string(root.join("functions/decoy/src/lib.rs")).unwrap();
     assert!(decoy.contains("event = \"decoy_setup_failed\""));

@@ -1,6 +1,6 @@
 //! Template facts of the first deploy (issue 22): what `sam deploy` and a
 //! real account require that moto, cfn-lint and `sam validate` do not check.
-//! The deploy configuration (samconfig.toml) and the README's deploy section
+//! The deploy configuration (samconfig.toml) and the deploy guide (docs/aws-deployment.md)
 //! must name what the template has; every grant and variable the template
 //! gives a function must be one its code uses.
 
@@ -79,12 +79,13 @@ fn the_deploy_configuration_grants_the_capabilities_the_template_needs() {
     }
 }
 
-/// The README's "Deploy to AWS" section, up to the next top-level heading.
+/// The user guide's "Deploy to AWS" section (docs/aws-deployment.md), up to
+/// the next top-level heading.
 fn readme_deploy_section() -> String {
-    let readme = read("README.md");
+    let readme = read("docs/aws-deployment.md");
     let start = readme
         .find("\n## Deploy to AWS")
-        .expect("README has a Deploy to AWS section");
+        .expect("docs/aws-deployment.md has a Deploy to AWS section");
     let rest = &readme[start + 1..];
     let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
     rest[..end].to_string()
@@ -117,7 +118,7 @@ fn readme_parameter_names(section: &str) -> BTreeSet<String> {
     names
 }
 
-/// "Done when": every parameter name the README's deploy section tells a
+/// "Done when": every parameter name the deploy guide (docs/aws-deployment.md) tells a
 /// user to set is one the template has (a renamed parameter would make
 /// `sam deploy --parameter-overrides` fail, or worse, be ignored by a guide).
 #[test]
@@ -144,7 +145,7 @@ fn the_readme_deploy_section_names_only_template_parameters() {
     let unknown: Vec<&String> = used.difference(&params).collect();
     assert!(
         unknown.is_empty(),
-        "the README's deploy section names parameters the template lacks: {unknown:?}"
+        "the deploy guide (docs/aws-deployment.md) names parameters the template lacks: {unknown:?}"
     );
     // The outputs it names exist too.
     let outputs: BTreeSet<String> = t["Outputs"]
@@ -161,7 +162,10 @@ fn the_readme_deploy_section_names_only_template_parameters() {
     let named: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
     assert!(named.len() >= 5, "{named:?}");
     for o in named {
-        assert!(outputs.contains(o), "README names output {o}, which the template lacks");
+        assert!(
+            outputs.contains(o),
+            "the deploy guide names output {o}, which the template lacks"
+        );
     }
 }
 
@@ -191,9 +195,9 @@ fn the_tables_use_the_aws_owned_key() {
             .unwrap_or_else(|| panic!("{name}: the CMK check's skip says why"));
         assert!(reason.contains("AWS owned key"), "{name}: {reason}");
     }
-    let readme = read("README.md");
+    let readme = read("docs/aws-deployment.md");
     let security = read("SECURITY.md");
-    for (doc, text) in [("README.md", &readme), ("SECURITY.md", &security)] {
+    for (doc, text) in [("docs/aws-deployment.md", &readme), ("SECURITY.md", &security)] {
         assert!(
             text.contains("AWS owned key"),
             "{doc} says which key encrypts the tables"
