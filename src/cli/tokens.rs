@@ -91,7 +91,11 @@ pub struct MintArgs {
     /// and npm's tokens), so the decoy's checksum is valid.
     #[arg(long, requires = "like", value_parser = clap::value_parser!(token::Checksum))]
     pub checksum: Option<token::Checksum>,
-    /// `iss` claim of a JWT (default https://auth.internal; with --like, the example's).
+    /// `iss` claim of a JWT. Default: this installation's own issuer, a
+    /// Keycloak realm URL derived from the signing key (the same for every
+    /// token of the installation, different in every other one); give your
+    /// identity provider's real issuer URL where you can. With --like, the
+    /// example's.
     #[arg(long)]
     pub issuer: Option<String>,
     /// `aud` claim of a JWT (none by default; with --like, the example's).

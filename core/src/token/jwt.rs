@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use super::KeyShape;
 use super::alphabet::Alphabet;
-use super::curve;
+use super::{claims, curve};
 use crate::error::{Error, Result};
 use crate::key::{SigningKey, ct_eq};
 
@@ -107,10 +107,31 @@ pub enum ClaimShape {
     /// A key id derived from the signing key: the same for every token of a
     /// deployment, as a real issuer's `kid` is, and unguessable elsewhere.
     DeploymentKid,
-    /// The value of an earlier claim: Keycloak's `session_state` is its `sid`.
+    /// The value of an earlier claim: Keycloak's `sid` is its `session_state`.
     SameAs {
         /// The earlier claim.
         claim: String,
+    },
+    /// The installation's issuer, derived from the signing key (see
+    /// [`claims::installation`]): what `iss` is when no `--issuer` is given.
+    DeploymentIssuer,
+    /// A key id shaped as Keycloak's HMAC keys' (a UUID), derived from the
+    /// signing key.
+    DeploymentKeyUuid,
+    /// Keycloak's `realm_access` of a user with the realm's default roles.
+    RealmAccess,
+    /// A client id drawn per token from thousands (see [`claims::client_id`]).
+    Client,
+    /// A scope string drawn per token (see [`claims::scope`]).
+    Scope,
+    /// One field of the token's fake person (see [`claims::Person`]): all
+    /// identity claims of a token agree.
+    Person {
+        /// `name`, `given`, `family`, `username` or `email`.
+        field: String,
+        /// The email domain; the installation's when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
     },
 }
 
@@ -128,6 +149,14 @@ pub struct JwtShape {
     pub metadata: Option<String>,
     /// Lifetimes (`exp - iat`, seconds); one is drawn per token.
     pub lifetimes: Vec<i64>,
+    /// When set, the lifetime is drawn log-uniform from this range of
+    /// seconds instead (see [`claims::lifetime`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_range: Option<(i64, i64)>,
+    /// Serialise the header as Keycloak's `JWSBuilder` does:
+    /// `{"alg":"HS256","typ" : "JWT","kid" : "…"}`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keycloak_header: bool,
     /// Signature bytes (for HMAC algorithms, the MAC's own length).
     pub sig_len: usize,
     /// The example's encoded header, reused byte for byte (`--like`): each
@@ -140,74 +169,92 @@ pub struct JwtShape {
 
 const DAY: i64 = 24 * 3600;
 
-/// Client names drawn for `azp` when the operator gives none.
-const CLIENTS: &[&str] = &[
-    "web-app",
-    "admin-console",
-    "frontend",
-    "mobile-app",
-    "api-gateway",
-    "dashboard",
-    "backoffice",
-    "cli",
-    "portal",
-    "internal-tools",
-    "reporting",
-    "billing-service",
-];
-
-/// Scope strings drawn for `scope`.
-const SCOPES: &[&str] = &[
-    "openid profile email",
-    "openid email profile offline_access",
-    "openid profile",
-    "profile email",
-    "openid email",
-    "openid profile email roles",
-    "email profile",
-    "openid offline_access",
-];
-
 impl JwtShape {
-    /// The default claim set: a Keycloak-style access token (its claim order),
-    /// with nothing constant across tokens but what the operator chose.
+    /// The default claim set: a Keycloak access token, whole and in
+    /// Keycloak's order, as Keycloak 21 to 24 emit it for a user logged in
+    /// through a client with the default client scopes (`profile`, `email`,
+    /// `roles`, `web-origins`, `acr`): the fields of Keycloak's
+    /// `JsonWebToken`, `IDToken` and `AccessToken` representations in the
+    /// order Jackson writes them (`exp`, `iat`, `auth_time`, `jti`, `iss`,
+    /// `aud`, `sub`, `typ: "Bearer"`, `azp`, `session_state`, `acr`,
+    /// `realm_access`, `resource_access`, `scope`, `sid`, `email_verified`,
+    /// `name`, `preferred_username`, `given_name`, `family_name`, `email`),
+    /// and its header as Keycloak's `JWSBuilder` writes it (`"typ" : "JWT"`
+    /// with spaces, a UUID `kid` for an HMAC key).
+    ///
+    /// `issuer` empty means the installation's own issuer, derived from the
+    /// signing key (see [`claims::installation`]); `aud` is Keycloak's
+    /// `account` unless `audience` is given.
     pub fn standard(issuer: &str, audience: Option<&str>) -> JwtShape {
         let fixed = |v: &str| ClaimShape::Fixed {
             value: Value::String(v.to_string()),
         };
-        let one_of = |vs: &[&str]| ClaimShape::OneOf {
-            values: vs.iter().map(|v| Value::String(v.to_string())).collect(),
+        let person = |f: &str| ClaimShape::Person {
+            field: f.to_string(),
+            domain: None,
         };
-        let mut claims = vec![
+        let iss = if issuer.is_empty() {
+            ClaimShape::DeploymentIssuer
+        } else {
+            fixed(issuer)
+        };
+        let claims = vec![
             ("exp".to_string(), ClaimShape::Expiry),
             ("iat".to_string(), ClaimShape::IssuedAt),
             ("auth_time".to_string(), ClaimShape::TimeOffset { min: -3600, max: -5 }),
             ("jti".to_string(), ClaimShape::Uuid),
-            ("iss".to_string(), fixed(issuer)),
-        ];
-        if let Some(aud) = audience {
-            claims.push(("aud".to_string(), fixed(aud)));
-        }
-        claims.extend([
+            ("iss".to_string(), iss),
+            ("aud".to_string(), fixed(audience.unwrap_or("account"))),
             ("sub".to_string(), ClaimShape::Uuid),
-            ("azp".to_string(), one_of(CLIENTS)),
-            ("sid".to_string(), ClaimShape::Uuid),
-            ("scope".to_string(), one_of(SCOPES)),
-        ]);
+            ("typ".to_string(), fixed("Bearer")),
+            ("azp".to_string(), ClaimShape::Client),
+            ("session_state".to_string(), ClaimShape::Uuid),
+            ("acr".to_string(), fixed("1")),
+            ("realm_access".to_string(), ClaimShape::RealmAccess),
+            (
+                "resource_access".to_string(),
+                ClaimShape::Fixed {
+                    value: serde_json::json!({
+                        "account": { "roles": ["manage-account", "manage-account-links", "view-profile"] }
+                    }),
+                },
+            ),
+            ("scope".to_string(), ClaimShape::Scope),
+            (
+                "sid".to_string(),
+                ClaimShape::SameAs {
+                    claim: "session_state".into(),
+                },
+            ),
+            (
+                "email_verified".to_string(),
+                ClaimShape::Fixed {
+                    value: Value::Bool(true),
+                },
+            ),
+            ("name".to_string(), person("name")),
+            ("preferred_username".to_string(), person("username")),
+            ("given_name".to_string(), person("given")),
+            ("family_name".to_string(), person("family")),
+            ("email".to_string(), person("email")),
+        ];
         JwtShape {
             header: vec![
                 ("alg".to_string(), fixed("HS256")),
                 ("typ".to_string(), fixed("JWT")),
-                ("kid".to_string(), ClaimShape::DeploymentKid),
+                ("kid".to_string(), ClaimShape::DeploymentKeyUuid),
             ],
             claims,
             carrier: "jti".into(),
-            metadata: Some("sid".into()),
-            // Long enough that a found token looks usable, in the steps
-            // operators configure for service and offline tokens.
-            lifetimes: [7, 14, 30, 60, 90, 180, 365].iter().map(|d| d * DAY).collect(),
+            metadata: Some("session_state".into()),
+            lifetimes: vec![DAY],
+            // Long enough that a found token looks usable: from half an hour
+            // (a raised access token lifespan) to 90 days (service and
+            // offline tokens), log-uniform so no step stands out.
+            lifetime_range: Some((1800, 90 * DAY)),
             sig_len: 32,
             header_bytes: None,
+            keycloak_header: true,
         }
     }
 
@@ -262,6 +309,11 @@ impl JwtShape {
             && (h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         {
             return Err(Error::Invalid("the header must be base64url without padding".into()));
+        }
+        if self.lifetime_range.is_some_and(|(a, b)| a <= 0 || b < a) {
+            return Err(Error::Invalid(
+                "a JWT's lifetime range must be positive and ordered".into(),
+            ));
         }
         if self.lifetimes.is_empty() || self.lifetimes.iter().any(|l| *l <= 0) {
             return Err(Error::Invalid("a JWT needs a positive lifetime (exp after iat)".into()));
@@ -516,7 +568,14 @@ pub fn new_id(rng: &mut impl Rng) -> u64 {
     rng.random::<u64>() >> (64 - V2_ID_BITS)
 }
 
-fn render(key: &SigningKey, shape: &ClaimShape, iat: i64, lifetime: i64, rng: &mut impl Rng) -> Value {
+fn render(
+    key: &SigningKey,
+    shape: &ClaimShape,
+    iat: i64,
+    lifetime: i64,
+    person: &claims::Person,
+    rng: &mut impl Rng,
+) -> Value {
     match shape {
         ClaimShape::Fixed { value } => value.clone(),
         ClaimShape::IssuedAt => Value::from(iat),
@@ -544,6 +603,22 @@ fn render(key: &SigningKey, shape: &ClaimShape, iat: i64, lifetime: i64, rng: &m
             .cloned()
             .unwrap_or(Value::Null),
         ClaimShape::DeploymentKid => Value::String(deployment_kid(key)),
+        ClaimShape::DeploymentKeyUuid => {
+            let m = key.mac("jwt-kid-uuid", b"");
+            let bits = u128::from_be_bytes(m[..16].try_into().expect("16 bytes"));
+            Value::String(uuid_string(uuid_v4_from_bits(bits)))
+        }
+        ClaimShape::DeploymentIssuer => Value::String(claims::installation(key).issuer),
+        ClaimShape::RealmAccess => claims::realm_access(key, rng),
+        ClaimShape::Client => Value::String(claims::client_id(rng)),
+        ClaimShape::Scope => Value::String(claims::scope(rng)),
+        ClaimShape::Person { field, domain } => {
+            let domain = match domain {
+                Some(d) => d.clone(),
+                None => claims::installation(key).domain,
+            };
+            Value::String(person.field(field, &domain))
+        }
         // Resolved against the claims already rendered (see `mint_carrying`).
         ClaimShape::SameAs { .. } => Value::Null,
     }
@@ -557,6 +632,22 @@ fn json_object(fields: &[(String, Value)]) -> String {
         }
         s.push_str(&Value::String(k.clone()).to_string());
         s.push(':');
+        s.push_str(&v.to_string());
+    }
+    s.push('}');
+    s
+}
+
+/// A header as Keycloak's `JWSBuilder.encodeHeader` writes it: the first
+/// field compact, the others with a space either side of the colon.
+fn keycloak_header(fields: &[(String, Value)]) -> String {
+    let mut s = String::from("{");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&Value::String(k.clone()).to_string());
+        s.push_str(if i == 0 { ":" } else { " : " });
         s.push_str(&v.to_string());
     }
     s.push('}');
@@ -599,14 +690,18 @@ pub(crate) fn mint_carrying(
         return Err(Error::Invalid("a JWT id carried in a UUID has at most 58 bits".into()));
     }
     let mut rng = rand::rng();
-    let lifetime = shape.lifetimes[rng.random_range(0..shape.lifetimes.len())];
+    let lifetime = match shape.lifetime_range {
+        Some((min, max)) => claims::lifetime(min, max, &mut rng),
+        None => shape.lifetimes[rng.random_range(0..shape.lifetimes.len())],
+    };
+    let person = claims::Person::draw(&mut rng);
     // Issued a little before it was found, as a token in use would be.
     let backdate = rng.random_range(0..=(lifetime / 4).clamp(1, 3 * DAY));
     let iat = now_unix - backdate;
     let header: Vec<(String, Value)> = shape
         .header
         .iter()
-        .map(|(k, s)| (k.clone(), render(key, s, iat, lifetime, &mut rng)))
+        .map(|(k, s)| (k.clone(), render(key, s, iat, lifetime, &person, &mut rng)))
         .collect();
     let mut claims = Vec::with_capacity(shape.claims.len());
     for (k, s) in &shape.claims {
@@ -630,12 +725,13 @@ pub(crate) fn mint_carrying(
                 .find(|(e, _): &&(String, Value)| e == claim)
                 .map_or(Value::Null, |(_, v)| v.clone())
         } else {
-            render(key, s, iat, lifetime, &mut rng)
+            render(key, s, iat, lifetime, &person, &mut rng)
         };
         claims.push((k.clone(), v));
     }
     let header = match &shape.header_bytes {
         Some(h) => h.clone(),
+        None if shape.keycloak_header => URL_SAFE_NO_PAD.encode(keycloak_header(&header)),
         None => URL_SAFE_NO_PAD.encode(json_object(&header)),
     };
     let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(json_object(&claims)));
@@ -888,6 +984,14 @@ const COPIED: &[&str] = &[
 
 fn claim_shape(name: &str, v: &Value, iat: Option<i64>) -> ClaimShape {
     let fixed = || ClaimShape::Fixed { value: v.clone() };
+    if let Value::String(text) = v
+        && let Some(field) = claims::identity_field(name, text)
+    {
+        return ClaimShape::Person {
+            field: field.to_string(),
+            domain: text.rsplit_once('@').map(|(_, d)| d.to_string()),
+        };
+    }
     if COPIED.contains(&name) {
         return fixed();
     }
@@ -1081,6 +1185,8 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         carrier,
         metadata,
         lifetimes: vec![lifetime],
+        lifetime_range: None,
+        keycloak_header: false,
         sig_len: if sig_len == 0 { default_sig_len(&alg) } else { sig_len },
         header_bytes: Some(header_part.trim_end_matches('=').to_string()),
     };
@@ -1123,7 +1229,29 @@ mod tests {
         let names: Vec<String> = ordered_claims(&t).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             names,
-            ["exp", "iat", "auth_time", "jti", "iss", "sub", "azp", "sid", "scope"]
+            [
+                "exp",
+                "iat",
+                "auth_time",
+                "jti",
+                "iss",
+                "aud",
+                "sub",
+                "typ",
+                "azp",
+                "session_state",
+                "acr",
+                "realm_access",
+                "resource_access",
+                "scope",
+                "sid",
+                "email_verified",
+                "name",
+                "preferred_username",
+                "given_name",
+                "family_name",
+                "email"
+            ]
         );
     }
 

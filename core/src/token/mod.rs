@@ -6,6 +6,7 @@
 //! probability 2^-64, so garbage never costs a database read.
 
 pub mod alphabet;
+pub mod claims;
 mod curve;
 pub mod extract;
 pub mod jwt;
@@ -348,8 +349,10 @@ pub enum MintSpec {
     Key(KeyShape),
 }
 
-/// Default `iss` of minted JWTs.
-pub const DEFAULT_ISSUER: &str = "https://auth.internal";
+/// Default `iss` of minted JWTs: empty, meaning the installation's own
+/// issuer, derived from the signing key (see [`claims::installation`]), so
+/// no two installations share one.
+pub const DEFAULT_ISSUER: &str = "";
 
 /// Mints a new token (no I/O; the caller stores the record).
 pub fn mint(

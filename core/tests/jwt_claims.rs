@@ -1,0 +1,209 @@
+//! The default JWT's claims and `--like`'s identity claims, checked over
+//! hundreds of mints as someone comparing the decoy with real tokens would
+//! (issue 24, item 2).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use honeytoken_core::key::SigningKey;
+use honeytoken_core::token::{self, MintSpec, jwt};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const N: usize = 500;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_secret(&[seed; 32]).unwrap()
+}
+
+/// The header's raw text and the claims in order.
+fn decode(t: &str) -> (String, Vec<(String, Value)>) {
+    let mut it = t.split('.');
+    let header = String::from_utf8(URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
+    let raw = URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let mut keys: Vec<(usize, String)> = v
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| (text.find(&format!("{}:", Value::String(k.clone()))).unwrap(), k.clone()))
+        .collect();
+    keys.sort();
+    (
+        header,
+        keys.into_iter().map(|(_, k)| (k.clone(), v[&k].clone())).collect(),
+    )
+}
+
+fn get<'a>(c: &'a [(String, Value)], n: &str) -> &'a Value {
+    &c.iter().find(|(k, _)| k == n).unwrap_or_else(|| panic!("no {n}")).1
+}
+
+fn mint_default(k: &SigningKey, n: usize) -> Vec<String> {
+    let spec = MintSpec::JwtShaped(Box::new(jwt::JwtShape::standard(token::DEFAULT_ISSUER, None)));
+    let now = time::OffsetDateTime::now_utc();
+    (0..n)
+        .map(|_| {
+            let r = token::mint(k, &spec, "l", "loc", "", now).unwrap();
+            assert!(
+                token::recognise(k, r.token.as_bytes())
+                    .unwrap()
+                    .jwt
+                    .unwrap()
+                    .signature_valid
+            );
+            r.token
+        })
+        .collect()
+}
+
+/// Keycloak 21-24's access token for a user through a client with the
+/// default client scopes: every claim, in Keycloak's order, with its values'
+/// kinds; header as Keycloak's JWSBuilder writes it.
+#[test]
+fn default_claim_set_is_keycloaks_access_token_whole() {
+    let k = key(3);
+    for t in mint_default(&k, N) {
+        let (header, c) = decode(&t);
+        assert!(
+            header.starts_with(r#"{"alg":"HS256","typ" : "JWT","kid" : ""#),
+            "{header}"
+        );
+        let names: Vec<&str> = c.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "exp",
+                "iat",
+                "auth_time",
+                "jti",
+                "iss",
+                "aud",
+                "sub",
+                "typ",
+                "azp",
+                "session_state",
+                "acr",
+                "realm_access",
+                "resource_access",
+                "scope",
+                "sid",
+                "email_verified",
+                "name",
+                "preferred_username",
+                "given_name",
+                "family_name",
+                "email"
+            ]
+        );
+        assert_eq!(get(&c, "typ"), "Bearer");
+        assert_eq!(get(&c, "aud"), "account");
+        assert_eq!(get(&c, "sid"), get(&c, "session_state"));
+        let roles = get(&c, "realm_access")["roles"].as_array().unwrap();
+        assert!(roles.iter().any(|r| r.as_str().unwrap().starts_with("default-roles-")));
+        // One person: the name is the given and family names, the email at
+        // the issuer's organisation.
+        let (given, family) = (
+            get(&c, "given_name").as_str().unwrap(),
+            get(&c, "family_name").as_str().unwrap(),
+        );
+        assert_eq!(get(&c, "name").as_str().unwrap(), format!("{given} {family}"));
+        let email = get(&c, "email").as_str().unwrap();
+        let (local, domain) = email.split_once('@').unwrap();
+        assert!(
+            local.contains(&family.to_ascii_lowercase()) || local.starts_with(&given.to_ascii_lowercase()),
+            "{email}"
+        );
+        let iss = get(&c, "iss").as_str().unwrap();
+        assert!(iss.contains(&format!(".{domain}/")), "{iss} vs {email}");
+    }
+}
+
+/// No issuer shared between installations; one issuer per installation.
+#[test]
+fn issuer_is_per_installation() {
+    let mut issuers = BTreeSet::new();
+    for seed in 0..40u8 {
+        let k = key(seed);
+        let per: BTreeSet<String> = mint_default(&k, 5)
+            .iter()
+            .map(|t| get(&decode(t).1, "iss").as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(per.len(), 1, "{per:?}");
+        let iss = per.into_iter().next().unwrap();
+        assert!(iss.starts_with("https://") && iss.contains("/realms/"), "{iss}");
+        assert_ne!(iss, "https://auth.internal");
+        issuers.insert(iss);
+    }
+    assert!(issuers.len() >= 38, "{} issuers over 40 installations", issuers.len());
+    // An issuer the operator gives is used as given.
+    let spec = MintSpec::JwtShaped(Box::new(jwt::JwtShape::standard("https://sso.acme.io/realms/x", None)));
+    let r = token::mint(&key(1), &spec, "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(get(&decode(&r.token).1, "iss"), "https://sso.acme.io/realms/x");
+}
+
+/// azp, scope and lifetimes spread wide; lifetimes are not whole days.
+#[test]
+fn azp_scope_and_lifetimes_are_widely_drawn() {
+    let tokens = mint_default(&key(5), N);
+    let mut azp = BTreeSet::new();
+    let mut scope = BTreeSet::new();
+    let mut life = BTreeSet::new();
+    let mut whole_days = 0;
+    for t in &tokens {
+        let c = decode(t).1;
+        azp.insert(get(&c, "azp").as_str().unwrap().to_string());
+        scope.insert(get(&c, "scope").as_str().unwrap().to_string());
+        let l = get(&c, "exp").as_i64().unwrap() - get(&c, "iat").as_i64().unwrap();
+        assert!((1800..=90 * 86400).contains(&l), "{l}");
+        if l % 86400 == 0 {
+            whole_days += 1;
+        }
+        life.insert(l);
+    }
+    // Before: 12 clients, 8 scopes, 7 lifetimes, all whole days.
+    assert!(azp.len() > 150, "{} client ids", azp.len());
+    assert!(scope.len() > 40, "{} scopes", scope.len());
+    assert!(life.len() > 400, "{} lifetimes", life.len());
+    assert!(whole_days < 10, "{whole_days} whole-day lifetimes");
+}
+
+fn b64(v: &str) -> String {
+    URL_SAFE_NO_PAD.encode(v)
+}
+
+/// `--like` never copies a real person's identity claims: one fake person
+/// per token, email at the example's domain matching the name.
+#[test]
+fn like_derives_one_fake_identity() {
+    let h = r#"{"alg":"RS256","typ" : "JWT","kid" : "Yk1c2lT3yLsnD0nSpDnPJa2Qx7JqYQ0cZZt0bM9Tf8k"}"#;
+    let p = r#"{"exp":1764003600,"iat":1764003300,"jti":"0b6c1c5e-8a4c-4a8e-9d2f-3f4e5a6b7c8d","iss":"https://id.acme.io/realms/prod","sub":"5f3a2b1c-9d8e-4f7a-8b6c-5d4e3f2a1b0c","typ":"Bearer","azp":"orders-web","sid":"7d1c9f0e-2b3a-4c5d-8e6f-a0b1c2d3e4f5","email_verified":true,"name":"Grace Hopperton","preferred_username":"ghopperton","given_name":"Grace","family_name":"Hopperton","email":"grace.hopperton@acme.io"}"#;
+    let example = format!("{}.{}.{}", b64(h), b64(p), URL_SAFE_NO_PAD.encode([5u8; 256]));
+    let like = jwt::infer_like(&example, None, None).unwrap();
+    let k = key(7);
+    let spec = MintSpec::JwtShaped(Box::new(like.shape));
+    let now = time::OffsetDateTime::now_utc();
+    let mut names = BTreeSet::new();
+    for _ in 0..N {
+        let r = token::mint(&k, &spec, "l", "", "", now).unwrap();
+        assert!(!r.token.contains("Hopperton") && !r.token.contains("hopperton"));
+        let c = decode(&r.token).1;
+        let s = |n: &str| get(&c, n).as_str().unwrap().to_string();
+        assert!(!s("name").contains("Grace") || s("family_name") != "Hopperton");
+        assert_eq!(s("name"), format!("{} {}", s("given_name"), s("family_name")));
+        let (local, domain) = s("email")
+            .split_once('@')
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .unwrap();
+        assert_eq!(domain, "acme.io");
+        let (g, f) = (
+            s("given_name").to_ascii_lowercase(),
+            s("family_name").to_ascii_lowercase(),
+        );
+        assert!(local.contains(&f) || local.starts_with(&g), "{local} for {g} {f}");
+        let user = s("preferred_username");
+        assert!(user.contains(&f) || user.starts_with(&g), "{user} for {g} {f}");
+        names.insert(s("name"));
+    }
+    assert!(names.len() > 300, "{} names over {N}", names.len());
+}
