@@ -207,3 +207,63 @@ fn like_derives_one_fake_identity() {
     }
     assert!(names.len() > 300, "{} names over {N}", names.len());
 }
+
+/// `--like` with an Auth0 access token, which has no claim with room for
+/// the id and tag: the claims are exactly the example's (no added `jti`),
+/// the identity rides in the RSA signature's bytes, and an edit or a changed
+/// `alg` is still recognised and reported as tampered.
+#[test]
+fn like_auth0_carries_the_identity_in_the_signature() {
+    let h = r#"{"alg":"RS256","typ":"JWT","kid":"Qz3bXn1Kq9Lw2cVt8Rm4Y"}"#;
+    let p = r#"{"iss":"https://login.acme.io/","sub":"auth0|64f1c2a9b8e7d60012345678","aud":["https://api.acme.io","https://login.acme.io/userinfo"],"iat":1764000000,"exp":1764086400,"scope":"openid profile read:orders","azp":"Xk9aQ3pL7mN2bV5cR8tY1wE4uI6oP0sD","permissions":["read:orders"]}"#;
+    let example = format!("{}.{}.{}", b64(h), b64(p), URL_SAFE_NO_PAD.encode([5u8; 256]));
+    let like = jwt::infer_like(&example, None, None).unwrap();
+    assert!(like.warnings.is_empty(), "{:?}", like.warnings);
+    let k = key(9);
+    let spec = MintSpec::JwtShaped(Box::new(like.shape));
+    let now = time::OffsetDateTime::now_utc();
+    let want: Vec<String> = decode(&example).1.into_iter().map(|(k, _)| k).collect();
+    let mut sigs: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..300 {
+        let r = token::mint(&k, &spec, "l", "", "", now).unwrap();
+        let t = r.token;
+        let names: Vec<String> = decode(&t).1.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, want);
+        let parts: Vec<&str> = t.split('.').collect();
+        assert_eq!(parts[0], b64(h));
+        let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        assert_eq!(sig.len(), 256);
+        sigs.push(sig);
+        let seen = token::recognise(&k, t.as_bytes()).expect("recognised");
+        assert_eq!(seen.token_id, r.id);
+        let j = seen.jwt.unwrap();
+        assert!(j.signature_valid);
+        assert_eq!(j.version, 3);
+        assert!(token::recognise(&key(10), t.as_bytes()).is_none());
+        // An edited payload: still ours, no longer untouched.
+        let mut claims: serde_json::Map<String, Value> =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims.insert("scope".into(), Value::String("admin".into()));
+        let edited = format!("{}.{}.{}", parts[0], b64(&Value::Object(claims).to_string()), parts[2]);
+        let seen = token::recognise(&k, edited.as_bytes()).expect("edited still recognised");
+        assert_eq!(seen.token_id, r.id);
+        assert!(!seen.jwt.unwrap().signature_valid);
+        let none = format!("{}.{}.{}", b64(r#"{"alg":"none"}"#), parts[1], parts[2]);
+        assert!(
+            !token::recognise(&k, none.as_bytes())
+                .unwrap()
+                .jwt
+                .unwrap()
+                .signature_valid
+        );
+    }
+    // No byte of the signature is fixed across tokens.
+    for i in 0..256 {
+        let distinct: BTreeSet<u8> = sigs.iter().map(|s| s[i]).collect();
+        assert!(
+            distinct.len() > 100,
+            "signature byte {i} takes {} values",
+            distinct.len()
+        );
+    }
+}

@@ -14,6 +14,10 @@
 //!   claim. The tracking metadata (label and location) is bound by a MAC under
 //!   the signing key into another UUID-shaped claim (`sid` by default): nothing
 //!   of it is in clear, and it is not a hash of anything guessable.
+//! * **v3** (issue 24): a `--like` example signed with RSA that has no claim
+//!   with room (an Auth0 access token): the claims are exactly the
+//!   example's, and the identity rides in the signature bytes (see
+//!   [`signature_carrier`]).
 //!
 //! Signatures: HS256/384/512 are real HMACs under the deployment's JWT
 //! secret. Asymmetric algorithms get a keyed pseudo-random signature, so any
@@ -58,7 +62,8 @@ pub struct JwtInspection {
     pub alg: String,
     /// The claims as sent.
     pub claims: Map<String, Value>,
-    /// Format version the identity was found in (1 or 2).
+    /// Format version the identity was found in: 1, 2, or 3 when it rides
+    /// in the signature (see [`signature_carrier`]).
     pub version: u8,
 }
 
@@ -157,6 +162,12 @@ pub struct JwtShape {
     /// `{"alg":"HS256","typ" : "JWT","kid" : "…"}`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keycloak_header: bool,
+    /// The identity rides in the signature's bytes instead of a claim (an
+    /// RSA-signed example with no claim that has room, such as an Auth0
+    /// access token): the claim set stays exactly the example's. See
+    /// [`signature_carrier`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity_in_signature: bool,
     /// Signature bytes (for HMAC algorithms, the MAC's own length).
     pub sig_len: usize,
     /// The example's encoded header, reused byte for byte (`--like`): each
@@ -255,15 +266,18 @@ impl JwtShape {
             sig_len: 32,
             header_bytes: None,
             keycloak_header: true,
+            identity_in_signature: false,
         }
     }
 
     /// Whether the identity rides in a UUID (58 bits of id) rather than in
-    /// a random string's digits (64 bits).
+    /// a random string's digits or the signature (64 bits).
     pub fn carrier_is_uuid(&self) -> bool {
-        self.claims
-            .iter()
-            .any(|(k, s)| *k == self.carrier && *s == ClaimShape::Uuid)
+        !self.identity_in_signature
+            && self
+                .claims
+                .iter()
+                .any(|(k, s)| *k == self.carrier && *s == ClaimShape::Uuid)
     }
 
     /// The header's `alg`.
@@ -286,6 +300,13 @@ impl JwtShape {
     pub fn validate(&self) -> Result<()> {
         let carrier = self.claims.iter().find(|(k, _)| *k == self.carrier);
         match carrier.map(|(_, s)| s) {
+            _ if self.identity_in_signature => {
+                if sig_kind(self.alg()) != Some(SigKind::Shaped) || self.sig_len < SIG_CARRIER_MIN {
+                    return Err(Error::Invalid(format!(
+                        "only an RSA signature of {SIG_CARRIER_MIN} bytes or more can carry the token's id and tag"
+                    )));
+                }
+            }
             Some(ClaimShape::Uuid) => {}
             Some(ClaimShape::Random { shape }) if shape.validate().is_ok() => {}
             _ => {
@@ -441,6 +462,58 @@ fn verify(key: &SigningKey, alg: &str, signing_input: &[u8], sig: &[u8]) -> bool
         }
         None => false,
     }
+}
+
+/// Shortest signature that carries an identity (RSA ones are 128 to 512).
+const SIG_CARRIER_MIN: usize = 64;
+
+/// Identity carried in the last 32 bytes of an RSA-shaped signature: 16
+/// random bytes (a nonce), then the identity (id and the tag that says the
+/// token is ours) masked by a MAC of the nonce, so the bytes look as random
+/// as the rest. The bytes before are keyed pseudo-random over the signing
+/// input, the nonce and the masked identity: the second tag, saying header
+/// and payload are untouched. Returns the identity, and whether that second
+/// tag verifies.
+pub fn signature_carrier(key: &SigningKey, alg: &str, signing_input: &[u8], sig: &[u8]) -> Option<(u128, bool)> {
+    // Any `alg` is read, so a token whose `alg` was changed (`none`) is
+    // still recognised, and then reported tampered.
+    if !(SIG_CARRIER_MIN..=1024).contains(&sig.len()) {
+        return None;
+    }
+    let (body, tail) = sig.split_at(sig.len() - 32);
+    let (nonce, slot) = tail.split_at(16);
+    let mask = key.mac("jwt-signature-identity", nonce);
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = slot[i] ^ mask[i];
+    }
+    let identity = u128::from_be_bytes(bytes);
+    if !super::identity_is_valid(key, identity) {
+        return None;
+    }
+    let expected = carrier_body(key, alg, body.len(), signing_input, tail);
+    Some((
+        identity,
+        sig_kind(alg) == Some(SigKind::Shaped) && ct_eq(&expected, body),
+    ))
+}
+
+fn carrier_body(key: &SigningKey, alg: &str, len: usize, signing_input: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut data = signing_input.to_vec();
+    data.push(0);
+    data.extend_from_slice(tail);
+    shaped_signature(key, alg, len, &data)
+}
+
+/// A signature of `len` bytes carrying `identity` (see [`signature_carrier`]).
+fn carrier_signature(key: &SigningKey, alg: &str, len: usize, signing_input: &[u8], identity: u128) -> Vec<u8> {
+    let nonce: [u8; 16] = rand::rng().random();
+    let mask = key.mac("jwt-signature-identity", &nonce);
+    let mut tail = nonce.to_vec();
+    tail.extend(identity.to_be_bytes().iter().zip(mask.iter()).map(|(a, b)| a ^ b));
+    let mut sig = carrier_body(key, alg, len - 32, signing_input, &tail);
+    sig.extend_from_slice(&tail);
+    sig
 }
 
 /// Signature bytes for an ECDSA or EdDSA `alg` that its curve could produce
@@ -705,7 +778,7 @@ pub(crate) fn mint_carrying(
         .collect();
     let mut claims = Vec::with_capacity(shape.claims.len());
     for (k, s) in &shape.claims {
-        let v = if *k == shape.carrier {
+        let v = if *k == shape.carrier && !shape.identity_in_signature {
             match s {
                 ClaimShape::Uuid => {
                     let bits = ((identity >> 64) << 64) | (identity & u64::MAX as u128);
@@ -735,7 +808,17 @@ pub(crate) fn mint_carrying(
         None => URL_SAFE_NO_PAD.encode(json_object(&header)),
     };
     let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(json_object(&claims)));
-    let sig = sign(key, shape.alg(), shape.sig_len, signing_input.as_bytes())?;
+    let sig = if shape.identity_in_signature {
+        URL_SAFE_NO_PAD.encode(carrier_signature(
+            key,
+            shape.alg(),
+            shape.sig_len,
+            signing_input.as_bytes(),
+            identity,
+        ))
+    } else {
+        sign(key, shape.alg(), shape.sig_len, signing_input.as_bytes())?
+    };
     Ok(Some(format!("{signing_input}.{sig}")))
 }
 
@@ -840,13 +923,20 @@ pub fn inspect(key: &SigningKey, candidate: &[u8]) -> Option<JwtInspection> {
     let s = parts.next().unwrap_or(b"");
     let header = decode_part(h)?;
     let claims = decode_part(p)?;
-    let (identity, version) = match identity_v1(key, &claims) {
-        Some(i) => (i, 1),
-        None => (identity_v2(key, &claims)?, 2),
-    };
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("").to_string();
     let signing_input = &candidate[..h.len() + 1 + p.len()];
-    let signature_valid = verify(key, &alg, signing_input, s);
+    let (identity, version, signature_valid) = match identity_v1(key, &claims) {
+        Some(i) => (i, 1, verify(key, &alg, signing_input, s)),
+        None => match identity_v2(key, &claims) {
+            Some(i) => (i, 2, verify(key, &alg, signing_input, s)),
+            // v3: the identity in the signature.
+            None => {
+                let raw = decode_raw(s)?;
+                let (i, untouched) = signature_carrier(key, &alg, signing_input, &raw)?;
+                (i, 3, untouched)
+            }
+        },
+    };
     Some(JwtInspection {
         identity,
         signature_valid,
@@ -1129,6 +1219,7 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         .next();
     let carrier = match carrier {
         Some(c) => c,
+        None if sig_kind(&alg) == Some(SigKind::Shaped) && sig_len >= SIG_CARRIER_MIN => String::new(),
         None => {
             let pos = shaped
                 .iter()
@@ -1179,6 +1270,7 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
              --issuer with a host of yours"
         ));
     }
+    let in_signature = carrier.is_empty();
     let shape = JwtShape {
         header,
         claims: shaped,
@@ -1187,6 +1279,7 @@ pub fn infer_like(example: &str, issuer: Option<&str>, audience: Option<&str>) -
         lifetimes: vec![lifetime],
         lifetime_range: None,
         keycloak_header: false,
+        identity_in_signature: in_signature,
         sig_len: if sig_len == 0 { default_sig_len(&alg) } else { sig_len },
         header_bytes: Some(header_part.trim_end_matches('=').to_string()),
     };
