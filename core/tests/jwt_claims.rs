@@ -267,3 +267,49 @@ fn like_auth0_carries_the_identity_in_the_signature() {
         );
     }
 }
+
+/// A default shape stored by a record before issue 24 (no lifetime range,
+/// no Keycloak header, the old fixed issuer) still reads, mints and is
+/// recognised: rotation re-mints from stored shapes.
+#[test]
+fn shape_stored_before_issue_24_still_mints() {
+    let stored = r#"{"header":[["alg",{"kind":"fixed","value":"HS256"}],["typ",{"kind":"fixed","value":"JWT"}],["kid",{"kind":"deployment_kid"}]],"claims":[["exp",{"kind":"expiry"}],["iat",{"kind":"issued_at"}],["auth_time",{"kind":"time_offset","min":-3600,"max":-5}],["jti",{"kind":"uuid"}],["iss",{"kind":"fixed","value":"https://auth.internal"}],["sub",{"kind":"uuid"}],["azp",{"kind":"one_of","values":["web-app","cli"]}],["sid",{"kind":"uuid"}],["scope",{"kind":"one_of","values":["openid profile"]}]],"carrier":"jti","metadata":"sid","lifetimes":[604800,1209600],"sig_len":32}"#;
+    let shape: jwt::JwtShape = serde_json::from_str(stored).unwrap();
+    let k = key(11);
+    let r = token::mint(
+        &k,
+        &MintSpec::JwtShaped(Box::new(shape)),
+        "l",
+        "loc",
+        "",
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let (header, c) = decode(&r.token);
+    assert!(header.starts_with(r#"{"alg":"HS256","typ":"JWT","kid":""#), "{header}");
+    assert_eq!(get(&c, "iss"), "https://auth.internal");
+    let l = get(&c, "exp").as_i64().unwrap() - get(&c, "iat").as_i64().unwrap();
+    assert!(l == 604800 || l == 1209600);
+    let seen = token::recognise(&k, r.token.as_bytes()).unwrap();
+    assert_eq!(seen.token_id, r.id);
+    assert_eq!(seen.jwt.as_ref().unwrap().version, 2);
+    assert!(seen.jwt.unwrap().signature_valid);
+}
+
+/// The record names the issuer the default token shows, so `tokens` and
+/// rotation see the installation's issuer rather than an empty one.
+#[test]
+fn record_names_the_installation_issuer() {
+    let k = key(12);
+    for spec in [
+        MintSpec::JwtShaped(Box::new(jwt::JwtShape::standard(token::DEFAULT_ISSUER, None))),
+        MintSpec::Jwt {
+            issuer: token::DEFAULT_ISSUER.into(),
+        },
+    ] {
+        let r = token::mint(&k, &spec, "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        let iss = get(&decode(&r.token).1, "iss").as_str().unwrap().to_string();
+        assert_eq!(r.issuer.as_deref(), Some(iss.as_str()));
+        assert_eq!(iss, token::claims::installation(&k).issuer);
+    }
+}

@@ -68,12 +68,16 @@ pub fn installation(key: &SigningKey) -> Installation {
     let org = format!("{}{}", pick(0, NAME_HEADS), pick(2, NAME_TAILS));
     let domain = format!("{org}.{}", pick(4, TLDS));
     let host = format!("{}.{domain}", pick(6, SUBDOMAINS));
-    let realm = if m[8] % 5 == 0 {
+    let realm = if m[8].is_multiple_of(5) {
         org.clone()
     } else {
         pick(10, REALMS).to_string()
     };
-    let base = if m[12] % 4 == 0 { "/auth/realms/" } else { "/realms/" };
+    let base = if m[12].is_multiple_of(4) {
+        "/auth/realms/"
+    } else {
+        "/realms/"
+    };
     Installation {
         issuer: format!("https://{host}{base}{realm}"),
         domain,

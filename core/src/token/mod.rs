@@ -404,7 +404,12 @@ fn mint_once(
             let Some(t) = jwt::mint_carrying(key, &s, identity, label, location, now.unix_timestamp())? else {
                 return Ok(None);
             };
-            (t, TokenKind::Jwt, None, Some(issuer.clone()), Some(Box::new(s)))
+            let issuer = if issuer.is_empty() {
+                claims::installation(key).issuer
+            } else {
+                issuer.clone()
+            };
+            (t, TokenKind::Jwt, None, Some(issuer), Some(Box::new(s)))
         }
         MintSpec::JwtShaped(s) => {
             let Some(t) = jwt::mint_carrying(key, s, identity, label, location, now.unix_timestamp())? else {
@@ -412,6 +417,8 @@ fn mint_once(
             };
             let issuer = s.claims.iter().find(|(k, _)| k == "iss").and_then(|(_, v)| match v {
                 jwt::ClaimShape::Fixed { value } => value.as_str().map(str::to_string),
+                // The record names the issuer the token shows.
+                jwt::ClaimShape::DeploymentIssuer => Some(claims::installation(key).issuer),
                 _ => None,
             });
             (t, TokenKind::Jwt, None, issuer, Some(s.clone()))
