@@ -191,7 +191,11 @@ impl JwtShape {
     /// `realm_access`, `resource_access`, `scope`, `sid`, `email_verified`,
     /// `name`, `preferred_username`, `given_name`, `family_name`, `email`),
     /// and its header as Keycloak's `JWSBuilder` writes it (`"typ" : "JWT"`
-    /// with spaces, a UUID `kid` for an HMAC key).
+    /// with spaces, a UUID `kid` for an HMAC key). Based on Keycloak's
+    /// sources (github.com/keycloak/keycloak, `core/src/main/java/org/keycloak/`:
+    /// `representations/JsonWebToken.java`, `IDToken.java`,
+    /// `AccessToken.java`; `jose/jws/JWSBuilder.java`) and the access tokens
+    /// a realm with default settings issues.
     ///
     /// `issuer` empty means the installation's own issuer, derived from the
     /// signing key (see [`claims::installation`]); `aud` is Keycloak's
