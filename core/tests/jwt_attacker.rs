@@ -143,7 +143,15 @@ fn default_jwts_give_nothing_away() {
     attacker_checks(
         &k,
         &tokens,
-        &["iss", "aud", "typ", "acr", "resource_access", "email_verified"],
+        &[
+            "iss",
+            "aud",
+            "typ",
+            "acr",
+            "realm_access",
+            "resource_access",
+            "email_verified",
+        ],
     );
     // Lifetimes vary too, and none is a round year.
     let lifetimes: BTreeSet<i64> = tokens

@@ -63,6 +63,7 @@ fn mint_default(k: &SigningKey, n: usize) -> Vec<String> {
 #[test]
 fn default_claim_set_is_keycloaks_access_token_whole() {
     let k = key(3);
+    let mut realm_access = BTreeSet::new();
     for t in mint_default(&k, N) {
         let (header, c) = decode(&t);
         assert!(
@@ -101,6 +102,7 @@ fn default_claim_set_is_keycloaks_access_token_whole() {
         assert_eq!(get(&c, "sid"), get(&c, "session_state"));
         let roles = get(&c, "realm_access")["roles"].as_array().unwrap();
         assert!(roles.iter().any(|r| r.as_str().unwrap().starts_with("default-roles-")));
+        realm_access.insert(get(&c, "realm_access").to_string());
         // One person: the name is the given and family names, the email at
         // the issuer's organisation.
         let (given, family) = (
@@ -117,6 +119,8 @@ fn default_claim_set_is_keycloaks_access_token_whole() {
         let iss = get(&c, "iss").as_str().unwrap();
         assert!(iss.contains(&format!(".{domain}/")), "{iss} vs {email}");
     }
+    // Keycloak writes a realm's roles in one order in all its tokens.
+    assert_eq!(realm_access.len(), 1, "{realm_access:?}");
 }
 
 /// No issuer shared between installations; one issuer per installation.

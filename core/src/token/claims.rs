@@ -86,16 +86,19 @@ pub fn installation(key: &SigningKey) -> Installation {
 }
 
 /// Keycloak's realm roles of a user with the defaults: `offline_access`,
-/// `uma_authorization` and `default-roles-REALM` (Keycloak 13+), in the
-/// varying order a set serialises in.
-pub fn realm_access(key: &SigningKey, rng: &mut impl Rng) -> Value {
+/// `uma_authorization` and `default-roles-REALM` (Keycloak 13+). Keycloak
+/// serialises a hash set, whose order depends on the names but is the same
+/// in every token of a realm: the order is drawn once per installation.
+pub fn realm_access(key: &SigningKey) -> Value {
+    use rand::SeedableRng;
     let realm = installation(key).realm;
     let mut roles = vec![
         "offline_access".to_string(),
         "uma_authorization".to_string(),
         format!("default-roles-{realm}"),
     ];
-    roles.shuffle(rng);
+    let mut order = rand::rngs::StdRng::from_seed(key.mac("jwt-realm-roles", b""));
+    roles.shuffle(&mut order);
     json!({ "roles": roles })
 }
 

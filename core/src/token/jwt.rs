@@ -686,7 +686,7 @@ fn render(
             Value::String(uuid_string(uuid_v4_from_bits(bits)))
         }
         ClaimShape::DeploymentIssuer => Value::String(claims::installation(key).issuer),
-        ClaimShape::RealmAccess => claims::realm_access(key, rng),
+        ClaimShape::RealmAccess => claims::realm_access(key),
         ClaimShape::Client => Value::String(claims::client_id(rng)),
         ClaimShape::Scope => Value::String(claims::scope(rng)),
         ClaimShape::Person { field, domain } => {
