@@ -24,6 +24,9 @@ REQUIREMENTS="$ROOT/infra/requirements-tools.txt"
 LOG_DIR="$ROOT/target/test-logs"
 export SAM_CLI_TELEMETRY=0
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches are for editing loops; a whole run gains nothing from
+# them and they cost gigabytes of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 say() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -77,7 +80,7 @@ step_test() {
     need_moto
     # tests/e2e_lambda.rs runs the real function binaries under a Lambda
     # Runtime API emulator; build them first (into ./target/debug).
-    cargo build -p decoy -p alerter
+    cargo build --workspace --bins
     # Dummy credentials for the emulator, for this step only. moto serves
     # only real region names; this one addresses the emulator, no deployment.
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
@@ -95,7 +98,10 @@ step_report_browser() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
-    cargo build -p honeytoken --bin honeytoken --example sample_report
+    # The same invocation as the test step, so the same feature set: a
+    # `-p honeytoken` build unifies features differently and rebuilds the
+    # AWS SDK a second time (minutes, and gigabytes of disk).
+    cargo test --workspace --no-run
     python3 scripts/report-check.py "${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 }
 
