@@ -78,9 +78,11 @@ step_clippy() {
 
 step_test() {
     need_moto
-    # tests/e2e_lambda.rs runs the real function binaries under a Lambda
-    # Runtime API emulator; build them first (into ./target/debug).
-    cargo build --workspace --bins
+    # tests/e2e_lambda.rs runs the real function binaries (./target/debug)
+    # under a Lambda Runtime API emulator. `cargo test` builds every binary
+    # of a package that has integration tests, with the tests' feature set
+    # (tokio's test-util among them); a separate `cargo build` would build the
+    # whole async and AWS SDK tree a second time, for nothing.
     # Dummy credentials for the emulator, for this step only. moto serves
     # only real region names; this one addresses the emulator, no deployment.
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \

@@ -1,147 +1,149 @@
 #!/usr/bin/env bash
-# Overhead of `honeytoken guard` (the reverse proxy) in front of an upstream,
-# against the same upstream direct, in one run on the same machine. Needs wrk
-# (Debian: apt-get install wrk).
+# `honeytoken guard` beside nginx, the reference reverse proxy, in front of
+# the same upstreams, in one run on this machine. wrk and nginx come from
+# Debian's packages and are installed when missing.
 #
-#   infra/bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
+#   infra/bench/guard.sh [ROUNDS] [DURATION_SECONDS]
 #
-# GUARD_THREADS=N runs the proxies with N runtime worker threads
-# (TOKIO_WORKER_THREADS); unset, one per core. APP_WORKERS=gthread runs the
-# application's gunicorn workers with threads (keep-alive connections)
-# instead of the default sync workers (a new connection per request).
+# Three paths, interleaved in every round (direct, guard, nginx) so a drift
+# of the machine's speed hits all three alike; the figures are medians over
+# the rounds (default 5 rounds of 8 s per run).
 #
-# 1. A typical application: the Flask app of infra/bench/baseline under gunicorn
-#    (4 sync workers). Throughput and latency direct and through the proxy,
-#    same wrk settings, requests without a honeytoken (the production case).
-# 2. A trivial upstream (`honeytoken serve --min-latency 0ms`, a Rust server
-#    answering a fixed 401): proxy, upstream and wrk share the machine's
-#    cores, so a throughput ratio says little. Instead wrk paces each
-#    connection (a Lua `delay()` per request) for a fixed offered rate, and the
-#    script reports p50/p99 direct and through the proxy, plus the proxy's
-#    own CPU time (utime+stime from /proc) per request.
-# 3. The application paced again, timed by examples/paced_load.rs, which
-#    starts each request's clock before the connection is made. wrk starts
-#    it at the first write, so against gunicorn's sync workers (a new
-#    connection per request) wrk's direct figure leaves out the connect and
-#    the worker's accept that the proxied figure includes. ROUNDS (default
-#    3) alternations of direct and proxied runs, and the median of the
-#    added p50/p99, so a drift of the machine's speed between runs does not
-#    decide the figure.
+# 1. Throughput share: the Flask app of infra/bench/baseline under gunicorn
+#    (2 sync workers), wrk -t1 -c16, requests carrying an ordinary client's
+#    key (the production case; body inspection is always on). Share = proxied
+#    requests/s over direct requests/s of the same round.
+# 2. CPU per request and added p99: a trivial upstream (`honeytoken serve`,
+#    a fixed answer) paced at about 2,000 requests/s (wrk -t1 -c8, a 4 ms
+#    Lua delay per request per connection), so nothing queues. CPU is the
+#    proxy's utime+stime from /proc (nginx: master and workers) over the
+#    requests wrk completed; added p99 is the proxied p99 minus the direct
+#    p99 of the same round.
+#
+# nginx: 2 worker processes (the guard runs one runtime thread per core,
+# 2 here), keep-alive connections to each upstream (`keepalive 32`,
+# HTTP/1.1, `Connection ""`), access log off: a tuned production proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-DUR=${1:-10}
-CONN=${2:-32}
-FCONN=${3:-8}
-DELAY=${4:-4}
+ROUNDS=${1:-5}
+DUR=${2:-8}
 # shellcheck source=lib.sh
 source "$ROOT/infra/bench/lib.sh"
 need_wrk
+need_nginx
 need_baseline
-
 build_lean
-cargo build --release --example paced_load -q
-ROUNDS=${ROUNDS:-3}
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TICK=$(getconf CLK_TCK)
 
 HT=target/release/honeytoken
 $HT --data-dir "$WORK/ht" mint --kind key --prefix acme_live_ --label bench --format json >/dev/null
-# An ordinary client's own key: what production requests carry.
 AUTH="Bearer sk_live_51HqLyjWDarjtT1zdp7dcXGgeOo0jPpKx3c"
-
 echo '{}' > "$WORK/tokens.json"
+
 P_APP=$(free_port)
 (cd infra/bench/baseline && BASELINE_TOKENS="$WORK/tokens.json" BASELINE_HITS="$WORK/hits.log" \
-  exec "$ROOT/$VENV/bin/gunicorn" -w 4 -k "${APP_WORKERS:-sync}" -b 127.0.0.1:$P_APP --log-level warning app:app) &
+  exec "$ROOT/$VENV/bin/gunicorn" -w 2 -k sync -b 127.0.0.1:$P_APP --log-level warning app:app) &
 PIDS+=($!); wait_port $P_APP; check_owner $P_APP ${PIDS[-1]}
 
 P_TRIV=$(free_port)
 $HT --data-dir "$WORK/up" serve --addr 127.0.0.1:$P_TRIV --min-latency 0ms 2>"$WORK/up.log" &
 PIDS+=($!); wait_port $P_TRIV; check_owner $P_TRIV ${PIDS[-1]}
 
-P_G1=$(free_port)
-GENV=()
-[ -n "${GUARD_THREADS:-}" ] && GENV=(env TOKIO_WORKER_THREADS="$GUARD_THREADS")
-"${GENV[@]}" $HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G1 --upstream http://127.0.0.1:$P_APP --service app 2>"$WORK/g1.log" &
-PIDS+=($!); G1=${PIDS[-1]}; wait_port $P_G1; check_owner $P_G1 $G1
-P_G2=$(free_port)
-"${GENV[@]}" $HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_G2 --upstream http://127.0.0.1:$P_TRIV --service trivial 2>"$WORK/g2.log" &
-PIDS+=($!); G2=${PIDS[-1]}; wait_port $P_G2; check_owner $P_G2 $G2
+P_GA=$(free_port)
+$HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_GA --upstream http://127.0.0.1:$P_APP --service app 2>"$WORK/ga.log" &
+PIDS+=($!); wait_port $P_GA; check_owner $P_GA ${PIDS[-1]}
+P_GT=$(free_port)
+$HT --data-dir "$WORK/ht" guard --listen 127.0.0.1:$P_GT --upstream http://127.0.0.1:$P_TRIV --service trivial 2>"$WORK/gt.log" &
+PIDS+=($!); GT=${PIDS[-1]}; wait_port $P_GT; check_owner $P_GT $GT
 
-cat > "$WORK/pace.lua" <<LUA
-function delay() return $DELAY end
-LUA
+P_NA=$(free_port); P_NT=$(free_port)
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  upstream app { server 127.0.0.1:$P_APP; keepalive 32; }
+  upstream trivial { server 127.0.0.1:$P_TRIV; keepalive 32; }
+  server { listen 127.0.0.1:$P_NA; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$P_NT; location / { proxy_pass http://trivial; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+CONF
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!); NG=${PIDS[-1]}; wait_port $P_NA; wait_port $P_NT; check_owner $P_NT $NG
 
-# wrk prints "Requests/sec: N", "N requests in", and with --latency "50% X" / "99% Y".
-run() { local port=$1 conn=$2; shift 2
-        wrk -t2 -c"$conn" -d"${DUR}s" --latency -H "Authorization: $AUTH" "$@" "http://127.0.0.1:$port/v1/users" > "$WORK/wrk.out"
-        local rps n p50 p99
-        rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
-        n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
-        p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.out"); p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
-        echo "$rps $n $p50 $p99"; }
+TICK=$(getconf CLK_TCK)
+# utime+stime of a process and its children (nginx's workers).
+cpu_ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $total
+}
+echo "function delay() return 4 end" > "$WORK/pace.lua"
 
-read -r A_RPS A_N A_50 A_99 <<<"$(run $P_APP "$CONN")"
-read -r AG_RPS AG_N AG_50 AG_99 <<<"$(run $P_G1 "$CONN")"
-# Latency added in front of the application at a rate it serves without queueing.
-read -r AP_RPS AP_N AP_50 AP_99 <<<"$(run $P_APP "$FCONN" -s "$WORK/pace.lua")"
-read -r AGP_RPS AGP_N AGP_50 AGP_99 <<<"$(run $P_G1 "$FCONN" -s "$WORK/pace.lua")"
+# wrk's "Requests/sec", request count and p99, the latter in microseconds.
+wrk_run() {
+  local port=$1 conn=$2; shift 2
+  wrk -t1 -c"$conn" -d"${DUR}s" --latency -H "Authorization: $AUTH" "$@" "http://127.0.0.1:$port/v1/users" > "$WORK/wrk.out"
+  python3 - "$WORK/wrk.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
+n = re.search(r"(\d+) requests in", t).group(1)
+v, u = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", t, re.M).groups()
+print(rps, n, round(float(v) * {"us": 1, "ms": 1e3, "s": 1e6}[u]))
+PY
+}
 
-PL=target/release/examples/paced_load
-PACED=()
-for _ in $(seq "$ROUNDS"); do
-  read -r _ PD_RPS PD_50 PD_99 _ <<<"$($PL 127.0.0.1:$P_APP /v1/users "$FCONN" "$DELAY" "$DUR" "Authorization: $AUTH")"
-  read -r _ PG_RPS PG_50 PG_99 _ <<<"$($PL 127.0.0.1:$P_G1 /v1/users "$FCONN" "$DELAY" "$DUR" "Authorization: $AUTH")"
-  PACED+=("$PD_RPS $PD_50 $PD_99 $PG_RPS $PG_50 $PG_99")
+ROWS="$WORK/rows"
+: > "$ROWS"
+for r in $(seq "$ROUNDS"); do
+  read -r D_RPS _ _ <<<"$(wrk_run $P_APP 16)"
+  read -r G_RPS _ _ <<<"$(wrk_run $P_GA 16)"
+  read -r N_RPS _ _ <<<"$(wrk_run $P_NA 16)"
+  read -r _ _ DT_99 <<<"$(wrk_run $P_TRIV 8 -s "$WORK/pace.lua")"
+  c0=$(cpu_ticks $GT); read -r _ GT_N GT_99 <<<"$(wrk_run $P_GT 8 -s "$WORK/pace.lua")"; c1=$(cpu_ticks $GT)
+  n0=$(cpu_ticks $NG); read -r _ NT_N NT_99 <<<"$(wrk_run $P_NT 8 -s "$WORK/pace.lua")"; n1=$(cpu_ticks $NG)
+  echo "$r $D_RPS $G_RPS $N_RPS $DT_99 $GT_99 $NT_99 $((c1 - c0)) $GT_N $((n1 - n0)) $NT_N" >> "$ROWS"
+  echo "round $r/$ROUNDS done" >&2
 done
 
-read -r T_RPS T_N T_50 T_99 <<<"$(run $P_TRIV "$FCONN" -s "$WORK/pace.lua")"
-C0=$(cpu_ticks $G2)
-read -r TG_RPS TG_N TG_50 TG_99 <<<"$(run $P_G2 "$FCONN" -s "$WORK/pace.lua")"
-C1=$(cpu_ticks $G2)
-CPU_US=$(python3 -c "print(round(($C1-$C0)/$TICK/$TG_N*1e6, 1))")
-RATIO=$(python3 -c "print(round($AG_RPS/$A_RPS*100, 1))")
-
-echo "guard worker threads: ${GUARD_THREADS:-one per core}"
-echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)"
+echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs); $("$NGINX" -v 2>&1); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo
-echo "Typical application (Flask, gunicorn 4 ${APP_WORKERS:-sync} workers), wrk -t2 -c$CONN -d${DUR}s:"
-echo
-echo "| path | requests/s | p50 | p99 |"
-echo "|---|---:|---:|---:|"
-echo "| direct | $A_RPS | $A_50 | $A_99 |"
-echo "| through honeytoken guard | $AG_RPS | $AG_50 | $AG_99 |"
-echo
-echo "throughput through the proxy: ${RATIO}% of direct"
-echo
-echo "The same application paced (wrk -t2 -c$FCONN -d${DUR}s, delay ${DELAY} ms per request per connection), the latency the proxy adds:"
-echo
-echo "| path | requests/s | p50 | p99 |"
-echo "|---|---:|---:|---:|"
-echo "| direct | $AP_RPS | $AP_50 | $AP_99 |"
-echo "| through honeytoken guard | $AGP_RPS | $AGP_50 | $AGP_99 |"
-echo
-echo "The same application paced, timed from before the connect (examples/paced_load.rs, $FCONN clients, delay ${DELAY} ms, ${DUR}s per run, $ROUNDS rounds):"
-echo
-echo "| round | direct requests/s | direct p50 | direct p99 | through the guard requests/s | p50 | p99 | added p50 | added p99 |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-ADDED=()
-i=0
-for r in "${PACED[@]}"; do
-  i=$((i + 1))
-  read -r a b c d e f <<<"$r"
-  echo "| $i | $a | ${b} µs | ${c} µs | $d | ${e} µs | ${f} µs | $((e - b)) µs | $((f - c)) µs |"
-  ADDED+=("$((e - b)) $((f - c))")
-done
-printf '%s\n' "${ADDED[@]}" | python3 -c "import sys,statistics as s; r=[l.split() for l in sys.stdin if l.strip()]; print(f'median added p50 {s.median(int(x[0]) for x in r)} µs, median added p99 {s.median(int(x[1]) for x in r)} µs')"
-echo
-echo "Trivial upstream (honeytoken serve), paced: wrk -t2 -c$FCONN -d${DUR}s, delay ${DELAY} ms per request per connection:"
-echo
-echo "| path | requests/s | p50 | p99 |"
-echo "|---|---:|---:|---:|"
-echo "| direct | $T_RPS | $T_50 | $T_99 |"
-echo "| through honeytoken guard | $TG_RPS | $TG_50 | $TG_99 |"
-echo
-echo "proxy CPU time per request: ${CPU_US} µs (utime+stime over $TG_N requests)"
+python3 - "$ROWS" "$TICK" "$DUR" <<'PY'
+import statistics as st, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+tick, dur = int(sys.argv[2]), sys.argv[3]
+print(f"{len(rows)} interleaved rounds, {dur} s per run.")
+print()
+print("| round | direct req/s | guard req/s | nginx req/s | guard share | nginx share | guard CPU/req | nginx CPU/req | guard added p99 | nginx added p99 |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+gs, ns, gc, nc, gp, np_ = [], [], [], [], [], []
+for r in rows:
+    i, d, g, n = r[0], float(r[1]), float(r[2]), float(r[3])
+    dt, gt, nt = int(r[4]), int(r[5]), int(r[6])
+    gcpu = int(r[7]) / tick / int(r[8]) * 1e6
+    ncpu = int(r[9]) / tick / int(r[10]) * 1e6
+    gs.append(g / d); ns.append(n / d); gc.append(gcpu); nc.append(ncpu)
+    gp.append(gt - dt); np_.append(nt - dt)
+    print(f"| {i} | {d:,.0f} | {g:,.0f} | {n:,.0f} | {g/d:.1%} | {n/d:.1%} | {gcpu:.1f} µs | {ncpu:.1f} µs | {gt-dt} µs | {nt-dt} µs |")
+m = st.median
+print(f"| **median** | | | | **{m(gs):.1%}** | **{m(ns):.1%}** | **{m(gc):.1f} µs** | **{m(nc):.1f} µs** | **{m(gp):.0f} µs** | **{m(np_):.0f} µs** |")
+print()
+checks = [
+    ("throughput share at least 95 % of nginx's", m(gs) >= 0.95 * m(ns), f"{m(gs)/m(ns):.1%} of nginx's"),
+    ("CPU per request no more than nginx's", m(gc) <= m(nc), f"{m(gc):.1f} vs {m(nc):.1f} µs"),
+    ("added p99 no more than nginx's", m(gp) <= m(np_), f"{m(gp):.0f} vs {m(np_):.0f} µs"),
+]
+for what, ok, fig in checks:
+    print(f"- {'met' if ok else 'NOT met'}: {what} ({fig})")
+PY

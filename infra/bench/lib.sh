@@ -16,7 +16,16 @@ check_owner() {
   ss -ltnpH "sport = :$port" | grep -q "pid=$pid," || { echo "port $port is not served by pid $pid" >&2; exit 1; }
 }
 
-need_wrk() { command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }; }
+# Debian's package, installed when missing (root only; otherwise say what to run).
+need_deb() {
+  local cmd=$1 pkg=$2
+  command -v "$cmd" >/dev/null && return 0
+  [ "$(id -u)" = 0 ] || { echo "$cmd is needed: apt-get install $pkg" >&2; exit 1; }
+  echo "installing Debian's $pkg" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+}
+need_wrk() { need_deb wrk wrk; }
+need_nginx() { PATH="$PATH:/usr/sbin" need_deb nginx nginx; NGINX=$(PATH="$PATH:/usr/sbin" command -v nginx); }
 
 # The baseline's Python (Flask, gunicorn) in infra/bench/.venv.
 VENV=infra/bench/.venv
