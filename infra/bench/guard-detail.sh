@@ -3,7 +3,7 @@
 # against the same upstream direct, in one run on the same machine. Needs wrk
 # (Debian: apt-get install wrk).
 #
-#   infra/bench/guard.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
+#   infra/bench/guard-detail.sh [DURATION_SECONDS] [CONNECTIONS] [FIXED_RATE_CONNECTIONS] [DELAY_MS]
 #
 # GUARD_THREADS=N runs the proxies with N runtime worker threads
 # (TOKIO_WORKER_THREADS); unset, one per core. APP_WORKERS=gthread runs the
