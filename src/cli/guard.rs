@@ -38,10 +38,9 @@ streaming on meanwhile. A request carrying a honeytoken is recorded as a hit
 The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
 (same host, pod or task) and terminate TLS in front of the guard.
 
-The guard uses one worker thread per core. Beside a service that keeps the
-cores busy itself, TOKIO_WORKER_THREADS=1 costs less CPU per request (fewer
-cross-thread wake-ups), so the service keeps more of its throughput, but the
-tail latency the guard adds grows (BENCHMARKS.md has both figures)."
+The guard runs --workers event loops (default: one per core), each a thread
+of its own that serves a connection from accept to close, as nginx's worker
+processes do (BENCHMARKS.md compares the two)."
 )]
 pub struct GuardArgs {
     /// Address to listen on (port 0 picks a free port).
@@ -76,6 +75,10 @@ pub struct GuardArgs {
     /// may hold one to the upstream too).
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub max_connections: usize,
+    /// Worker threads, each an event loop serving its connections from
+    /// accept to close (default: one per core).
+    #[arg(long, value_name = "N", env = "HONEYTOKEN_GUARD_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
     /// The body of the 502 answered when the upstream cannot be reached
     /// (default: nginx's stock 502 page, as the reverse proxy most often
     /// found in front of an API answers).
@@ -150,13 +153,23 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         })?)),
         None => None,
     };
-    let proxy = Proxy::new(
-        Guard::new(ctx.key.clone(), &service).with_source(source),
-        reporter.clone(),
-        authority,
-        a.answer.then(|| crate::decoy::persona::Persona::default().response()),
-        proxy::upstream_error_answer(page, a.upstream_error_server.trim()),
-    );
+    let guard = Guard::new(ctx.key.clone(), &service).with_source(source);
+    let answer = a.answer.then(|| crate::decoy::persona::Persona::default().response());
+    let upstream_error = proxy::upstream_error_answer(page, a.upstream_error_server.trim());
+    let upstream = authority.clone();
+    let make = || {
+        Proxy::new(
+            guard.clone(),
+            reporter.clone(),
+            upstream.clone(),
+            answer.clone(),
+            upstream_error.clone(),
+        )
+    };
+    let workers = match a.workers {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let max_connections = proxy::connection_cap(a.max_connections);
     if max_connections < a.max_connections {
         eprintln!(
@@ -164,12 +177,16 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
             a.max_connections
         );
     }
-    let listener = tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
-        Error::Config(format!(
-            "cannot listen on {}: {e}; pick another with --listen HOST:PORT",
-            a.listen
-        ))
-    })?;
+    // Bound by tokio (its backlog of 1,024), then handed to the workers.
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .and_then(|l| l.into_std())
+        .map_err(|e| {
+            Error::Config(format!(
+                "cannot listen on {}: {e}; pick another with --listen HOST:PORT",
+                a.listen
+            ))
+        })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
     // Polled once before the address is announced, so its signal handlers
     // are in place: a SIGTERM right after the announcement stops the guard
@@ -177,7 +194,7 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
     let mut shutdown = Box::pin(super::serve::shutdown_signal());
     let _ = std::future::Future::poll(shutdown.as_mut(), &mut Context::from_waker(std::task::Waker::noop()));
     eprintln!("listening on http://{local}  (guarding {} as {service:?})", a.upstream);
-    proxy::serve(listener, proxy, max_connections.max(1), shutdown)
+    proxy::serve(listener, make, workers, max_connections.max(1), shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Flush: the last reporter goes, the queue drains into the store, then the fan-out.

@@ -366,27 +366,77 @@ pub fn connection_cap(wanted: usize) -> usize {
         / 2
 }
 
-/// The accept loop: at most `max_connections` connections at once. At the
-/// cap the guard stops accepting, so further connections wait in the
+/// Runs the proxy on `workers` threads, each an event loop of its own (a
+/// single-threaded runtime with its own upstream pool, from `make`), all
+/// accepting from `listener`, as nginx's worker processes do. A connection
+/// then lives on one thread from accept to close, and so do the upstream
+/// connections it uses: no request wakes another thread, which on a
+/// work-stealing runtime cost about a third of the proxy's CPU per request
+/// (futex wake-ups and context switches; BENCHMARKS.md).
+///
+/// At most `max_connections` connections at once, over all workers. At the
+/// cap the workers stop accepting, so further connections wait in the
 /// kernel's listen backlog (the kernel refuses them once it is full), as at
 /// an overloaded server: the guard never answers with a status of its own
 /// and never runs out of file descriptors. When `shutdown` resolves,
-/// accepting stops and open connections get [`SHUTDOWN_GRACE`] to finish.
+/// accepting stops and open connections (upgraded tunnels included) get
+/// [`SHUTDOWN_GRACE`] to finish.
 ///
 /// [`SHUTDOWN_GRACE`]: super::server::SHUTDOWN_GRACE
 pub async fn serve(
-    listener: tokio::net::TcpListener,
-    proxy: Arc<Proxy>,
+    listener: std::net::TcpListener,
+    make: impl Fn() -> Arc<Proxy>,
+    workers: usize,
     max_connections: usize,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    use super::server::{HEAD_TIMEOUT, MAX_HEAD, SHUTDOWN_GRACE};
     let max_connections = max_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    listener.set_nonblocking(true)?;
+    let mut ended = Vec::new();
+    for i in 0..workers.max(1) {
+        let listener = listener.try_clone()?;
+        let proxy = make();
+        let (slots, stop) = (slots.clone(), stop_rx.clone());
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new()
+            .name(format!("guard-worker-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => worker(l, proxy, slots, max_connections, stop).await,
+                        Err(e) => tracing::error!(error = %e, "guard worker could not listen"),
+                    }
+                });
+                drop(done_tx);
+            })?;
+        ended.push(done_rx);
+    }
+    drop(listener);
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    for e in ended {
+        let _ = e.await;
+    }
+    Ok(())
+}
+
+/// One worker's accept loop (see [`serve`]).
+async fn worker(
+    listener: tokio::net::TcpListener,
+    proxy: Arc<Proxy>,
+    slots: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use super::server::{HEAD_TIMEOUT, MAX_HEAD, SHUTDOWN_GRACE};
     let mut last_cap_log: Option<tokio::time::Instant> = None;
-    tokio::pin!(shutdown);
     loop {
+        if *stop.borrow_and_update() {
+            break;
+        }
         let slot = match slots.clone().try_acquire_owned() {
             Ok(s) => s,
             Err(_) => {
@@ -403,7 +453,7 @@ pub async fn serve(
                         Ok(s) => s,
                         Err(_) => break,
                     },
-                    _ = &mut shutdown => break,
+                    _ = stop.changed() => break,
                 }
             }
         };
@@ -411,17 +461,20 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(x) => x,
                 Err(e) => {
-                    // Out of file descriptors and the like: back off, keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Another worker took it (the listener is shared), or out
+                    // of file descriptors and the like: back off, keep serving.
+                    if e.kind() != std::io::ErrorKind::WouldBlock {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     continue;
                 }
             },
-            _ = &mut shutdown => break,
+            _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
         let p = proxy.clone();
-        let mut stop = stop_rx.clone();
+        let mut stop = stop.clone();
         let slot = Arc::new(slot);
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
@@ -460,15 +513,15 @@ pub async fn serve(
         });
     }
     drop(listener);
-    let _ = stop_tx.send(true);
-    // Every slot back: every connection has ended.
+    // Every slot back: every connection of every worker has ended (this
+    // worker's tasks, tunnels included, keep running meanwhile). The
+    // permits go straight back, so the other workers see them too.
     if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(max_connections as u32))
         .await
         .is_err()
     {
         tracing::warn!("some connections were still open at shutdown");
     }
-    Ok(())
 }
 
 #[cfg(test)]
