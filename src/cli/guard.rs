@@ -157,6 +157,10 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
     let answer = a.answer.then(|| crate::decoy::persona::Persona::default().response());
     let upstream_error = proxy::upstream_error_answer(page, a.upstream_error_server.trim());
     let upstream = authority.clone();
+    let workers = match a.workers {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let make = || {
         Proxy::new(
             guard.clone(),
@@ -164,13 +168,10 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
             upstream.clone(),
             answer.clone(),
             upstream_error.clone(),
+            workers,
         )
     };
-    let workers = match a.workers {
-        Some(n) => usize::from(n),
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let max_connections = proxy::connection_cap(a.max_connections);
+    let max_connections = proxy::connection_cap(a.max_connections, workers);
     if max_connections < a.max_connections {
         eprintln!(
             "serving at most {max_connections} connections at once (lowered from {} to fit the open-file limit)",

@@ -132,18 +132,21 @@ impl Proxy {
     /// inspecting with `guard` and handing hits to `reporter`. With
     /// `answer`, a request carrying a honeytoken gets that answer instead
     /// of reaching the upstream; `upstream_error` is the answer when the
-    /// upstream cannot be reached (see [`upstream_error_answer`]).
+    /// upstream cannot be reached (see [`upstream_error_answer`]). One
+    /// proxy per worker of `workers` (see [`serve`]): its idle pool is a
+    /// share of the whole.
     pub fn new(
         guard: Guard,
         reporter: Reporter,
         authority: http::uri::Authority,
         answer: Option<http::Response<Bytes>>,
         upstream_error: http::Response<Bytes>,
+        workers: usize,
     ) -> Arc<Proxy> {
         Arc::new(Proxy {
             guard,
             reporter,
-            upstream: Pool::new(authority.clone(), UPSTREAM_IDLE, Duration::from_secs(60)),
+            upstream: Pool::new(authority.clone(), idle_per_worker(workers), Duration::from_secs(60)),
             authority,
             answer,
             upstream_error,
@@ -355,15 +358,22 @@ impl Drop for ScannedBody {
     }
 }
 
-/// Idle upstream connections kept for reuse.
+/// Idle upstream connections kept for reuse, over all workers.
 const UPSTREAM_IDLE: usize = 64;
+
+/// Each worker's share of [`UPSTREAM_IDLE`], at least 8 (a pool per worker,
+/// as nginx's `keepalive` is per worker process).
+fn idle_per_worker(workers: usize) -> usize {
+    (UPSTREAM_IDLE / workers.max(1)).max(8)
+}
 
 /// Client connections the proxy can serve at once for `wanted`, lowered to
 /// fit the open-file limit: each client connection may hold one upstream
-/// connection, and the pool keeps up to `UPSTREAM_IDLE` more.
-pub fn connection_cap(wanted: usize) -> usize {
-    super::server::connection_cap(wanted.saturating_mul(2).saturating_add(UPSTREAM_IDLE)).saturating_sub(UPSTREAM_IDLE)
-        / 2
+/// connection, and each of the `workers` pools keeps up to `UPSTREAM_IDLE`
+/// more.
+pub fn connection_cap(wanted: usize, workers: usize) -> usize {
+    let idle = idle_per_worker(workers).saturating_mul(workers);
+    super::server::connection_cap(wanted.saturating_mul(2).saturating_add(idle)).saturating_sub(idle) / 2
 }
 
 /// Runs the proxy on `workers` threads, each an event loop of its own (a
