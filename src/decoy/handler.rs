@@ -165,9 +165,7 @@ impl Decoy {
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
         let start = tokio::time::Instant::now();
         // Decided from the request alone, never from what was recognised in it.
-        let kind = self
-            .persona
-            .classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
+        let asked = self.persona.ask(&req);
         let deadline = floor_deadline(start, self.min_latency);
         // With late alerts (Lambda) the write gets the first half of the
         // time to the answer, and a hit whose write has not finished by then
@@ -180,7 +178,8 @@ impl Decoy {
         if let Some(d) = deadline {
             tokio::time::sleep_until(d).await;
         }
-        self.persona.answer(kind)
+        // Rendered after the wait, so clock fields say when it was sent.
+        self.persona.reply(&asked).into_response()
     }
 
     /// Answers as `persona` (a built-in or a learned one) instead of the default.
