@@ -70,41 +70,57 @@ pub struct Fields {
     formats: BTreeMap<String, FieldFormat>,
     /// The sample values each field was made from, to find a value repeated.
     seen: Vec<(String, Vec<String>)>,
+    /// Fields the answer being learned already uses.
+    current: Vec<String>,
 }
 
 impl Fields {
     /// The field for values `values` (one per sample) of format `format`:
-    /// the field already made from the same values, or a new one named
-    /// after `hint`.
+    /// the field already made from the same values (a request id the API
+    /// repeats), else the field of that name and format made for another
+    /// answer (each answer gets fresh values anyway), else a new one named
+    /// after `hint`. Two headers of one answer never share a field unless
+    /// their values were equal in every sample.
     fn field(&mut self, hint: &str, format: FieldFormat, values: Vec<String>) -> String {
-        if let Some((name, _)) = self
-            .seen
-            .iter()
-            .find(|(n, v)| *v == values && self.formats.get(n) == Some(&format))
+        let clock = matches!(
+            format,
+            FieldFormat::HttpDate { .. }
+                | FieldFormat::Rfc3339 { .. }
+                | FieldFormat::EpochSeconds { .. }
+                | FieldFormat::EpochMillis { .. }
+        );
+        if !clock
+            && let Some((name, _)) = self
+                .seen
+                .iter()
+                .find(|(n, v)| *v == values && self.formats.get(n) == Some(&format))
         {
-            return name.clone();
+            let name = name.clone();
+            self.current.push(name.clone());
+            return name;
         }
         let mut base: String = hint
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
             .collect();
         if base.is_empty() || matches!(base.as_str(), "host" | "path" | "timestamp") {
             base = format!("{base}_value");
         }
         let mut name = base.clone();
         let mut n = 2;
-        while self.formats.contains_key(&name) {
-            name = format!("{base}_{n}");
-            n += 1;
+        loop {
+            match self.formats.get(&name) {
+                None => break,
+                Some(f) if *f == format && !self.current.contains(&name) => break,
+                Some(_) => {
+                    name = format!("{base}_{n}");
+                    n += 1;
+                }
+            }
         }
         self.formats.insert(name.clone(), format);
         self.seen.push((name.clone(), values));
+        self.current.push(name.clone());
         name
     }
 
@@ -116,6 +132,7 @@ impl Fields {
 
 /// The answer template from several answers to the same request.
 pub fn template(samples: &[Observed], fields: &mut Fields, host: &str) -> Answer {
+    fields.current.clear();
     let first = &samples[0];
     let mut headers = Vec::new();
     for (i, (k, v)) in first.headers.iter().enumerate() {

@@ -833,40 +833,48 @@ impl Persona {
     /// value without quotes or line breaks (a field: in its format);
     /// everything else must be literal.
     pub fn template_matches(&self, template: &str, s: &str) -> bool {
-        let pieces = self.pieces(template);
+        self.template_values(template, s).is_some()
+    }
+
+    /// The value of each placeholder, in order, when `s` is `template` so
+    /// filled (as [`Persona::template_matches`] says); `None` otherwise.
+    pub fn template_values<'s>(&self, template: &str, s: &'s str) -> Option<Vec<(String, &'s str)>> {
         let filled_ok = |name: &str, v: &str| {
-            !v.is_empty() && !v.contains(['"', '\r', '\n']) && self.fields.get(name).is_none_or(|f| f.accepts(v))
+            !v.is_empty()
+                && !v.contains(['"', '\r', '\n'])
+                && self.fields.get(name).is_none_or(|f| f.accepts(v))
         };
+        let mut values = Vec::new();
         let mut tail = s;
         let mut pending: Option<&str> = None;
-        for p in &pieces {
+        for p in self.pieces(template) {
             match p {
                 Piece::Lit(lit) => match pending.take() {
-                    None => match tail.strip_prefix(*lit) {
-                        Some(t) => tail = t,
-                        None => return false,
-                    },
+                    None => tail = tail.strip_prefix(lit)?,
                     Some(name) => {
-                        let Some(i) = tail.find(*lit) else {
-                            return false;
-                        };
+                        let i = tail.find(lit)?;
                         if !filled_ok(name, &tail[..i]) {
-                            return false;
+                            return None;
                         }
+                        values.push((name.to_string(), &tail[..i]));
                         tail = &tail[i + lit.len()..];
                     }
                 },
                 Piece::Field(name) => {
                     if pending.is_some() {
-                        return false; // two placeholders side by side cannot be told apart
+                        return None; // two placeholders side by side cannot be told apart
                     }
                     pending = Some(name);
                 }
             }
         }
         match pending {
-            Some(name) => filled_ok(name, tail),
-            None => tail.is_empty(),
+            Some(name) if filled_ok(name, tail) => {
+                values.push((name.to_string(), tail));
+                Some(values)
+            }
+            Some(_) => None,
+            None => tail.is_empty().then_some(values),
         }
     }
 
