@@ -152,7 +152,9 @@ fn http_date(t: time::OffsetDateTime) -> String {
 
 fn hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| b"0123456789abcdef"[rng.random_range(0..16)] as char).collect()
+    (0..n)
+        .map(|_| b"0123456789abcdef"[rng.random_range(0..16)] as char)
+        .collect()
 }
 
 fn uuid() -> String {
@@ -185,7 +187,11 @@ fn upstream(answer: fn() -> String) -> SocketAddr {
 fn respond(status: &str, headers: &[(&str, String)], body: &str) -> String {
     let mut r = format!("HTTP/1.1 {status}\r\n");
     for (k, v) in headers {
-        let v = if *k == "Content-Length" { body.len().to_string() } else { v.clone() };
+        let v = if *k == "Content-Length" {
+            body.len().to_string()
+        } else {
+            v.clone()
+        };
         r.push_str(&format!("{k}: {v}\r\n"));
     }
     r.push_str("\r\n");
@@ -214,7 +220,10 @@ fn apigw() -> String {
             ("x-amzn-RequestId", id.clone()),
             ("x-amzn-ErrorType", "UnauthorizedException".into()),
             ("x-amz-apigw-id", apigw_id),
-            ("X-Amzn-Trace-Id", format!("Root=1-{:08x}-{}", now.unix_timestamp(), hex(24))),
+            (
+                "X-Amzn-Trace-Id",
+                format!("Root=1-{:08x}-{}", now.unix_timestamp(), hex(24)),
+            ),
             ("Expires", http_date(now)),
         ],
         &format!(r#"{{"message":"Unauthorized","requestId":"{id}"}}"#),
@@ -321,9 +330,9 @@ async fn learned_reproduces(answer: fn() -> String) -> Persona {
             assert_eq!(a_texts[i], real_texts[i], "the body's length");
             continue;
         }
-        let real_v = p.template_values(template, &real_texts[i]).unwrap_or_else(|| {
-            panic!("{what}: the real {:?} is not {template:?}", real_texts[i])
-        });
+        let real_v = p
+            .template_values(template, &real_texts[i])
+            .unwrap_or_else(|| panic!("{what}: the real {:?} is not {template:?}", real_texts[i]));
         let va = p
             .template_values(template, &a_texts[i])
             .unwrap_or_else(|| panic!("{what}: ours is not {template:?}"));
@@ -348,8 +357,19 @@ async fn learned_reproduces(answer: fn() -> String) -> Persona {
 
 /// The field a header's whole value is, in the invalid-credential answer.
 fn field_of<'p>(p: &'p Persona, header: &str) -> (&'p str, &'p FieldFormat) {
-    let t = &p.invalid_credential.headers.iter().find(|(k, _)| k == header).unwrap().1;
-    let name = t.trim_start_matches("Root=").trim_start_matches('{').split('}').next().unwrap();
+    let t = &p
+        .invalid_credential
+        .headers
+        .iter()
+        .find(|(k, _)| k == header)
+        .unwrap()
+        .1;
+    let name = t
+        .trim_start_matches("Root=")
+        .trim_start_matches('{')
+        .split('}')
+        .next()
+        .unwrap();
     (name, &p.fields[name])
 }
 
@@ -360,10 +380,11 @@ async fn a_persona_learned_behind_api_gateway_keeps_each_field_apart() {
     assert_eq!(f, &FieldFormat::Uuid { upper: false });
     let (apigw_id, f) = field_of(&p, "x-amz-apigw-id");
     assert_eq!(f, &FieldFormat::ApigwId);
-    assert!(p.invalid_credential.headers.contains(&(
-        "X-Amzn-Trace-Id".into(),
-        "Root={x_amzn_trace_id}".into()
-    )));
+    assert!(
+        p.invalid_credential
+            .headers
+            .contains(&("X-Amzn-Trace-Id".into(), "Root={x_amzn_trace_id}".into()))
+    );
     assert_eq!(p.fields["x_amzn_trace_id"], FieldFormat::XrayTraceId);
     let (date, f) = field_of(&p, "Date");
     assert_eq!(f, &FieldFormat::HttpDate { offset: 0 });
@@ -378,13 +399,15 @@ async fn a_persona_learned_behind_api_gateway_keeps_each_field_apart() {
         p.invalid_credential.body,
         format!(r#"{{"message":"Unauthorized","requestId":"{{{id}}}"}}"#)
     );
-    let r = p.reply(&p.ask(
-        &http::Request::builder()
-            .uri("/v1/users")
-            .header("authorization", "Bearer x")
-            .body(())
-            .unwrap(),
-    ));
+    let r = p.reply(
+        &p.ask(
+            &http::Request::builder()
+                .uri("/v1/users")
+                .header("authorization", "Bearer x")
+                .body(())
+                .unwrap(),
+        ),
+    );
     let header = &r.headers.iter().find(|(k, _)| k == "x-amzn-RequestId").unwrap().1;
     assert!(String::from_utf8_lossy(&r.body).contains(header.as_str()));
 }
@@ -404,7 +427,10 @@ async fn a_persona_learned_behind_cloudflare_keeps_date_first_and_the_ray_shape(
 #[tokio::test]
 async fn a_persona_learned_from_nginx_keeps_its_page_and_request_id() {
     let p = learned_reproduces(nginx).await;
-    assert_eq!(p.invalid_credential.headers[0], ("Server".into(), "nginx/1.24.0".into()));
+    assert_eq!(
+        p.invalid_credential.headers[0],
+        ("Server".into(), "nginx/1.24.0".into())
+    );
     assert_eq!(
         field_of(&p, "X-Request-ID").1,
         &FieldFormat::Random {

@@ -101,7 +101,13 @@ impl Fields {
         }
         let mut base: String = hint
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if base.is_empty() || matches!(base.as_str(), "host" | "path" | "timestamp") {
             base = format!("{base}_value");

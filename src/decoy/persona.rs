@@ -840,9 +840,7 @@ impl Persona {
     /// filled (as [`Persona::template_matches`] says); `None` otherwise.
     pub fn template_values<'s>(&self, template: &str, s: &'s str) -> Option<Vec<(String, &'s str)>> {
         let filled_ok = |name: &str, v: &str| {
-            !v.is_empty()
-                && !v.contains(['"', '\r', '\n'])
-                && self.fields.get(name).is_none_or(|f| f.accepts(v))
+            !v.is_empty() && !v.contains(['"', '\r', '\n']) && self.fields.get(name).is_none_or(|f| f.accepts(v))
         };
         let mut values = Vec::new();
         let mut tail = s;
@@ -1457,5 +1455,313 @@ mod tests {
                 .to_string()
                 .contains("api, stripe, github")
         );
+    }
+
+    /// A persona file of the first format (before fields, routes and
+    /// versions), as `persona learn` wrote it then, still loads and answers.
+    #[test]
+    fn a_first_format_file_still_loads() {
+        let v1 = r#"{"name":"api.acme.example","request_id":{"kind":"prefixed","prefix":"req_","len":14,"chars":"base62"},
+            "invalid_credential":{"status":401,"headers":[["Content-Type","application/json"],["X-Request-Id","{request_id}"]],
+              "body":"{\"error\":\"invalid\",\"id\":\"{request_id}\",\"at\":\"{timestamp}\"}"},
+            "no_credentials":{"status":401},"preflight":{"status":204},"unknown_method":{"status":405},"known_paths":[]}"#;
+        let p = Persona::from_json(v1).unwrap();
+        assert_eq!(p.version, 1);
+        let r = p.reply(&Asked::kind(RequestKind::Credential));
+        let id = &r.headers[1].1;
+        assert!(id.starts_with("req_") && id.len() == 18, "{id}");
+        let body = String::from_utf8(r.body.to_vec()).unwrap();
+        assert!(body.contains(&format!(r#""id":"{id}""#)), "one id per answer: {body}");
+        let at = body.split(r#""at":""#).nth(1).unwrap().trim_end_matches("\"}");
+        assert!(crate::domain::time::Timestamp::parse(at).is_some(), "{at}");
+        assert!(p.matches(RequestKind::Credential, &r.clone().into_response()));
+        assert!(
+            Persona::from_json(&v1.replacen("{\"name\"", "{\"version\":3,\"name\"", 1))
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
+    }
+
+    fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut b = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    /// A registry-like persona: routes per method and path (a query
+    /// parameter, a header), the request's own host in a challenge.
+    fn registry() -> Persona {
+        let mut p = Persona::builtin("api").unwrap();
+        p.fields.insert("rid".into(), FieldFormat::Uuid { upper: false });
+        let challenge = |status| {
+            Answer {
+            status,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                (
+                    "Www-Authenticate".into(),
+                    "Bearer realm=\"https://{host}/token\",service=\"{host}\"".into(),
+                ),
+                ("Docker-Distribution-Api-Version".into(), "registry/2.0".into()),
+                ("X-Request-Id".into(), "{rid}".into()),
+            ],
+            body: r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":"{path}","id":"{rid}"}]}"#.into(),
+        }
+        };
+        p.routes = vec![
+            Route {
+                methods: vec!["GET".into(), "HEAD".into()],
+                path: "/v2/**".into(),
+                query: None,
+                header: None,
+                invalid_credential: Some(challenge(401)),
+                no_credentials: Some(challenge(401)),
+                preflight: None,
+                unknown_method: None,
+            },
+            Route {
+                methods: Vec::new(),
+                path: "/**/info/refs".into(),
+                query: Some("service".into()),
+                header: None,
+                invalid_credential: Some(challenge(403)),
+                no_credentials: None,
+                preflight: None,
+                unknown_method: None,
+            },
+            Route {
+                methods: Vec::new(),
+                path: "/v1/**".into(),
+                query: None,
+                header: Some("X-Vault-Token".into()),
+                invalid_credential: Some(challenge(418)),
+                no_credentials: Some(challenge(418)),
+                preflight: None,
+                unknown_method: None,
+            },
+        ];
+        p.unknown_path = Some(challenge(404));
+        Persona::from_json(&serde_json::to_string(&p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn routes_answer_per_method_and_path_and_fall_back_per_kind() {
+        let p = registry();
+        let status = |req: &Request<()>| p.reply_to(req).status;
+        let bearer = [("authorization", "Bearer x")];
+        assert_eq!(status(&request("GET", "/v2/", &[])), 401);
+        assert_eq!(
+            status(&request("GET", "/v2/library/app/manifests/latest", &bearer)),
+            401
+        );
+        // POST is not the route's: the path is no known one.
+        assert_eq!(status(&request("POST", "/v2/", &bearer)), 404);
+        assert_eq!(
+            status(&request(
+                "GET",
+                "/group/repo.git/info/refs?service=git-upload-pack",
+                &bearer
+            )),
+            403
+        );
+        // Without the query parameter the git route does not match.
+        assert_eq!(status(&request("GET", "/group/repo.git/info/refs", &bearer)), 404);
+        // The git route names no answer without credentials: the persona's own.
+        let none = request("GET", "/group/repo.git/info/refs?service=git-upload-pack", &[]);
+        assert_eq!(status(&none), 401);
+        assert_eq!(
+            p.reply_to(&none).headers[2].0,
+            "WWW-Authenticate",
+            "the persona's own answer"
+        );
+        assert_eq!(
+            status(&request("GET", "/v1/secret/data/x", &[("x-vault-token", "hvs.x")])),
+            418
+        );
+        assert_eq!(status(&request("GET", "/v1/secret/data/x", &[])), 404);
+    }
+
+    #[test]
+    fn the_requests_host_and_path_are_repeated_safely() {
+        let p = registry();
+        let r = p.reply_to(&request(
+            "GET",
+            "/v2/a%22b/c\"d{e}|\\'\u{fc}",
+            &[("host", "registry.acme.example:5000")],
+        ));
+        let challenge = &r.headers[1].1;
+        assert_eq!(
+            challenge,
+            "Bearer realm=\"https://registry.acme.example:5000/token\",service=\"registry.acme.example:5000\""
+        );
+        let body: serde_json::Value = serde_json::from_slice(&r.body).expect("still JSON");
+        assert_eq!(body["errors"][0]["detail"], "/v2/a%22b/c%22d%7Be%7D%7C%5C%27%C3%BC");
+        assert_eq!(
+            body["errors"][0]["id"].as_str().unwrap(),
+            r.headers[3].1,
+            "one value per answer"
+        );
+        // A host that is not one is not repeated: the persona's fallback stands in.
+        for bad in ["a\"b", "x y", "evil.example/\\", ""] {
+            let r = p.reply_to(&request("GET", "/v2/", &[("host", bad)]));
+            assert_eq!(
+                r.headers[1].1, "Bearer realm=\"https://localhost/token\",service=\"localhost\"",
+                "{bad:?}"
+            );
+        }
+        let long = format!("/v2/{}", "\"".repeat(2000));
+        let r = p.reply_to(&request("GET", &long.replace('"', "%22"), &[]));
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(body["errors"][0]["detail"].as_str().unwrap().len() <= 1024);
+    }
+
+    #[test]
+    fn every_field_format_makes_fresh_values_of_its_shape() {
+        let now = OffsetDateTime::now_utc();
+        let formats = [
+            FieldFormat::Uuid { upper: false },
+            FieldFormat::Uuid { upper: true },
+            FieldFormat::Random {
+                chars: IdChars::Base62,
+                len: 22,
+            },
+            FieldFormat::Random {
+                chars: IdChars::Lower,
+                len: 20,
+            },
+            FieldFormat::Base64 {
+                bytes: 12,
+                url: false,
+                pad: true,
+            },
+            FieldFormat::Base64 {
+                bytes: 11,
+                url: true,
+                pad: false,
+            },
+            FieldFormat::ApigwId,
+            FieldFormat::XrayTraceId,
+            FieldFormat::CfRay { colo: "FRA".into() },
+            FieldFormat::HttpDate { offset: 3600 },
+            FieldFormat::Rfc3339 {
+                fraction: 3,
+                zone: "Z".into(),
+                offset: 0,
+            },
+            FieldFormat::Rfc3339 {
+                fraction: 6,
+                zone: "+02:00".into(),
+                offset: 0,
+            },
+            FieldFormat::EpochSeconds { offset: 0 },
+            FieldFormat::EpochMillis { offset: 0 },
+        ];
+        for f in &formats {
+            let (a, b) = (f.fresh(now), f.fresh(now));
+            assert!(f.accepts(&a), "{f:?}: {a}");
+            HeaderValue::from_str(&a).unwrap();
+            let clock = matches!(
+                f,
+                FieldFormat::HttpDate { .. }
+                    | FieldFormat::Rfc3339 { .. }
+                    | FieldFormat::EpochSeconds { .. }
+                    | FieldFormat::EpochMillis { .. }
+            );
+            assert_eq!(a == b, clock, "{f:?}: {a} {b}");
+        }
+        assert_eq!(FieldFormat::ApigwId.fresh(now).len(), 16);
+        let x = FieldFormat::XrayTraceId.fresh(now);
+        assert_eq!(
+            &x[2..10],
+            format!("{:08x}", now.unix_timestamp()),
+            "the trace id carries the time"
+        );
+        let d = FieldFormat::HttpDate { offset: 3600 }.fresh(now);
+        assert_eq!(
+            parse_http_date(&d).unwrap().unix_timestamp(),
+            now.unix_timestamp() + 3600
+        );
+        let r = FieldFormat::Rfc3339 {
+            fraction: 6,
+            zone: "+02:00".into(),
+            offset: 0,
+        }
+        .fresh(now);
+        assert_eq!(parse_rfc3339(&r).unwrap().0.unix_timestamp(), now.unix_timestamp());
+        assert!(r.ends_with("+02:00") && r.len() == 32, "{r}");
+
+        let mut p = Persona::default();
+        for (name, f) in [
+            ("bad name", FieldFormat::ApigwId),
+            (
+                "x",
+                FieldFormat::Random {
+                    chars: IdChars::Hex,
+                    len: 0,
+                },
+            ),
+            ("x", FieldFormat::CfRay { colo: "iad\r\n".into() }),
+            (
+                "x",
+                FieldFormat::Rfc3339 {
+                    fraction: 12,
+                    zone: "Z".into(),
+                    offset: 0,
+                },
+            ),
+        ] {
+            p.fields = BTreeMap::from([(name.to_string(), f)]);
+            assert!(
+                Persona::from_json(&serde_json::to_string(&p).unwrap()).is_err(),
+                "{name}"
+            );
+        }
+    }
+
+    /// Framing headers keep their place in the exact header lines the
+    /// HTTP/1.1 writer uses, `Content-Length` the body's length, and stay
+    /// out of the `HeaderMap` (the server and API Gateway write those).
+    #[test]
+    fn exact_headers_keep_case_order_and_framing() {
+        let mut p = Persona::default();
+        p.fields.insert(
+            "rid".into(),
+            FieldFormat::Random {
+                chars: IdChars::Hex,
+                len: 7,
+            },
+        );
+        p.invalid_credential = Answer {
+            status: 401,
+            headers: vec![
+                ("Date".into(), "{date}".into()),
+                ("content-type".into(), "application/json".into()),
+                ("Content-Length".into(), "3".into()),
+                ("Connection".into(), "keep-alive".into()),
+                ("x-amzn-RequestId".into(), "{rid}".into()),
+            ],
+            body: r#"{"id":"{rid}"}"#.into(),
+        };
+        p.fields.insert("date".into(), FieldFormat::HttpDate { offset: 0 });
+        let r = p.response();
+        let exact = &r.extensions().get::<ExactHeaders>().unwrap().0;
+        let names: Vec<&str> = exact.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Date",
+                "content-type",
+                "Content-Length",
+                "Connection",
+                "x-amzn-RequestId"
+            ]
+        );
+        assert_eq!(exact[2].1, r.body().len().to_string());
+        assert!(!r.headers().contains_key("content-length") && !r.headers().contains_key("connection"));
+        assert_eq!(r.headers()["x-amzn-requestid"], exact[4].1.as_str());
+        assert!(p.matches(RequestKind::Credential, &r));
     }
 }
