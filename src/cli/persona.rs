@@ -23,9 +23,11 @@ pub struct PersonaArgs {
 #[derive(Debug, Subcommand)]
 pub enum PersonaAction {
     /// Probe your own API (no credential, an invalid key, a CORS preflight,
-    /// an unknown method, an unknown path; each twice) and write what it
-    /// answers as a persona file. Never sends a real credential and follows
-    /// no redirect.
+    /// an unknown method, an unknown path; each three times) and write what
+    /// it answers as a persona file: header names in their case and order,
+    /// what varies between answers as fields in their own formats (ids,
+    /// dates, trace ids). Never sends a real credential and follows no
+    /// redirect.
     #[command(after_help = "Examples:
   honeytoken persona learn https://api.acme.example/v1/users --like acme_live_4eC39HqLyjWDarjtT1zd --out acme.json
   honeytoken serve --persona acme.json
