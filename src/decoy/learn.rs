@@ -24,7 +24,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::persona::{Answer, FORMAT_VERSION, FieldFormat, IdChars, Persona, is_uuid, parse_http_date, parse_rfc3339};
+use super::persona::{
+    Answer, FORMAT_VERSION, FieldFormat, IdChars, MAX_FIELD_LEN, Persona, is_uuid, parse_http_date, parse_rfc3339,
+};
 use crate::error::{Error, Result};
 
 /// Samples per kind of request: with two, a field that repeats by chance
@@ -329,7 +331,9 @@ fn format_of(kind: Kind, values: &[&str]) -> FieldFormat {
 /// Random characters (or base64) shaped like `values`.
 fn random_format(values: &[&str]) -> FieldFormat {
     let all: String = values.concat();
-    let len = values[0].len().max(1);
+    // A longer varying run (a page that changes) is not an id: it gets the
+    // longest random field a persona holds rather than no persona at all.
+    let len = values[0].len().clamp(1, MAX_FIELD_LEN);
     if all.bytes().all(is_word) {
         return FieldFormat::Random {
             chars: IdChars::of(&all),
@@ -344,7 +348,7 @@ fn random_format(values: &[&str]) -> FieldFormat {
     if is_b64 && (!pad || len.is_multiple_of(4)) {
         let unpadded = values[0].trim_end_matches('=').len();
         return FieldFormat::Base64 {
-            bytes: (unpadded * 3 / 4).max(1),
+            bytes: (unpadded * 3 / 4).clamp(1, MAX_FIELD_LEN),
             url,
             pad,
         };
@@ -422,7 +426,8 @@ pub fn infer(values: &[&str], ats: &[OffsetDateTime], fields: &mut Fields, hint:
         let clocks: Vec<Option<FieldFormat>> = toks.iter().zip(ats).map(|(t, at)| clock(&t[j], *at)).collect();
         let varies = here.iter().any(|v| *v != here[0]);
         let format = match &clocks[0] {
-            Some(c) if clocks.iter().all(|o| o.as_ref().is_some_and(|o| same_clock(o, c))) => Some(c.clone()),
+            // A time near the answer's: the clock, whether or not the samples agree.
+            Some(c) if varies || clocks.iter().all(|o| o.as_ref().is_some_and(|o| same_clock(o, c))) => Some(c.clone()),
             _ if varies => Some(format_of(t0.kind, &here)),
             _ => None,
         };
@@ -839,6 +844,24 @@ mod tests {
         assert_eq!(h, "{x_amzn_requestid}");
         assert_eq!(o, "{x_correlation_id}");
         assert_eq!(b, r#"{"message":"Unauthorized","requestId":"{x_amzn_requestid}"}"#);
+    }
+
+    #[test]
+    fn values_whose_shapes_differ_keep_the_common_ends() {
+        let (t, f) = learn_one(
+            &["id=q83v+jRWeJA=;", "id=AbCdEfGhIjA=;", "id=z/9vEjRW/JA=;"],
+            "X-Token-Id",
+        );
+        // The padding all samples share stays text after the field.
+        assert_eq!(t, "id={x_token_id}=;");
+        assert_eq!(
+            f["x_token_id"],
+            FieldFormat::Base64 {
+                bytes: 8,
+                url: false,
+                pad: false
+            }
+        );
     }
 
     #[test]

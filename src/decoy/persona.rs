@@ -306,7 +306,7 @@ fn zulu() -> String {
 }
 
 /// Upper bound of a random field's length: no real id is longer.
-const MAX_FIELD_LEN: usize = 256;
+pub const MAX_FIELD_LEN: usize = 256;
 
 impl FieldFormat {
     /// A fresh value, the clock fields at `now`.
@@ -956,6 +956,10 @@ impl Persona {
             if !r.path.starts_with('/') {
                 return Err(Error::Invalid(format!("route path {:?} must start with `/`", r.path)));
             }
+            // Each `**` multiplies the ways a hostile path can be tried.
+            if r.path.split('/').filter(|s| *s == "**").count() > 2 {
+                return Err(Error::Invalid(format!("route path {:?}: at most two `**`", r.path)));
+            }
             for m in &r.methods {
                 Method::from_bytes(m.as_bytes()).map_err(|_| Error::Invalid(format!("bad route method {m:?}")))?;
             }
@@ -1582,6 +1586,9 @@ mod tests {
             418
         );
         assert_eq!(status(&request("GET", "/v1/secret/data/x", &[])), 404);
+        let mut hostile = p.clone();
+        hostile.routes[0].path = "/**/**/**/x".into();
+        assert!(Persona::from_json(&serde_json::to_string(&hostile).unwrap()).is_err());
     }
 
     #[test]
