@@ -163,7 +163,7 @@ fn uuid() -> String {
 
 /// A server written raw over TCP, so the test controls each header name's
 /// case and place: every request gets `answer()`, fresh values each time.
-fn upstream(answer: fn() -> String) -> SocketAddr {
+fn upstream(answer: fn(&str) -> String) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -177,7 +177,7 @@ fn upstream(answer: fn() -> String) -> SocketAddr {
                     Ok(n) => head.extend_from_slice(&buf[..n]),
                 }
             }
-            let _ = s.write_all(answer().as_bytes());
+            let _ = s.write_all(answer(&String::from_utf8_lossy(&head)).as_bytes());
         }
     });
     addr
@@ -202,7 +202,7 @@ fn respond(status: &str, headers: &[(&str, String)], body: &str) -> String {
 /// A REST API behind API Gateway refusing a key: `Date` first, its own
 /// header case, a request id (UUID) in a header and in the body, an
 /// `x-amz-apigw-id`, an X-Ray trace id, an `Expires` HTTP-date.
-fn apigw() -> String {
+fn apigw(_: &str) -> String {
     let now = time::OffsetDateTime::now_utc();
     let id = uuid();
     let apigw_id: String = {
@@ -232,7 +232,7 @@ fn apigw() -> String {
 
 /// Behind Cloudflare: `Date` first, `CF-Ray` (16 hex digits and the data
 /// centre), lower-case `cf-cache-status`.
-fn cloudflare() -> String {
+fn cloudflare(_: &str) -> String {
     respond(
         "401 Unauthorized",
         &[
@@ -249,7 +249,7 @@ fn cloudflare() -> String {
 }
 
 /// nginx's own 401 page, `Server` first, `$request_id` (32 hex digits) added.
-fn nginx() -> String {
+fn nginx(_: &str) -> String {
     respond(
         "401 Unauthorized",
         &[
@@ -283,7 +283,7 @@ fn split(raw: &str) -> (String, Vec<(String, String)>, String) {
 /// two of the persona's: same header names (case, order) and bytes, each
 /// varying value masked by its field's name, in its field's format, fresh.
 /// Returns the persona and its invalid-credential answer's header templates.
-async fn learned_reproduces(answer: fn() -> String) -> Persona {
+async fn learned_reproduces(answer: fn(&str) -> String) -> Persona {
     let addr = upstream(answer);
     let url = format!("http://{addr}/v1/users");
     let learned = learn::learn(&url, "acme_live_notarealkey000000000000").await.unwrap();
@@ -438,4 +438,66 @@ async fn a_persona_learned_from_nginx_keeps_its_page_and_request_id() {
             len: 32
         }
     );
+}
+
+/// A registry on the same host as a JSON API: `/v2/` answers with its own
+/// challenge naming the host it was asked on. `--route` learns it as a route.
+fn registry_and_api(head: &str) -> String {
+    let host = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Host: "))
+        .unwrap_or("")
+        .to_string();
+    if head.starts_with("GET /v2/ ") {
+        respond(
+            "401 Unauthorized",
+            &[
+                ("Content-Type", "application/json".into()),
+                ("Docker-Distribution-Api-Version", "registry/2.0".into()),
+                (
+                    "Www-Authenticate",
+                    format!("Bearer realm=\"http://{host}/token\",service=\"{host}\""),
+                ),
+                ("Date", http_date(time::OffsetDateTime::now_utc())),
+                ("Content-Length", String::new()),
+            ],
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}"#,
+        )
+    } else {
+        cloudflare(head)
+    }
+}
+
+#[tokio::test]
+async fn a_route_learned_answers_its_path_with_the_requests_own_host() {
+    let addr = upstream(registry_and_api);
+    let learned = learn::learn_routes(
+        &format!("http://{addr}/v1/users"),
+        &[format!("http://{addr}/v2/")],
+        "acme_live_notarealkey000000000000",
+    )
+    .await
+    .unwrap();
+    let p = learned.persona;
+    assert_eq!(p.routes.len(), 1, "{:?}", p.routes);
+    assert_eq!(p.routes[0].path, "/v2/");
+    let ask = |path: &str, host: &str| {
+        p.reply_to(
+            &http::Request::builder()
+                .uri(path)
+                .header("host", host)
+                .body(())
+                .unwrap(),
+        )
+    };
+    let r = ask("/v2/", "registry.acme.example");
+    assert_eq!(r.headers[1], ("Docker-Distribution-Api-Version".into(), "registry/2.0".into()));
+    assert_eq!(
+        r.headers[2],
+        (
+            "Www-Authenticate".into(),
+            "Bearer realm=\"http://registry.acme.example/token\",service=\"registry.acme.example\"".into()
+        )
+    );
+    assert_eq!(ask("/v1/users", "registry.acme.example").headers[0].0, "Date", "the API's own answer elsewhere");
 }

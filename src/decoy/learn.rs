@@ -25,7 +25,8 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::persona::{
-    Answer, FORMAT_VERSION, FieldFormat, IdChars, MAX_FIELD_LEN, Persona, is_uuid, parse_http_date, parse_rfc3339,
+    Answer, FORMAT_VERSION, FieldFormat, IdChars, MAX_FIELD_LEN, Persona, Route, is_uuid, parse_http_date,
+    parse_rfc3339,
 };
 use crate::error::{Error, Result};
 
@@ -493,6 +494,13 @@ struct Target {
 /// Probes `url` (the operator's own API) and builds a persona from its answers.
 /// `fake_key` is what is sent as an invalid credential: it must not be real.
 pub async fn learn(url: &str, fake_key: &str) -> Result<Learned> {
+    learn_routes(url, &[], fake_key).await
+}
+
+/// [`learn`], and a route for each of `more` (URLs of the same API): how
+/// each answers a request with an invalid credential and one without, where
+/// that differs from how `url` answers.
+pub async fn learn_routes(url: &str, more: &[String], fake_key: &str) -> Result<Learned> {
     let base = reqwest::Url::parse(url).map_err(|e| Error::Invalid(format!("{url:?} is not a URL: {e}")))?;
     if !matches!(base.scheme(), "http" | "https") {
         return Err(Error::Invalid(format!(
@@ -555,21 +563,13 @@ pub async fn learn(url: &str, fake_key: &str) -> Result<Learned> {
             Probe::UnknownMethod => ("PURGE", path.as_str(), vec![]),
             Probe::UnknownPath => ("GET", unknown_path.as_str(), vec![]),
         };
-        let mut samples = Vec::with_capacity(SAMPLES);
-        let mut failed = None;
-        for _ in 0..SAMPLES {
-            match observe(&target, method, path, &extra).await {
-                Ok(o) => samples.push(o),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+        let samples = match sample(&target, method, path, &extra).await {
+            Ok(s) => s,
+            Err(e) => {
+                gaps.push(format!("{probe:?}: {e}; the built-in answer stands in"));
+                continue;
             }
-        }
-        if let Some(e) = failed {
-            gaps.push(format!("{probe:?}: {e}; the built-in answer stands in"));
-            continue;
-        }
+        };
         let answer = template(&samples, &mut fields, &authority);
         match probe {
             Probe::NoCredentials => persona.no_credentials = answer,
@@ -590,11 +590,77 @@ pub async fn learn(url: &str, fake_key: &str) -> Result<Learned> {
             gaps.join("; ")
         )));
     }
+    for other in more {
+        let u = reqwest::Url::parse(other).map_err(|e| Error::Invalid(format!("{other:?} is not a URL: {e}")))?;
+        if u.origin() != base.origin() {
+            return Err(Error::Invalid(format!(
+                "{other:?}: every URL learned from must be on {}",
+                base.origin().ascii_serialization()
+            )));
+        }
+        let path = match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        };
+        let mut route = Route {
+            methods: Vec::new(),
+            path: u.path().to_string(),
+            query: None,
+            header: None,
+            invalid_credential: None,
+            no_credentials: None,
+            preflight: None,
+            unknown_method: None,
+        };
+        for (with_key, extra) in [(false, vec![]), (true, vec![("Authorization", bearer.as_str())])] {
+            let what = if with_key { "an invalid key" } else { "no credential" };
+            match sample(&target, "GET", &path, &extra).await {
+                Err(e) => gaps.push(format!("{other} with {what}: {e}; the persona's answer stands in")),
+                Ok(samples) => {
+                    let answer = template(&samples, &mut fields, &authority);
+                    let own = if with_key {
+                        &persona.invalid_credential
+                    } else {
+                        &persona.no_credentials
+                    };
+                    if answer != *own {
+                        *(if with_key {
+                            &mut route.invalid_credential
+                        } else {
+                            &mut route.no_credentials
+                        }) = Some(answer);
+                    }
+                }
+            }
+        }
+        if route.invalid_credential.is_some() || route.no_credentials.is_some() {
+            persona.routes.push(route);
+        } else if persona.unknown_path.is_some()
+            && !persona.known_paths.iter().any(|p| u.path().starts_with(p.as_str()))
+        {
+            // Answered as the first URL is, but outside its prefix: still a known path.
+            persona.known_paths.push(known_prefix(u.path()));
+        }
+    }
     persona.fields = fields.into_formats();
     // What was learned must load as any persona file does.
     let persona = Persona::from_json(&serde_json::to_string(&persona).unwrap_or_default())
         .map_err(|e| Error::Invalid(format!("{url}: the answers make no valid persona: {e}")))?;
     Ok(Learned { persona, gaps })
+}
+
+/// [`SAMPLES`] answers to one request.
+async fn sample(
+    t: &Target,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> std::result::Result<Vec<Observed>, String> {
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        samples.push(observe(t, method, path, extra).await?);
+    }
+    Ok(samples)
 }
 
 /// The first path segment as the API's known prefix (`/v1/users` → `/v1/`).
@@ -862,6 +928,13 @@ mod tests {
                 pad: false
             }
         );
+    }
+
+    /// The TLS client builds with the crypto provider this build carries
+    /// (rustls panics at first use when it cannot pick one).
+    #[test]
+    fn the_tls_client_builds() {
+        tls_connector().unwrap();
     }
 
     #[test]
