@@ -491,7 +491,10 @@ async fn a_route_learned_answers_its_path_with_the_requests_own_host() {
         )
     };
     let r = ask("/v2/", "registry.acme.example");
-    assert_eq!(r.headers[1], ("Docker-Distribution-Api-Version".into(), "registry/2.0".into()));
+    assert_eq!(
+        r.headers[1],
+        ("Docker-Distribution-Api-Version".into(), "registry/2.0".into())
+    );
     assert_eq!(
         r.headers[2],
         (
@@ -499,5 +502,101 @@ async fn a_route_learned_answers_its_path_with_the_requests_own_host() {
             "Bearer realm=\"http://registry.acme.example/token\",service=\"registry.acme.example\"".into()
         )
     );
-    assert_eq!(ask("/v1/users", "registry.acme.example").headers[0].0, "Date", "the API's own answer elsewhere");
+    assert_eq!(
+        ask("/v1/users", "registry.acme.example").headers[0].0,
+        "Date",
+        "the API's own answer elsewhere"
+    );
+}
+
+/// `persona learn` over TLS: the API's certificate verified as the platform
+/// does (here a test CA named by `SSL_CERT_FILE`, which the platform's
+/// store reads on Linux), only HTTP/1.1 offered so names keep their case.
+#[test]
+fn a_persona_is_learned_over_tls_with_http_1_1_names() {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(fixtures.join("localhost.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(fixtures.join("localhost.key")).unwrap();
+    let mut config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+    // A server that prefers HTTP/2 gets HTTP/1.1 only when that is all the client offers.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let port = l.local_addr().unwrap().port();
+    let alpn = Arc::new(Mutex::new(Vec::new()));
+    let seen = alpn.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let l = tokio::net::TcpListener::from_std(l).unwrap();
+            loop {
+                let Ok((tcp, _)) = l.accept().await else { continue };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                seen.lock()
+                    .unwrap()
+                    .push(tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec));
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls.write_all(apigw("").as_bytes()).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("learned.json");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_honeytoken"))
+        .args(["--data-dir", dir.path().to_str().unwrap(), "persona", "learn"])
+        .arg(format!("https://localhost:{port}/v1/users"))
+        .args(["--out", file.to_str().unwrap()])
+        .env("SSL_CERT_FILE", fixtures.join("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = Persona::load(file.to_str().unwrap()).unwrap();
+    let names: Vec<&str> = p.invalid_credential.headers.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Date",
+            "Content-Type",
+            "Content-Length",
+            "Connection",
+            "x-amzn-RequestId",
+            "x-amzn-ErrorType",
+            "x-amz-apigw-id",
+            "X-Amzn-Trace-Id",
+            "Expires"
+        ]
+    );
+    assert_eq!(field_of(&p, "x-amz-apigw-id").1, &FieldFormat::ApigwId);
+    let offered = alpn.lock().unwrap().clone();
+    assert!(!offered.is_empty());
+    assert!(
+        offered.iter().all(|a| a.as_deref() == Some(&b"http/1.1"[..])),
+        "{offered:?}"
+    );
 }
