@@ -18,6 +18,12 @@
 //!
 //! Built-in personas ([`Persona::builtin`]) or a file written by
 //! `honeytoken persona learn`, which probes the operator's own API.
+//!
+//! A server answers with [`Persona::reply_to`] (or [`Persona::ask`] before
+//! the request is consumed, then [`Persona::reply`]): a [`Reply`] of status,
+//! ordered `(name, value)` header lines as the persona writes them, and
+//! body. As an `http::Response` ([`Reply::into_response`]) the exact lines
+//! ride along in [`ExactHeaders`].
 
 use std::collections::BTreeMap;
 
@@ -151,11 +157,14 @@ fn path_matches(pattern: &str, path: &str) -> bool {
                 .is_some_and(|(first, tail)| (seg == "*" && !first.is_empty() || seg == *first) && go(rest, tail)),
         }
     }
+    // A real path has a few dozen segments at most; the cap keeps a hostile
+    // one from making `**` backtrack for long.
+    if path.bytes().filter(|b| *b == b'/').count() > 256 {
+        return false;
+    }
     let p: Vec<&str> = pattern.split('/').collect();
     let s: Vec<&str> = path.split('/').collect();
-    // A path has at most a few dozen segments within the head limits; the
-    // cap keeps a hostile one from making `**` backtrack for long.
-    s.len() <= 256 && go(&p, &s)
+    go(&p, &s)
 }
 
 /// How request ids look (the first format's one field, `{request_id}`).
