@@ -930,6 +930,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn cookies_are_not_replayed_and_the_probed_host_becomes_the_requests() {
+        let obs = |id: &str| Observed {
+            status: 401,
+            headers: vec![
+                ("Set-Cookie".into(), format!("session={id}")),
+                ("WWW-Authenticate".into(), "Bearer realm=\"api.acme.example\"".into()),
+                ("X-Request-Id".into(), id.into()),
+            ],
+            body: String::new(),
+            at: now(),
+        };
+        let a = template(
+            &[obs("a1b2c3d4"), obs("e5f6a7b8"), obs("c9d0e1f2")],
+            &mut Fields::default(),
+            "api.acme.example",
+        );
+        assert_eq!(
+            a.headers,
+            [
+                ("WWW-Authenticate".to_string(), "Bearer realm=\"{host}\"".to_string()),
+                ("X-Request-Id".to_string(), "{x_request_id}".to_string()),
+            ]
+        );
+    }
+
     /// The TLS client builds with the crypto provider this build carries
     /// (rustls panics at first use when it cannot pick one).
     #[test]
