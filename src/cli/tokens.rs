@@ -149,8 +149,15 @@ fn spec_plain(a: &MintArgs) -> Result<MintSpec> {
             a.length
                 .unwrap_or(token::DEFAULT_KEY_LENGTH.max(a.alphabet.identity_len())),
         )?)),
+        // The stack backend mints these before reaching here (an IAM user
+        // and key in the stack's account); nothing local can make one.
+        Some(TokenKind::AwsKey) => Err(Error::Invalid(
+            "--kind aws-key needs the stack backend: AWS makes the key, as an IAM user in the stack's \
+             account; run `honeytoken --backend aws --stack NAME mint --kind aws-key ...`"
+                .into(),
+        )),
         None => Err(Error::Invalid(
-            "say what to mint: --kind jwt, --kind key, or --like EXAMPLE".into(),
+            "say what to mint: --kind jwt, --kind key, --kind aws-key, or --like EXAMPLE".into(),
         )),
     }
 }
