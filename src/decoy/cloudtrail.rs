@@ -232,6 +232,7 @@ mod tests {
             replaces: None,
             replaced_by: None,
             allow: vec![],
+            aws_user: Some("ci-deploy".into()),
         }
     }
 

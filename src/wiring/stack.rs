@@ -20,6 +20,19 @@ pub const OUTPUT_HITS_TABLE: &str = "HitsTableName";
 pub const OUTPUT_SECRET_ARN: &str = "SigningKeySecretArn";
 /// Stack output giving the hits' TTL in days.
 pub const OUTPUT_HIT_TTL_DAYS: &str = "HitTtlDays";
+/// Stack output: the IAM path of decoy AWS keys' users.
+pub const OUTPUT_DECOY_USER_PATH: &str = "DecoyUserPath";
+/// Stack output: the deny-all group of decoy AWS keys' users.
+pub const OUTPUT_DECOY_USER_GROUP: &str = "DecoyUserGroupName";
+
+/// Decoy AWS keys over IAM at `path`, in `group` (a stack's outputs).
+pub fn aws_keys(conf: &SdkConfig, path: &str, group: &str) -> crate::ops::aws_keys::AwsKeys {
+    crate::ops::aws_keys::AwsKeys {
+        iam: Arc::new(crate::store::iam::Iam::new(aws_sdk_iam::Client::new(conf))),
+        path: path.to_string(),
+        group: group.to_string(),
+    }
+}
 
 /// The SDK configuration from the usual sources: environment, profile
 /// (`AWS_PROFILE`), region (`AWS_REGION`), and `AWS_ENDPOINT_URL` for a
@@ -363,6 +376,7 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
     check_credentials(&conf).await?;
     let explicit = [g.tokens_table.clone(), g.hits_table.clone(), g.secret_arn.clone()];
     let mut ttl_days = DEFAULT_HIT_TTL_DAYS;
+    let mut decoy_users = None;
     let [tokens, hits, secret] = if explicit.iter().all(Option::is_some) {
         explicit.map(Option::unwrap_or_default)
     } else {
@@ -377,6 +391,13 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
         // How far back an unfiltered `hits` looks.
         if let Some(d) = outputs.get(OUTPUT_HIT_TTL_DAYS).and_then(|v| v.parse().ok()) {
             ttl_days = d;
+        }
+        // A stack deployed before decoy AWS keys has neither output.
+        if let (Some(p), Some(g)) = (
+            outputs.get(OUTPUT_DECOY_USER_PATH),
+            outputs.get(OUTPUT_DECOY_USER_GROUP),
+        ) {
+            decoy_users = Some(aws_keys(&conf, p, g));
         }
         let pick = |flag: &Option<String>, key: &str| -> Result<String> {
             match flag {
@@ -399,6 +420,7 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
     let mut ctx = super::Context::over(store.clone(), key, None);
     ctx.persona = Some(store);
+    ctx.aws_keys = decoy_users;
     Ok(ctx)
 }
 

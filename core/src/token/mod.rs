@@ -325,6 +325,9 @@ pub struct TokenRecord {
     /// no alert (`honeytoken allow add CIDR --token ID`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<crate::allow::AllowEntry>,
+    /// For an AWS key: the IAM user that owns it (`retire` deletes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_user: Option<String>,
 }
 
 /// Builds the identity (id << 64 | tag) for an id.
@@ -454,6 +457,7 @@ fn mint_once(
         replaces: None,
         replaced_by: None,
         allow: Vec::new(),
+        aws_user: None,
     }))
 }
 
