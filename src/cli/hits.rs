@@ -96,7 +96,7 @@ fn source_address(ip: &str) -> Result<String> {
         return Ok(ip.to_string());
     }
     Err(Error::Invalid(format!(
-        "--ip {ip:?} is neither an IP address nor a service name; use e.g. --ip 203.0.113.7, \
+        "--ip {ip:?} is not an IP address or a service name; use e.g. --ip 203.0.113.7, \
          --ip 2001:db8::7 or --ip 'AWS Internal'"
     )))
 }
