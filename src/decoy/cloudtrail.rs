@@ -343,6 +343,29 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_event_shape_reads_field_by_field() {
+        let ev: Value = serde_json::from_str(include_str!("../../tests/fixtures/cloudtrail_event.json")).unwrap();
+        let h = hit_from_event(&ev, Timestamp::now());
+        assert_eq!(h.token_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(h.source_ip, "203.0.113.7");
+        assert_eq!(h.user_agent, "aws-cli/2.22.0 Python/3.12.6");
+        assert_eq!(h.received_at.to_string(), "2026-12-04T20:09:12.000Z");
+        assert_eq!(
+            h.aws_event,
+            Some(AwsEvent {
+                name: "GetCallerIdentity".into(),
+                source: "sts.amazonaws.com".into(),
+                region: "us-east-1".into(),
+                error_code: Some("AccessDenied".into()),
+            })
+        );
+        assert_eq!(
+            h.hit_id,
+            hit_id_for("0b4d1c8e-7f0a-4b59-b5a3-2f8f3c6d9e10", h.received_at)
+        );
+    }
+
+    #[test]
     fn hit_ids_are_stable_ulids_of_the_call_time() {
         let at = Timestamp::parse("2026-12-04T20:09:12.000Z").unwrap();
         let a = hit_id_for("e-1", at);
