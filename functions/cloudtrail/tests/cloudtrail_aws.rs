@@ -6,6 +6,8 @@
 
 #[path = "../../../tests/support/alerts.rs"]
 mod alerts;
+#[path = "../../../tests/support/runtime_api.rs"]
+mod runtime_api;
 #[path = "../../../tests/support/aws.rs"]
 mod support;
 
@@ -355,5 +357,59 @@ async fn a_thousand_calls_from_one_source_make_one_alert_and_the_flood_summary()
         got[0].alert["summary"].as_str().unwrap().contains("999 more requests"),
         "{}",
         got[0].alert["summary"]
+    );
+}
+
+/// The real bootstrap under the Lambda Runtime API emulator: the event in
+/// EventBridge's documented shape becomes one hit, however often it is
+/// delivered; a hit it cannot store fails the invocation, so Lambda retries
+/// it and then keeps it in the dead-letter queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_binary_records_an_event_once_and_fails_when_it_cannot_store() {
+    use runtime_api::{Function, RuntimeApi, workspace_bin};
+    let r = rig().await;
+    let m = aws_keys::mint(&r.keys, &r.store, "bin", "", "", None, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let api = RuntimeApi::start().await;
+    let mut env = support::function_env();
+    env.extend([
+        ("TOKENS_TABLE", r.tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", r.tables.name("HitsTable").to_string()),
+    ]);
+    let f = Function::spawn(&workspace_bin("cloudtrail"), "cloudtrail", &api, &env);
+    let event: Value = serde_json::from_str(
+        &support::fixture("tests/fixtures/cloudtrail_event.json").replace("AKIAIOSFODNN7EXAMPLE", &m.key.id),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        api.invoke(event.clone())
+            .await
+            .unwrap_or_else(|e| panic!("cloudtrail failed: {e}\n{}", f.log_text()));
+    }
+    let hits = r
+        .store
+        .query(&HitQuery {
+            token_id: Some(m.key.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1, "{}", f.log_text());
+    assert_eq!(hits[0].aws_event.as_ref().unwrap().name, "GetCallerIdentity");
+    assert_eq!(hits[0].label, "bin");
+
+    let broken_api = RuntimeApi::start().await;
+    let mut env = support::function_env();
+    env.extend([
+        ("TOKENS_TABLE", r.tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", "no-such-table".to_string()),
+    ]);
+    let broken = Function::spawn(&workspace_bin("cloudtrail"), "cloudtrail", &broken_api, &env);
+    let out = broken_api.invoke(event).await;
+    assert!(
+        out.is_err(),
+        "an unstored hit is an error: {out:?}\n{}",
+        broken.log_text()
     );
 }
