@@ -413,3 +413,56 @@ async fn the_function_binary_records_an_event_once_and_fails_when_it_cannot_stor
         broken.log_text()
     );
 }
+
+/// `list` and `show` include AWS keys; without the stack's decoy-user
+/// outputs (tables named by hand), `mint --kind aws-key` and `retire` say
+/// what they need instead of half-working.
+#[tokio::test]
+async fn the_cli_lists_and_shows_aws_keys_and_needs_the_stack_to_make_one() {
+    let r = rig().await;
+    let m = aws_keys::mint(
+        &r.keys,
+        &r.store,
+        "listed",
+        "ci/.env",
+        "",
+        None,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let secret_arn = support::create_signing_secret(&r.conf).await;
+    let cli = |extra: &[&str]| {
+        let mut c = std::process::Command::new(runtime_api::workspace_bin("honeytoken"));
+        c.args([
+            "--backend",
+            "aws",
+            "--tokens-table",
+            r.tables.name("TokensTable"),
+            "--hits-table",
+            r.tables.name("HitsTable"),
+            "--secret-arn",
+            &secret_arn,
+        ])
+        .args(extra);
+        for (k, v) in support::function_env() {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let listed = cli(&["list", "--format", "json"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.contains(&m.key.id) && listed.contains("aws-key"), "{listed}");
+    assert!(!listed.contains(&m.key.secret));
+    let shown = cli(&["show", &m.key.id]);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("listed"));
+
+    let o = cli(&["mint", "--kind", "aws-key", "--label", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("DecoyUserPath"), "{o:?}");
+    let o = cli(&["retire", &m.key.id]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--stack"), "{o:?}");
+    assert!(user_exists(&r.iam, m.record.aws_user.as_deref().unwrap()).await);
+}
