@@ -28,6 +28,8 @@ pub mod caps {
     pub const METHOD: usize = 32;
     /// Source address as given by a proxy.
     pub const SOURCE_IP: usize = 64;
+    /// One field of a CloudTrail event ([`super::AwsEvent`]).
+    pub const AWS_FIELD: usize = 128;
 }
 
 /// Location of the source address (from the GeoIP database; any part may
@@ -119,6 +121,40 @@ pub struct Hit {
     /// For a flood's counter record: samples of the counted requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flood: Option<crate::flood::FloodSamples>,
+    /// For a decoy AWS key: the API call CloudTrail recorded (null for
+    /// every other hit).
+    #[serde(default)]
+    pub aws_event: Option<AwsEvent>,
+}
+
+/// The API call made with a decoy AWS access key, as CloudTrail recorded
+/// it. Every field is escaped and capped ([`caps::AWS_FIELD`]); a field the
+/// event lacked is empty (`error_code`: `None`, the call succeeded or the
+/// event did not say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsEvent {
+    /// `eventName`: the API action (`GetCallerIdentity`).
+    pub name: String,
+    /// `eventSource`: the service endpoint (`sts.amazonaws.com`).
+    pub source: String,
+    /// `awsRegion`: the region that served the call.
+    pub region: String,
+    /// `errorCode` (`AccessDenied`), when the call failed.
+    #[serde(default)]
+    pub error_code: Option<String>,
+}
+
+impl std::fmt::Display for AwsEvent {
+    /// "GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied":
+    /// the line alerts and tables show.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or = |s: &str| if s.is_empty() { "?".to_string() } else { s.to_string() };
+        write!(f, "{} on {} in {}", or(&self.name), or(&self.source), or(&self.region))?;
+        if let Some(e) = &self.error_code {
+            write!(f, ", {e}")?;
+        }
+        Ok(())
+    }
 }
 
 fn one() -> u64 {
@@ -149,7 +185,7 @@ impl std::fmt::Display for Via {
 }
 
 /// Where in a request a token was found. Its text form (`authorization`,
-/// any header name, `query:NAME`, `cookie:NAME`, `body`, `path`) is what JSON,
+/// any header name, `query:NAME`, `cookie:NAME`, `body`, `path`, `aws-api`) is what JSON,
 /// stores and alerts show.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FoundIn {
@@ -163,6 +199,9 @@ pub enum FoundIn {
     Body,
     /// A segment of the URL path (`/bot<token>/sendMessage`, webhook URLs).
     Path,
+    /// A decoy AWS access key used against an AWS API, seen in CloudTrail
+    /// (`aws-api`).
+    AwsApi,
 }
 
 impl FoundIn {
@@ -181,6 +220,7 @@ impl std::fmt::Display for FoundIn {
             FoundIn::Cookie(n) => write!(f, "cookie:{n}"),
             FoundIn::Body => f.write_str("body"),
             FoundIn::Path => f.write_str("path"),
+            FoundIn::AwsApi => f.write_str("aws-api"),
         }
     }
 }
@@ -192,6 +232,8 @@ impl std::str::FromStr for FoundIn {
             FoundIn::Body
         } else if s == "path" {
             FoundIn::Path
+        } else if s == "aws-api" {
+            FoundIn::AwsApi
         } else if s == "query" {
             FoundIn::Query(String::new())
         } else if let Some(n) = s.strip_prefix("query:") {
@@ -215,6 +257,7 @@ impl PartialEq<&str> for FoundIn {
             FoundIn::Cookie(n) => other.strip_prefix("cookie:") == Some(n.as_str()),
             FoundIn::Body => *other == "body",
             FoundIn::Path => *other == "path",
+            FoundIn::AwsApi => *other == "aws-api",
         }
     }
 }
@@ -263,6 +306,7 @@ impl Hit {
             count,
             origin_unverified,
             flood,
+            aws_event,
         } = self;
         Hit {
             token_id: token_id.clone(),
@@ -290,6 +334,7 @@ impl Hit {
             count: *count,
             origin_unverified: *origin_unverified,
             flood: flood.clone(),
+            aws_event: aws_event.clone(),
         }
     }
 
@@ -399,6 +444,7 @@ impl Hit {
             count: 1,
             origin_unverified: false,
             flood: None,
+            aws_event: None,
         }
     }
 }
@@ -426,6 +472,12 @@ mod tests {
         h.request_id = Some("r".into());
         h.tampered_claims = vec!["exp".into()];
         h.count = 3;
+        h.aws_event = Some(AwsEvent {
+            name: "GetCallerIdentity".into(),
+            source: "sts.amazonaws.com".into(),
+            region: "eu-west-1".into(),
+            error_code: None,
+        });
         let w = h.without_headers();
         assert!(w.headers.is_empty());
         assert_eq!(
@@ -435,6 +487,31 @@ mod tests {
             },
             h
         );
+    }
+
+    #[test]
+    fn an_aws_event_reads_as_one_line() {
+        let mut e = AwsEvent {
+            name: "GetCallerIdentity".into(),
+            source: "sts.amazonaws.com".into(),
+            region: "eu-west-1".into(),
+            error_code: Some("AccessDenied".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied"
+        );
+        e.error_code = None;
+        e.region.clear();
+        assert_eq!(e.to_string(), "GetCallerIdentity on sts.amazonaws.com in ?");
+    }
+
+    #[test]
+    fn aws_api_round_trips_as_text() {
+        let f: FoundIn = "aws-api".parse().unwrap();
+        assert_eq!(f, FoundIn::AwsApi);
+        assert_eq!(f.to_string(), "aws-api");
+        assert_eq!(serde_json::to_string(&f).unwrap(), "\"aws-api\"");
     }
 
     #[test]

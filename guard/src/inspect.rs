@@ -192,6 +192,7 @@ impl Guard {
                 count: 1,
                 origin_unverified: false,
                 flood: None,
+                aws_event: None,
             })
             .collect()
     }

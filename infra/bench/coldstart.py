@@ -4,6 +4,7 @@ from /usr/bin/time -v. The function's AWS calls (the signing key from Secrets
 Manager at init) go to a moto server, as in the tests.
 
     python3 infra/bench/coldstart.py BOOTSTRAP [RUNS]
+    COLDSTART_EVENT=tests/fixtures/cloudtrail_event.json python3 infra/bench/coldstart.py target/debug/cloudtrail
 
 Needs the test tools venv (scripts/test.sh tools) for moto and boto3.
 """
@@ -25,6 +26,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV = os.path.join(ROOT, ".venv-tools", "bin")
 EVENT = open(os.path.join(ROOT, "tests", "fixtures", "apigw_v2_event.json")).read() if os.path.exists(
     os.path.join(ROOT, "tests", "fixtures", "apigw_v2_event.json")) else None
+# Another function's event (the cloudtrail function:
+# COLDSTART_EVENT=tests/fixtures/cloudtrail_event.json).
+if os.environ.get("COLDSTART_EVENT"):
+    EVENT = open(os.environ["COLDSTART_EVENT"]).read()
 
 
 def free_port():

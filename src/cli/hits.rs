@@ -77,16 +77,28 @@ pub fn since_bound(since: &str) -> Result<Timestamp> {
     Ok(t.into())
 }
 
-/// `--ip`: an IPv4 or IPv6 address, in the form hits are stored with.
+/// `--ip`: an IPv4 or IPv6 address, in the form hits are stored with, or
+/// the service name CloudTrail gives as a decoy AWS key's source when a
+/// service made the call (`AWS Internal`, `ec2.amazonaws.com`): letters,
+/// digits, spaces, dots, dashes and underscores with at least one letter, so
+/// a mistyped address (`999.1.1.1`) is still refused.
 fn source_address(ip: &str) -> Result<String> {
-    ip.trim()
-        .parse::<std::net::IpAddr>()
-        .map(|a| a.to_string())
-        .map_err(|_| {
-            Error::Invalid(format!(
-                "--ip {ip:?} is not an IP address; use e.g. --ip 203.0.113.7 or --ip 2001:db8::7"
-            ))
-        })
+    let ip = ip.trim();
+    if let Ok(a) = ip.parse::<std::net::IpAddr>() {
+        return Ok(a.to_string());
+    }
+    let service_name = ip.len() <= crate::domain::hit::caps::SOURCE_IP
+        && ip.bytes().any(|b| b.is_ascii_alphabetic())
+        && ip
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'-' | b'_'));
+    if service_name {
+        return Ok(ip.to_string());
+    }
+    Err(Error::Invalid(format!(
+        "--ip {ip:?} is not an IP address or a service name; use e.g. --ip 203.0.113.7, \
+         --ip 2001:db8::7 or --ip 'AWS Internal'"
+    )))
 }
 
 /// Builds the store query from the options.
@@ -120,8 +132,28 @@ fn nothing_found(a: &HitsArgs) -> String {
     }
 }
 
+/// A CSV row: the table's columns, then the AWS call's four fields (empty
+/// for other hits).
+fn hit_csv_row(h: &Hit) -> Vec<String> {
+    let mut r = row(h);
+    let e = h.aws_event.as_ref();
+    r.extend([
+        e.map(|e| e.name.clone()).unwrap_or_default(),
+        e.map(|e| e.source.clone()).unwrap_or_default(),
+        e.map(|e| e.region.clone()).unwrap_or_default(),
+        e.and_then(|e| e.error_code.clone()).unwrap_or_default(),
+    ]);
+    r
+}
+
+/// A table row; a decoy AWS key's API call shows in the path column
+/// (it has no method or path of its own).
 fn row(h: &Hit) -> Vec<String> {
     let flags = crate::domain::alert::render::flags(h).join(",");
+    let path = match &h.aws_event {
+        Some(e) => e.to_string(),
+        None => h.path.clone(),
+    };
     vec![
         h.received_at.to_string(),
         h.count.to_string(),
@@ -130,7 +162,7 @@ fn row(h: &Hit) -> Vec<String> {
         h.source_ip.clone(),
         h.geo.as_ref().and_then(|g| g.country_code.clone()).unwrap_or_default(),
         h.method.clone(),
-        h.path.clone(),
+        path,
         h.found_in.to_string(),
         h.user_agent.clone(),
         flags,
@@ -280,7 +312,11 @@ pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
     ];
     match a.format {
         HitsFormat::Json => output::json(&hits),
-        HitsFormat::Csv => output::csv(&headers, &hits.iter().map(row).collect::<Vec<_>>()),
+        HitsFormat::Csv => {
+            let mut headers = headers.to_vec();
+            headers.extend(["aws_event_name", "aws_event_source", "aws_region", "aws_error_code"]);
+            output::csv(&headers, &hits.iter().map(hit_csv_row).collect::<Vec<_>>())
+        }
         HitsFormat::Ecs => ecs(&hits),
         HitsFormat::Table => {
             if hits.is_empty() {
@@ -291,4 +327,38 @@ pub async fn run(ctx: &Context, a: HitsArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_takes_addresses_and_service_names_not_typos() {
+        assert_eq!(source_address(" 203.0.113.7 ").unwrap(), "203.0.113.7");
+        assert_eq!(source_address("AWS Internal").unwrap(), "AWS Internal");
+        assert_eq!(source_address("ec2.amazonaws.com").unwrap(), "ec2.amazonaws.com");
+        for bad in ["999.1.1.1", "10.0.0.1/8", "a;b", "", "2001:db8::zz"] {
+            assert!(source_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_carry_the_aws_call() {
+        let mut h = Hit::sample("AKIAIOSFODNN7EXAMPLE", "AWS Internal", "2026-11-28T12:00:00.000Z");
+        h.aws_event = Some(crate::domain::hit::AwsEvent {
+            name: "ListBuckets".into(),
+            source: "s3.amazonaws.com".into(),
+            region: "us-east-1".into(),
+            error_code: Some("AccessDenied".into()),
+        });
+        let r = hit_csv_row(&h);
+        assert_eq!(
+            r[r.len() - 4..],
+            ["ListBuckets", "s3.amazonaws.com", "us-east-1", "AccessDenied"]
+        );
+        assert_eq!(row(&h)[7], "ListBuckets on s3.amazonaws.com in us-east-1, AccessDenied");
+        let plain = Hit::sample("t", "203.0.113.7", "2026-11-28T12:00:00.000Z");
+        assert_eq!(hit_csv_row(&plain)[row(&plain).len()..], ["", "", "", ""]);
+    }
 }

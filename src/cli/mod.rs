@@ -98,6 +98,8 @@ pub enum Command {
     Disable(tokens::IdArg),
     /// Alert on a token again.
     Enable(tokens::IdArg),
+    /// Delete an AWS key's IAM user and key: the only way to end its detection.
+    Retire(tokens::RetireArgs),
     /// Show recorded hits.
     Hits(hits::HitsArgs),
     /// Write a self-contained HTML report of the hits.
@@ -184,6 +186,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Command::Show(a) => tokens::show(&ctx, a).await,
                 Command::Disable(a) => tokens::set_state(&ctx, a, crate::domain::token::TokenState::Disabled).await,
                 Command::Enable(a) => tokens::set_state(&ctx, a, crate::domain::token::TokenState::Active).await,
+                Command::Retire(a) => tokens::retire(&ctx, a).await,
                 Command::Hits(a) => hits::run(&ctx, a).await,
                 Command::Report(a) => report::run(&ctx, a).await,
                 Command::Plant(a) => plant::run(&ctx, a).await,

@@ -94,6 +94,14 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
         .get(&a.id)
         .await?
         .ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    if token.kind == crate::domain::token::TokenKind::AwsKey {
+        return Err(Error::Invalid(format!(
+            "token {} is an AWS key: its secret was shown once at mint and is not stored, so it cannot be \
+             planted later; mint a new one with `mint --kind aws-key --into {}`",
+            token.id,
+            a.into.display()
+        )));
+    }
     if token.state != TokenState::Active {
         eprintln!(
             "warning: token {} is {}; its hits {}",

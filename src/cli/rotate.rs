@@ -28,6 +28,45 @@ pub struct RotateArgs {
     pub format: TextFormat,
 }
 
+/// `rotate` of an AWS key: a new IAM user and key; the old ones stay
+/// active and alerting until `retire`.
+async fn rotate_aws_key(ctx: &Context, a: RotateArgs) -> Result<()> {
+    let Some(k) = &ctx.aws_keys else {
+        return Err(Error::Invalid(
+            "rotating an AWS key makes a new IAM user: run it with --backend aws --stack NAME".into(),
+        ));
+    };
+    if a.file.is_some() {
+        return Err(Error::Invalid(
+            "--file swaps a token in place, and an AWS key's secret is not stored; \
+             write the new credentials where the old ones are by hand"
+                .into(),
+        ));
+    }
+    let (old, new) =
+        crate::ops::aws_keys::rotate(k, ctx.tokens.as_ref(), &a.id, time::OffsetDateTime::now_utc()).await?;
+    match a.format {
+        TextFormat::Json => super::output::json(&serde_json::json!({
+            "old": super::tokens::minted_json(&old),
+            "new": super::tokens::minted_json(&new.record),
+            "aws_access_key_id": new.key.id,
+            "aws_secret_access_key": new.key.secret,
+        })),
+        TextFormat::Text => {
+            print!("{}", crate::ops::aws_keys::credentials_block("default", &new.key));
+            eprintln!(
+                "{} (IAM user {}) replaces {}; the old key stays active and its hits still alert until \
+                 `honeytoken retire {}`. The secret is shown only now.",
+                new.record.id,
+                new.record.aws_user.as_deref().unwrap_or("?"),
+                old.id,
+                old.id
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `rotate`.
 pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
     let old = ctx
@@ -35,6 +74,9 @@ pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
         .get(&a.id)
         .await?
         .ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    if old.kind == crate::domain::token::TokenKind::AwsKey {
+        return rotate_aws_key(ctx, a).await;
+    }
     // Read and check the file before changing anything in the store.
     let file = match &a.file {
         Some(p) => {

@@ -96,6 +96,7 @@ pub fn run(a: SurveyArgs) -> Result<()> {
                 let mint = match f.kind {
                     crate::domain::token::TokenKind::Jwt => "--kind jwt".to_string(),
                     crate::domain::token::TokenKind::Key => format!("--kind key --prefix {service}_live_"),
+                    crate::domain::token::TokenKind::AwsKey => "--kind aws-key".to_string(),
                 };
                 eprintln!(
                     "next: ID=$(honeytoken mint {mint} --label {service}-{} --location {} --format json | jq -r .id)\n      \

@@ -154,6 +154,15 @@ pub async fn run(g: &Global, ctx: &Context, a: TestArgs) -> Result<()> {
         .get(&a.id)
         .await?
         .ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    if token.kind == crate::domain::token::TokenKind::AwsKey {
+        // The decoy endpoint never sees an AWS key: its use reaches us
+        // through CloudTrail, minutes later, and its secret is not stored.
+        return Err(Error::Invalid(format!(
+            "token {} is an AWS key: test it by calling AWS with it (e.g. `aws sts get-caller-identity` with \
+             the credentials printed at mint), then watch `honeytoken hits --token {}`; CloudTrail delivers in minutes",
+            token.id, token.id
+        )));
+    }
     if token.state == TokenState::Disabled {
         eprintln!(
             "note: token {} is disabled: its hit is recorded but raises no alert",

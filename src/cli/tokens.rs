@@ -34,13 +34,20 @@ pub enum MintFormat {
 }
 
 impl MintFormat {
-    /// Refuses a format that does not apply to what is minted, before
-    /// anything is minted or stored.
-    pub fn check(self) -> Result<()> {
-        match self {
-            MintFormat::Text | MintFormat::Json | MintFormat::Token => Ok(()),
-            MintFormat::Env | MintFormat::Credentials => Err(Error::Invalid(format!(
-                "--format {} applies to AWS access keys only, which this version cannot mint; \
+    /// Refuses a format that does not apply to what is minted (`kind`),
+    /// before anything is minted or stored.
+    pub fn check(self, kind: Option<TokenKind>) -> Result<()> {
+        match (self, kind == Some(TokenKind::AwsKey)) {
+            (MintFormat::Text | MintFormat::Json, _) => Ok(()),
+            (MintFormat::Env | MintFormat::Credentials, true) => Ok(()),
+            (MintFormat::Token, true) => Err(Error::Invalid(
+                "--format token prints one string, and an AWS key is two (id and secret); use --format env, \
+                 credentials, json or text"
+                    .into(),
+            )),
+            (MintFormat::Token, false) => Ok(()),
+            (MintFormat::Env | MintFormat::Credentials, false) => Err(Error::Invalid(format!(
+                "--format {} applies to AWS access keys only (--kind aws-key); \
                  use --format token (the token alone), text or json",
                 if self == MintFormat::Env { "env" } else { "credentials" }
             ))),
@@ -101,9 +108,23 @@ pub struct MintArgs {
     /// `aud` claim of a JWT (none by default; with --like, the example's).
     #[arg(long)]
     pub audience: Option<String>,
-    /// Output format: `token` prints the token alone.
+    /// Output format: `token` prints the token alone; `env` and
+    /// `credentials` print an AWS key's id and secret (aws-key only).
     #[arg(long, value_enum, default_value_t = MintFormat::Text)]
     pub format: MintFormat,
+    /// IAM user name of an AWS key (default: a generated one shaped like a
+    /// service or CI user, e.g. terraform-deploy-prod).
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+    /// Profile name of an AWS key in `--format credentials` and in a
+    /// credentials file written by `--into`.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+    /// Write an AWS key's credentials into this file (an AWS credentials
+    /// file, .env, CI YAML, JSON or TOML; created if missing): the secret is
+    /// shown only once, so it is planted when it is made.
+    #[arg(long, value_name = "FILE")]
+    pub into: Option<std::path::PathBuf>,
 }
 
 /// Builds what to mint from the options, with warnings for the operator.
@@ -149,8 +170,15 @@ fn spec_plain(a: &MintArgs) -> Result<MintSpec> {
             a.length
                 .unwrap_or(token::DEFAULT_KEY_LENGTH.max(a.alphabet.identity_len())),
         )?)),
+        // The stack backend mints these before reaching here (an IAM user
+        // and key in the stack's account); nothing local can make one.
+        Some(TokenKind::AwsKey) => Err(Error::Invalid(
+            "--kind aws-key needs the stack backend: AWS makes the key, as an IAM user in the stack's \
+             account; run `honeytoken --backend aws --stack NAME mint --kind aws-key ...`"
+                .into(),
+        )),
         None => Err(Error::Invalid(
-            "say what to mint: --kind jwt, --kind key, or --like EXAMPLE".into(),
+            "say what to mint: --kind jwt, --kind key, --kind aws-key, or --like EXAMPLE".into(),
         )),
     }
 }
@@ -177,8 +205,17 @@ pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
 
 /// `mint`.
 pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
-    a.format.check()?;
+    a.format.check(a.kind)?;
     check_label(&a.label)?;
+    if a.kind == Some(TokenKind::AwsKey) {
+        return mint_aws_key(ctx, a).await;
+    }
+    if a.user_name.is_some() || a.into.is_some() {
+        return Err(Error::Invalid(
+            "--user-name and --into apply to --kind aws-key; plant other tokens with `honeytoken plant ID --into FILE`"
+                .into(),
+        ));
+    }
     let (spec, warnings) = spec(&a)?;
     for w in warnings {
         eprintln!("warning: {w}");
@@ -202,7 +239,7 @@ pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
         MintFormat::Json => output::json(&minted_json(&rec)),
         MintFormat::Token => println!("{}", rec.token),
         // Refused before minting; kept here so the match names every format.
-        MintFormat::Env | MintFormat::Credentials => a.format.check()?,
+        MintFormat::Env | MintFormat::Credentials => a.format.check(a.kind)?,
         MintFormat::Text => {
             println!("{}", rec.token);
             eprintln!(
@@ -211,6 +248,120 @@ pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `mint --kind aws-key`: an IAM user and key in the stack's account. The
+/// secret is printed once (and written by `--into`), never stored.
+async fn mint_aws_key(ctx: &Context, a: MintArgs) -> Result<()> {
+    let Some(k) = &ctx.aws_keys else {
+        return Err(Error::Invalid(
+            "--kind aws-key needs the stack backend: AWS makes the key, as an IAM user in the stack's \
+             account; run `honeytoken --backend aws --stack NAME mint --kind aws-key ...` against a stack \
+             deployed with this version (its outputs name DecoyUserPath and DecoyUserGroupName)"
+                .into(),
+        ));
+    };
+    if !a.prefix.is_empty() || a.length.is_some() || a.like.is_some() {
+        return Err(Error::Invalid(
+            "--prefix, --length and --like do not apply to --kind aws-key: AWS makes the key".into(),
+        ));
+    }
+    if let Some(w) = crate::ops::aws_keys::gives_away(&a.profile) {
+        return Err(Error::Invalid(format!(
+            "--profile {:?} contains {w:?}, which tells an attacker what the key is",
+            a.profile
+        )));
+    }
+    let mut m = crate::ops::aws_keys::mint(
+        k,
+        ctx.tokens.as_ref(),
+        &a.label,
+        &a.location,
+        &a.memo,
+        a.user_name.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    if let Some(into) = &a.into {
+        match crate::ops::aws_keys::plant_into(ctx.tokens.as_ref(), &mut m, into, &a.profile).await {
+            Ok(var) => eprintln!("planted {} into {} ({var})", m.record.id, into.display()),
+            // The key exists and its secret is shown nowhere else: print it
+            // rather than lose it.
+            Err(e) => eprintln!(
+                "error: the key was made but not written into {}: {e}; its credentials follow, plant them by hand",
+                into.display()
+            ),
+        }
+    }
+    let out = &m.key;
+    match a.format {
+        MintFormat::Json => output::json(&json!({
+            "id": m.record.id,
+            "kind": m.record.kind,
+            "label": m.record.label,
+            "location": m.record.location,
+            "created_at": m.record.created_at,
+            "state": m.record.state,
+            "user_name": m.record.aws_user,
+            "aws_access_key_id": out.id,
+            "aws_secret_access_key": out.secret,
+        })),
+        MintFormat::Env => print!("{}", crate::ops::aws_keys::env_lines(out)),
+        MintFormat::Credentials => print!("{}", crate::ops::aws_keys::credentials_block(&a.profile, out)),
+        MintFormat::Text | MintFormat::Token => {
+            print!("{}", crate::ops::aws_keys::credentials_block(&a.profile, out));
+        }
+    }
+    eprintln!(
+        "minted aws-key {} (IAM user {}, {}); the secret is shown only now. Watch `honeytoken hits --token {}`",
+        m.record.id,
+        m.record.aws_user.as_deref().unwrap_or("?"),
+        m.record.label,
+        m.record.id
+    );
+    Ok(())
+}
+
+/// `retire` options.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Retiring an AWS key deletes its IAM user and access key: the only way to end
+its detection (disable only silences its alerts). Its record and hits are kept.
+
+Example:
+  honeytoken --backend aws --stack honeytoken retire AKIAIOSFODNN7EXAMPLE"
+)]
+pub struct RetireArgs {
+    /// Token id (for an AWS key, its access key id).
+    pub id: String,
+}
+
+/// `retire`.
+pub async fn retire(ctx: &Context, a: RetireArgs) -> Result<()> {
+    let t = ctx
+        .tokens
+        .get(&a.id)
+        .await?
+        .ok_or_else(|| Error::NotFound(a.id.clone()))?;
+    if t.kind != TokenKind::AwsKey {
+        return Err(Error::Invalid(format!(
+            "token {} is a {} token: nothing outside the store makes it work, so there is nothing to delete; \
+             `honeytoken disable {}` stops its alerts",
+            t.id, t.kind, t.id
+        )));
+    }
+    let Some(k) = &ctx.aws_keys else {
+        return Err(Error::Invalid(
+            "retiring an AWS key deletes its IAM user: run it with --backend aws --stack NAME".into(),
+        ));
+    };
+    let t = crate::ops::aws_keys::retire(k, ctx.tokens.as_ref(), &a.id).await?;
+    eprintln!(
+        "retired {}: IAM user {} and its key are deleted; its hits are kept",
+        t.id,
+        t.aws_user.as_deref().unwrap_or("?")
+    );
     Ok(())
 }
 

@@ -429,6 +429,7 @@ impl Decoy {
                 count: 1,
                 origin_unverified: !origin_verified,
                 flood: None,
+                aws_event: None,
             };
             let attributed =
                 crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());

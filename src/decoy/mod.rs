@@ -6,12 +6,14 @@
 //! * [`persona`]: how the answer looks; [`learn`]: a persona from the operator's own API
 //! * [`testmark`]: how `honeytoken test` marks a request as a test
 //! * [`allowlist`]: the cached global allowlist
+//! * [`cloudtrail`]: a decoy AWS key's use, from a CloudTrail event, as a hit
 //! * [`enrich`]: geolocation and network owner of the source address
 //! * `guard` (feature `guard`): the store side of the guard crate, so hits
 //!   from a real API land where the decoy's do
 
 pub mod allowlist;
 pub mod attribute;
+pub mod cloudtrail;
 pub mod enrich;
 #[cfg(feature = "guard")]
 pub mod guard;

@@ -225,12 +225,10 @@ impl SecurityHub {
             ))
             .description(cut(
                 &format!(
-                    "{}. A decoy credential planted at {} was used: whoever sent it read that place. {} {}{} with user agent {}.",
+                    "{}. A decoy credential planted at {} was used: whoever sent it read that place. {} with user agent {}.",
                     a.summary,
                     location,
-                    h.method,
-                    h.path,
-                    if h.query.is_empty() { String::new() } else { format!("?{}", h.query) },
+                    render::request_text(h),
                     h.user_agent
                 ),
                 1024,

@@ -21,6 +21,14 @@ pub fn successor(key: &SigningKey, old: &TokenRecord, now: time::OffsetDateTime)
         (TokenKind::Jwt, _, issuer) => MintSpec::Jwt {
             issuer: issuer.clone().unwrap_or_else(|| token::DEFAULT_ISSUER.to_string()),
         },
+        // AWS makes the key: rotation is an IAM user and key of the stack
+        // backend (`ops::aws_keys`), never a mint here.
+        (TokenKind::AwsKey, _, _) => {
+            return Err(Error::Invalid(format!(
+                "token {} is an AWS access key: AWS makes its twin; rotate it on the stack backend (--backend aws)",
+                old.id
+            )));
+        }
         (TokenKind::Key, None, _) => {
             return Err(Error::Invalid(format!(
                 "token {} has no recorded shape, so a twin cannot be minted; mint a replacement with `honeytoken mint --like {}`",

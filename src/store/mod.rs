@@ -6,6 +6,8 @@ pub mod cache;
 pub mod codec;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "aws")]
+pub mod iam;
 pub mod memory;
 #[cfg(feature = "cli")]
 pub mod sqlite;
@@ -171,4 +173,39 @@ pub trait PersonaStore: Send + Sync {
 pub trait AlertLog: Send + Sync {
     /// `Some(detail)` once the alert for `hit_id` is published; `None` while it is not.
     async fn published(&self, hit_id: &str) -> Result<Option<String>>;
+}
+
+/// An access key AWS made for a decoy user: its id and its secret (shown to
+/// the operator once, never stored).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    /// `AKIA…`: the token record's id.
+    pub id: String,
+    /// The secret access key.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AccessKey {
+    // The secret never reaches a log line through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+/// IAM users behind decoy AWS keys (on AWS, IAM itself; see `iam`).
+#[async_trait]
+pub trait IamUsers: Send + Sync {
+    /// Creates user `name` under `path`; [`crate::Error::Conflict`] when
+    /// the name is taken.
+    async fn create_user(&self, path: &str, name: &str) -> Result<()>;
+    /// Adds `user` to `group`.
+    async fn add_to_group(&self, user: &str, group: &str) -> Result<()>;
+    /// Creates an access key for `user`.
+    async fn create_access_key(&self, user: &str) -> Result<AccessKey>;
+    /// Deletes `user` with its access keys and group memberships; a user
+    /// that does not exist is no error (a retry after a partial delete).
+    async fn delete_user(&self, user: &str) -> Result<()>;
 }

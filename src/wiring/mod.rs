@@ -68,6 +68,8 @@ pub struct Context {
     /// Where the stack's decoy reads a learned persona (`--backend aws`;
     /// locally `serve --persona FILE` names it instead).
     pub persona: Option<Arc<dyn crate::store::PersonaStore>>,
+    /// Decoy AWS keys' IAM users (`--backend aws`, a stack that has them).
+    pub aws_keys: Option<crate::ops::aws_keys::AwsKeys>,
 }
 
 impl Context {
@@ -84,6 +86,7 @@ impl Context {
             allow: store.clone(),
             marks: store,
             persona: None,
+            aws_keys: None,
         }
     }
 }

@@ -20,6 +20,19 @@ pub const OUTPUT_HITS_TABLE: &str = "HitsTableName";
 pub const OUTPUT_SECRET_ARN: &str = "SigningKeySecretArn";
 /// Stack output giving the hits' TTL in days.
 pub const OUTPUT_HIT_TTL_DAYS: &str = "HitTtlDays";
+/// Stack output: the IAM path of decoy AWS keys' users.
+pub const OUTPUT_DECOY_USER_PATH: &str = "DecoyUserPath";
+/// Stack output: the deny-all group of decoy AWS keys' users.
+pub const OUTPUT_DECOY_USER_GROUP: &str = "DecoyUserGroupName";
+
+/// Decoy AWS keys over IAM at `path`, in `group` (a stack's outputs).
+pub fn aws_keys(conf: &SdkConfig, path: &str, group: &str) -> crate::ops::aws_keys::AwsKeys {
+    crate::ops::aws_keys::AwsKeys {
+        iam: Arc::new(crate::store::iam::Iam::new(aws_sdk_iam::Client::new(conf))),
+        path: path.to_string(),
+        group: group.to_string(),
+    }
+}
 
 /// The SDK configuration from the usual sources: environment, profile
 /// (`AWS_PROFILE`), region (`AWS_REGION`), and `AWS_ENDPOINT_URL` for a
@@ -100,24 +113,77 @@ impl DecoyEnv {
             min_latency_ms: vars.number("MIN_LATENCY_MS", 0, 0..=10_000, "0 to 10000 milliseconds")?,
             origin_verify_secret_arn: vars.opt("ORIGIN_VERIFY_SECRET_ARN"),
             alert_topic_arn: vars.opt("ALERT_TOPIC_ARN"),
-            flood: crate::domain::flood::FloodRule {
-                whole: vars.number(
-                    "FLOOD_WHOLE_HITS",
-                    crate::domain::flood::DEFAULT_WHOLE,
-                    1..=10_000,
-                    "a number from 1 to 10000",
-                )?,
-                bucket: std::time::Duration::from_secs(
-                    60 * vars.number(
-                        "THROTTLE_WINDOW_MINUTES",
-                        crate::domain::flood::DEFAULT_BUCKET.as_secs() / 60,
-                        1..=24 * 60,
-                        "a number of minutes from 1 to 1440",
-                    )?,
-                ),
-            },
+            flood: flood_rule(&vars)?,
         })
     }
+}
+
+/// `FLOOD_WHOLE_HITS` (default 20) and `THROTTLE_WINDOW_MINUTES` (the
+/// bucket, default 15): the flood rule hits are kept under, the same for
+/// every function that writes hits.
+fn flood_rule<F: Fn(&str) -> Option<String>>(vars: &super::env::Vars<F>) -> Result<crate::domain::flood::FloodRule> {
+    Ok(crate::domain::flood::FloodRule {
+        whole: vars.number(
+            "FLOOD_WHOLE_HITS",
+            crate::domain::flood::DEFAULT_WHOLE,
+            1..=10_000,
+            "a number from 1 to 10000",
+        )?,
+        bucket: std::time::Duration::from_secs(
+            60 * vars.number(
+                "THROTTLE_WINDOW_MINUTES",
+                crate::domain::flood::DEFAULT_BUCKET.as_secs() / 60,
+                1..=24 * 60,
+                "a number of minutes from 1 to 1440",
+            )?,
+        ),
+    })
+}
+
+/// Where the cloudtrail function (decoy AWS keys) finds its tables (its environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudTrailEnv {
+    /// `TOKENS_TABLE`: records of decoy AWS keys, by access key id.
+    pub tokens_table: String,
+    /// `HITS_TABLE`.
+    pub hits_table: String,
+    /// `HIT_TTL_DAYS` (default 400).
+    pub hit_ttl_days: u32,
+    /// The flood rule, as [`DecoyEnv::flood`].
+    pub flood: crate::domain::flood::FloodRule,
+}
+
+impl CloudTrailEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the variables through `get`, naming any that is missing or bad.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let vars = super::env::Vars(get);
+        Ok(CloudTrailEnv {
+            tokens_table: vars.need("TOKENS_TABLE")?,
+            hits_table: vars.need("HITS_TABLE")?,
+            hit_ttl_days: vars.number(
+                "HIT_TTL_DAYS",
+                DEFAULT_HIT_TTL_DAYS,
+                1..=u32::MAX,
+                "a positive number of days",
+            )?,
+            flood: flood_rule(&vars)?,
+        })
+    }
+}
+
+/// The recorder the cloudtrail function runs: CloudTrail events of decoy
+/// AWS keys into the stack's tables. Called once per cold start.
+pub fn cloudtrail_recorder(conf: &SdkConfig, env: &CloudTrailEnv) -> crate::decoy::cloudtrail::Recorder {
+    let store = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
+            .with_hit_ttl_days(env.hit_ttl_days),
+    );
+    crate::decoy::cloudtrail::Recorder::new(store.clone(), store, env.flood)
 }
 
 /// The response-time floor for the decoy's answers while it is not ready:
@@ -310,6 +376,7 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
     check_credentials(&conf).await?;
     let explicit = [g.tokens_table.clone(), g.hits_table.clone(), g.secret_arn.clone()];
     let mut ttl_days = DEFAULT_HIT_TTL_DAYS;
+    let mut decoy_users = None;
     let [tokens, hits, secret] = if explicit.iter().all(Option::is_some) {
         explicit.map(Option::unwrap_or_default)
     } else {
@@ -324,6 +391,13 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
         // How far back an unfiltered `hits` looks.
         if let Some(d) = outputs.get(OUTPUT_HIT_TTL_DAYS).and_then(|v| v.parse().ok()) {
             ttl_days = d;
+        }
+        // A stack deployed before decoy AWS keys has neither output.
+        if let (Some(p), Some(g)) = (
+            outputs.get(OUTPUT_DECOY_USER_PATH),
+            outputs.get(OUTPUT_DECOY_USER_GROUP),
+        ) {
+            decoy_users = Some(aws_keys(&conf, p, g));
         }
         let pick = |flag: &Option<String>, key: &str| -> Result<String> {
             match flag {
@@ -346,6 +420,7 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), tokens, hits).with_hit_ttl_days(ttl_days));
     let mut ctx = super::Context::over(store.clone(), key, None);
     ctx.persona = Some(store);
+    ctx.aws_keys = decoy_users;
     Ok(ctx)
 }
 

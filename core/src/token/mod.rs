@@ -30,6 +30,11 @@ pub enum TokenKind {
     Jwt,
     /// A prefixed API key.
     Key,
+    /// An AWS access key of a decoy IAM user (stack backend only): AWS
+    /// makes it, so it carries no tag of ours; its record is keyed by the
+    /// access key id.
+    #[serde(rename = "aws-key")]
+    AwsKey,
 }
 
 impl fmt::Display for TokenKind {
@@ -37,6 +42,7 @@ impl fmt::Display for TokenKind {
         f.write_str(match self {
             TokenKind::Jwt => "jwt",
             TokenKind::Key => "key",
+            TokenKind::AwsKey => "aws-key",
         })
     }
 }
@@ -47,7 +53,8 @@ impl FromStr for TokenKind {
         match s {
             "jwt" => Ok(TokenKind::Jwt),
             "key" => Ok(TokenKind::Key),
-            _ => Err(format!("unknown kind {s:?}; use jwt or key")),
+            "aws-key" => Ok(TokenKind::AwsKey),
+            _ => Err(format!("unknown kind {s:?}; use jwt, key or aws-key")),
         }
     }
 }
@@ -318,6 +325,9 @@ pub struct TokenRecord {
     /// no alert (`honeytoken allow add CIDR --token ID`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<crate::allow::AllowEntry>,
+    /// For an AWS key: the IAM user that owns it (`retire` deletes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_user: Option<String>,
 }
 
 /// Builds the identity (id << 64 | tag) for an id.
@@ -447,6 +457,7 @@ fn mint_once(
         replaces: None,
         replaced_by: None,
         allow: Vec::new(),
+        aws_user: None,
     }))
 }
 

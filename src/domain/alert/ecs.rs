@@ -63,7 +63,10 @@ fn non_empty(s: &str) -> Value {
 pub fn event(hit: &Hit) -> Value {
     let sev = severity(hit);
     let mut source = Map::new();
-    put(&mut source, "ip", non_empty(&hit.source_ip));
+    // `source.ip` is an `ip` field: only an address goes there. A decoy AWS
+    // key's source can be a service name (`AWS Internal`), which ECS keeps
+    // in `source.address` ("an IP, a domain, a unix socket").
+    put(&mut source, "ip", json!(hit.source_addr().map(|a| a.to_string())));
     put(&mut source, "address", non_empty(&hit.source_ip));
     if let Some(g) = &hit.geo {
         let mut geo = Map::new();
@@ -123,11 +126,14 @@ pub fn event(hit: &Hit) -> Value {
     if let Some(f) = &hit.flood {
         ht.insert("flood".into(), json!(f));
     }
+    if let Some(e) = &hit.aws_event {
+        ht.insert("aws_event".into(), json!(e));
+    }
     ht.insert(
         "hits_command".into(),
         json!(format!("honeytoken hits --token {}", hit.token_id)),
     );
-    json!({
+    let mut v = json!({
         "@timestamp": hit.received_at.to_string(),
         "ecs": { "version": ECS_VERSION },
         "message": super::render::summary_line(hit),
@@ -157,7 +163,24 @@ pub fn event(hit: &Hit) -> Value {
         "url": Value::Object(url),
         "tags": tags,
         "honeytoken": Value::Object(ht),
-    })
+    });
+    // A decoy AWS key's call in ECS's cloud fields: the service and region
+    // that served it, the API action as `event.provider`'s operation.
+    if let Some(e) = &hit.aws_event {
+        let mut cloud = Map::new();
+        cloud.insert("provider".into(), json!("aws"));
+        put(&mut cloud, "region", non_empty(&e.region));
+        put(
+            &mut cloud,
+            "service",
+            json!(non_empty(&e.source).as_str().map(|s| json!({ "name": s }))),
+        );
+        v["cloud"] = Value::Object(cloud);
+        v["event"]["provider"] = non_empty(&e.source);
+        v["event"]["reason"] = json!(e.to_string());
+        v["error"] = json!(e.error_code.as_ref().map(|c| json!({ "code": c })));
+    }
+    v
 }
 
 /// The event as one NDJSON line (ending in `\n`).
@@ -172,6 +195,29 @@ mod tests {
     use super::*;
     use crate::domain::hit::{Asn, Geo};
     use honeytoken_core::testkit::hit_at;
+
+    #[test]
+    fn an_aws_call_fills_the_cloud_fields_and_a_service_source_is_no_ip() {
+        let mut h = hit_at("AKIAIOSFODNN7EXAMPLE", "AWS Internal", 0, 1);
+        h.aws_event = Some(crate::domain::hit::AwsEvent {
+            name: "GetCallerIdentity".into(),
+            source: "sts.amazonaws.com".into(),
+            region: "eu-west-1".into(),
+            error_code: Some("AccessDenied".into()),
+        });
+        let v = event(&h);
+        assert!(v["source"].get("ip").is_none(), "{}", v["source"]);
+        assert_eq!(v["source"]["address"], "AWS Internal");
+        assert_eq!(v["cloud"]["provider"], "aws");
+        assert_eq!(v["cloud"]["region"], "eu-west-1");
+        assert_eq!(v["cloud"]["service"]["name"], "sts.amazonaws.com");
+        assert_eq!(v["error"]["code"], "AccessDenied");
+        assert_eq!(v["honeytoken"]["aws_event"]["name"], "GetCallerIdentity");
+        assert_eq!(
+            v["event"]["reason"],
+            "GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied"
+        );
+    }
 
     #[test]
     fn field_names_and_values_follow_ecs() {

@@ -82,9 +82,27 @@ pub fn flags(hit: &Hit) -> Vec<String> {
 /// Where the token was used: "the decoy endpoint", or the real service a
 /// guard protects (an attacker trying the key where it really works).
 pub fn used_against(hit: &Hit) -> String {
+    if let Some(e) = &hit.aws_event {
+        return format!("AWS: {e}");
+    }
     match &hit.via {
         Via::Decoy => "the decoy endpoint".to_string(),
         Via::Guard { service } => service.clone(),
+    }
+}
+
+/// What the request was: `METHOD path?query`, or for a decoy AWS key the
+/// API call ("GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied").
+pub fn request_text(h: &Hit) -> String {
+    match &h.aws_event {
+        Some(e) => e.to_string(),
+        None => format!(
+            "{} {}{}{}",
+            h.method,
+            h.path,
+            if h.query.is_empty() { "" } else { "?" },
+            h.query
+        ),
     }
 }
 
@@ -92,9 +110,10 @@ pub fn used_against(hit: &Hit) -> String {
 /// service ("used against payments-api from ..."); a decoy hit keeps the
 /// shorter form.
 pub fn summary_line(hit: &Hit) -> String {
-    let against = match &hit.via {
-        Via::Decoy => String::new(),
-        Via::Guard { service } => format!(" against {service}"),
+    let against = match (&hit.aws_event, &hit.via) {
+        (Some(e), _) => format!(" against AWS ({e})"),
+        (None, Via::Decoy) => String::new(),
+        (None, Via::Guard { service }) => format!(" against {service}"),
     };
     let mut s = format!(
         "honeytoken {} ({}) used{against} from {}",
@@ -199,14 +218,7 @@ pub fn email_text(a: &Alert) -> String {
         let _ = writeln!(s, "Network:      AS{} {}", asn.number, asn.org.as_deref().unwrap_or(""));
     }
     let _ = writeln!(s, "User agent:   {}", h.user_agent);
-    let _ = writeln!(
-        s,
-        "Request:      {} {}{}{}",
-        h.method,
-        h.path,
-        if h.query.is_empty() { "" } else { "?" },
-        h.query
-    );
+    let _ = writeln!(s, "Request:      {}", request_text(h));
     let _ = writeln!(s, "Found in:     {}", h.found_in);
     let _ = writeln!(s, "Used against: {}", used_against(h));
     let flags = flags(h);
@@ -264,11 +276,10 @@ pub fn slack_text(a: &Alert) -> String {
     let h = &a.hit;
     let flags = flags(h);
     format!(
-        ":rotating_light: *{}*\nplanted at: {}\n{} {} via {}, user agent {}{}",
+        ":rotating_light: *{}*\nplanted at: {}\n{} via {}, user agent {}{}",
         esc(&a.summary),
         esc(&h.location),
-        esc(&h.method),
-        esc(&h.path),
+        esc(&request_text(h)),
         esc(&h.found_in.to_string()),
         esc(&h.user_agent),
         if flags.is_empty() {
@@ -457,16 +468,7 @@ pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
         ));
     }
     f.push(("User agent", h.user_agent.clone()));
-    f.push((
-        "Request",
-        format!(
-            "{} {}{}{}",
-            h.method,
-            h.path,
-            if h.query.is_empty() { "" } else { "?" },
-            h.query
-        ),
-    ));
+    f.push(("Request", request_text(h)));
     f.push(("Found in", h.found_in.to_string()));
     let flags = flags(h);
     if !flags.is_empty() {
@@ -562,6 +564,27 @@ mod tests {
             assert!(flag.contains(says), "{flag}");
         }
         assert_eq!(stored_flag("other"), "NOT-YET-STORED(other)");
+    }
+
+    #[test]
+    fn an_aws_key_alert_names_the_api_call() {
+        let mut h = Hit::sample("AKIAIOSFODNN7EXAMPLE", "AWS Internal", "2026-11-28T12:00:00.000Z");
+        h.found_in = crate::domain::hit::FoundIn::AwsApi;
+        h.aws_event = Some(crate::domain::hit::AwsEvent {
+            name: "GetCallerIdentity".into(),
+            source: "sts.amazonaws.com".into(),
+            region: "eu-west-1".into(),
+            error_code: Some("AccessDenied".into()),
+        });
+        let a = Alert::for_hit(&h);
+        let call = "GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied";
+        assert!(a.summary.contains(call), "{}", a.summary);
+        assert!(a.summary.contains("from AWS Internal"), "{}", a.summary);
+        let email = email_text(&a);
+        assert!(email.contains(&format!("Request:      {call}")), "{email}");
+        assert!(email.contains("Found in:     aws-api"), "{email}");
+        assert!(slack_text(&a).contains(call));
+        assert!(terminal_line(&a).contains(call));
     }
 
     #[test]

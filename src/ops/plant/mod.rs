@@ -270,6 +270,7 @@ pub fn service_of(token: &TokenRecord) -> Option<String> {
 pub fn default_var(token: &TokenRecord, style: NameStyle) -> String {
     let mut w: Vec<String> = service_of(token).into_iter().collect();
     match token.kind {
+        TokenKind::AwsKey => w = vec!["aws".into(), "secret".into(), "access".into(), "key".into()],
         TokenKind::Key if w.first().is_some_and(|s| s == "aws") => {
             w.extend(["secret", "access", "key"].map(String::from));
         }

@@ -117,13 +117,25 @@ impl crate::store::FloodCounters for MemoryStore {
     }
 }
 
+/// Stores `hit` as DynamoDB's PutItem does: a hit with the id of a stored
+/// one (same token, same hit id) replaces it.
+fn upsert(hits: &mut Vec<Hit>, hit: &Hit) {
+    match hits
+        .iter_mut()
+        .find(|h| h.hit_id == hit.hit_id && h.token_id == hit.token_id)
+    {
+        Some(h) => *h = hit.clone(),
+        None => hits.push(hit.clone()),
+    }
+}
+
 #[async_trait]
 impl HitStore for MemoryStore {
     async fn put(&self, hit: &Hit) -> Result<()> {
         if self.fail_writes.load(Ordering::Relaxed) {
             return Err(Error::Store("store unavailable".into()));
         }
-        self.hits.lock().expect("lock").push(hit.clone());
+        upsert(&mut self.hits.lock().expect("lock"), hit);
         Ok(())
     }
 
@@ -140,7 +152,7 @@ impl HitStore for MemoryStore {
         };
         let mut hits = self.hits.lock().expect("lock");
         if rule.is_whole(nth) {
-            hits.push(hit.clone());
+            upsert(&mut hits, hit);
             return Ok(Kept::Whole);
         }
         let id = key.counter_id();

@@ -1,0 +1,377 @@
+//! Decoy AWS access keys: an EventBridge event carrying a CloudTrail record
+//! of a call made with one ("AWS API Call via CloudTrail") becomes a hit,
+//! written through the same [`HitStore`] and flood rule as the decoy
+//! endpoint's, so the stream alerter does the rest.
+//!
+//! The event is AWS's, but half its fields are the caller's (`userAgent`,
+//! request parameters) and any of them may be missing: every field is
+//! escaped and capped, and an event missing fields is still recorded with
+//! what it has, never refused. The shape is CloudTrail's record contents
+//! ("CloudTrail record contents for management, data, and network activity
+//! events", CloudTrail user guide) inside EventBridge's envelope
+//! (`detail`).
+//!
+//! EventBridge delivers at least once. The hit id is derived from
+//! CloudTrail's `eventID` (a ULID whose time is the call's and whose random
+//! part is a hash of the id), so a redelivered event writes the same item
+//! again: one hit, and the alerter alerts once per hit id. A redelivery of
+//! a call counted in a flood's counter counts it again (the count is at
+//! least the calls made).
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::domain::flood::FloodRule;
+use crate::domain::hit::{AwsEvent, FoundIn, Hit, Via, caps};
+use crate::domain::sanitize::escape;
+use crate::domain::time::Timestamp;
+use crate::error::Result;
+use crate::store::{HitStore, Kept, TokenStore};
+
+/// What `detail-type` says of a CloudTrail API call event.
+pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// The token id of a hit whose event names no access key.
+pub const UNKNOWN_KEY: &str = "unknown-aws-key";
+
+/// A string field of `v` at `path`, escaped and capped at `cap` bytes;
+/// empty when missing or not a string.
+fn field(v: &Value, path: &[&str], cap: usize) -> String {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return String::new(),
+        }
+    }
+    cur.as_str().map(|s| escape(s.as_bytes(), cap)).unwrap_or_default()
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// The hit id for an event: a ULID of the call's millisecond whose random
+/// part is the first 80 bits of SHA-256 over `event_id`, so the same event
+/// always gets the same id and ids still sort by time.
+pub fn hit_id_for(event_id: &str, at: Timestamp) -> String {
+    let ms = u64::try_from(at.time().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let digest = Sha256::digest(event_id.as_bytes());
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    ulid::Ulid::from_parts(ms, u128::from_be_bytes(random)).to_string()
+}
+
+/// The hit an event stands for, before its token's record is read (label,
+/// location, state and orphan are filled by [`Recorder::record`]). Pure: no
+/// I/O, never fails. `now` is the time used when the event carries none.
+pub fn hit_from_event(event: &Value, now: Timestamp) -> Hit {
+    let detail = event.get("detail").unwrap_or(&Value::Null);
+    let at = [field(detail, &["eventTime"], 64), field(event, &["time"], 64)]
+        .iter()
+        .find_map(|t| Timestamp::parse(t))
+        .unwrap_or(now);
+    let token_id = non_empty(field(detail, &["userIdentity", "accessKeyId"], caps::AWS_FIELD))
+        .unwrap_or_else(|| UNKNOWN_KEY.to_string());
+    // CloudTrail's eventID, else EventBridge's own event id; with neither,
+    // the whole event stands for itself (the same bytes redelivered are the
+    // same hit).
+    let event_id = non_empty(field(detail, &["eventID"], caps::AWS_FIELD))
+        .or_else(|| non_empty(field(event, &["id"], caps::AWS_FIELD)))
+        .unwrap_or_else(|| event.to_string());
+    let mut hit = blank_hit(&token_id, &hit_id_for(&event_id, at), at);
+    // An address, or a service name (`AWS Internal`, `ec2.amazonaws.com`)
+    // when a service made the call on the caller's behalf: kept as given.
+    hit.source_ip = field(detail, &["sourceIPAddress"], caps::SOURCE_IP);
+    hit.user_agent = field(detail, &["userAgent"], caps::USER_AGENT);
+    hit.found_in = FoundIn::AwsApi;
+    hit.request_id = non_empty(field(detail, &["requestID"], caps::AWS_FIELD));
+    hit.aws_event = Some(AwsEvent {
+        name: field(detail, &["eventName"], caps::AWS_FIELD),
+        source: field(detail, &["eventSource"], caps::AWS_FIELD),
+        region: non_empty(field(detail, &["awsRegion"], caps::AWS_FIELD))
+            .unwrap_or_else(|| field(event, &["region"], caps::AWS_FIELD)),
+        error_code: non_empty(field(detail, &["errorCode"], caps::AWS_FIELD)),
+    });
+    hit
+}
+
+/// Turns CloudTrail events of decoy AWS keys into stored hits.
+pub struct Recorder {
+    tokens: Arc<dyn TokenStore>,
+    hits: Arc<dyn HitStore>,
+    flood: FloodRule,
+}
+
+impl Recorder {
+    /// Reads tokens (by access key id) from `tokens` and writes hits to
+    /// `hits` under `flood`.
+    pub fn new(tokens: Arc<dyn TokenStore>, hits: Arc<dyn HitStore>, flood: FloodRule) -> Self {
+        Recorder { tokens, hits, flood }
+    }
+
+    /// Records one event: the hit, attributed to its token's record (an
+    /// access key with no record is an orphan, recorded all the same), kept
+    /// under the flood rule. An error only when the hit could not be stored,
+    /// so the caller can have the event delivered again.
+    pub async fn record(&self, event: &Value) -> Result<(Hit, Kept)> {
+        let mut hit = hit_from_event(event, Timestamp::now());
+        super::attribute::attribute(self.tokens.as_ref(), &[], &mut hit, None).await;
+        let kept = self.hits.record(&hit, &self.flood).await?;
+        tracing::info!(
+            event = "aws_key_hit",
+            token_id = %hit.token_id,
+            hit_id = %hit.hit_id,
+            orphan = hit.orphan,
+            call = %hit.aws_event.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+            kept = ?kept,
+        );
+        Ok((hit, kept))
+    }
+}
+
+/// A hit with only its identity and time set, every request field empty:
+/// CloudTrail's record is not an HTTP request.
+fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
+    Hit {
+        token_id: token_id.into(),
+        hit_id: hit_id.into(),
+        received_at: at,
+        source_ip: String::new(),
+        user_agent: String::new(),
+        method: String::new(),
+        path: String::new(),
+        query: String::new(),
+        headers: Default::default(),
+        found_in: FoundIn::AwsApi,
+        tampered: false,
+        tampered_claims: vec![],
+        orphan: false,
+        test: false,
+        ignored: false,
+        geo: None,
+        asn: None,
+        token_state: None,
+        label: String::new(),
+        location: String::new(),
+        request_id: None,
+        via: Via::Decoy,
+        count: 1,
+        origin_unverified: false,
+        flood: None,
+        aws_event: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::token::{TokenKind, TokenRecord, TokenState};
+    use crate::store::HitQuery;
+    use crate::store::memory::MemoryStore;
+    use serde_json::json;
+
+    /// An EventBridge event in the documented shape: a decoy user's
+    /// `GetCallerIdentity` from `ip`, denied.
+    pub(crate) fn event(key: &str, event_id: &str, ip: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": DETAIL_TYPE,
+            "source": "aws.sts",
+            "account": "111122223333",
+            "time": "2026-12-04T20:10:00Z",
+            "region": "eu-west-1",
+            "resources": [],
+            "detail": {
+                "eventVersion": "1.08",
+                "userIdentity": {
+                    "type": "IAMUser",
+                    "principalId": "AIDAEXAMPLE",
+                    "arn": "arn:aws:iam::111122223333:user/svc/ci-deploy",
+                    "accountId": "111122223333",
+                    "accessKeyId": key,
+                    "userName": "ci-deploy"
+                },
+                "eventTime": "2026-12-04T20:09:12Z",
+                "eventSource": "sts.amazonaws.com",
+                "eventName": "GetCallerIdentity",
+                "awsRegion": "eu-west-1",
+                "sourceIPAddress": ip,
+                "userAgent": "aws-cli/2.22.0 md/arch#x86_64",
+                "errorCode": "AccessDenied",
+                "errorMessage": "User is not authorized",
+                "requestParameters": null,
+                "responseElements": null,
+                "requestID": "1f0c7d43-2b0e-4a8e-9d9f-6c1a2d3e4f50",
+                "eventID": event_id,
+                "readOnly": true,
+                "eventType": "AwsApiCall",
+                "managementEvent": true,
+                "recipientAccountId": "111122223333",
+                "eventCategory": "Management"
+            }
+        })
+    }
+
+    fn record(key: &str) -> TokenRecord {
+        TokenRecord {
+            id: key.into(),
+            token: key.into(),
+            kind: TokenKind::AwsKey,
+            label: "deploy bot".into(),
+            location: "github.com/acme/infra/.github/workflows/deploy.yml".into(),
+            memo: String::new(),
+            created_at: "2026-12-01T00:00:00.000Z".into(),
+            state: TokenState::Active,
+            shape: None,
+            issuer: None,
+            jwt_shape: None,
+            placements: vec![],
+            replaces: None,
+            replaced_by: None,
+            allow: vec![],
+            aws_user: Some("ci-deploy".into()),
+        }
+    }
+
+    async fn recorder() -> (Arc<MemoryStore>, Recorder) {
+        let mem = Arc::new(MemoryStore::default());
+        mem.create(&record("AKIAIOSFODNN7EXAMPLE")).await.unwrap();
+        let r = Recorder::new(mem.clone(), mem.clone(), FloodRule::default());
+        (mem, r)
+    }
+
+    async fn all(mem: &MemoryStore) -> Vec<Hit> {
+        mem.query(&HitQuery::default()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_event_becomes_one_hit_with_the_call() {
+        let (mem, r) = recorder().await;
+        r.record(&event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7"))
+            .await
+            .unwrap();
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 1);
+        let h = &hits[0];
+        assert_eq!(h.token_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(h.source_ip, "203.0.113.7");
+        assert_eq!(h.user_agent, "aws-cli/2.22.0 md/arch#x86_64");
+        assert_eq!(h.found_in, FoundIn::AwsApi);
+        assert_eq!(h.received_at.to_string(), "2026-12-04T20:09:12.000Z");
+        assert_eq!(h.label, "deploy bot");
+        assert_eq!(h.token_state, Some(TokenState::Active));
+        assert!(!h.orphan);
+        assert_eq!(
+            h.aws_event.as_ref().unwrap().to_string(),
+            "GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied"
+        );
+        assert_eq!(h.request_id.as_deref(), Some("1f0c7d43-2b0e-4a8e-9d9f-6c1a2d3e4f50"));
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_one_hit() {
+        let (mem, r) = recorder().await;
+        let ev = event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7");
+        let (a, _) = r.record(&ev).await.unwrap();
+        let (b, _) = r.record(&ev).await.unwrap();
+        assert_eq!(a.hit_id, b.hit_id);
+        assert_eq!(all(&mem).await.len(), 1);
+        // Another call (another eventID) is another hit.
+        r.record(&event("AKIAIOSFODNN7EXAMPLE", "e-2", "203.0.113.7"))
+            .await
+            .unwrap();
+        assert_eq!(all(&mem).await.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_under_the_path_is_recorded_as_an_orphan() {
+        let (mem, r) = recorder().await;
+        r.record(&event("AKIAUNKNOWNKEY000000", "e-9", "203.0.113.7"))
+            .await
+            .unwrap();
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].orphan);
+        assert_eq!(hits[0].token_id, "AKIAUNKNOWNKEY000000");
+        assert_eq!(hits[0].token_state, None);
+    }
+
+    #[tokio::test]
+    async fn a_service_name_as_source_is_kept() {
+        let (mem, r) = recorder().await;
+        r.record(&event("AKIAIOSFODNN7EXAMPLE", "e-3", "AWS Internal"))
+            .await
+            .unwrap();
+        let h = &all(&mem).await[0];
+        assert_eq!(h.source_ip, "AWS Internal");
+        assert_eq!(h.source_addr(), None);
+    }
+
+    #[tokio::test]
+    async fn an_event_missing_fields_is_recorded() {
+        let (mem, r) = recorder().await;
+        for ev in [
+            json!({}),
+            json!({"detail": {"eventName": 7}}),
+            json!([1, 2]),
+            Value::Null,
+        ] {
+            r.record(&ev).await.unwrap();
+        }
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 4);
+        for h in &hits {
+            assert_eq!(h.token_id, UNKNOWN_KEY);
+            assert!(h.orphan);
+            assert_eq!(h.found_in, FoundIn::AwsApi);
+            assert_eq!(h.aws_event.as_ref().unwrap().name, "");
+        }
+    }
+
+    #[test]
+    fn attacker_bytes_are_escaped_and_capped() {
+        let mut ev = event("AKIAIOSFODNN7EXAMPLE", "e-4", "203.0.113.7");
+        ev["detail"]["userAgent"] = json!(format!("\u{1b}[2J{}", "a".repeat(10_000)));
+        ev["detail"]["errorCode"] = json!("x".repeat(1000));
+        let h = hit_from_event(&ev, Timestamp::now());
+        assert!(h.user_agent.starts_with("\\u{1b}[2J"), "{}", h.user_agent);
+        assert!(h.user_agent.len() < caps::USER_AGENT + 32, "{}", h.user_agent.len());
+        assert!(h.aws_event.unwrap().error_code.unwrap().len() < caps::AWS_FIELD + 32);
+    }
+
+    #[test]
+    fn the_documented_event_shape_reads_field_by_field() {
+        let ev: Value = serde_json::from_str(include_str!("../../tests/fixtures/cloudtrail_event.json")).unwrap();
+        let h = hit_from_event(&ev, Timestamp::now());
+        assert_eq!(h.token_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(h.source_ip, "203.0.113.7");
+        assert_eq!(h.user_agent, "aws-cli/2.22.0 Python/3.12.6");
+        assert_eq!(h.received_at.to_string(), "2026-12-04T20:09:12.000Z");
+        assert_eq!(
+            h.aws_event,
+            Some(AwsEvent {
+                name: "GetCallerIdentity".into(),
+                source: "sts.amazonaws.com".into(),
+                region: "us-east-1".into(),
+                error_code: Some("AccessDenied".into()),
+            })
+        );
+        assert_eq!(
+            h.hit_id,
+            hit_id_for("0b4d1c8e-7f0a-4b59-b5a3-2f8f3c6d9e10", h.received_at)
+        );
+    }
+
+    #[test]
+    fn hit_ids_are_stable_ulids_of_the_call_time() {
+        let at = Timestamp::parse("2026-12-04T20:09:12.000Z").unwrap();
+        let a = hit_id_for("e-1", at);
+        assert_eq!(a, hit_id_for("e-1", at));
+        assert_ne!(a, hit_id_for("e-2", at));
+        let u: ulid::Ulid = a.parse().unwrap();
+        assert_eq!(u.timestamp_ms() as i128, at.time().unix_timestamp_nanos() / 1_000_000);
+    }
+}
