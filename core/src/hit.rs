@@ -119,7 +119,20 @@ pub struct Hit {
     /// For a flood's counter record: samples of the counted requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flood: Option<crate::flood::FloodSamples>,
+    /// The parts of the request past the scan bounds, by their stable names
+    /// ([`crate::token::extract::Skipped::as_str`]): a token there was not
+    /// looked for. Set on a suspicious request ([`SUSPICIOUS_REQUEST`]) and
+    /// on an ordinary hit whose request went past the bounds as well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub over_bounds: Vec<String>,
 }
+
+/// The `token_id` of a suspicious request: one past the scan bounds that
+/// carried no recognised token. The stores key hits by token id; this one
+/// can never be a real token's (those are 16 hex digits, or an AWS access
+/// key id: upper-case letters and digits), so per source it has a flood
+/// bucket and a throttle window of its own.
+pub const SUSPICIOUS_REQUEST: &str = "suspicious-request";
 
 fn one() -> u64 {
     1
@@ -263,6 +276,7 @@ impl Hit {
             count,
             origin_unverified,
             flood,
+            over_bounds,
         } = self;
         Hit {
             token_id: token_id.clone(),
@@ -290,7 +304,47 @@ impl Hit {
             count: *count,
             origin_unverified: *origin_unverified,
             flood: flood.clone(),
+            over_bounds: over_bounds.clone(),
         }
+    }
+
+    /// A suspicious request's record ([`SUSPICIOUS_REQUEST`]): no token,
+    /// the request's fields, and what went past the bounds, which its
+    /// label says for every output that shows one.
+    pub fn suspicious(facts: &RequestFacts, received_at: Timestamp, over_bounds: Vec<String>, via: Via) -> Hit {
+        Hit {
+            token_id: SUSPICIOUS_REQUEST.into(),
+            hit_id: new_hit_id(),
+            received_at,
+            source_ip: facts.source_ip.clone(),
+            user_agent: facts.user_agent.clone(),
+            method: facts.method.clone(),
+            path: facts.path.clone(),
+            query: facts.query.clone(),
+            headers: facts.headers.clone(),
+            found_in: FoundIn::Header(String::new()),
+            tampered: false,
+            tampered_claims: Vec::new(),
+            orphan: false,
+            test: false,
+            ignored: false,
+            geo: None,
+            asn: None,
+            token_state: None,
+            label: suspicious_label(&over_bounds),
+            location: String::new(),
+            request_id: None,
+            via,
+            count: 1,
+            origin_unverified: false,
+            flood: None,
+            over_bounds,
+        }
+    }
+
+    /// Whether this is a suspicious request's record (no token).
+    pub fn is_suspicious(&self) -> bool {
+        self.token_id == SUSPICIOUS_REQUEST
     }
 
     /// Whether this hit should page someone.
@@ -399,8 +453,15 @@ impl Hit {
             count: 1,
             origin_unverified: false,
             flood: None,
+            over_bounds: Vec::new(),
         }
     }
+}
+
+/// How a suspicious request is shown wherever a token's label would be:
+/// `suspicious request, no token: cookies, body`.
+pub fn suspicious_label(over_bounds: &[String]) -> String {
+    format!("suspicious request, no token: {}", over_bounds.join(", "))
 }
 
 /// A new hit id: a ULID, so ids sort by time.

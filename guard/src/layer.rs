@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::inspect::Guard;
-use crate::reporter::{Report, Reporter};
+use crate::reporter::Reporter;
 
 struct Shared {
     guard: Guard,
@@ -94,11 +94,11 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (parts, body) = req.into_parts();
-        let found = self.shared.guard.inspect(&parts, &[]);
-        if !found.is_empty() {
-            for (hit, d) in self.shared.guard.hits(&parts, &found).into_iter().zip(found) {
-                self.shared.reporter.submit(Report { hit, jwt: d.jwt });
-            }
+        let found = self.shared.guard.examine(&parts, &[]);
+        for r in self.shared.guard.reports(&parts, &found) {
+            self.shared.reporter.submit(r);
+        }
+        if !found.detections.is_empty() {
             if let Some(a) = &self.shared.answer {
                 return GuardFuture::Answer {
                     answer: Some(a.clone()),
@@ -207,7 +207,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reporter::{BoxFuture, HitSink, SinkError};
+    use crate::reporter::{BoxFuture, HitSink, Report, SinkError};
     use honeytoken_core::hit::Hit;
     use honeytoken_core::testkit::key;
     use honeytoken_core::token::{Alphabet, KeyShape, MintSpec, mint};

@@ -134,6 +134,7 @@ impl SecurityHub {
         let (label, original) = match a.severity {
             alert::Severity::Critical => (SeverityLabel::Critical, "critical"),
             alert::Severity::High => (SeverityLabel::High, "high"),
+            alert::Severity::Low => (SeverityLabel::Low, "low"),
             alert::Severity::Info => (SeverityLabel::Informational, "info"),
         };
         let requests = a.episode_requests();

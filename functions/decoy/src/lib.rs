@@ -20,9 +20,11 @@ use lambda_http::{Body, Request, RequestExt, Response, http};
 pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 
 /// Body bytes handed to the decoy: the extractor never reads past its scan
-/// limit, so the rest of a body (up to [`MAX_EVENT_BYTES`]) is not copied.
+/// limit, so the rest of a body (up to [`MAX_EVENT_BYTES`]) is not copied;
+/// one byte past the limit is, so the decoy records the request as past
+/// its bounds (a token after the limit is not looked for).
 pub fn body_keep() -> usize {
-    honeytoken::domain::token::extract::Limits::default().body_scan
+    honeytoken::domain::token::extract::Limits::default().body_keep()
 }
 
 /// Source address and request id from the HTTP API request context.

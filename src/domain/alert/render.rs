@@ -17,6 +17,12 @@ pub fn label_or_orphan(hit: &Hit) -> String {
     }
 }
 
+/// What a suspicious request's alerts say it is: `suspicious request, no
+/// token: cookies, body` (from the skipped parts, whatever the label says).
+pub fn suspicious_text(hit: &Hit) -> String {
+    crate::domain::hit::suspicious_label(&hit.over_bounds)
+}
+
 /// The span of a summary's hits, as a summary line says it: `at T` for
 /// one instant, else `between FIRST and LAST (DURATION)`.
 pub fn span_text(first: Timestamp, last: Timestamp) -> String {
@@ -71,6 +77,9 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     if hit.ignored {
         f.push("ignored".into());
     }
+    if !hit.over_bounds.is_empty() {
+        f.push(format!("over-bounds({})", hit.over_bounds.join(",")));
+    }
     if let Some(s) = hit.token_state
         && s != crate::domain::token::TokenState::Active
     {
@@ -96,12 +105,16 @@ pub fn summary_line(hit: &Hit) -> String {
         Via::Decoy => String::new(),
         Via::Guard { service } => format!(" against {service}"),
     };
-    let mut s = format!(
-        "honeytoken {} ({}) used{against} from {}",
-        hit.token_id,
-        label_or_orphan(hit),
-        hit.source_ip
-    );
+    let mut s = if hit.is_suspicious() {
+        format!("{}{against} from {}", suspicious_text(hit), hit.source_ip)
+    } else {
+        format!(
+            "honeytoken {} ({}) used{against} from {}",
+            hit.token_id,
+            label_or_orphan(hit),
+            hit.source_ip
+        )
+    };
     if let Some(g) = &hit.geo {
         let place: Vec<&str> = [g.city.as_deref(), g.country_code.as_deref()]
             .into_iter()
@@ -176,7 +189,11 @@ pub fn email_text(a: &Alert) -> String {
         );
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "Token:        {} ({})", h.token_id, label_or_orphan(h));
+    if h.is_suspicious() {
+        let _ = writeln!(s, "Token:        none ({})", suspicious_text(h));
+    } else {
+        let _ = writeln!(s, "Token:        {} ({})", h.token_id, label_or_orphan(h));
+    }
     let _ = writeln!(
         s,
         "Planted at:   {}",
@@ -216,6 +233,23 @@ pub fn email_text(a: &Alert) -> String {
     let _ = writeln!(s, "Hit id:       {}", h.hit_id);
     let _ = writeln!(s);
     let _ = writeln!(s, "What to do next:");
+    if h.is_suspicious() {
+        let _ = writeln!(
+            s,
+            "  1. This request went past what is inspected (the parts named above were not read): a token hidden there was not looked for."
+        );
+        let _ = writeln!(
+            s,
+            "  2. Check the source address and network against your own (CI, load tests) and look for other requests from it."
+        );
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "All suspicious requests:  honeytoken hits --token {}",
+            h.token_id
+        );
+        return s;
+    }
     let _ = writeln!(
         s,
         "  1. Treat the place this token was planted as leaked: find who could read it and how it got out."
@@ -241,7 +275,9 @@ pub fn subject(a: &Alert) -> String {
         label_or_orphan(&a.hit),
         a.hit.source_ip
     );
-    if a.suppressed.is_some() {
+    if a.hit.is_suspicious() {
+        s = format!("NOTICE: {}{against} from {}", suspicious_text(&a.hit), a.hit.source_ip);
+    } else if a.suppressed.is_some() {
         s = format!(
             "ALARM: {} more uses of honeytoken {}",
             a.suppressed.unwrap_or(0),
