@@ -585,6 +585,76 @@ mod markdown_tests {
 mod tests {
     use super::*;
 
+    fn suspicious() -> Hit {
+        let (parts, _) = http::Request::builder()
+            .uri("/v1/users")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let facts = crate::domain::hit::RequestFacts::capture(&parts, "203.0.113.9");
+        Hit::suspicious(
+            &facts,
+            Timestamp::parse("2026-11-28T12:00:00.000Z").unwrap(),
+            vec!["cookies".into(), "body".into()],
+            Via::Decoy,
+        )
+    }
+
+    /// A suspicious request says what it is in every text and never that a
+    /// token was used; a hit past the bounds says what was skipped.
+    #[test]
+    fn a_suspicious_request_reads_as_one_everywhere() {
+        let h = suspicious();
+        let a = Alert::for_hit(&h);
+        assert_eq!(a.severity, super::super::Severity::Low);
+        assert_eq!(
+            a.summary,
+            "suspicious request, no token: cookies, body from 203.0.113.9"
+        );
+        assert_eq!(
+            subject(&a),
+            "NOTICE: suspicious request, no token: cookies, body from 203.0.113.9"
+        );
+        let email = email_text(&a);
+        assert!(
+            email.contains("Token:        none (suspicious request, no token: cookies, body)"),
+            "{email}"
+        );
+        assert!(email.contains("Flags:        over-bounds(cookies,body)"), "{email}");
+        assert!(!email.contains("leaked"), "{email}");
+        assert!(slack_text(&a).contains("flags: over-bounds(cookies,body)"));
+        assert!(terminal_line(&a).contains("label=\"suspicious request, no token: cookies, body\""));
+        let folded = super::super::Folded {
+            last: &h,
+            count: 999,
+            first_at: h.received_at,
+            states: super::super::HitStates::of(&h),
+            window_secs: 900,
+        };
+        let summary = Alert::summary_of(&folded, h.received_at);
+        assert_eq!(summary.severity, super::super::Severity::Low);
+        assert!(
+            summary
+                .summary
+                .starts_with("999 more suspicious requests (no token: cookies, body) from 203.0.113.9"),
+            "{}",
+            summary.summary
+        );
+        let ecs = super::super::ecs::event(&h);
+        assert_eq!(ecs["event"]["action"], "honeytoken-suspicious-request");
+        assert_eq!(ecs["rule"]["name"], "honeytoken-suspicious-request");
+        assert_eq!(ecs["honeytoken"]["over_bounds"], serde_json::json!(["cookies", "body"]));
+        assert_eq!(ecs["honeytoken"]["severity"], "low");
+        assert!(ecs["tags"].as_array().unwrap().contains(&"over-bounds".into()));
+        // A token's hit past the bounds keeps its own texts and adds the flag.
+        let mut t = honeytoken_core::testkit::hit_at("tok", "203.0.113.9", 0, 0);
+        t.over_bounds = vec!["body".into()];
+        let a = Alert::for_hit(&t);
+        assert_eq!(a.severity, super::super::Severity::Critical);
+        assert!(a.summary.starts_with("honeytoken tok ("), "{}", a.summary);
+        assert!(terminal_line(&a).contains("flags=over-bounds(body)"), "{}", terminal_line(&a));
+    }
+
     /// Each flag says whether anything can be lost and where the hit is then.
     #[test]
     fn the_not_yet_stored_flag_says_whether_anything_was_lost() {
