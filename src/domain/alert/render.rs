@@ -409,19 +409,32 @@ pub fn cloudwatch_alarm(a: &Alert, origin: &AlarmOrigin) -> serde_json::Value {
     let h = &a.hit;
     // CloudWatch writes StateChangeTime as 2026-11-28T12:00:00.123+0000.
     let when = h.received_at.to_string().replacen('Z', "+0000", 1);
-    let mut name = format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip);
+    let mut name = if h.is_suspicious() {
+        format!("honeytoken {} from {}", suspicious_text(h), h.source_ip)
+    } else {
+        format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip)
+    };
     truncate_chars(&mut name, 255);
-    // Periods are 60 s or multiples of it; a summary covers its window.
-    let period = a.window_secs.map_or(60, |s| (s / 60).max(1) * 60);
-    serde_json::json!({
-        "AlarmName": name,
-        "AlarmDescription": format!(
+    let description = if h.is_suspicious() {
+        format!(
+            "A request went past what the decoy inspects ({}) with no decoy key where it looked. List them: honeytoken hits --token {}",
+            h.over_bounds.join(", "),
+            h.token_id
+        )
+    } else {
+        format!(
             "Decoy API key {} ({}) planted at {} was used. List its hits: honeytoken hits --token {}",
             h.token_id,
             label_or_orphan(h),
             if h.location.is_empty() { "(not recorded)" } else { &h.location },
             h.token_id
-        ),
+        )
+    };
+    // Periods are 60 s or multiples of it; a summary covers its window.
+    let period = a.window_secs.map_or(60, |s| (s / 60).max(1) * 60);
+    serde_json::json!({
+        "AlarmName": name,
+        "AlarmDescription": description,
         "AWSAccountId": origin.account,
         "AlarmConfigurationUpdatedTimestamp": when,
         "NewStateValue": "ALARM",
@@ -623,6 +636,17 @@ mod tests {
         assert!(email.contains("Flags:        over-bounds(cookies,body)"), "{email}");
         assert!(!email.contains("leaked"), "{email}");
         assert!(slack_text(&a).contains("flags: over-bounds(cookies,body)"));
+        let origin = AlarmOrigin::from_topic_arn("arn:aws:sns:us-east-1:123456789012:alerts").unwrap();
+        let alarm = cloudwatch_alarm(&a, &origin);
+        assert_eq!(
+            alarm["AlarmName"],
+            "honeytoken suspicious request, no token: cookies, body from 203.0.113.9"
+        );
+        assert!(
+            alarm["AlarmDescription"].as_str().unwrap().starts_with("A request went past"),
+            "{}",
+            alarm["AlarmDescription"]
+        );
         assert!(terminal_line(&a).contains("label=\"suspicious request, no token: cookies, body\""));
         let folded = super::super::Folded {
             last: &h,
