@@ -363,6 +363,78 @@ mod tests {
         }
     }
 
+    /// What the decoy records, the guard reports: a request past the bounds
+    /// with no token is one suspicious request naming what was skipped; one
+    /// with a token is its hit, naming the skipped parts too.
+    #[test]
+    fn a_request_past_the_bounds_is_reported_as_the_decoy_records_it() {
+        let g = Guard::new(key(7), "payments");
+        let k = minted("key");
+        let padded = |auth: Option<&str>| {
+            let mut b = http::Request::builder()
+                .uri("/v1/charges")
+                .header("cookie", format!("pad={}; session={k}", "x".repeat(80 * 1024)));
+            if let Some(a) = auth {
+                b = b.header("authorization", a);
+            }
+            parts(b)
+        };
+        let p = padded(None);
+        let found = g.examine(&p, b"");
+        assert!(found.detections.is_empty());
+        assert_eq!(found.over_bounds, ["cookies"]);
+        let r = g.reports(&p, &found);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].hit.is_suspicious());
+        assert_eq!(r[0].hit.over_bounds, ["cookies"]);
+        assert_eq!(r[0].hit.label, "suspicious request, no token: cookies");
+        assert_eq!(
+            r[0].hit.via,
+            Via::Guard {
+                service: "payments".into()
+            }
+        );
+        let p = padded(Some(&format!("Bearer {k}")));
+        let r = g.reports(&p, &g.examine(&p, b""));
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].hit.is_suspicious());
+        assert_eq!(r[0].hit.found_in, "authorization");
+        assert_eq!(r[0].hit.over_bounds, ["cookies"]);
+        // Within the bounds and no token: nothing.
+        let p = parts(http::Request::builder().uri("/v1/charges"));
+        assert!(g.reports(&p, &g.examine(&p, b"")).is_empty());
+    }
+
+    /// A head inspected on arrival and its body once in: the body adds its
+    /// new tokens, and a head without any leaves the request's skipped parts.
+    #[test]
+    fn a_body_adds_to_its_heads_inspection() {
+        let g = Guard::new(key(7), "payments");
+        let k = minted("key");
+        let j = minted("jwt");
+        let empty = parts(http::Request::builder().uri("/"));
+        let head_over = Inspection {
+            detections: vec![],
+            over_bounds: vec!["cookies".into()],
+        };
+        let body_past = g.examine(&empty, format!("{}{k}", " ".repeat(64 * 1024 + 1)).as_bytes());
+        assert_eq!(body_past.over_bounds, ["body"]);
+        assert!(body_past.detections.is_empty());
+        let both = head_over.with_body(body_past.clone());
+        assert!(both.detections.is_empty());
+        assert_eq!(both.over_bounds, ["cookies", "body"]);
+        // A head that carried a token: a body without a new one adds nothing.
+        let head_token = g.examine(
+            &parts(http::Request::builder().uri("/").header("authorization", format!("Bearer {k}"))),
+            b"",
+        );
+        assert!(head_token.with_body(body_past).is_empty());
+        let body_new = g.examine(&empty, format!("{{\"t\":\"{j}\",\"k\":\"{k}\"}}").as_bytes());
+        let added = head_token.with_body(body_new);
+        assert_eq!(added.detections.len(), 1, "only the token the head did not carry");
+        assert_eq!(added.detections[0].kind, TokenKind::Jwt);
+    }
+
     #[test]
     fn ignores_other_deployments_and_ordinary_requests() {
         let g = Guard::new(key(8), "payments");

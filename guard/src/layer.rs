@@ -291,6 +291,32 @@ mod tests {
         assert_eq!(hits[0].path, "/v1/users");
     }
 
+    /// A request past the head's bounds reaches the service unchanged and
+    /// is reported as one suspicious request, as the decoy records it.
+    #[tokio::test]
+    async fn a_request_past_the_bounds_is_passed_on_and_reported_as_suspicious() {
+        let sink = Arc::new(Recording(Mutex::new(vec![])));
+        let (reporter, task) = Reporter::spawn(sink.clone(), 16, Duration::from_secs(5));
+        let layer = GuardLayer::new(Guard::new(key(7), "users-api"), reporter);
+        let mut svc = layer.layer(tower::service_fn(api));
+        let mut req = request("Bearer nothing-to-see-here-at-all-really");
+        for i in 0..300 {
+            req.headers_mut().insert(
+                http::HeaderName::from_bytes(format!("x-api-key-{i}").as_bytes()).unwrap(),
+                "f".repeat(250).parse().unwrap(),
+            );
+        }
+        let r = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(r.status(), 418, "the service's own answer");
+        drop(svc);
+        drop(layer);
+        task.await.unwrap();
+        let hits = sink.0.lock().unwrap();
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].is_suspicious());
+        assert_eq!(hits[0].over_bounds, ["credential-headers"]);
+    }
+
     #[tokio::test]
     async fn a_hanging_store_never_delays_the_api_and_drops_are_counted() {
         let (reporter, _task) = Reporter::spawn(Arc::new(Hanging), 2, Duration::from_secs(3600));
