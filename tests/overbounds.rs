@@ -298,6 +298,24 @@ fn the_decoy_records_requests_past_its_bounds_as_suspicious() {
         },
         "decoy",
     );
+    // The CSV and ECS exports say what it is.
+    let csv = ok(
+        dir.path(),
+        &["hits", "--format", "csv", "--token", SUSPICIOUS, "--ip", "127.0.0.10"],
+    );
+    let row = csv.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains(",suspicious-request,\"suspicious request, no token: cookies\",127.0.0.10,"),
+        "{csv}"
+    );
+    assert!(row.ends_with(",over-bounds(cookies)"), "{csv}");
+    let ecs = ok(
+        dir.path(),
+        &["hits", "--format", "ecs", "--token", SUSPICIOUS, "--ip", "127.0.0.10"],
+    );
+    let ecs: serde_json::Value = serde_json::from_str(ecs.lines().next().unwrap()).unwrap();
+    assert_eq!(ecs["event"]["action"], "honeytoken-suspicious-request");
+    assert_eq!(ecs["honeytoken"]["severity"], "low");
     flood_is_one_record_and_one_alert(dir.path(), srv.addr, &token, &alerts);
     // The terminal says it too, at once, and the window's rest goes into
     // one summary at exit.
