@@ -145,8 +145,7 @@ fn upstream() -> SocketAddr {
             let Ok(mut s) = s else { continue };
             std::thread::spawn(move || {
                 while read_request(&mut s).is_some() {
-                    if s
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Upstream: stub\r\n\r\nok")
+                    if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Upstream: stub\r\n\r\nok")
                         .is_err()
                     {
                         return;
@@ -243,8 +242,14 @@ fn flood_is_one_record_and_one_alert(
     );
     assert_eq!(total(&got), N as u64, "every request counted exactly");
     assert_eq!(got.len(), 2, "one whole record and one counter: {got:?}");
-    assert_eq!(got.iter().filter(|h| h["count"] == 1 && h["flood"].is_null()).count(), 1);
-    assert!(got.iter().any(|h| h["count"] == (N - 1) as u64 && !h["flood"].is_null()));
+    assert_eq!(
+        got.iter().filter(|h| h["count"] == 1 && h["flood"].is_null()).count(),
+        1
+    );
+    assert!(
+        got.iter()
+            .any(|h| h["count"] == (N - 1) as u64 && !h["flood"].is_null())
+    );
     assert!(got.iter().all(|h| h["over_bounds"] == serde_json::json!(["cookies"])));
     let of_source = || -> Vec<serde_json::Value> {
         alerts

@@ -408,11 +408,7 @@ async fn dynamodb_alert_state_keeps_the_contract() {
 /// suspicious rule, one whole record per source and bucket, the rest counted.
 async fn over_bounds_contract(s: &dyn HitStore, source: &str) {
     use honeytoken::domain::hit::{RequestFacts, SUSPICIOUS_REQUEST, Via};
-    let (parts, _) = http::Request::builder()
-        .uri("/v1/users")
-        .body(())
-        .unwrap()
-        .into_parts();
+    let (parts, _) = http::Request::builder().uri("/v1/users").body(()).unwrap().into_parts();
     let facts = RequestFacts::capture(&parts, source);
     let rule = FloodRule::default().for_suspicious();
     for _ in 0..3 {

@@ -221,7 +221,10 @@ impl Guard {
             .zip(&found.detections)
             .map(|(mut hit, d)| {
                 hit.over_bounds.clone_from(&found.over_bounds);
-                crate::Report { hit, jwt: d.jwt.clone() }
+                crate::Report {
+                    hit,
+                    jwt: d.jwt.clone(),
+                }
             })
             .collect()
     }
@@ -425,7 +428,11 @@ mod tests {
         assert_eq!(both.over_bounds, ["cookies", "body"]);
         // A head that carried a token: a body without a new one adds nothing.
         let head_token = g.examine(
-            &parts(http::Request::builder().uri("/").header("authorization", format!("Bearer {k}"))),
+            &parts(
+                http::Request::builder()
+                    .uri("/")
+                    .header("authorization", format!("Bearer {k}")),
+            ),
             b"",
         );
         assert!(head_token.with_body(body_past).is_empty());

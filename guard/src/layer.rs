@@ -98,12 +98,12 @@ where
         for r in self.shared.guard.reports(&parts, &found) {
             self.shared.reporter.submit(r);
         }
-        if !found.detections.is_empty() {
-            if let Some(a) = &self.shared.answer {
-                return GuardFuture::Answer {
-                    answer: Some(a.clone()),
-                };
-            }
+        if !found.detections.is_empty()
+            && let Some(a) = &self.shared.answer
+        {
+            return GuardFuture::Answer {
+                answer: Some(a.clone()),
+            };
         }
         GuardFuture::Inner {
             fut: self.inner.call(Request::from_parts(parts, body)),

@@ -1019,10 +1019,16 @@ mod tests {
         h.label = crate::domain::hit::suspicious_label(&h.over_bounds);
         let html = render(&[h], &[], &opts());
         let tokens = section(&html, "tokens");
-        assert!(tokens.contains("suspicious requests, no token: past the scan bounds"), "{tokens}");
+        assert!(
+            tokens.contains("suspicious requests, no token: past the scan bounds"),
+            "{tokens}"
+        );
         assert!(!tokens.contains("unknown token"), "{tokens}");
         let recent = section(&html, "recent");
-        assert!(recent.contains("suspicious request, no token:<wbr> cookies"), "{recent}");
+        assert!(
+            recent.contains("suspicious request, no token:<wbr> cookies"),
+            "{recent}"
+        );
         assert!(!recent.contains("in <span"), "no token, found nowhere: {recent}");
         assert!(recent.contains("over-bounds(cookies)"), "{recent}");
     }

@@ -400,7 +400,12 @@ mod tests {
         store.create(&k).await.unwrap();
         let decoy = Decoy::new(key, store.clone(), store.clone());
         let mut v: serde_json::Value = serde_json::from_str(&fixture().replace("{{TOKEN}}", "none")).unwrap();
-        v["body"] = format!("{{\"pad\": \"{}\", \"api_key\": \"{}\"}}", "z".repeat(70 * 1024), k.token).into();
+        v["body"] = format!(
+            "{{\"pad\": \"{}\", \"api_key\": \"{}\"}}",
+            "z".repeat(70 * 1024),
+            k.token
+        )
+        .into();
         v["isBase64Encoded"] = false.into();
         let req = lambda_http::request::from_str(&v.to_string()).unwrap();
         let r = handle(&decoy, req).await;

@@ -243,11 +243,7 @@ pub fn email_text(a: &Alert) -> String {
             "  2. Check the source address and network against your own (CI, load tests) and look for other requests from it."
         );
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "All suspicious requests:  honeytoken hits --token {}",
-            h.token_id
-        );
+        let _ = writeln!(s, "All suspicious requests:  honeytoken hits --token {}", h.token_id);
         return s;
     }
     let _ = writeln!(
@@ -426,7 +422,11 @@ pub fn cloudwatch_alarm(a: &Alert, origin: &AlarmOrigin) -> serde_json::Value {
             "Decoy API key {} ({}) planted at {} was used. List its hits: honeytoken hits --token {}",
             h.token_id,
             label_or_orphan(h),
-            if h.location.is_empty() { "(not recorded)" } else { &h.location },
+            if h.location.is_empty() {
+                "(not recorded)"
+            } else {
+                &h.location
+            },
             h.token_id
         )
     };
@@ -599,11 +599,7 @@ mod tests {
     use super::*;
 
     fn suspicious() -> Hit {
-        let (parts, _) = http::Request::builder()
-            .uri("/v1/users")
-            .body(())
-            .unwrap()
-            .into_parts();
+        let (parts, _) = http::Request::builder().uri("/v1/users").body(()).unwrap().into_parts();
         let facts = crate::domain::hit::RequestFacts::capture(&parts, "203.0.113.9");
         Hit::suspicious(
             &facts,
@@ -643,7 +639,10 @@ mod tests {
             "honeytoken suspicious request, no token: cookies, body from 203.0.113.9"
         );
         assert!(
-            alarm["AlarmDescription"].as_str().unwrap().starts_with("A request went past"),
+            alarm["AlarmDescription"]
+                .as_str()
+                .unwrap()
+                .starts_with("A request went past"),
             "{}",
             alarm["AlarmDescription"]
         );
@@ -676,7 +675,11 @@ mod tests {
         let a = Alert::for_hit(&t);
         assert_eq!(a.severity, super::super::Severity::Critical);
         assert!(a.summary.starts_with("honeytoken tok ("), "{}", a.summary);
-        assert!(terminal_line(&a).contains("flags=over-bounds(body)"), "{}", terminal_line(&a));
+        assert!(
+            terminal_line(&a).contains("flags=over-bounds(body)"),
+            "{}",
+            terminal_line(&a)
+        );
     }
 
     /// Each flag says whether anything can be lost and where the hit is then.
