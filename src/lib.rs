@@ -12,7 +12,8 @@
 //!   plant, survey, rotate, analysis and report);
 //! * [`wiring`]: the only place that names concrete adapters, for the local
 //!   backend, the stack backend and the Lambda functions;
-//! * `cli`: the command line and `serve`, through `wiring`.
+//! * `http`: `serve`'s HTTP/1.1 server and the guard's reverse proxy;
+//! * `cli`: the command line, through `wiring`, starting what `http` serves.
 
 #![warn(missing_docs)]
 
@@ -27,5 +28,7 @@ pub mod wiring;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod http;
 
 pub use error::{Error, ErrorKind, Result};

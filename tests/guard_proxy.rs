@@ -390,6 +390,78 @@ fn over_its_connection_cap_the_guard_never_answers_on_its_own() {
     assert!(!lines.iter().any(|l| l.contains("Too many open files")), "{lines:?}");
 }
 
+/// The connection cap holds over all workers together: with four workers
+/// and a cap of three, three idle connections hold every slot and a fourth
+/// waits unanswered (a cap per worker would have served it), then is served
+/// once one of the three goes. Every worker proxies: forty connections in
+/// parallel all get the upstream's answer.
+#[test]
+fn the_connection_cap_is_shared_by_every_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    mint(dir.path(), &["--kind", "key", "--label", "workers"]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone());
+    let upstream_url = format!("http://{up}");
+    let proxy = Server::start_command(
+        dir.path(),
+        &[
+            "guard",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream_url,
+            "--workers",
+            "4",
+            "--max-connections",
+            "3",
+        ],
+        &[],
+    );
+    let addr = proxy.addr;
+    let parallel: Vec<_> = (0..40)
+        .map(|_| std::thread::spawn(move || request(addr, &get_req("/small")).1.status))
+        .collect();
+    for t in parallel {
+        assert_eq!(t.join().unwrap(), "HTTP/1.1 200 OK");
+    }
+    let mut slow: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(request(addr, &get_req("/small")));
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "a fourth connection waits: the cap is the workers' together"
+    );
+    slow.pop();
+    let (_, resp) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("served once a slot frees");
+    assert_eq!(resp.status, "HTTP/1.1 200 OK");
+}
+
+/// `--workers 0` is refused before anything listens.
+#[test]
+fn zero_workers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_honeytoken"))
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .args(["guard", "--upstream", "http://127.0.0.1:9", "--workers", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--workers"), "{err}");
+}
+
 /// `honeytoken guard` (the real binary) in front of `up`, on a data
 /// directory with a signing key (which minting a first token creates).
 fn guard_in_front_of(up: SocketAddr) -> (tempfile::TempDir, Server) {
@@ -444,12 +516,28 @@ fn closing_upstream(idle: Duration) -> (SocketAddr, Arc<std::sync::atomic::Atomi
 
 /// Upstream connections are reused across client connections while the
 /// upstream keeps them, and replaced, without failing a request, when it
-/// closes them: after every answer, or when they sit idle.
+/// closes them: after every answer, or when they sit idle. Each worker
+/// keeps a pool of its own (as nginx's workers do), so one worker here.
 #[test]
 fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() {
     use std::sync::atomic::Ordering;
     let (up, accepted) = closing_upstream(Duration::from_secs(1));
-    let (_dir, proxy) = guard_in_front_of(up);
+    let _dir = tempfile::tempdir().unwrap();
+    mint(_dir.path(), &["--kind", "key", "--label", "guarded"]);
+    let upstream = format!("http://{up}");
+    let proxy = Server::start_command(
+        _dir.path(),
+        &[
+            "guard",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream,
+            "--workers",
+            "1",
+        ],
+        &[],
+    );
     let ok = |r: &Resp| r.status == "HTTP/1.1 200 OK" && r.body == b"ok";
     // One client connection; the upstream closes after `/close`.
     let mut s = TcpStream::connect(proxy.addr).unwrap();

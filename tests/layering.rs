@@ -7,6 +7,7 @@
 //! store, notify                  domain (siblings never import each other)
 //! decoy, alerting, ops           domain, and the traits of store and notify
 //! wiring                         everything below; the only place naming adapters
+//! http                           the use cases (serve's server, the guard's proxy), not wiring
 //! cli                            everything below, adapters through wiring
 //! functions/*                    the library, adapters through wiring
 //! guard                          the core; the library only behind its features
@@ -30,6 +31,7 @@ const RANKS: &[(&str, u8)] = &[
     ("alerting", 3),
     ("ops", 3),
     ("wiring", 4),
+    ("http", 4),
     ("cli", 5),
 ];
 

@@ -23,9 +23,11 @@ pub struct PersonaArgs {
 #[derive(Debug, Subcommand)]
 pub enum PersonaAction {
     /// Probe your own API (no credential, an invalid key, a CORS preflight,
-    /// an unknown method, an unknown path; each twice) and write what it
-    /// answers as a persona file. Never sends a real credential and follows
-    /// no redirect.
+    /// an unknown method, an unknown path; each three times) and write what
+    /// it answers as a persona file: header names in their case and order,
+    /// what varies between answers as fields in their own formats (ids,
+    /// dates, trace ids). Never sends a real credential and follows no
+    /// redirect.
     #[command(after_help = "Examples:
   honeytoken persona learn https://api.acme.example/v1/users --like acme_live_4eC39HqLyjWDarjtT1zd --out acme.json
   honeytoken serve --persona acme.json
@@ -37,6 +39,10 @@ or when it cannot read it, with the built-in persona the template names).")]
     Learn {
         /// An endpoint of your API that needs a credential.
         url: String,
+        /// More endpoints of the same API that answer differently (a
+        /// registry's `/v2/`, a health check): each becomes a route.
+        #[arg(long = "route", value_name = "URL")]
+        routes: Vec<String>,
         /// A key of the shape you plant: the invalid key sent is random, of this shape.
         #[arg(long, value_name = "EXAMPLE")]
         like: Option<String>,
@@ -94,9 +100,9 @@ pub async fn run(g: &crate::cli::Global, a: PersonaArgs) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
             Ok(())
         }
-        PersonaAction::Learn { url, like, out } => {
+        PersonaAction::Learn { url, routes, like, out } => {
             let fake = fake_key(like.as_deref())?;
-            let learned = learn::learn(&url, &fake).await?;
+            let learned = learn::learn_routes(&url, &routes, &fake).await?;
             for gap in &learned.gaps {
                 eprintln!("could not learn {gap}");
             }

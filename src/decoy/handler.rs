@@ -165,9 +165,7 @@ impl Decoy {
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
         let start = tokio::time::Instant::now();
         // Decided from the request alone, never from what was recognised in it.
-        let kind = self
-            .persona
-            .classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
+        let asked = self.persona.ask(&req);
         let deadline = floor_deadline(start, self.min_latency);
         // With late alerts (Lambda) the write gets the first half of the
         // time to the answer, and a hit whose write has not finished by then
@@ -180,7 +178,8 @@ impl Decoy {
         if let Some(d) = deadline {
             tokio::time::sleep_until(d).await;
         }
-        self.persona.answer(kind)
+        // Rendered after the wait, so clock fields say when it was sent.
+        self.persona.reply(&asked).into_response()
     }
 
     /// Answers as `persona` (a built-in or a learned one) instead of the default.
@@ -1100,6 +1099,85 @@ mod tests {
         let counter = hits.iter().find(|h| h.flood.is_some()).expect("a counter record");
         assert_eq!(counter.count, 7);
         assert_eq!(hits.iter().map(|h| h.count).sum::<u64>(), 10, "every request counted");
+    }
+
+    /// With a persona of fields, the request's host and path, and a route,
+    /// a hit and a miss sent the same way get the same header lines (names,
+    /// case, order) and bytes, only the fields' fresh values differing.
+    #[tokio::test]
+    async fn hit_and_miss_get_the_same_answer_from_a_persona_with_fields_and_routes() {
+        use crate::decoy::persona::{ExactHeaders, Persona};
+        let (d, store, key) = setup();
+        let p = Persona::from_json(
+            r#"{"version":2,"name":"acme","fields":{"rid":{"kind":"uuid"},"date":{"kind":"http_date"},
+              "trace":{"kind":"xray_trace_id"}},
+              "invalid_credential":{"status":401},"no_credentials":{"status":401},
+              "preflight":{"status":204},"unknown_method":{"status":405},
+              "routes":[{"path":"/v1/**","invalid_credential":{"status":403,"headers":[
+                ["Date","{date}"],["content-type","application/json"],["Content-Length","0"],
+                ["x-amzn-RequestId","{rid}"],["X-Amzn-Trace-Id","Root={trace}"],
+                ["WWW-Authenticate","Bearer realm=\"{host}\""]],
+                "body":"{\"message\":\"Forbidden\",\"requestId\":\"{rid}\",\"path\":\"{path}\"}"}}]}"#,
+        )
+        .unwrap();
+        let d = d.with_persona(p.clone());
+        let rec = mint(
+            &key,
+            &MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap()),
+            "demo",
+            "web/.env",
+            "",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        store.create(&rec).await.unwrap();
+        let meta = RequestMeta {
+            source_ip: "127.0.0.1".into(),
+            request_id: None,
+        };
+        let sent = |auth: &str| {
+            let mut r = req(auth);
+            r.headers_mut()
+                .insert("host", http::HeaderValue::from_static("api.acme.example"));
+            r
+        };
+        let hit = d.handle(sent(&format!("Bearer {}", rec.token)), meta.clone()).await;
+        let miss = d.handle(sent("Bearer sk_live_notourswhatsoever0000000000"), meta).await;
+        assert_eq!(store.query(&Default::default()).await.unwrap().len(), 1);
+        let template = p.routes[0].invalid_credential.as_ref().unwrap();
+        let lines = |r: &Response<Bytes>| r.extensions().get::<ExactHeaders>().unwrap().0.clone();
+        let (h, m) = (lines(&hit), lines(&miss));
+        assert_eq!(
+            (hit.status(), miss.status()),
+            (http::StatusCode::FORBIDDEN, http::StatusCode::FORBIDDEN)
+        );
+        let names = |l: &[(String, String)]| l.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&h), names(&template.headers));
+        assert_eq!(names(&h), names(&m));
+        assert_eq!(h[5].1, "Bearer realm=\"api.acme.example\"");
+        let mut differ = 0;
+        for ((t, a), b) in template.headers.iter().zip(&h).zip(&m) {
+            if t.0 == "Content-Length" {
+                assert_eq!(
+                    (&a.1, &b.1),
+                    (&hit.body().len().to_string(), &miss.body().len().to_string())
+                );
+                continue;
+            }
+            let (va, vb) = (
+                p.template_values(&t.1, &a.1).unwrap_or_else(|| panic!("{a:?}")),
+                p.template_values(&t.1, &b.1).unwrap_or_else(|| panic!("{b:?}")),
+            );
+            differ += va.iter().zip(&vb).filter(|(x, y)| x.1 != y.1).count();
+        }
+        assert!(differ >= 2, "fresh ids and traces per answer");
+        let body = |r: &Response<Bytes>| String::from_utf8(r.body().to_vec()).unwrap();
+        for r in [&hit, &miss] {
+            let text = body(r);
+            let v = p.template_values(&template.body, &text).unwrap();
+            assert_eq!(v[1], ("path".to_string(), "/v1/users"));
+        }
+        assert_eq!(body(&hit).len(), body(&miss).len());
     }
 
     #[tokio::test]

@@ -162,12 +162,12 @@ pub async fn not_ready(
     req: &Request,
 ) -> Response<Body> {
     // Classified as the ready decoy would: nothing tells the two apart.
-    let kind = persona.classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
+    let asked = persona.ask(req);
     if let Some(line) = honeytoken::wiring::metric_line(&[("DecoyNotReady", 1)], "decoy_not_ready") {
         println!("{line}");
     }
     honeytoken::decoy::handler::wait_floor(start, floor).await;
-    to_lambda(persona.answer(kind))
+    to_lambda(persona.reply(&asked).into_response())
 }
 
 #[cfg(test)]

@@ -1,14 +1,13 @@
 //! `serve`: the decoy endpoint on a local server and the embedded store,
 //! with alerts on the terminal and, optionally, a signed webhook.
 
-pub mod server;
-
 use clap::Args;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::{Backend, Global};
 use crate::error::{Error, Result};
+use crate::http::server;
 
 /// `serve` options.
 #[derive(Debug, Args)]
@@ -194,7 +193,7 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
             limits.max_connections, a.max_connections
         );
     }
-    crate::cli::serve::server::run(listener, decoy.clone(), limits, shutdown_signal())
+    server::run(listener, decoy.clone(), limits, shutdown_signal())
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Every handler has finished; drop the last senders so the fan-out drains and ends.

@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-use super::ScannedBody;
+use super::proxy::ScannedBody;
 
 /// How long a connection to the upstream may take: past it the client gets
 /// a 502 rather than a request that hangs on an unreachable upstream.
