@@ -402,3 +402,118 @@ async fn dynamodb_alert_state_keeps_the_contract() {
     let s = Arc::new(DynamoAlertState::new(client.clone(), t.name("AlertStateTable")));
     alert_state_contract(s.as_ref()).await;
 }
+
+/// Suspicious requests (no token, past the scan bounds) and hits naming
+/// skipped parts keep their `over_bounds` list in every store; under the
+/// suspicious rule, one whole record per source and bucket, the rest counted.
+async fn over_bounds_contract(s: &dyn HitStore, source: &str) {
+    use honeytoken::domain::hit::{RequestFacts, SUSPICIOUS_REQUEST, Via};
+    let (parts, _) = http::Request::builder().uri("/v1/users").body(()).unwrap().into_parts();
+    let facts = RequestFacts::capture(&parts, source);
+    let rule = FloodRule::default().for_suspicious();
+    for _ in 0..3 {
+        let h = Hit::suspicious(
+            &facts,
+            OffsetDateTime::now_utc().into(),
+            vec!["cookies".into(), "body".into()],
+            Via::Decoy,
+        );
+        s.record(&h, &rule).await.unwrap();
+    }
+    let got = s
+        .query(&HitQuery {
+            token_id: Some(SUSPICIOUS_REQUEST.into()),
+            source_ip: Some(source.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|h| h.count).sum::<u64>(), 3, "{got:?}");
+    assert_eq!(got.len(), 2, "one whole record and one counter: {got:?}");
+    for h in &got {
+        assert_eq!(h.over_bounds, ["cookies", "body"]);
+        assert_eq!(h.label, "suspicious request, no token: cookies, body");
+    }
+    let mut h = hit_at_time(&format!("{:016x}", rand_id()), source, OffsetDateTime::now_utc(), 1);
+    h.over_bounds = vec!["credential-headers".into()];
+    s.put(&h).await.unwrap();
+    let back = s
+        .query(&HitQuery {
+            token_id: Some(h.token_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(back, [h], "a hit past the bounds reads back with its list");
+}
+
+/// A hit as the version before `over_bounds` stored it.
+fn old_hit_json(token_id: &str) -> String {
+    format!(
+        r#"{{"token_id":"{token_id}","hit_id":"01KB5Q6W8N3V0C2Z9Y4T7R1M5E","received_at":"2026-11-28T12:55:45.988Z","source_ip":"81.2.69.142","user_agent":"curl/8.5.0","method":"GET","path":"/v1/charges","query":"","headers":{{"user-agent":"curl/8.5.0"}},"found_in":"authorization","tampered":false,"orphan":false,"test":false,"ignored":false,"geo":null,"asn":null,"token_state":"active","label":"old","location":"repo/.env","via":{{"kind":"decoy"}},"count":1}}"#
+    )
+}
+
+/// The old hit, read back from a store.
+async fn old_hit_reads(s: &dyn HitStore, token_id: &str) {
+    let got = s
+        .query(&HitQuery {
+            token_id: Some(token_id.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].label, "old");
+    assert_eq!(got[0].path, "/v1/charges");
+    assert!(got[0].over_bounds.is_empty());
+    assert!(!got[0].is_suspicious());
+}
+
+#[tokio::test]
+async fn sqlite_keeps_over_bounds_and_reads_hits_stored_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("over.db");
+    let s = SqliteStore::open(&path).unwrap();
+    over_bounds_contract(&s, "192.0.2.77").await;
+    // Written as the previous version wrote it, beside the store.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute(
+        "INSERT INTO hits (hit_id, token_id, received_at, source_ip, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![
+            "01KB5Q6W8N3V0C2Z9Y4T7R1M5E",
+            "01d0000000000001",
+            "2026-11-28T12:55:45.988Z",
+            "81.2.69.142",
+            old_hit_json("01d0000000000001")
+        ],
+    )
+    .unwrap();
+    old_hit_reads(&s, "01d0000000000001").await;
+}
+
+#[tokio::test]
+async fn memory_store_keeps_over_bounds() {
+    over_bounds_contract(&MemoryStore::new(), "192.0.2.77").await;
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_over_bounds_and_reads_hits_stored_without_it() {
+    let conf = support::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let t = support::Tables::create(&client).await;
+    let s = DynamoStore::new(client.clone(), t.name("TokensTable"), t.name("HitsTable"));
+    over_bounds_contract(&s, "192.0.2.78").await;
+    // The item as the previous version wrote it: no `over_bounds` attribute.
+    let old: Hit = serde_json::from_str(&old_hit_json("01d0000000000002")).unwrap();
+    let item = s.hit_item(&old).unwrap();
+    assert!(!item.contains_key("over_bounds"));
+    client
+        .put_item()
+        .table_name(t.name("HitsTable"))
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    old_hit_reads(&s, "01d0000000000002").await;
+}

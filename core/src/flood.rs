@@ -74,6 +74,14 @@ impl FloodRule {
         }
     }
 
+    /// The rule suspicious requests ([`crate::hit::SUSPICIOUS_REQUEST`]) are
+    /// kept under: one whole record per source and bucket, the rest
+    /// counted. They carry no token, so a whole record each would let
+    /// anyone fill the store with padding.
+    pub fn for_suspicious(self) -> FloodRule {
+        FloodRule { whole: 1, ..self }
+    }
+
     /// Whether the `nth` hit of a bucket (1-based) is stored whole.
     pub fn is_whole(&self, nth: u64) -> bool {
         nth <= self.whole

@@ -125,6 +125,12 @@ pub struct Hit {
     /// every other hit).
     #[serde(default)]
     pub aws_event: Option<AwsEvent>,
+    /// The parts of the request past the scan bounds, by their stable names
+    /// ([`crate::token::extract::Skipped::as_str`]): a token there was not
+    /// looked for. Set on a suspicious request ([`SUSPICIOUS_REQUEST`]) and
+    /// on an ordinary hit whose request went past the bounds as well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub over_bounds: Vec<String>,
 }
 
 /// The API call made with a decoy AWS access key, as CloudTrail recorded
@@ -156,6 +162,13 @@ impl std::fmt::Display for AwsEvent {
         Ok(())
     }
 }
+
+/// The `token_id` of a suspicious request: one past the scan bounds that
+/// carried no recognised token. The stores key hits by token id; this one
+/// can never be a real token's (those are 16 hex digits, or an AWS access
+/// key id: upper-case letters and digits), so per source it has a flood
+/// bucket and a throttle window of its own.
+pub const SUSPICIOUS_REQUEST: &str = "suspicious-request";
 
 fn one() -> u64 {
     1
@@ -307,6 +320,7 @@ impl Hit {
             origin_unverified,
             flood,
             aws_event,
+            over_bounds,
         } = self;
         Hit {
             token_id: token_id.clone(),
@@ -335,7 +349,48 @@ impl Hit {
             origin_unverified: *origin_unverified,
             flood: flood.clone(),
             aws_event: aws_event.clone(),
+            over_bounds: over_bounds.clone(),
         }
+    }
+
+    /// A suspicious request's record ([`SUSPICIOUS_REQUEST`]): no token,
+    /// the request's fields, and what went past the bounds, which its
+    /// label says for every output that shows one.
+    pub fn suspicious(facts: &RequestFacts, received_at: Timestamp, over_bounds: Vec<String>, via: Via) -> Hit {
+        Hit {
+            token_id: SUSPICIOUS_REQUEST.into(),
+            hit_id: new_hit_id(),
+            received_at,
+            source_ip: facts.source_ip.clone(),
+            user_agent: facts.user_agent.clone(),
+            method: facts.method.clone(),
+            path: facts.path.clone(),
+            query: facts.query.clone(),
+            headers: facts.headers.clone(),
+            found_in: FoundIn::Header(String::new()),
+            tampered: false,
+            tampered_claims: Vec::new(),
+            orphan: false,
+            test: false,
+            ignored: false,
+            geo: None,
+            asn: None,
+            token_state: None,
+            label: suspicious_label(&over_bounds),
+            location: String::new(),
+            request_id: None,
+            via,
+            count: 1,
+            origin_unverified: false,
+            flood: None,
+            aws_event: None,
+            over_bounds,
+        }
+    }
+
+    /// Whether this is a suspicious request's record (no token).
+    pub fn is_suspicious(&self) -> bool {
+        self.token_id == SUSPICIOUS_REQUEST
     }
 
     /// Whether this hit should page someone.
@@ -445,8 +500,15 @@ impl Hit {
             origin_unverified: false,
             flood: None,
             aws_event: None,
+            over_bounds: Vec::new(),
         }
     }
+}
+
+/// How a suspicious request is shown wherever a token's label would be:
+/// `suspicious request, no token: cookies, body`.
+pub fn suspicious_label(over_bounds: &[String]) -> String {
+    format!("suspicious request, no token: {}", over_bounds.join(", "))
 }
 
 /// A new hit id: a ULID, so ids sort by time.

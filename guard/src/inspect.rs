@@ -9,7 +9,7 @@ use honeytoken_core::hit::{FoundIn, Hit, RequestFacts, Via, new_hit_id};
 use honeytoken_core::key::SigningKey;
 use honeytoken_core::sanitize::escape_str;
 use honeytoken_core::time::Timestamp;
-use honeytoken_core::token::extract::{Limits, candidates};
+use honeytoken_core::token::extract::{Limits, extract};
 use honeytoken_core::token::jwt::JwtInspection;
 use honeytoken_core::token::{TokenKind, recognise};
 
@@ -25,6 +25,52 @@ pub struct Detection {
     /// For a JWT, what it says about itself (signature, claims), so the
     /// store side can tell a tampered token.
     pub jwt: Option<JwtInspection>,
+}
+
+/// What one request (or its head, or its body) carries: the honeytokens
+/// found, and the parts past the scan bounds (a token there was not looked
+/// for). Either makes the request worth recording: tokens as hits that name
+/// the skipped parts too; skipped parts alone as one suspicious request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspection {
+    /// One per token.
+    pub detections: Vec<Detection>,
+    /// The skipped parts' names, as a hit's `over_bounds` keeps them.
+    pub over_bounds: Vec<String>,
+}
+
+impl Inspection {
+    /// Nothing to record: no token and nothing past the bounds.
+    pub fn is_empty(&self) -> bool {
+        self.detections.is_empty() && self.over_bounds.is_empty()
+    }
+
+    /// What a body, inspected once it is in, adds to its request's head
+    /// (`self`, whose tokens were reported when the head arrived): the
+    /// body's tokens the head did not carry, with the skipped parts of
+    /// both. A head that carried tokens leaves nothing for a body without
+    /// new ones (its hits stand); a head without any leaves the whole
+    /// request's skipped parts, for one suspicious request.
+    pub fn with_body(&self, body: Inspection) -> Inspection {
+        let detections: Vec<Detection> = body
+            .detections
+            .into_iter()
+            .filter(|d| !self.detections.iter().any(|h| h.token_id == d.token_id))
+            .collect();
+        if detections.is_empty() && !self.detections.is_empty() {
+            return Inspection::default();
+        }
+        let mut over_bounds = self.over_bounds.clone();
+        for s in body.over_bounds {
+            if !over_bounds.contains(&s) {
+                over_bounds.push(s);
+            }
+        }
+        Inspection {
+            detections,
+            over_bounds,
+        }
+    }
 }
 
 /// The client address of a connection, as a server puts it in the request's
@@ -109,10 +155,15 @@ impl Guard {
         self
     }
 
-    /// Body bytes a caller should hand to [`Guard::inspect`] at most (the
-    /// extraction looks at no more).
+    /// Body bytes the extraction scans (it looks at no more).
     pub fn body_scan(&self) -> usize {
         self.limits.body_scan
+    }
+
+    /// Body bytes a caller should hand to [`Guard::examine`] at most: one
+    /// more than it scans, so a body past the bound is recorded as such.
+    pub fn body_keep(&self) -> usize {
+        self.limits.body_keep()
     }
 
     /// The service name hits carry.
@@ -123,8 +174,17 @@ impl Guard {
     /// The honeytokens `parts` and `body_prefix` (the first bytes of the
     /// body, if the caller has them; `&[]` otherwise) carry, one per token.
     pub fn inspect(&self, parts: &Parts, body_prefix: &[u8]) -> Vec<Detection> {
+        self.examine(parts, body_prefix).detections
+    }
+
+    /// The honeytokens `parts` and `body_prefix` carry (as
+    /// [`Guard::inspect`]) and the parts of the request past the scan
+    /// bounds, the same extraction as the decoy's.
+    pub fn examine(&self, parts: &Parts, body_prefix: &[u8]) -> Inspection {
+        let extraction = extract(parts, body_prefix, &self.limits);
+        let over_bounds = extraction.over_bounds();
         let mut out: Vec<Detection> = Vec::new();
-        for c in candidates(parts, body_prefix, &self.limits) {
+        for c in extraction.candidates {
             if let Some(r) = recognise(&self.key, &c.value)
                 && !out.iter().any(|d| d.token_id == r.token_id)
             {
@@ -136,7 +196,43 @@ impl Guard {
                 });
             }
         }
-        out
+        Inspection {
+            detections: out,
+            over_bounds,
+        }
+    }
+
+    /// What to report of a request `parts` whose inspection is `found`, as
+    /// the decoy records it: a hit per token, naming the skipped parts too;
+    /// with no token but parts past the bounds, one suspicious request
+    /// ([`Hit::suspicious`]); else nothing.
+    pub fn reports(&self, parts: &Parts, found: &Inspection) -> Vec<crate::Report> {
+        if found.detections.is_empty() {
+            if found.over_bounds.is_empty() {
+                return Vec::new();
+            }
+            let source = self.source_ip(&parts.headers, &parts.extensions);
+            let facts = RequestFacts::capture(parts, &source);
+            let hit = Hit::suspicious(&facts, Timestamp::now(), found.over_bounds.clone(), self.via());
+            return vec![crate::Report { hit, jwt: None }];
+        }
+        self.hits(parts, &found.detections)
+            .into_iter()
+            .zip(&found.detections)
+            .map(|(mut hit, d)| {
+                hit.over_bounds.clone_from(&found.over_bounds);
+                crate::Report {
+                    hit,
+                    jwt: d.jwt.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn via(&self) -> Via {
+        Via::Guard {
+            service: self.service.clone(),
+        }
     }
 
     /// The source address of a request: the trusted header's last address
@@ -186,13 +282,12 @@ impl Guard {
                 label: String::new(),
                 location: String::new(),
                 request_id: None,
-                via: Via::Guard {
-                    service: self.service.clone(),
-                },
+                via: self.via(),
                 count: 1,
                 origin_unverified: false,
                 flood: None,
                 aws_event: None,
+                over_bounds: Vec::new(),
             })
             .collect()
     }
@@ -270,6 +365,82 @@ mod tests {
             assert_eq!(d[0].found_in, e.found_in, "{}", e.name);
             assert_eq!(d[0].kind, TokenKind::Key, "{}", e.name);
         }
+    }
+
+    /// What the decoy records, the guard reports: a request past the bounds
+    /// with no token is one suspicious request naming what was skipped; one
+    /// with a token is its hit, naming the skipped parts too.
+    #[test]
+    fn a_request_past_the_bounds_is_reported_as_the_decoy_records_it() {
+        let g = Guard::new(key(7), "payments");
+        let k = minted("key");
+        let padded = |auth: Option<&str>| {
+            let mut b = http::Request::builder()
+                .uri("/v1/charges")
+                .header("cookie", format!("pad={}; session={k}", "x".repeat(80 * 1024)));
+            if let Some(a) = auth {
+                b = b.header("authorization", a);
+            }
+            parts(b)
+        };
+        let p = padded(None);
+        let found = g.examine(&p, b"");
+        assert!(found.detections.is_empty());
+        assert_eq!(found.over_bounds, ["cookies"]);
+        let r = g.reports(&p, &found);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].hit.is_suspicious());
+        assert_eq!(r[0].hit.over_bounds, ["cookies"]);
+        assert_eq!(r[0].hit.label, "suspicious request, no token: cookies");
+        assert_eq!(
+            r[0].hit.via,
+            Via::Guard {
+                service: "payments".into()
+            }
+        );
+        let p = padded(Some(&format!("Bearer {k}")));
+        let r = g.reports(&p, &g.examine(&p, b""));
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].hit.is_suspicious());
+        assert_eq!(r[0].hit.found_in, "authorization");
+        assert_eq!(r[0].hit.over_bounds, ["cookies"]);
+        // Within the bounds and no token: nothing.
+        let p = parts(http::Request::builder().uri("/v1/charges"));
+        assert!(g.reports(&p, &g.examine(&p, b"")).is_empty());
+    }
+
+    /// A head inspected on arrival and its body once in: the body adds its
+    /// new tokens, and a head without any leaves the request's skipped parts.
+    #[test]
+    fn a_body_adds_to_its_heads_inspection() {
+        let g = Guard::new(key(7), "payments");
+        let k = minted("key");
+        let j = minted("jwt");
+        let empty = parts(http::Request::builder().uri("/"));
+        let head_over = Inspection {
+            detections: vec![],
+            over_bounds: vec!["cookies".into()],
+        };
+        let body_past = g.examine(&empty, format!("{}{k}", " ".repeat(64 * 1024 + 1)).as_bytes());
+        assert_eq!(body_past.over_bounds, ["body"]);
+        assert!(body_past.detections.is_empty());
+        let both = head_over.with_body(body_past.clone());
+        assert!(both.detections.is_empty());
+        assert_eq!(both.over_bounds, ["cookies", "body"]);
+        // A head that carried a token: a body without a new one adds nothing.
+        let head_token = g.examine(
+            &parts(
+                http::Request::builder()
+                    .uri("/")
+                    .header("authorization", format!("Bearer {k}")),
+            ),
+            b"",
+        );
+        assert!(head_token.with_body(body_past).is_empty());
+        let body_new = g.examine(&empty, format!("{{\"t\":\"{j}\",\"k\":\"{k}\"}}").as_bytes());
+        let added = head_token.with_body(body_new);
+        assert_eq!(added.detections.len(), 1, "only the token the head did not carry");
+        assert_eq!(added.detections[0].kind, TokenKind::Jwt);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::inspect::Guard;
-use crate::reporter::{Report, Reporter};
+use crate::reporter::Reporter;
 
 struct Shared {
     guard: Guard,
@@ -94,16 +94,16 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (parts, body) = req.into_parts();
-        let found = self.shared.guard.inspect(&parts, &[]);
-        if !found.is_empty() {
-            for (hit, d) in self.shared.guard.hits(&parts, &found).into_iter().zip(found) {
-                self.shared.reporter.submit(Report { hit, jwt: d.jwt });
-            }
-            if let Some(a) = &self.shared.answer {
-                return GuardFuture::Answer {
-                    answer: Some(a.clone()),
-                };
-            }
+        let found = self.shared.guard.examine(&parts, &[]);
+        for r in self.shared.guard.reports(&parts, &found) {
+            self.shared.reporter.submit(r);
+        }
+        if !found.detections.is_empty()
+            && let Some(a) = &self.shared.answer
+        {
+            return GuardFuture::Answer {
+                answer: Some(a.clone()),
+            };
         }
         GuardFuture::Inner {
             fut: self.inner.call(Request::from_parts(parts, body)),
@@ -207,7 +207,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reporter::{BoxFuture, HitSink, SinkError};
+    use crate::reporter::{BoxFuture, HitSink, Report, SinkError};
     use honeytoken_core::hit::Hit;
     use honeytoken_core::testkit::key;
     use honeytoken_core::token::{Alphabet, KeyShape, MintSpec, mint};
@@ -289,6 +289,32 @@ mod tests {
             }
         );
         assert_eq!(hits[0].path, "/v1/users");
+    }
+
+    /// A request past the head's bounds reaches the service unchanged and
+    /// is reported as one suspicious request, as the decoy records it.
+    #[tokio::test]
+    async fn a_request_past_the_bounds_is_passed_on_and_reported_as_suspicious() {
+        let sink = Arc::new(Recording(Mutex::new(vec![])));
+        let (reporter, task) = Reporter::spawn(sink.clone(), 16, Duration::from_secs(5));
+        let layer = GuardLayer::new(Guard::new(key(7), "users-api"), reporter);
+        let mut svc = layer.layer(tower::service_fn(api));
+        let mut req = request("Bearer nothing-to-see-here-at-all-really");
+        for i in 0..300 {
+            req.headers_mut().insert(
+                http::HeaderName::from_bytes(format!("x-api-key-{i}").as_bytes()).unwrap(),
+                "f".repeat(250).parse().unwrap(),
+            );
+        }
+        let r = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(r.status(), 418, "the service's own answer");
+        drop(svc);
+        drop(layer);
+        task.await.unwrap();
+        let hits = sink.0.lock().unwrap();
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].is_suspicious());
+        assert_eq!(hits[0].over_bounds, ["credential-headers"]);
     }
 
     #[tokio::test]

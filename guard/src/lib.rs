@@ -26,7 +26,7 @@ mod inspect;
 mod layer;
 mod reporter;
 
-pub use inspect::{ClientAddr, Detection, Guard, PeerFn, Source};
+pub use inspect::{ClientAddr, Detection, Guard, Inspection, PeerFn, Source};
 pub use layer::{GuardBody, GuardFuture, GuardLayer, GuardService};
 pub use reporter::{
     BoxFuture, Counted, DEFAULT_CAPACITY, DEFAULT_SINK_TIMEOUT, HitSink, MAX_COUNTED_SAMPLES, MAX_DROP_PAIRS, Report,

@@ -13,7 +13,15 @@ use crate::store::TokenStore;
 /// Fills `hit`'s token facts from its record, read through `tokens`. A
 /// store that cannot be asked leaves the hit a hit (not an orphan): record
 /// what is known rather than lose it.
+///
+/// A suspicious request ([`Hit::is_suspicious`]) has no token to look up:
+/// only the global allowlist applies, and its label stays the one that says
+/// what was skipped.
 pub async fn attribute(tokens: &dyn TokenStore, global_allow: &[IpNet], hit: &mut Hit, seen: Option<&JwtInspection>) {
+    if hit.is_suspicious() {
+        hit.ignored = crate::domain::allow::is_allowed(hit, global_allow, &[]);
+        return;
+    }
     let (record, lookup_failed) = match tokens.get(&hit.token_id).await {
         Ok(rec) => (rec, false),
         Err(e) => {

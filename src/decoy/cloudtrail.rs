@@ -161,6 +161,7 @@ fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
         origin_unverified: false,
         flood: None,
         aws_event: None,
+        over_bounds: Vec::new(),
     }
 }
 

@@ -98,9 +98,20 @@ impl StoreSink {
         }
     }
 
+    /// The flood rule `hit` is kept under: the decoy's, and for a
+    /// suspicious request the decoy's rule for those (one whole per source
+    /// and bucket), so the guard keeps exactly what the decoy keeps.
+    fn rule_for(&self, hit: &crate::domain::hit::Hit) -> FloodRule {
+        if hit.is_suspicious() {
+            self.flood.for_suspicious()
+        } else {
+            self.flood
+        }
+    }
+
     async fn store(&self, r: Report) -> crate::Result<()> {
         let hit = self.attributed(r).await;
-        let kept = self.hits.record(&hit, &self.flood).await;
+        let kept = self.hits.record(&hit, &self.rule_for(&hit)).await;
         self.stored(&hit, kept)
     }
 
@@ -120,6 +131,7 @@ impl StoreSink {
             }
             h
         };
+        let rule = self.rule_for(&first);
         let mut hits = c.reports().map(|r| attribution(r.hit));
         let mut stored = 0u64;
         let mut failure: Option<String> = None;
@@ -127,7 +139,6 @@ impl StoreSink {
             let mut set = tokio::task::JoinSet::new();
             for hit in hits.by_ref().take(COUNTED_IN_FLIGHT) {
                 let store = self.hits.clone();
-                let rule = self.flood;
                 set.spawn(async move {
                     let kept = store.record(&hit, &rule).await;
                     (hit, kept)

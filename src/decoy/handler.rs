@@ -15,7 +15,7 @@ use crate::domain::HitListener;
 use crate::domain::Stored;
 use crate::domain::hit::{FoundIn, Hit, RequestFacts, Via, new_hit_id};
 use crate::domain::key::SigningKey;
-use crate::domain::token::extract::{Limits, candidates};
+use crate::domain::token::extract::{Limits, extract};
 use crate::domain::token::{Recognised, recognise};
 use crate::store::{HitStore, Kept, TokenStore};
 
@@ -258,8 +258,17 @@ impl Decoy {
     /// Stores `hit` (under the flood rule if set), waiting no later than
     /// `deadline`; where it stands then.
     async fn store(&self, hit: &Hit, deadline: Option<tokio::time::Instant>) -> Stored {
+        self.store_under(hit, self.flood, deadline).await
+    }
+
+    /// [`Decoy::store`] under `flood` instead of the decoy's own rule.
+    async fn store_under(
+        &self,
+        hit: &Hit,
+        flood: Option<crate::domain::flood::FloodRule>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Stored {
         let hits = self.hits.clone();
-        let flood = self.flood;
         let h = hit.clone();
         let write = async move {
             match flood {
@@ -336,11 +345,14 @@ impl Decoy {
         let (mut parts, body) = req.into_parts();
         // The front door's secret: checked, then dropped before anything is stored.
         let origin_header = parts.headers.remove(ORIGIN_VERIFY_HEADER);
-        let found: Vec<(Recognised, FoundIn)> = candidates(&parts, &body, &self.limits)
+        let extraction = extract(&parts, &body, &self.limits);
+        let over_bounds = extraction.over_bounds();
+        let found: Vec<(Recognised, FoundIn)> = extraction
+            .candidates
             .into_iter()
             .filter_map(|c| recognise(&self.key, &c.value).map(|r| (r, c.found_in)))
             .collect();
-        if found.is_empty() {
+        if found.is_empty() && over_bounds.is_empty() {
             return Vec::new();
         }
         let origin_verified = match (&self.origin_secret, &origin_header) {
@@ -373,6 +385,30 @@ impl Decoy {
             }),
             None => Default::default(),
         };
+        let request_id = meta
+            .request_id
+            .as_ref()
+            .map(|s| crate::domain::sanitize::escape_str(s, 128));
+        let (geo, asn) = match &self.enricher {
+            Some(e) => e.lookup(&facts.source_ip),
+            None => (None, None),
+        };
+        let (geo, asn) = (geo.or_else(|| viewer.geo.clone()), asn.or_else(|| viewer.asn.clone()));
+        if found.is_empty() {
+            // Past the bounds with no token: a suspicious request, recorded
+            // (once per source and flood bucket, the rest counted) and
+            // answered like any other.
+            let mut hit = Hit::suspicious(&facts, received_at, over_bounds, Via::Decoy);
+            hit.geo = geo;
+            hit.asn = asn;
+            hit.request_id = request_id;
+            hit.origin_unverified = !origin_verified;
+            crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, None).await;
+            let rule = self.flood.unwrap_or_default().for_suspicious();
+            let stored = self.store_under(&hit, Some(rule), deadline).await;
+            self.tell(&hit, stored, answer_at).await;
+            return vec![hit];
+        }
         let mut out = Vec::new();
         let mut seen_ids: Vec<String> = Vec::new();
         for (r, found_in) in found {
@@ -380,11 +416,7 @@ impl Decoy {
                 continue;
             }
             seen_ids.push(r.token_id.clone());
-            let (geo, asn) = match &self.enricher {
-                Some(e) => e.lookup(&facts.source_ip),
-                None => (None, None),
-            };
-            let (geo, asn) = (geo.or_else(|| viewer.geo.clone()), asn.or_else(|| viewer.asn.clone()));
+            let (geo, asn) = (geo.clone(), asn.clone());
             // A mark not claimed in time is not honoured: the hit alerts as real.
             let test = within(
                 bound,
@@ -421,15 +453,13 @@ impl Decoy {
                 token_state: None,
                 label: String::new(),
                 location: String::new(),
-                request_id: meta
-                    .request_id
-                    .as_ref()
-                    .map(|s| crate::domain::sanitize::escape_str(s, 128)),
+                request_id: request_id.clone(),
                 via: Via::Decoy,
                 count: 1,
                 origin_unverified: !origin_verified,
                 flood: None,
                 aws_event: None,
+                over_bounds: over_bounds.clone(),
             };
             let attributed =
                 crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());
@@ -440,21 +470,27 @@ impl Decoy {
             }
             // The alert goes out from the hit in memory, whatever the store did.
             let stored = self.store(&hit, deadline).await;
-            if let Some(late) = &self.late
-                && matches!(stored, Stored::Failed | Stored::Pending)
-                && hit.alerts()
-            {
-                late.send(&hit, stored, answer_at).await;
-            }
-            if let Some(l) = &self.listener {
-                l(&hit, stored);
-            }
-            if let Some(log) = &self.hit_log {
-                log(&hit, stored);
-            }
+            self.tell(&hit, stored, answer_at).await;
             out.push(hit);
         }
         out
+    }
+
+    /// Hands a hit to the late alerts (when its write did not land in
+    /// time), the listener and the hit log.
+    async fn tell(&self, hit: &Hit, stored: Stored, answer_at: Option<tokio::time::Instant>) {
+        if let Some(late) = &self.late
+            && matches!(stored, Stored::Failed | Stored::Pending)
+            && hit.alerts()
+        {
+            late.send(hit, stored, answer_at).await;
+        }
+        if let Some(l) = &self.listener {
+            l(hit, stored);
+        }
+        if let Some(log) = &self.hit_log {
+            log(hit, stored);
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use honeytoken_guard::{ClientAddr, Detection, Guard, Report, Reporter};
+use honeytoken_guard::{ClientAddr, Guard, Inspection, Reporter};
 
 use super::upstream::{Pool, PooledBody};
 use crate::error::{Error, Result};
@@ -153,10 +153,11 @@ impl Proxy {
         })
     }
 
-    /// Hands the hits of `found` (in the request `parts`) to the reporter.
-    fn report(&self, parts: &http::request::Parts, found: Vec<Detection>) {
-        for (hit, d) in self.guard.hits(parts, &found).into_iter().zip(found) {
-            self.reporter.submit(Report { hit, jwt: d.jwt });
+    /// Hands what `found` (in the request `parts`) makes worth recording
+    /// to the reporter.
+    fn report(&self, parts: &http::request::Parts, found: &Inspection) {
+        for r in self.guard.reports(parts, found) {
+            self.reporter.submit(r);
         }
     }
 
@@ -173,21 +174,24 @@ impl Proxy {
         let upgrade = wants_upgrade(req.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
-        let found = self.guard.inspect(&parts, &[]);
-        let head_tokens: Vec<String> = found.iter().map(|d| d.token_id.clone()).collect();
-        if !found.is_empty() {
-            self.report(&parts, found);
-            if let Some(a) = &self.answer {
-                return own(a.clone());
-            }
+        let head = self.guard.examine(&parts, &[]);
+        // Tokens are reported at once; a head past the bounds with none
+        // waits for the body, which may carry one.
+        if !head.detections.is_empty() || body.is_end_stream() {
+            self.report(&parts, &head);
+        }
+        if !head.detections.is_empty()
+            && let Some(a) = &self.answer
+        {
+            return own(a.clone());
         }
         // The body's first bytes are inspected as they stream upstream.
         let scan = (!body.is_end_stream()).then(|| BodyScan {
             proxy: self.clone(),
             parts: parts.clone(),
-            head_tokens,
+            head,
             prefix: Vec::new(),
-            limit: self.guard.body_scan(),
+            limit: self.guard.body_keep(),
         });
         let upgrade_to = upgrade
             .then(|| parts.headers.get(http::header::UPGRADE).cloned())
@@ -272,39 +276,35 @@ struct BodyScan {
     proxy: Arc<Proxy>,
     /// The request's head, for the hits.
     parts: http::request::Parts,
-    /// Tokens the head carried (reported already).
-    head_tokens: Vec<String>,
+    /// What the head carried (its tokens reported already).
+    head: Inspection,
     prefix: Vec<u8>,
     limit: usize,
 }
 
 impl BodyScan {
-    /// Inspects the prefix (with the head's content type, as the decoy
-    /// does) and reports the tokens the head did not carry.
+    /// Inspects the prefix (with the head's content type and encoding, as
+    /// the decoy does) and reports what the request adds to its head's
+    /// report ([`Inspection::with_body`]).
     fn finish(self) {
-        if self.prefix.is_empty() {
-            return;
-        }
-        let mut only_body = http::Request::new(()).into_parts().0;
-        if let Some(ct) = self.parts.headers.get(http::header::CONTENT_TYPE) {
-            only_body.headers.insert(http::header::CONTENT_TYPE, ct.clone());
-        }
-        let found: Vec<Detection> = self
-            .proxy
-            .guard
-            .inspect(&only_body, &self.prefix)
-            .into_iter()
-            .filter(|d| !self.head_tokens.contains(&d.token_id))
-            .collect();
-        if !found.is_empty() {
-            self.proxy.report(&self.parts, found);
-        }
+        let body = if self.prefix.is_empty() {
+            Inspection::default()
+        } else {
+            let mut only_body = http::Request::new(()).into_parts().0;
+            for name in [http::header::CONTENT_TYPE, http::header::CONTENT_ENCODING] {
+                for v in self.parts.headers.get_all(&name) {
+                    only_body.headers.append(name.clone(), v.clone());
+                }
+            }
+            self.proxy.guard.examine(&only_body, &self.prefix)
+        };
+        self.proxy.report(&self.parts, &self.head.with_body(body));
     }
 }
 
 /// A request body on its way upstream: passed on frame by frame as it
 /// arrives (nothing waits for the inspection), its first
-/// [`Guard::body_scan`] bytes copied aside and inspected once they are in,
+/// [`Guard::body_keep`] bytes copied aside and inspected once they are in,
 /// or at the body's end, or when it is dropped unfinished.
 pub struct ScannedBody {
     body: Incoming,

@@ -32,8 +32,8 @@ use crate::decoy::{Decoy, RequestMeta};
 
 /// Largest request head accepted (a 1 MiB header must still be answered).
 pub const MAX_HEAD: usize = 2 * 1024 * 1024;
-/// Body bytes kept for scanning.
-pub const BODY_KEEP: usize = 64 * 1024;
+/// Body bytes kept for scanning: one past the scan bound, so a longer body is recorded as past it.
+pub const BODY_KEEP: usize = crate::domain::token::extract::BODY_SCAN + 1;
 /// Body bytes read and discarded before the connection is closed.
 pub const BODY_DRAIN: usize = 16 * 1024 * 1024;
 /// Time allowed to send a request head (default).

@@ -19,6 +19,7 @@ use crate::error::Result;
 /// Embed colours: red for an alert, grey for a test.
 const RED: u32 = 0xD0_02_1B;
 const ORANGE: u32 = 0xF5_A6_23;
+const YELLOW: u32 = 0xF8_E7_1C;
 const GREY: u32 = 0x9B_9B_9B;
 /// Longest field value shown (Discord allows 1024; the total must stay under 6000).
 const MAX_VALUE: usize = 400;
@@ -63,6 +64,7 @@ impl Discord {
                 "color": match a.severity {
                     Severity::Critical => RED,
                     Severity::High => ORANGE,
+                    Severity::Low => YELLOW,
                     Severity::Info => GREY,
                 },
                 "timestamp": a.hit.received_at.to_string(),

@@ -77,6 +77,7 @@ impl PagerDuty {
                 "severity": match alert.severity {
                     Severity::Critical => "critical",
                     Severity::High => "error",
+                    Severity::Low => "warning",
                     Severity::Info => "info",
                 },
                 "timestamp": h.received_at,

@@ -134,6 +134,7 @@ impl SecurityHub {
         let (label, original) = match a.severity {
             alert::Severity::Critical => (SeverityLabel::Critical, "critical"),
             alert::Severity::High => (SeverityLabel::High, "high"),
+            alert::Severity::Low => (SeverityLabel::Low, "low"),
             alert::Severity::Info => (SeverityLabel::Informational, "info"),
         };
         let requests = a.episode_requests();
@@ -216,18 +217,22 @@ impl SecurityHub {
                     .build(),
             )
             .title(cut(
-                &format!(
-                    "Honeytoken {} used from {}",
-                    render::label_or_orphan(h),
-                    h.source_ip
-                ),
+                &if h.is_suspicious() {
+                    format!("Honeytoken: {} from {}", render::suspicious_text(h), h.source_ip)
+                } else {
+                    format!("Honeytoken {} used from {}", render::label_or_orphan(h), h.source_ip)
+                },
                 256,
             ))
             .description(cut(
                 &format!(
-                    "{}. A decoy credential planted at {} was used: whoever sent it read that place. {} with user agent {}.",
+                    "{}. {} {} with user agent {}.",
                     a.summary,
-                    location,
+                    if h.is_suspicious() {
+                        "A request went past what the decoy inspects and carried no decoy credential where it looked: one may hide in the parts not read.".to_string()
+                    } else {
+                        format!("A decoy credential planted at {location} was used: whoever sent it read that place.")
+                    },
                     render::request_text(h),
                     h.user_agent
                 ),
@@ -238,9 +243,15 @@ impl SecurityHub {
                     .recommendation(
                         Recommendation::builder()
                             .text(cut(
-                                &format!(
-                                    "Treat {location} as leaked: find who could read it and how it got out; rotate real credentials stored beside it. All hits of this token: {hits_command}"
-                                ),
+                                &if h.is_suspicious() {
+                                    format!(
+                                        "Check the source against your own (CI, load tests) and look for its other requests. All suspicious requests: {hits_command}"
+                                    )
+                                } else {
+                                    format!(
+                                        "Treat {location} as leaked: find who could read it and how it got out; rotate real credentials stored beside it. All hits of this token: {hits_command}"
+                                    )
+                                },
                                 512,
                             ))
                             .build(),
@@ -336,6 +347,29 @@ mod tests {
             aws_sdk_securityhub::Client::from_conf(conf),
             Product::from_arn("arn:aws:sns:us-east-1:123456789012:alerts").unwrap(),
         )
+    }
+
+    /// A suspicious request is a low finding that says what it is, never
+    /// a decoy credential "used".
+    #[test]
+    fn a_suspicious_request_is_a_low_finding_naming_what_was_skipped() {
+        let (parts, _) = http::Request::builder().uri("/v1/users").body(()).unwrap().into_parts();
+        let facts = crate::domain::hit::RequestFacts::capture(&parts, "203.0.113.9");
+        let h = Hit::suspicious(
+            &facts,
+            crate::domain::time::Timestamp::now(),
+            vec!["cookies".into()],
+            crate::domain::hit::Via::Decoy,
+        );
+        let f = hub().finding(&Alert::for_hit(&h), &crate::domain::time::Timestamp::now());
+        let sev = f.severity().unwrap();
+        assert_eq!(sev.label(), Some(&SeverityLabel::Low));
+        assert_eq!(sev.original(), Some("low"));
+        assert_eq!(
+            f.title(),
+            Some("Honeytoken: suspicious request, no token: cookies from 203.0.113.9")
+        );
+        assert!(!f.description().unwrap().contains("was used"), "{:?}", f.description());
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl Teams {
                     "wrap": true,
                     "color": match a.severity {
                         Severity::Critical | Severity::High => "Attention",
+                        Severity::Low => "Warning",
                         Severity::Info => "Default",
                     },
                 },

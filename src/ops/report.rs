@@ -571,6 +571,9 @@ fn token_section(hits: &[Hit], tokens: &[TokenRecord], opts: &ReportOptions) -> 
                             td.mono.id { (id) }
                             td.wrap { @match rec {
                                 Some(r) => (clip(&r.label, CELL)),
+                                None if id == crate::domain::hit::SUSPICIOUS_REQUEST => {
+                                    span.flag { "suspicious requests, no token: past the scan bounds" }
+                                },
                                 None => span.flag { "unknown token (no record)" },
                             } }
                             td {
@@ -639,7 +642,9 @@ fn hits_table(hits: &[&Hit], flag_class: &str) -> Markup {
                         td {
                             span.mono.id { (h.token_id) }
                             @if !h.label.is_empty() { span.sub { (breakable(&h.label)) } }
-                            span.sub { "in " span.mono { (breakable(&h.found_in.to_string())) } }
+                            @if !h.is_suspicious() {
+                                span.sub { "in " span.mono { (breakable(&h.found_in.to_string())) } }
+                            }
                         }
                         td.path {
                             span.mono.addr { (clip(&h.source_ip, CELL)) }
@@ -1004,6 +1009,28 @@ mod tests {
         );
         // Escaped like every value.
         assert_eq!(breakable("<a>/b").into_string(), "&lt;a&gt;/<wbr>b");
+    }
+
+    /// Suspicious requests are listed as such, never as an unknown token.
+    #[test]
+    fn suspicious_requests_are_named_in_the_report() {
+        let mut h = hit(1, crate::domain::hit::SUSPICIOUS_REQUEST, "10.0.0.1", 3);
+        h.over_bounds = vec!["cookies".into()];
+        h.label = crate::domain::hit::suspicious_label(&h.over_bounds);
+        let html = render(&[h], &[], &opts());
+        let tokens = section(&html, "tokens");
+        assert!(
+            tokens.contains("suspicious requests, no token: past the scan bounds"),
+            "{tokens}"
+        );
+        assert!(!tokens.contains("unknown token"), "{tokens}");
+        let recent = section(&html, "recent");
+        assert!(
+            recent.contains("suspicious request, no token:<wbr> cookies"),
+            "{recent}"
+        );
+        assert!(!recent.contains("in <span"), "no token, found nowhere: {recent}");
+        assert!(recent.contains("over-bounds(cookies)"), "{recent}");
     }
 
     #[test]

@@ -61,10 +61,13 @@ pub struct Limits {
     pub candidates: usize,
 }
 
+/// The default [`Limits::body_scan`].
+pub const BODY_SCAN: usize = 64 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            body_scan: 64 * 1024,
+            body_scan: BODY_SCAN,
             query_scan: 64 * 1024,
             path_scan: 16 * 1024,
             header_names: 4096,
@@ -74,6 +77,15 @@ impl Default for Limits {
             credential_scan: 64 * 1024,
             candidates: 16 * 1024,
         }
+    }
+}
+
+impl Limits {
+    /// Body bytes a caller should hand to [`extract`] at most: one more
+    /// than it scans, so a body that goes past the bound is reported as
+    /// [`Skipped::Body`] rather than taken for one that ended there.
+    pub const fn body_keep(&self) -> usize {
+        self.body_scan + 1
     }
 }
 
@@ -142,6 +154,14 @@ pub struct Extraction {
     pub candidates: Vec<Candidate>,
     /// Parts past a bound, each named once, in the order met.
     pub skipped: Vec<Skipped>,
+}
+
+impl Extraction {
+    /// The names of the skipped parts ([`Skipped::as_str`]), as a hit's
+    /// `over_bounds` keeps them.
+    pub fn over_bounds(&self) -> Vec<String> {
+        self.skipped.iter().map(|s| s.as_str().to_string()).collect()
+    }
 }
 
 #[inline]

@@ -20,9 +20,11 @@ use lambda_http::{Body, Request, RequestExt, Response, http};
 pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 
 /// Body bytes handed to the decoy: the extractor never reads past its scan
-/// limit, so the rest of a body (up to [`MAX_EVENT_BYTES`]) is not copied.
+/// limit, so the rest of a body (up to [`MAX_EVENT_BYTES`]) is not copied;
+/// one byte past the limit is, so the decoy records the request as past
+/// its bounds (a token after the limit is not looked for).
 pub fn body_keep() -> usize {
-    honeytoken::domain::token::extract::Limits::default().body_scan
+    honeytoken::domain::token::extract::Limits::default().body_keep()
 }
 
 /// Source address and request id from the HTTP API request context.
@@ -206,11 +208,11 @@ mod tests {
     }
 
     #[test]
-    fn body_is_capped_at_the_scan_limit() {
+    fn body_is_capped_one_byte_past_the_scan_limit() {
         let req: Request = http::Request::builder()
             .body(Body::Binary(vec![b'a'; 1 << 20]))
             .unwrap();
-        assert_eq!(to_http(req).body().len(), 64 * 1024);
+        assert_eq!(to_http(req).body().len(), 64 * 1024 + 1);
         let req: Request = http::Request::builder().body(Body::Text("short".into())).unwrap();
         assert_eq!(to_http(req).body().as_ref(), b"short");
     }
@@ -318,8 +320,8 @@ mod tests {
         use base64::Engine;
         use honeytoken::domain::key::SigningKey;
         use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
-        use honeytoken::store::TokenStore;
         use honeytoken::store::memory::MemoryStore;
+        use honeytoken::store::{HitStore, TokenStore};
         use std::sync::Arc;
 
         let key = SigningKey::from_secret(&[9u8; 32]).unwrap();
@@ -371,10 +373,47 @@ mod tests {
                 before + 1,
                 "binary={binary}: the token in the body is a hit"
             );
+            let hits = store.query(&Default::default()).await.unwrap();
+            let last = hits.iter().max_by_key(|h| h.hit_id.clone()).unwrap();
+            assert_eq!(last.token_id, k.id);
+            assert_eq!(last.over_bounds, ["body"], "the body past the cap was not scanned");
             answers.push((r.status(), r.body().to_vec()));
         }
         assert_eq!(answers[0].0, 401);
         assert_eq!(answers[0], answers[1]);
+    }
+
+    /// A token after the body's scan limit, in an event as API Gateway
+    /// sends it: not looked for, so the request is recorded as suspicious
+    /// (no token, `body` skipped) and answered as any other.
+    #[tokio::test]
+    async fn a_token_past_the_cap_makes_a_suspicious_request() {
+        use honeytoken::domain::key::SigningKey;
+        use honeytoken::domain::token::{Alphabet, KeyShape, MintSpec, mint};
+        use honeytoken::store::memory::MemoryStore;
+        use honeytoken::store::{HitStore, TokenStore};
+        use std::sync::Arc;
+        let key = SigningKey::from_secret(&[4u8; 32]).unwrap();
+        let store = Arc::new(MemoryStore::new());
+        let spec = MintSpec::Key(KeyShape::plain("sk_live_", Alphabet::Base62, 32).unwrap());
+        let k = mint(&key, &spec, "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        store.create(&k).await.unwrap();
+        let decoy = Decoy::new(key, store.clone(), store.clone());
+        let mut v: serde_json::Value = serde_json::from_str(&fixture().replace("{{TOKEN}}", "none")).unwrap();
+        v["body"] = format!(
+            "{{\"pad\": \"{}\", \"api_key\": \"{}\"}}",
+            "z".repeat(70 * 1024),
+            k.token
+        )
+        .into();
+        v["isBase64Encoded"] = false.into();
+        let req = lambda_http::request::from_str(&v.to_string()).unwrap();
+        let r = handle(&decoy, req).await;
+        assert_eq!(r.status(), 401);
+        let hits = store.query(&Default::default()).await.unwrap();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(hits[0].is_suspicious());
+        assert_eq!(hits[0].over_bounds, ["body"]);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn severity_number(s: Severity) -> u8 {
     match s {
         Severity::Critical => 99,
         Severity::High => 73,
+        Severity::Low => 21,
         Severity::Info => 21,
     }
 }
@@ -40,6 +41,8 @@ pub fn severity_number(s: Severity) -> u8 {
 pub fn action(hit: &Hit) -> &'static str {
     if hit.test {
         "honeytoken-test"
+    } else if hit.is_suspicious() {
+        "honeytoken-suspicious-request"
     } else if hit.tampered {
         "honeytoken-tampered"
     } else if hit.orphan {
@@ -101,6 +104,7 @@ pub fn event(hit: &Hit) -> Value {
         (hit.orphan, "orphan"),
         (hit.ignored, "ignored"),
         (hit.flood.is_some(), "flood"),
+        (!hit.over_bounds.is_empty(), "over-bounds"),
     ] {
         if on {
             tags.push(tag);
@@ -129,6 +133,9 @@ pub fn event(hit: &Hit) -> Value {
     if let Some(e) = &hit.aws_event {
         ht.insert("aws_event".into(), json!(e));
     }
+    if !hit.over_bounds.is_empty() {
+        ht.insert("over_bounds".into(), json!(hit.over_bounds));
+    }
     ht.insert(
         "hits_command".into(),
         json!(format!("honeytoken hits --token {}", hit.token_id)),
@@ -150,11 +157,20 @@ pub fn event(hit: &Hit) -> Value {
             "id": hit.hit_id,
             "severity": severity_number(sev),
         },
-        "rule": {
-            "name": "honeytoken-used",
-            "id": hit.token_id,
-            "ruleset": "honeytoken",
-            "description": "A request carried a decoy credential (honeytoken)",
+        "rule": if hit.is_suspicious() {
+            json!({
+                "name": "honeytoken-suspicious-request",
+                "id": hit.token_id,
+                "ruleset": "honeytoken",
+                "description": "A request went past the scan bounds and carried no recognised decoy credential",
+            })
+        } else {
+            json!({
+                "name": "honeytoken-used",
+                "id": hit.token_id,
+                "ruleset": "honeytoken",
+                "description": "A request carried a decoy credential (honeytoken)",
+            })
         },
         "observer": { "product": "honeytoken", "type": "honeypot" },
         "source": Value::Object(source),

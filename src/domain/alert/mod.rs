@@ -115,6 +115,9 @@ pub enum Severity {
     /// An edited (tampered) token or a retired one: still critical to act on,
     /// kept apart so filter policies can route it.
     High,
+    /// A suspicious request: past the scan bounds with no token found,
+    /// perhaps one hidden where the scan stops.
+    Low,
     /// A test hit sent by `honeytoken test`.
     Info,
 }
@@ -124,6 +127,7 @@ impl std::fmt::Display for Severity {
         f.write_str(match self {
             Severity::Critical => "critical",
             Severity::High => "high",
+            Severity::Low => "low",
             Severity::Info => "info",
         })
     }
@@ -216,8 +220,20 @@ impl Alert {
         let last = f.last;
         let count = f.count;
         let states = f.states.names();
-        Alert {
-            summary: format!(
+        let summary = if last.is_suspicious() {
+            format!(
+                "{count} more suspicious request{} (no token: {}) from {} {}{}",
+                if count == 1 { "" } else { "s" },
+                last.over_bounds.join(", "),
+                last.source_ip,
+                render::span_text(f.first_at, last.received_at),
+                match &last.via {
+                    crate::domain::hit::Via::Decoy => String::new(),
+                    crate::domain::hit::Via::Guard { service } => format!(" against {service}"),
+                },
+            )
+        } else {
+            format!(
                 "{count} more request{}{} from {} {} with honeytoken {} ({}){}",
                 if count == 1 { "" } else { "s" },
                 if states.is_empty() {
@@ -233,7 +249,10 @@ impl Alert {
                     crate::domain::hit::Via::Decoy => String::new(),
                     crate::domain::hit::Via::Guard { service } => format!(" against {service}"),
                 },
-            ),
+            )
+        };
+        Alert {
+            summary,
             // A folded tampered hit makes the summary as loud as its own alert.
             severity: if states.contains(&"tampered") {
                 Severity::Critical
@@ -284,6 +303,8 @@ impl Alert {
 pub fn severity(hit: &Hit) -> Severity {
     if hit.test {
         Severity::Info
+    } else if hit.is_suspicious() {
+        Severity::Low
     } else if hit.orphan && !hit.tampered {
         Severity::High
     } else {

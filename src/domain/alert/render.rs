@@ -17,6 +17,12 @@ pub fn label_or_orphan(hit: &Hit) -> String {
     }
 }
 
+/// What a suspicious request's alerts say it is: `suspicious request, no
+/// token: cookies, body` (from the skipped parts, whatever the label says).
+pub fn suspicious_text(hit: &Hit) -> String {
+    crate::domain::hit::suspicious_label(&hit.over_bounds)
+}
+
 /// The span of a summary's hits, as a summary line says it: `at T` for
 /// one instant, else `between FIRST and LAST (DURATION)`.
 pub fn span_text(first: Timestamp, last: Timestamp) -> String {
@@ -71,6 +77,9 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     if hit.ignored {
         f.push("ignored".into());
     }
+    if !hit.over_bounds.is_empty() {
+        f.push(format!("over-bounds({})", hit.over_bounds.join(",")));
+    }
     if let Some(s) = hit.token_state
         && s != crate::domain::token::TokenState::Active
     {
@@ -115,12 +124,16 @@ pub fn summary_line(hit: &Hit) -> String {
         (None, Via::Decoy) => String::new(),
         (None, Via::Guard { service }) => format!(" against {service}"),
     };
-    let mut s = format!(
-        "honeytoken {} ({}) used{against} from {}",
-        hit.token_id,
-        label_or_orphan(hit),
-        hit.source_ip
-    );
+    let mut s = if hit.is_suspicious() {
+        format!("{}{against} from {}", suspicious_text(hit), hit.source_ip)
+    } else {
+        format!(
+            "honeytoken {} ({}) used{against} from {}",
+            hit.token_id,
+            label_or_orphan(hit),
+            hit.source_ip
+        )
+    };
     if let Some(g) = &hit.geo {
         let place: Vec<&str> = [g.city.as_deref(), g.country_code.as_deref()]
             .into_iter()
@@ -195,7 +208,11 @@ pub fn email_text(a: &Alert) -> String {
         );
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "Token:        {} ({})", h.token_id, label_or_orphan(h));
+    if h.is_suspicious() {
+        let _ = writeln!(s, "Token:        none ({})", suspicious_text(h));
+    } else {
+        let _ = writeln!(s, "Token:        {} ({})", h.token_id, label_or_orphan(h));
+    }
     let _ = writeln!(
         s,
         "Planted at:   {}",
@@ -228,6 +245,19 @@ pub fn email_text(a: &Alert) -> String {
     let _ = writeln!(s, "Hit id:       {}", h.hit_id);
     let _ = writeln!(s);
     let _ = writeln!(s, "What to do next:");
+    if h.is_suspicious() {
+        let _ = writeln!(
+            s,
+            "  1. This request went past what is inspected (the parts named above were not read): a token hidden there was not looked for."
+        );
+        let _ = writeln!(
+            s,
+            "  2. Check the source address and network against your own (CI, load tests) and look for other requests from it."
+        );
+        let _ = writeln!(s);
+        let _ = writeln!(s, "All suspicious requests:  honeytoken hits --token {}", h.token_id);
+        return s;
+    }
     let _ = writeln!(
         s,
         "  1. Treat the place this token was planted as leaked: find who could read it and how it got out."
@@ -253,7 +283,9 @@ pub fn subject(a: &Alert) -> String {
         label_or_orphan(&a.hit),
         a.hit.source_ip
     );
-    if a.suppressed.is_some() {
+    if a.hit.is_suspicious() {
+        s = format!("NOTICE: {}{against} from {}", suspicious_text(&a.hit), a.hit.source_ip);
+    } else if a.suppressed.is_some() {
         s = format!(
             "ALARM: {} more uses of honeytoken {}",
             a.suppressed.unwrap_or(0),
@@ -384,19 +416,36 @@ pub fn cloudwatch_alarm(a: &Alert, origin: &AlarmOrigin) -> serde_json::Value {
     let h = &a.hit;
     // CloudWatch writes StateChangeTime as 2026-11-28T12:00:00.123+0000.
     let when = h.received_at.to_string().replacen('Z', "+0000", 1);
-    let mut name = format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip);
+    let mut name = if h.is_suspicious() {
+        format!("honeytoken {} from {}", suspicious_text(h), h.source_ip)
+    } else {
+        format!("honeytoken {} {} from {}", h.token_id, label_or_orphan(h), h.source_ip)
+    };
     truncate_chars(&mut name, 255);
+    let description = if h.is_suspicious() {
+        format!(
+            "A request went past what the decoy inspects ({}) with no decoy key where it looked. List them: honeytoken hits --token {}",
+            h.over_bounds.join(", "),
+            h.token_id
+        )
+    } else {
+        format!(
+            "Decoy API key {} ({}) planted at {} was used. List its hits: honeytoken hits --token {}",
+            h.token_id,
+            label_or_orphan(h),
+            if h.location.is_empty() {
+                "(not recorded)"
+            } else {
+                &h.location
+            },
+            h.token_id
+        )
+    };
     // Periods are 60 s or multiples of it; a summary covers its window.
     let period = a.window_secs.map_or(60, |s| (s / 60).max(1) * 60);
     serde_json::json!({
         "AlarmName": name,
-        "AlarmDescription": format!(
-            "Decoy API key {} ({}) planted at {} was used. List its hits: honeytoken hits --token {}",
-            h.token_id,
-            label_or_orphan(h),
-            if h.location.is_empty() { "(not recorded)" } else { &h.location },
-            h.token_id
-        ),
+        "AlarmDescription": description,
         "AWSAccountId": origin.account,
         "AlarmConfigurationUpdatedTimestamp": when,
         "NewStateValue": "ALARM",
@@ -550,6 +599,90 @@ mod markdown_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn suspicious() -> Hit {
+        let (parts, _) = http::Request::builder().uri("/v1/users").body(()).unwrap().into_parts();
+        let facts = crate::domain::hit::RequestFacts::capture(&parts, "203.0.113.9");
+        Hit::suspicious(
+            &facts,
+            Timestamp::parse("2026-11-28T12:00:00.000Z").unwrap(),
+            vec!["cookies".into(), "body".into()],
+            Via::Decoy,
+        )
+    }
+
+    /// A suspicious request says what it is in every text and never that a
+    /// token was used; a hit past the bounds says what was skipped.
+    #[test]
+    fn a_suspicious_request_reads_as_one_everywhere() {
+        let h = suspicious();
+        let a = Alert::for_hit(&h);
+        assert_eq!(a.severity, super::super::Severity::Low);
+        assert_eq!(
+            a.summary,
+            "suspicious request, no token: cookies, body from 203.0.113.9"
+        );
+        assert_eq!(
+            subject(&a),
+            "NOTICE: suspicious request, no token: cookies, body from 203.0.113.9"
+        );
+        let email = email_text(&a);
+        assert!(
+            email.contains("Token:        none (suspicious request, no token: cookies, body)"),
+            "{email}"
+        );
+        assert!(email.contains("Flags:        over-bounds(cookies,body)"), "{email}");
+        assert!(!email.contains("leaked"), "{email}");
+        assert!(slack_text(&a).contains("flags: over-bounds(cookies,body)"));
+        let origin = AlarmOrigin::from_topic_arn("arn:aws:sns:us-east-1:123456789012:alerts").unwrap();
+        let alarm = cloudwatch_alarm(&a, &origin);
+        assert_eq!(
+            alarm["AlarmName"],
+            "honeytoken suspicious request, no token: cookies, body from 203.0.113.9"
+        );
+        assert!(
+            alarm["AlarmDescription"]
+                .as_str()
+                .unwrap()
+                .starts_with("A request went past"),
+            "{}",
+            alarm["AlarmDescription"]
+        );
+        assert!(terminal_line(&a).contains("label=\"suspicious request, no token: cookies, body\""));
+        let folded = super::super::Folded {
+            last: &h,
+            count: 999,
+            first_at: h.received_at,
+            states: super::super::HitStates::of(&h),
+            window_secs: 900,
+        };
+        let summary = Alert::summary_of(&folded, h.received_at);
+        assert_eq!(summary.severity, super::super::Severity::Low);
+        assert!(
+            summary
+                .summary
+                .starts_with("999 more suspicious requests (no token: cookies, body) from 203.0.113.9"),
+            "{}",
+            summary.summary
+        );
+        let ecs = super::super::ecs::event(&h);
+        assert_eq!(ecs["event"]["action"], "honeytoken-suspicious-request");
+        assert_eq!(ecs["rule"]["name"], "honeytoken-suspicious-request");
+        assert_eq!(ecs["honeytoken"]["over_bounds"], serde_json::json!(["cookies", "body"]));
+        assert_eq!(ecs["honeytoken"]["severity"], "low");
+        assert!(ecs["tags"].as_array().unwrap().contains(&"over-bounds".into()));
+        // A token's hit past the bounds keeps its own texts and adds the flag.
+        let mut t = honeytoken_core::testkit::hit_at("tok", "203.0.113.9", 0, 0);
+        t.over_bounds = vec!["body".into()];
+        let a = Alert::for_hit(&t);
+        assert_eq!(a.severity, super::super::Severity::Critical);
+        assert!(a.summary.starts_with("honeytoken tok ("), "{}", a.summary);
+        assert!(
+            terminal_line(&a).contains("flags=over-bounds(body)"),
+            "{}",
+            terminal_line(&a)
+        );
+    }
 
     /// Each flag says whether anything can be lost and where the hit is then.
     #[test]
