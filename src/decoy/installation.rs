@@ -170,22 +170,24 @@ pub fn persona(key: &SigningKey) -> Persona {
         (status == 401 && !matches!(style, Style::Gateway)).then(|| ("WWW-Authenticate", challenge(error)))
     };
     let [bad, none, method] = bodies(style);
-    let mut p = Persona::default();
-    p.request_id = request_id;
-    p.invalid_credential = Answer {
-        status: bad.0,
-        headers: headers(with_challenge(bad.0, Some("invalid_token"))),
-        body: bad.1.into(),
-    };
-    p.no_credentials = Answer {
-        status: none.0,
-        headers: headers(with_challenge(none.0, None)),
-        body: none.1.into(),
-    };
-    p.unknown_method = Answer {
-        status: method.0,
-        headers: headers(Some(("Allow", "GET, POST, PUT, PATCH, DELETE, OPTIONS".into()))),
-        body: method.1.into(),
+    let mut p = Persona {
+        request_id,
+        invalid_credential: Answer {
+            status: bad.0,
+            headers: headers(with_challenge(bad.0, Some("invalid_token"))),
+            body: bad.1.into(),
+        },
+        no_credentials: Answer {
+            status: none.0,
+            headers: headers(with_challenge(none.0, None)),
+            body: none.1.into(),
+        },
+        unknown_method: Answer {
+            status: method.0,
+            headers: headers(Some(("Allow", "GET, POST, PUT, PATCH, DELETE, OPTIONS".into()))),
+            body: method.1.into(),
+        },
+        ..Persona::default()
     };
     for (k, _) in &mut p.preflight.headers {
         if k.eq_ignore_ascii_case("x-request-id") {

@@ -498,10 +498,12 @@ impl Connection {
                 }
                 Ok(Ok(h)) => h,
             };
-            if head.expect_continue && head.framing != Framing::None && self.buf.is_empty() {
-                if self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-                    return;
-                }
+            if head.expect_continue
+                && head.framing != Framing::None
+                && self.buf.is_empty()
+                && self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err()
+            {
+                return;
             }
             let body_deadline = tokio::time::Instant::now() + self.limits.body_timeout;
             let (body, end) = self.read_body(head.framing, body_deadline).await;
@@ -737,8 +739,7 @@ fn build_head(req: &httparse::Request<'_, '_>, len: usize) -> Result<(Head, usiz
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .last();
+            .rfind(|c| !c.is_empty());
         if version == Version::HTTP_10 || !last.is_some_and(|c| c.eq_ignore_ascii_case("chunked")) {
             return Err(Refusal::BadRequest);
         }
