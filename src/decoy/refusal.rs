@@ -137,10 +137,19 @@ fn restyle_json(text: &str, status: StatusCode, code: &str, message: &str, reaso
                     j += if b[j] == b'\\' { 2 } else { 1 };
                 }
                 let end = (j + 1).min(b.len());
-                let inner = &text[i + 1..end.saturating_sub(1).max(i + 1)];
-                let is_key = text[end..].trim_start().starts_with(':');
-                if is_key {
-                    out.push_str(&text[i..end]);
+                // A body that is not well-formed JSON (an escape before a
+                // multi-byte character, no closing quote) is copied as it is
+                // from here on.
+                let (Some(literal), Some(after)) = (text.get(i..end), text.get(end..)) else {
+                    out.push_str(&text[i..]);
+                    break;
+                };
+                let inner = literal
+                    .strip_prefix('"')
+                    .and_then(|l| l.strip_suffix('"'))
+                    .unwrap_or("");
+                if after.trim_start().starts_with(':') {
+                    out.push_str(literal);
                     key = Some(inner);
                 } else {
                     let replaced = match key {
@@ -150,7 +159,7 @@ fn restyle_json(text: &str, status: StatusCode, code: &str, message: &str, reaso
                         Some("title") => Some(json_string(reason)),
                         _ => None,
                     };
-                    out.push_str(replaced.as_deref().unwrap_or(&text[i..end]));
+                    out.push_str(replaced.as_deref().unwrap_or(literal));
                     key = None;
                 }
                 i = end;
@@ -220,6 +229,24 @@ mod tests {
         assert_eq!(
             restyled(r#"{"code":401,"message":"x"}"#, Refusal::Busy),
             r#"{"code":503,"message":"The service is temporarily overloaded. Please retry shortly."}"#
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_quite_json_is_never_a_panic() {
+        for body in [
+            "{\"message\":\"a\\\u{e9}\"}",
+            "{\"message\":\"open",
+            "{\"k\\",
+            "[\"\u{1F600}",
+            "{\"é\":\"é\"}",
+        ] {
+            let out = restyled(body, Refusal::BadRequest);
+            assert!(!out.is_empty(), "{body}");
+        }
+        assert_eq!(
+            restyled("{\"é\":\"é\",\"message\":\"x\"}", Refusal::BadRequest),
+            "{\"é\":\"é\",\"message\":\"The request could not be understood by the server.\"}"
         );
     }
 
