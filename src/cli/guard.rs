@@ -155,7 +155,9 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         None => None,
     };
     let guard = Guard::new(ctx.key.clone(), &service).with_source(source);
-    let answer = a.answer.then(|| crate::decoy::installation::persona(&ctx.key).response());
+    let answer = a
+        .answer
+        .then(|| crate::decoy::installation::persona(&ctx.key).response());
     let upstream_error = proxy::upstream_error_answer(page, a.upstream_error_server.trim());
     let upstream = authority.clone();
     let workers = match a.workers {

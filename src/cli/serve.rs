@@ -180,6 +180,14 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         ))
     })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    // Polled once before the address is announced, so its signal handlers
+    // are in place: a SIGTERM right after the announcement stops serve
+    // cleanly rather than killing it (as `guard` does).
+    let mut shutdown = Box::pin(shutdown_signal());
+    let _ = std::future::Future::poll(
+        shutdown.as_mut(),
+        &mut std::task::Context::from_waker(std::task::Waker::noop()),
+    );
     eprintln!(
         "listening on http://{local}  (data: {})",
         ctx.data_dir
@@ -198,7 +206,7 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
             limits.max_connections, a.max_connections
         );
     }
-    server::run(listener, decoy.clone(), limits, shutdown_signal())
+    server::run(listener, decoy.clone(), limits, shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Every handler has finished; drop the last senders so the fan-out drains and ends.

@@ -8,9 +8,9 @@
 //! the body's message, code and status fields rewritten in place.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode};
+use http::{Response, StatusCode};
 
-use crate::decoy::persona::{Persona, RequestKind};
+use crate::decoy::persona::{Asked, Persona, RequestKind};
 
 /// Why a request is refused before it reaches the handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,23 +55,21 @@ impl Refusal {
         }
     }
 
-    /// The request kind whose answer this refusal is styled after; its
-    /// template gives the header names' case and order on the wire.
-    pub const STYLED_AFTER: RequestKind = RequestKind::Credential;
-
-    /// The persona's answer to this refusal, with fresh per-request fields.
-    /// A busy answer says when to retry (`Retry-After: 1`).
+    /// The persona's answer to this refusal, with fresh per-request fields,
+    /// its exact header lines (see [`ExactHeaders`](crate::decoy::persona::ExactHeaders))
+    /// those of the invalid-credential answer but the challenge. A busy
+    /// answer says when to retry (`Retry-After: 1`).
     pub fn answer(self, persona: &Persona) -> Response<Bytes> {
-        let mut r = persona.answer(Self::STYLED_AFTER);
-        *r.status_mut() = self.status();
-        let h = r.headers_mut();
-        h.remove(http::header::WWW_AUTHENTICATE);
+        let mut reply = persona.reply(&Asked::kind(RequestKind::Credential));
+        reply.status = self.status().as_u16();
+        reply
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case(http::header::WWW_AUTHENTICATE.as_str()));
         if self == Refusal::Busy {
-            h.append(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            reply.headers.push(("Retry-After".into(), "1".into()));
         }
-        let body = restyle(r.body(), self.status(), self.code(), self.message());
-        *r.body_mut() = Bytes::from(body);
-        r
+        reply.body = Bytes::from(restyle(&reply.body, self.status(), self.code(), self.message()));
+        reply.into_response()
     }
 }
 

@@ -32,7 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-use crate::decoy::persona::{Persona, RequestKind};
+use crate::decoy::persona::{ExactHeaders, Persona};
 use crate::decoy::refusal::Refusal;
 use crate::decoy::{Decoy, RequestMeta};
 
@@ -161,30 +161,6 @@ fn push_title_case(out: &mut Vec<u8>, name: &str) {
     }
 }
 
-/// The template headers (names as the persona writes them, in its order)
-/// of the persona answer `r` is: the answer of one of the persona's request
-/// kinds with the same status and the same header names. Empty when none
-/// fits (every name is then written in title case).
-fn template_for<'p>(persona: &'p Persona, r: &Response<Bytes>) -> &'p [(String, String)] {
-    const KINDS: [RequestKind; 5] = [
-        RequestKind::Credential,
-        RequestKind::NoCredentials,
-        RequestKind::Preflight,
-        RequestKind::UnknownMethod,
-        RequestKind::UnknownPath,
-    ];
-    let h = r.headers();
-    KINDS
-        .iter()
-        .map(|k| persona.answer_for(*k))
-        .find(|a| {
-            a.status == r.status().as_u16()
-                && a.headers.len() == h.len()
-                && a.headers.iter().all(|(n, _)| h.contains_key(n.as_str()))
-        })
-        .map_or(&[], |a| a.headers.as_slice())
-}
-
 /// What the `Connection` header of an answer says, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ConnectionHeader {
@@ -197,18 +173,12 @@ enum ConnectionHeader {
 }
 
 /// Writes `r` as an HTTP/1.1 answer into `out` (cleared first): the
-/// template's header names in its case and order, each with the value `r`
-/// holds for it (its n-th value for the n-th time the name comes), then any
-/// header `r` has that the template lacks, in title case. `Content-Length`,
-/// `Date` and `Connection` are the server's: written where the template
-/// puts them, or after the rest, with this answer's values.
-fn write_answer(
-    out: &mut Vec<u8>,
-    r: &Response<Bytes>,
-    template: &[(String, String)],
-    head_only: bool,
-    connection: ConnectionHeader,
-) {
+/// persona's exact header lines ([`ExactHeaders`]: names in its case, in its
+/// order, a repeated name where it comes), then any header of `r`'s map the
+/// lines lack, in title case. `Content-Length`, `Date` and `Connection` are
+/// the server's: written where the persona puts them, or after the rest,
+/// with this answer's values; the body is always delimited by its length.
+fn write_answer(out: &mut Vec<u8>, r: &Response<Bytes>, head_only: bool, connection: ConnectionHeader) {
     out.clear();
     let status = r.status();
     out.extend_from_slice(b"HTTP/1.1 ");
@@ -232,8 +202,8 @@ fn write_answer(
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     };
-    let headers = r.headers();
-    for (i, (name, _)) in template.iter().enumerate() {
+    let lines: &[(String, String)] = r.extensions().get::<ExactHeaders>().map_or(&[], |e| e.0.as_slice());
+    for (name, value) in lines {
         let n = name.as_str();
         if n.eq_ignore_ascii_case("content-length") {
             if with_length && !wrote_length {
@@ -249,9 +219,8 @@ fn write_answer(
             }
             wrote_date = true;
         } else if n.eq_ignore_ascii_case("connection") {
-            let v = conn_value.or_else(|| headers.get(n).and_then(|v| v.to_str().ok()));
-            if let (Some(v), false) = (v, wrote_connection) {
-                line(out, n.as_bytes(), v.as_bytes());
+            if !wrote_connection {
+                line(out, n.as_bytes(), conn_value.unwrap_or("keep-alive").as_bytes());
             }
             wrote_connection = true;
         } else if n.eq_ignore_ascii_case("transfer-encoding")
@@ -259,16 +228,14 @@ fn write_answer(
         {
             // The framing is this server's: always Content-Length.
         } else {
-            let nth = template[..i].iter().filter(|(m, _)| m.eq_ignore_ascii_case(n)).count();
-            if let Some(v) = headers.get_all(n).iter().nth(nth) {
-                line(out, n.as_bytes(), v.as_bytes());
-            }
+            line(out, n.as_bytes(), value.as_bytes());
         }
     }
+    let headers = r.headers();
     for (k, v) in headers {
         let k = k.as_str();
         if matches!(k, "content-length" | "date" | "connection" | "transfer-encoding")
-            || template.iter().any(|(n, _)| n.eq_ignore_ascii_case(k))
+            || lines.iter().any(|(n, _)| n.eq_ignore_ascii_case(k))
         {
             continue;
         }
@@ -306,13 +273,7 @@ fn length_line(out: &mut Vec<u8>, name: &[u8], n: usize) {
 pub fn refusal_bytes(persona: &Persona, refusal: Refusal) -> Vec<u8> {
     let r = refusal.answer(persona);
     let mut out = Vec::with_capacity(512);
-    write_answer(
-        &mut out,
-        &r,
-        &persona.answer_for(Refusal::STYLED_AFTER).headers,
-        false,
-        ConnectionHeader::Close,
-    );
+    write_answer(&mut out, &r, false, ConnectionHeader::Close);
     out
 }
 
@@ -520,8 +481,7 @@ impl Connection {
                 (true, true) => ConnectionHeader::KeepAlive,
                 (true, false) => ConnectionHeader::Default,
             };
-            let template = template_for(self.decoy.persona(), &resp);
-            write_answer(&mut self.out, &resp, template, head_only, connection);
+            write_answer(&mut self.out, &resp, head_only, connection);
             if !keep {
                 let out = std::mem::take(&mut self.out);
                 answer_and_close(self.stream, &out).await;
@@ -796,9 +756,9 @@ fn build_head(req: &httparse::Request<'_, '_>, len: usize) -> Result<(Head, usiz
 mod tests {
     use super::*;
 
-    fn wire(r: &Response<Bytes>, template: &[(String, String)], head_only: bool, c: ConnectionHeader) -> String {
+    fn wire(r: &Response<Bytes>, head_only: bool, c: ConnectionHeader) -> String {
         let mut out = Vec::new();
-        write_answer(&mut out, r, template, head_only, c);
+        write_answer(&mut out, r, head_only, c);
         String::from_utf8(out).unwrap()
     }
 
@@ -813,18 +773,18 @@ mod tests {
     }
 
     #[test]
-    fn names_go_out_in_the_templates_case_and_order_repeats_included() {
-        let template: Vec<(String, String)> = [
-            ("x-amzn-RequestId", "{request_id}"),
+    fn names_go_out_in_the_personas_case_and_order_repeats_included() {
+        let lines: Vec<(String, String)> = [
+            ("x-amzn-RequestId", "id-1"),
             ("Set-Cookie", "a=1"),
             ("content-type", "application/json"),
             ("Set-Cookie", "b=2"),
-            ("Date", "x"),
+            ("Date", "stale"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let r = http::Response::builder()
+        let mut r = http::Response::builder()
             .status(401)
             .header("x-amzn-requestid", "id-1")
             .header("set-cookie", "a=1")
@@ -833,7 +793,8 @@ mod tests {
             .header("date", "stale")
             .body(Bytes::from_static(b"{}"))
             .unwrap();
-        let raw = wire(&r, &template, false, ConnectionHeader::Default);
+        r.extensions_mut().insert(ExactHeaders(lines));
+        let raw = wire(&r, false, ConnectionHeader::Default);
         assert!(raw.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{raw}");
         assert_eq!(
             names(&raw),
@@ -861,7 +822,7 @@ mod tests {
             .header("x-request-id", "1")
             .body(Bytes::new())
             .unwrap();
-        let raw = wire(&r, &[], false, ConnectionHeader::Close);
+        let raw = wire(&r, false, ConnectionHeader::Close);
         assert_eq!(
             names(&raw),
             ["X-Request-Id", "Date", "Connection"],
@@ -872,7 +833,7 @@ mod tests {
             .status(401)
             .body(Bytes::from_static(b"abc"))
             .unwrap();
-        let raw = wire(&r, &[], true, ConnectionHeader::KeepAlive);
+        let raw = wire(&r, true, ConnectionHeader::KeepAlive);
         assert!(raw.contains("Content-Length: 3\r\n"), "HEAD keeps the length: {raw}");
         assert!(raw.contains("Connection: keep-alive\r\n"));
         assert!(raw.ends_with("\r\n\r\n"), "no body for HEAD: {raw}");
