@@ -24,7 +24,15 @@ fn the_probe_accounts_for_every_hit_it_sends_to_serve() {
     let log = dir.path().join("serve.out");
     let ht = env!("CARGO_BIN_EXE_honeytoken");
     let mut child = Command::new(ht)
-        .args(["--data-dir", data.to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--persona",
+            "api",
+        ])
         .env_remove("HONEYTOKEN_BACKEND")
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::piped())

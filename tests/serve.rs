@@ -335,10 +335,9 @@ fn every_kind_of_request_gets_byte_identical_answers() {
         with[0].1.2, without[0].1.2,
         "no credentials, no invalid_token (RFC 6750)"
     );
-    // Header names go out title-cased as most servers write them (hyper
-    // cannot replay arbitrary case), never hyper's lower case.
+    // Header names go out as the persona spells them.
     assert!(
-        with[0].1.1.iter().any(|h| h.starts_with("Www-Authenticate: ")),
+        with[0].1.1.iter().any(|h| h.starts_with("WWW-Authenticate: ")),
         "{:?}",
         with[0].1.1
     );

@@ -406,7 +406,7 @@ fn slow_clients_cannot_starve_the_server() {
         String::from_utf8_lossy(&resp)
     );
     assert!(
-        headers.iter().any(|h| h == "content-type: application/json"),
+        headers.iter().any(|h| h == "Content-Type: application/json"),
         "{headers:?}"
     );
     // The slow heads time out; the server answers normally again.

@@ -59,7 +59,8 @@ pub struct GuardArgs {
     #[arg(long, value_name = "HEADER", env = "HONEYTOKEN_GUARD_TRUSTED_HEADER")]
     pub trusted_proxy_header: Option<String>,
     /// Answer honeytoken requests with the decoy persona's invalid-key answer
-    /// instead of passing them to the upstream.
+    /// (this installation's default persona, as `serve` answers without
+    /// --persona) instead of passing them to the upstream.
     #[arg(long)]
     pub answer: bool,
     /// Hits queued for the store at most; past that they are dropped, counted and logged.
@@ -154,7 +155,9 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         None => None,
     };
     let guard = Guard::new(ctx.key.clone(), &service).with_source(source);
-    let answer = a.answer.then(|| crate::decoy::persona::Persona::default().response());
+    let answer = a
+        .answer
+        .then(|| crate::decoy::installation::persona(&ctx.key).response());
     let upstream_error = proxy::upstream_error_answer(page, a.upstream_error_server.trim());
     let upstream = authority.clone();
     let workers = match a.workers {

@@ -12,7 +12,7 @@ use crate::http::server;
 /// `serve` options.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every request gets the same 401 answer, at the timing floor. A request carrying
+    after_help = "Every request gets the persona's answer, at the timing floor. A request carrying
 a honeytoken is answered once its hit is durable in the database or, when the
 database cannot take it at once, in DATA_DIR/hits.spool (moved into the
 database as soon as it can be, at a clean stop, or at the next start), or at
@@ -43,9 +43,11 @@ pub struct ServeArgs {
     #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub min_latency: std::time::Duration,
     /// How to answer: a built-in persona (api, stripe, github) or a file
-    /// written by `honeytoken persona learn`.
-    #[arg(long, default_value = "api", value_name = "NAME|FILE", env = "HONEYTOKEN_PERSONA")]
-    pub persona: String,
+    /// written by `honeytoken persona learn`. Default: this installation's
+    /// own, drawn once from its signing key among the shapes real APIs give
+    /// (the same at every start, different in every other installation).
+    #[arg(long, value_name = "NAME|FILE", env = "HONEYTOKEN_PERSONA")]
+    pub persona: Option<String>,
     /// MaxMind City database for geolocation of hits.
     #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_CITY")]
     pub geoip_city: Option<std::path::PathBuf>,
@@ -151,7 +153,10 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     let mut decoy = crate::wiring::decoy(&ctx, a.min_latency)
         .with_listener(fanout.listener.clone())
         .with_store_deadline(true)
-        .with_persona(crate::decoy::persona::Persona::load(&a.persona)?);
+        .with_persona(match &a.persona {
+            Some(p) => crate::decoy::persona::Persona::load(p)?,
+            None => crate::decoy::installation::persona(&ctx.key),
+        });
     if a.flood_whole > 0 {
         decoy = decoy.with_flood_rule(crate::domain::flood::FloodRule {
             whole: a.flood_whole,
@@ -175,6 +180,14 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
         ))
     })?;
     let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    // Polled once before the address is announced, so its signal handlers
+    // are in place: a SIGTERM right after the announcement stops serve
+    // cleanly rather than killing it (as `guard` does).
+    let mut shutdown = Box::pin(shutdown_signal());
+    let _ = std::future::Future::poll(
+        shutdown.as_mut(),
+        &mut std::task::Context::from_waker(std::task::Waker::noop()),
+    );
     eprintln!(
         "listening on http://{local}  (data: {})",
         ctx.data_dir
@@ -193,7 +206,7 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
             limits.max_connections, a.max_connections
         );
     }
-    server::run(listener, decoy.clone(), limits, shutdown_signal())
+    server::run(listener, decoy.clone(), limits, shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     // Every handler has finished; drop the last senders so the fan-out drains and ends.

@@ -3,7 +3,9 @@
 //!
 //! * [`handler`]: one handler from `http::Request` to `http::Response`,
 //!   used unchanged by `honeytoken serve` and by the Lambda function
-//! * [`persona`]: how the answer looks; [`learn`]: a persona from the operator's own API
+//! * [`persona`]: how the answer looks; [`learn`]: a persona from the operator's own API;
+//!   [`installation`]: the default persona, drawn per installation; [`refusal`]: the
+//!   persona's answer to a request its server refuses
 //! * [`testmark`]: how `honeytoken test` marks a request as a test
 //! * [`allowlist`]: the cached global allowlist
 //! * [`cloudtrail`]: a decoy AWS key's use, from a CloudTrail event, as a hit
@@ -18,8 +20,10 @@ pub mod enrich;
 #[cfg(feature = "guard")]
 pub mod guard;
 pub mod handler;
+pub mod installation;
 pub mod learn;
 pub mod persona;
+pub mod refusal;
 pub mod testmark;
 
 pub use handler::{

@@ -78,7 +78,18 @@ impl Server {
     }
 
     /// Starts `command` (under `wrapper`, if any) and waits for its address.
+    /// `serve` answers as the built-in `api` persona unless `extra` names
+    /// another, so tests can rely on its statuses and headers.
     pub fn start_full(dir: &Path, wrapper: &[&str], command: &[&str], extra: &[&str]) -> Server {
+        Self::start_with(dir, wrapper, command, extra, Some("api"))
+    }
+
+    /// Starts `serve` with the installation's own default persona.
+    pub fn start_installation_persona(dir: &Path, extra: &[&str]) -> Server {
+        Self::start_with(dir, &[], &["serve", "--addr", "127.0.0.1:0"], extra, None)
+    }
+
+    fn start_with(dir: &Path, wrapper: &[&str], command: &[&str], extra: &[&str], persona: Option<&str>) -> Server {
         let mut cmd = match wrapper.split_first() {
             Some((w, rest)) => {
                 let mut c = Command::new(w);
@@ -93,6 +104,8 @@ impl Server {
             .args(command)
             .args(extra)
             .env_remove("HONEYTOKEN_SIGNING_KEY")
+            .env_remove("HONEYTOKEN_PERSONA")
+            .envs(persona.map(|p| ("HONEYTOKEN_PERSONA", p)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
