@@ -527,7 +527,15 @@ fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() 
     let upstream = format!("http://{up}");
     let proxy = Server::start_command(
         _dir.path(),
-        &["guard", "--listen", "127.0.0.1:0", "--upstream", &upstream, "--workers", "1"],
+        &[
+            "guard",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream,
+            "--workers",
+            "1",
+        ],
         &[],
     );
     let ok = |r: &Resp| r.status == "HTTP/1.1 200 OK" && r.body == b"ok";

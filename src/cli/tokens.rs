@@ -104,6 +104,9 @@ pub struct MintArgs {
     /// Output format: `token` prints the token alone.
     #[arg(long, value_enum, default_value_t = MintFormat::Text)]
     pub format: MintFormat,
+    /// A whole credential file (`--as`): its own module.
+    #[command(flatten)]
+    pub file: super::credfile::FileArgs,
 }
 
 /// Builds what to mint from the options, with warnings for the operator.
@@ -150,12 +153,12 @@ fn spec_plain(a: &MintArgs) -> Result<MintSpec> {
                 .unwrap_or(token::DEFAULT_KEY_LENGTH.max(a.alphabet.identity_len())),
         )?)),
         None => Err(Error::Invalid(
-            "say what to mint: --kind jwt, --kind key, or --like EXAMPLE".into(),
+            "say what to mint: --kind jwt, --kind key, --like EXAMPLE, or --as FILE".into(),
         )),
     }
 }
 
-fn check_label(label: &str) -> Result<()> {
+pub(super) fn check_label(label: &str) -> Result<()> {
     if label.trim().is_empty() || label.len() > 200 || label.chars().any(char::is_control) {
         return Err(Error::Invalid("--label must be 1 to 200 printable characters".into()));
     }
@@ -177,6 +180,9 @@ pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
 
 /// `mint`.
 pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
+    if a.file.file.is_some() {
+        return super::credfile::mint(ctx, &a).await;
+    }
     a.format.check()?;
     check_label(&a.label)?;
     let (spec, warnings) = spec(&a)?;

@@ -3,6 +3,7 @@
 //! reporting hits.
 
 pub mod analysis;
+pub mod credfile;
 pub mod plant;
 #[cfg(feature = "cli")]
 pub mod report;

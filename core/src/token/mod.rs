@@ -7,6 +7,7 @@
 
 pub mod alphabet;
 pub mod claims;
+pub mod credfile;
 mod curve;
 pub mod extract;
 pub mod jwt;
@@ -318,6 +319,10 @@ pub struct TokenRecord {
     /// no alert (`honeytoken allow add CIDR --token ID`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<crate::allow::AllowEntry>,
+    /// The credential file the token was minted as (`mint --as`), so hits
+    /// and alerts can say which file was used; absent for bare tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<credfile::CredFile>,
 }
 
 /// Builds the identity (id << 64 | tag) for an id.
@@ -447,6 +452,7 @@ fn mint_once(
         replaces: None,
         replaced_by: None,
         allow: Vec::new(),
+        file: None,
     }))
 }
 
