@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use super::Context;
 use super::output;
+use super::plant::PlantArgs;
 use super::tokens::{MintArgs, MintFormat};
 use crate::domain::token::credfile::{self, CredFile, Endpoint, FileKind};
-use crate::domain::token::{self, Placement};
+use crate::domain::token::{self, Placement, TokenRecord};
 use crate::error::{Error, Result};
-use crate::ops::credfile::{FileParts, render};
+use crate::ops::credfile::{FileParts, merge, render};
 
 /// The options of `mint` that make a credential file.
 #[derive(Debug, Args)]
@@ -187,5 +188,76 @@ pub async fn mint(ctx: &Context, a: &MintArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `plant ID --into PATH` for a token minted as a credential file: the
+/// whole file where none exists, else merged beside the real entries (see
+/// [`crate::ops::credfile::merge`]).
+pub async fn plant(ctx: &Context, mut token: TokenRecord, a: &PlantArgs) -> Result<()> {
+    let parts = FileParts::of(&token)?;
+    let other_endpoint = a
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| Endpoint::parse(e).map_or(true, |e| e != parts.endpoint));
+    if a.var.is_some() || a.with_url || a.force || other_endpoint {
+        return Err(Error::Invalid(format!(
+            "token {} is a whole {} file pointing at {}, set at mint: --var, --with-url, --force and another \
+             --endpoint do not apply (mint a new file for another endpoint)",
+            token.id,
+            parts.kind,
+            parts.endpoint.url()
+        )));
+    }
+    super::plant::check_directory(&a.into)?;
+    let (existing, existed) = match std::fs::read(&a.into) {
+        Ok(b) => (
+            String::from_utf8(b).map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", a.into.display())))?,
+            true,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
+        Err(source) => {
+            return Err(Error::Io {
+                path: a.into.display().to_string(),
+                source,
+            });
+        }
+    };
+    let edits = merge(&parts, &existing)?;
+    let mut planted = existing.clone();
+    for e in edits.iter().rev() {
+        planted = e.apply(&planted);
+    }
+    for e in &edits {
+        for line in e.inserted.lines().filter(|l| !l.is_empty()) {
+            println!("+ {line}");
+        }
+    }
+    let path = a.into.display().to_string();
+    if a.dry_run {
+        eprintln!("dry run: {path} was not changed");
+        return Ok(());
+    }
+    if existed {
+        crate::ops::plant::write_in_place(&a.into, &planted)?;
+    } else {
+        create_private(&a.into, &planted)?;
+    }
+    let kind = parts.kind.to_string();
+    token.placements.push(Placement {
+        path: path.clone(),
+        var: kind.clone(),
+        planted_at: crate::domain::time::now(),
+    });
+    if token.location.is_empty() {
+        token.location = format!("{path} ({kind})");
+    }
+    ctx.tokens.update(&token).await?;
+    eprintln!(
+        "{} {kind} token {} into {path}; an attacker would run `{}`, and an alert for it will say so.",
+        if existed { "merged" } else { "created the file with" },
+        token.id,
+        parts.attacker_command()
+    );
     Ok(())
 }

@@ -324,6 +324,9 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
             println!("state:       {}", t.state);
             println!("label:       {}", t.label);
             println!("location:    {}", t.location);
+            if let Some(f) = &t.file {
+                println!("file:        {} for {}", f.kind, f.endpoint);
+            }
             println!("created_at:  {} ({} ago)", t.created_at, age(&t.created_at));
             if !t.memo.is_empty() {
                 println!("memo:        {}", t.memo);
