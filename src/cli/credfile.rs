@@ -18,22 +18,35 @@ use crate::ops::credfile::{FileParts, merge, render};
 pub struct FileArgs {
     /// Mint a whole credential file instead of a bare token: kubeconfig,
     /// docker-config, npmrc, pypirc, git-credentials, netrc or vault-env.
-    #[arg(long = "as", value_name = "FILE", value_parser = clap::value_parser!(FileKind),
+    #[arg(id = "as", long = "as", value_name = "FILE", value_parser = clap::value_parser!(FileKind),
           requires = "endpoint", conflicts_with_all = ["kind", "like", "prefix", "length", "issuer", "audience", "checksum"])]
     pub file: Option<FileKind>,
     /// The decoy URL the file points at (with --as), on a host named as the
     /// server would be: https://k8s.example.com, https://registry.example.com.
-    #[arg(long, value_name = "URL", requires = "file")]
+    #[arg(long, value_name = "URL", requires = "as")]
     pub endpoint: Option<String>,
     /// Write the file here (created mode 0600 with its directories; an
     /// existing file is refused: `plant` merges into one). Default: stdout.
-    #[arg(long, value_name = "FILE", requires = "file")]
+    #[arg(long, value_name = "FILE", requires = "as")]
     pub out: Option<PathBuf>,
     /// A PEM CA certificate a kubeconfig embeds, for an https decoy whose
     /// certificate is not publicly trusted (kubectl checks it before it
     /// sends the token).
-    #[arg(long, value_name = "PEM", requires = "file")]
+    #[arg(long, value_name = "PEM", requires = "as")]
     pub ca_file: Option<PathBuf>,
+}
+
+impl FileArgs {
+    /// Refuses the file options without `--as` (clap's `requires` is not
+    /// checked across a flattened group).
+    pub fn check_unused(&self) -> Result<()> {
+        if self.file.is_none() && (self.endpoint.is_some() || self.out.is_some() || self.ca_file.is_some()) {
+            return Err(Error::Invalid(
+                "--endpoint, --out and --ca-file apply to a credential file: add --as KIND".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The kubeconfig's `certificate-authority-data`, checked.
@@ -94,7 +107,10 @@ fn create_private(path: &Path, content: &str) -> Result<()> {
 pub async fn mint(ctx: &Context, a: &MintArgs) -> Result<()> {
     let f = &a.file;
     let kind = f.file.expect("called with --as");
-    let url = f.endpoint.as_deref().unwrap_or_default();
+    let url = f
+        .endpoint
+        .as_deref()
+        .ok_or_else(|| Error::Invalid(format!("--as {kind} needs --endpoint URL: where the file points")))?;
     let endpoint = Endpoint::parse(url)?;
     match a.format {
         MintFormat::Text | MintFormat::Json => {}

@@ -183,6 +183,7 @@ pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
     if a.file.file.is_some() {
         return super::credfile::mint(ctx, &a).await;
     }
+    a.file.check_unused()?;
     a.format.check()?;
     check_label(&a.label)?;
     let (spec, warnings) = spec(&a)?;
