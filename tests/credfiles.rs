@@ -466,3 +466,40 @@ fn git_credential_fill_reads_the_git_credentials_file() {
     );
     assert!(v["token"].as_str().unwrap().starts_with("glpat-"));
 }
+
+#[test]
+fn survey_suggests_credential_files_where_a_home_or_repository_holds_them() {
+    let d = tempfile::tempdir().unwrap();
+    let home = d.path().join("home");
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    std::fs::write(home.join(".bashrc"), "alias k=kubectl\n").unwrap();
+    std::fs::write(home.join(".docker/config.json"), "{\"auths\": {}}\n").unwrap();
+    let o = run(d.path(), &["survey", home.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&success(o, "survey")).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let top = &findings[0];
+    assert_eq!(top["path"], ".docker/config.json", "a real credential file ranks first");
+    assert_eq!(top["file"], "docker-config");
+    assert_eq!(top["category"], "credential_file");
+    let files: Vec<&str> = findings.iter().filter_map(|f| f["file"].as_str()).collect();
+    for kind in KINDS {
+        assert!(files.contains(&kind), "{kind} missing from {files:?}");
+    }
+    let kube = findings.iter().find(|f| f["file"] == "kubeconfig").unwrap();
+    assert_eq!(kube["path"], ".kube/config");
+
+    let repo = d.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("package.json"), "{\"name\": \"web\"}\n").unwrap();
+    let o = run(d.path(), &["survey", repo.to_str().unwrap()]);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout).to_string(), stderr(&o));
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains(".npmrc") && out.contains("npmrc"), "{out}");
+    assert!(
+        err.contains(&format!(
+            "next: honeytoken mint --as npmrc --endpoint \"$DECOY_URL\" --label repo-npmrc --location {}",
+            repo.join(".npmrc").display()
+        )),
+        "{err}"
+    );
+}

@@ -10,3 +10,5 @@ pub mod report;
 pub mod rotate;
 #[cfg(feature = "cli")]
 pub mod survey;
+#[cfg(feature = "cli")]
+pub mod survey_credfiles;

@@ -79,6 +79,9 @@ pub enum Category {
     Config,
     /// Markdown with example API requests.
     Docs,
+    /// A tool's credential file (kubeconfig, Docker, npm, PyPI, git, Vault),
+    /// minted whole with `mint --as` (see [`super::survey_credfiles`]).
+    CredentialFile,
 }
 
 /// One place worth a honeytoken.
@@ -102,6 +105,10 @@ pub struct Finding {
     pub format: Option<FileFormat>,
     /// Why it ranks where it does.
     pub reason: String,
+    /// The credential file to mint whole (`mint --as`) for a
+    /// [`Category::CredentialFile`] place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<crate::domain::token::credfile::FileKind>,
 }
 
 /// A survey's result.
@@ -196,7 +203,8 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
         }
         v
     };
-    for path in files {
+    for path in &files {
+        let path = path.clone();
         scanned += 1;
         progress(scanned);
         let rel = path.strip_prefix(root).unwrap_or(&path);
@@ -205,7 +213,8 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
         } else {
             rel
         };
-        if !interesting_name(rel) {
+        // A tool's credential file is suggested whole, below.
+        if !interesting_name(rel) || super::survey_credfiles::kind_of(&rel.to_string_lossy()).is_some() {
             continue;
         }
         let content = match read_prefix(&path) {
@@ -219,6 +228,7 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
             out.push(f);
         }
     }
+    out.extend(super::survey_credfiles::findings(root, &files));
     out.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
@@ -700,6 +710,7 @@ pub fn classify(rel: &Path, content: &str, opts: &Options) -> Option<Finding> {
         var,
         format: rule.format,
         reason,
+        file: None,
     })
 }
 
