@@ -503,3 +503,23 @@ fn survey_suggests_credential_files_where_a_home_or_repository_holds_them() {
         "{err}"
     );
 }
+
+#[test]
+fn the_docs_page_covers_every_kind_and_the_readme_and_help_lead_to_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/credential-files.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("(docs/credential-files.md)"));
+    let d = tempfile::tempdir().unwrap();
+    let help = ok(d.path(), &["mint", "--help"]);
+    for kind in KINDS {
+        assert!(
+            page.contains(&format!("| `{kind}` |")),
+            "docs/credential-files.md has no row for {kind}"
+        );
+        assert!(help.contains(kind), "mint --help does not name {kind}");
+    }
+    for option in ["--endpoint", "--out", "--ca-file"] {
+        assert!(page.contains(option) && help.contains(option), "{option}");
+    }
+}
