@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ok, run};
+use common::{Server, get, ok, run};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -521,5 +521,54 @@ fn the_docs_page_covers_every_kind_and_the_readme_and_help_lead_to_it() {
     }
     for option in ["--endpoint", "--out", "--ca-file"] {
         assert!(page.contains(option) && help.contains(option), "{option}");
+    }
+}
+
+#[test]
+fn serve_recognises_each_files_token_where_its_tool_sends_it_and_the_alert_names_the_file() {
+    use base64::Engine as _;
+    let d = tempfile::tempdir().unwrap();
+    let srv = Server::start(d.path(), &[]);
+    let endpoint = format!("http://{}", srv.addr);
+    let basic = |user: &str, token: &str| {
+        format!(
+            "Authorization: Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+        )
+    };
+    let mut ids = Vec::new();
+    for kind in KINDS {
+        let out = d.path().join(format!("planted-{kind}"));
+        let v = mint_file(d.path(), kind, &endpoint, &["--out", out.to_str().unwrap()]);
+        let token = v["token"].as_str().unwrap();
+        // Where each tool puts its credential (personas aside: any 401 will do here).
+        let (path, header) = match kind {
+            "kubeconfig" => ("/api", format!("Authorization: Bearer {token}")),
+            "docker-config" => ("/v2/", basic("robot$platform+ci-push", token)),
+            "npmrc" => (
+                "/artifactory/api/npm/npm-virtual/-/whoami",
+                format!("Authorization: Bearer {token}"),
+            ),
+            "pypirc" => ("/artifactory/api/pypi/pypi-local", basic("ci-publisher", token)),
+            "git-credentials" | "netrc" => (
+                "/platform/infra.git/info/refs?service=git-upload-pack",
+                basic("oauth2", token),
+            ),
+            _ => ("/v1/auth/token/lookup-self", format!("X-Vault-Token: {token}")),
+        };
+        srv.raw(&get(path, &[&header]));
+        ids.push((v["id"].as_str().unwrap().to_string(), kind, out));
+    }
+    let alerts = srv.wait_alerts(KINDS.len());
+    assert_eq!(alerts.len(), KINDS.len(), "{alerts:?}");
+    for (id, kind, out) in &ids {
+        let alert = alerts
+            .iter()
+            .find(|a| a.contains(id.as_str()))
+            .unwrap_or_else(|| panic!("{kind}: {alerts:?}"));
+        assert!(
+            alert.contains(&format!("{} ({kind})", out.display())),
+            "the alert names the file: {alert}"
+        );
     }
 }
