@@ -572,3 +572,42 @@ fn serve_recognises_each_files_token_where_its_tool_sends_it_and_the_alert_names
         );
     }
 }
+
+#[test]
+fn rotating_a_credential_file_swaps_its_token_where_the_file_writes_it() {
+    let d = tempfile::tempdir().unwrap();
+    for kind in ["docker-config", "kubeconfig"] {
+        let path = d.path().join(format!("{kind}.file"));
+        let v = mint_file(
+            d.path(),
+            kind,
+            "https://tools.acme.io",
+            &["--out", path.to_str().unwrap()],
+        );
+        let before = std::fs::read_to_string(&path).unwrap();
+        ok(
+            d.path(),
+            &["rotate", v["id"].as_str().unwrap(), "--file", path.to_str().unwrap()],
+        );
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert_ne!(before, after, "{kind}");
+        let list: serde_json::Value = serde_json::from_str(&ok(d.path(), &["list", "--format", "json"])).unwrap();
+        let twin = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["replaces"] == v["id"])
+            .unwrap();
+        assert_eq!(twin["file"]["kind"], kind, "the twin is the same file");
+        let token = twin["token"].as_str().unwrap();
+        if kind == "docker-config" {
+            use base64::Engine as _;
+            let doc: serde_json::Value = serde_json::from_str(&after).unwrap();
+            let auth = doc["auths"]["tools.acme.io"]["auth"].as_str().unwrap();
+            let decoded = base64::engine::general_purpose::STANDARD.decode(auth).unwrap();
+            assert!(String::from_utf8(decoded).unwrap().ends_with(&format!(":{token}")));
+        } else {
+            assert!(after.contains(token), "{after}");
+        }
+    }
+}

@@ -106,6 +106,19 @@ impl FileParts {
     }
 }
 
+/// The token as its file writes it, for rotation to swap: a Docker
+/// config's base64 `user:token`, every other file's token as is.
+pub fn as_written(rec: &TokenRecord) -> String {
+    match FileParts::of(rec) {
+        Ok(p) if p.kind == FileKind::DockerConfig => docker_auth(&p),
+        _ => rec.token.clone(),
+    }
+}
+
+fn docker_auth(p: &FileParts) -> String {
+    STANDARD.encode(format!("{}:{}", p.docker_user(), p.token))
+}
+
 /// The whole file, as the tool writes it.
 pub fn render(p: &FileParts) -> String {
     match p.kind {
@@ -182,7 +195,7 @@ fn render_kubeconfig(p: &FileParts) -> String {
 }
 
 fn docker_entry(p: &FileParts, indent: &str, step: &str) -> String {
-    let auth = STANDARD.encode(format!("{}:{}", p.docker_user(), p.token));
+    let auth = docker_auth(p);
     format!(
         "{indent}\"{}\": {{\n{indent}{step}\"auth\": \"{auth}\"\n{indent}}}",
         p.endpoint.authority()
