@@ -572,6 +572,34 @@ mod tests {
     }
 
     #[test]
+    fn merging_into_an_empty_or_crlf_kubeconfig_keeps_its_style() {
+        let p = parts(FileKind::Kubeconfig, "https://k8s.acme.io");
+        // As `kubectl config view --minify` leaves a fresh one: empty lists.
+        let empty = "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\nusers: []\n";
+        let merged = apply(empty, &merge(&p, empty).unwrap());
+        assert!(
+            merged.starts_with("apiVersion: v1\nclusters:\n- cluster:\n"),
+            "{merged}"
+        );
+        assert!(merged.contains("current-context: \"\"\n"), "{merged}");
+        assert!(merged.ends_with(&kube_user_entry(&p)), "{merged}");
+        assert!(!merged.contains("[]"));
+        // Windows line endings, items indented two spaces, no final newline.
+        let crlf = "apiVersion: v1\r\nclusters:\r\n  - cluster:\r\n      server: https://10.0.0.1\r\n    name: k\r\nkind: Config\r\nusers:\r\n  - name: u\r\n    user:\r\n      token: t";
+        let merged = apply(crlf, &merge(&p, crlf).unwrap());
+        assert!(!merged.replace("\r\n", "").contains('\n'), "only CRLF: {merged:?}");
+        assert!(
+            merged.contains("    name: k\r\n  - cluster:\r\n      server: https://k8s.acme.io\r\n"),
+            "{merged:?}"
+        );
+        assert!(merged.contains("      token: t\r\n  - name: acme-prod-"), "{merged:?}");
+        assert!(
+            merged.contains("contexts:\r\n- context:"),
+            "a missing list is added: {merged:?}"
+        );
+    }
+
+    #[test]
     fn merging_into_an_npmrc_adds_a_scope_and_keeps_the_default_registry() {
         let p = parts(FileKind::Npmrc, "https://npm.acme.io");
         let real = "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}";
