@@ -99,7 +99,8 @@ pub struct Finding {
     pub score: u32,
     /// Token kind to mint for it.
     pub kind: TokenKind,
-    /// Variable name to plant it under.
+    /// Variable name to plant it under; for a credential file, its kind
+    /// (what `plant` records as the placement's name).
     pub var: String,
     /// Syntax `plant` would use, or null where planting is by hand.
     pub format: Option<FileFormat>,

@@ -525,6 +525,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever the host, every file's token is recognised as its own.
+        #[test]
+        fn tokens_for_any_host_are_recognised(
+            labels in proptest::collection::vec("[a-z][a-z0-9-]{0,10}[a-z0-9]", 1..5),
+            port in proptest::option::of(1u16..),
+            kind in proptest::sample::select(FileKind::ALL.to_vec()),
+        ) {
+            let k = key();
+            let url = format!(
+                "https://{}{}",
+                labels.join("."),
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            let ep = Endpoint::parse(&url).unwrap();
+            let names = Names::for_endpoint(&ep, kind);
+            proptest::prop_assert!(names.org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+            let rec = mint(&k, &spec(&k, kind, &ep).unwrap(), "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+            let r = recognise(&k, rec.token.as_bytes());
+            proptest::prop_assert_eq!(r.map(|r| r.token_id), Some(rec.id));
+        }
+    }
+
     #[test]
     fn kind_names_round_trip_and_unknown_ones_list_the_choices() {
         for kind in FileKind::ALL {
