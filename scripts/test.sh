@@ -47,9 +47,10 @@ source "$ROOT/infra/moto.sh"
 
 # The real clients whose parsers read the credential files `mint --as`
 # writes (tests/credfiles.rs), from Debian's packages when missing
-# (kubernetes-client is Debian's kubectl). A test whose client is missing
+# (kubernetes-client is Debian's kubectl; openssl makes the decoy CA the
+# kubeconfig test embeds). A test whose client is missing
 # says SKIPPED with the reason; it never passes silently.
-CLIENT_PACKAGES=(git:git kubectl:kubernetes-client npm:npm)
+CLIENT_PACKAGES=(git:git kubectl:kubernetes-client npm:npm openssl:openssl)
 need_clients() {
     local pair missing=()
     for pair in "${CLIENT_PACKAGES[@]}"; do

@@ -134,6 +134,14 @@ pub async fn mint(ctx: &Context, a: &MintArgs) -> Result<()> {
             out.display()
         )));
     }
+    if kind == FileKind::Kubeconfig && endpoint.scheme == "http" {
+        // client-go reads a kubeconfig's credentials only for an https
+        // server: over http kubectl never sends the token.
+        eprintln!(
+            "warning: kubectl sends no token to an http:// server; this kubeconfig parses, but its use raises no alert. \
+             Give an https endpoint (with --ca-file for the decoy's own CA)"
+        );
+    }
     let ca = f.ca_file.as_deref().map(|p| ca_data(kind, &endpoint, p)).transpose()?;
     super::tokens::check_label(&a.label)?;
     let spec = credfile::spec(&ctx.key, kind, &endpoint)?;
