@@ -45,6 +45,28 @@ without_aws() {
 # shellcheck source=../infra/moto.sh
 source "$ROOT/infra/moto.sh"
 
+# The real clients whose parsers read the credential files `mint --as`
+# writes (tests/credfiles.rs), from Debian's packages when missing
+# (kubernetes-client is Debian's kubectl; openssl makes the decoy CA the
+# kubeconfig test embeds). A test whose client is missing
+# says SKIPPED with the reason; it never passes silently.
+CLIENT_PACKAGES=(git:git kubectl:kubernetes-client npm:npm openssl:openssl)
+need_clients() {
+    local pair missing=()
+    for pair in "${CLIENT_PACKAGES[@]}"; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        printf '\nWARNING: %s missing: their credential-file tests will be SKIPPED (apt-get install %s)\n\n' \
+            "${missing[*]}" "${missing[*]}" >&2
+        return 0
+    fi
+    say "installing Debian's ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 # ------------------------------------------------------------------ steps
 
 # Python tools into .venv-tools (skipped when the pinned set is installed),
@@ -66,6 +88,7 @@ step_tools() {
         say "adding the aarch64-unknown-linux-gnu standard library (Lambda arm64)"
         rustup target add aarch64-unknown-linux-gnu
     fi
+    need_clients
 }
 
 step_fmt() {

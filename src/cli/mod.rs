@@ -11,6 +11,7 @@ mod tokens;
 
 mod allow;
 mod args;
+mod credfile;
 mod plant;
 mod progress;
 mod rotate;

@@ -71,7 +71,7 @@ pub fn check_endpoint(url: &str) -> Result<()> {
 
 /// Fails before anything is shown when the file's directory is missing:
 /// a diff printed for a file that cannot be written would read as done.
-fn check_directory(into: &std::path::Path) -> Result<()> {
+pub(super) fn check_directory(into: &std::path::Path) -> Result<()> {
     let dir = match into.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
@@ -112,6 +112,9 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
                 _ => "still alert, but plant its replacement instead",
             }
         );
+    }
+    if token.file.is_some() {
+        return super::credfile::plant(ctx, token, &a).await;
     }
     let format = FileFormat::from_path(&a.into)?;
     let endpoint = match (&a.endpoint, format) {

@@ -87,7 +87,7 @@ pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
             let bytes = std::fs::read(p).map_err(io)?;
             let text =
                 String::from_utf8(bytes).map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", p.display())))?;
-            crate::ops::rotate::swap_token(&text, &old.token, "")?;
+            crate::ops::rotate::swap_token(&text, &crate::ops::credfile::as_written(&old), "")?;
             Some((p, text))
         }
         None => None,
@@ -102,7 +102,11 @@ pub async fn run(ctx: &Context, a: RotateArgs) -> Result<()> {
     )
     .await?;
     if let Some((p, text)) = file {
-        let (swapped, n) = crate::ops::rotate::swap_token(&text, &r.old.token, &r.new.token)?;
+        let (swapped, n) = crate::ops::rotate::swap_token(
+            &text,
+            &crate::ops::credfile::as_written(&r.old),
+            &crate::ops::credfile::as_written(&r.new),
+        )?;
         crate::ops::plant::write_in_place(p, &swapped)?;
         eprintln!(
             "replaced {n} occurrence{} in {}",

@@ -91,7 +91,23 @@ pub fn run(a: SurveyArgs) -> Result<()> {
                     String::new()
                 }
             );
-            if let Some(f) = result.findings.iter().find(|f| f.format.is_some()) {
+            let first = result.findings.iter().find(|f| f.format.is_some() || f.file.is_some());
+            if let Some((f, kind)) = first.and_then(|f| f.file.map(|k| (f, k))) {
+                let into = survey::finding_path(&a.path, &f.path);
+                let label = format!("--label {service}-{kind} --location {}", into.display());
+                if into.exists() {
+                    eprintln!(
+                        "next: ID=$(honeytoken mint --as {kind} --endpoint \"$DECOY_URL\" {label} --format json | jq -r .id)\n      \
+                         honeytoken plant $ID --into {}",
+                        into.display()
+                    );
+                } else {
+                    eprintln!(
+                        "next: honeytoken mint --as {kind} --endpoint \"$DECOY_URL\" {label} --out {}",
+                        into.display()
+                    );
+                }
+            } else if let Some(f) = first {
                 let into = survey::finding_path(&a.path, &f.path);
                 let mint = match f.kind {
                     crate::domain::token::TokenKind::Jwt => "--kind jwt".to_string(),
@@ -122,5 +138,6 @@ fn category_word(c: survey::Category) -> &'static str {
         survey::Category::Kubernetes => "k8s",
         survey::Category::Config => "config",
         survey::Category::Docs => "docs",
+        survey::Category::CredentialFile => "file",
     }
 }

@@ -125,6 +125,9 @@ pub struct MintArgs {
     /// shown only once, so it is planted when it is made.
     #[arg(long, value_name = "FILE")]
     pub into: Option<std::path::PathBuf>,
+    /// A whole credential file (`--as`): its own module.
+    #[command(flatten)]
+    pub file: super::credfile::FileArgs,
 }
 
 /// Builds what to mint from the options, with warnings for the operator.
@@ -178,12 +181,12 @@ fn spec_plain(a: &MintArgs) -> Result<MintSpec> {
                 .into(),
         )),
         None => Err(Error::Invalid(
-            "say what to mint: --kind jwt, --kind key, --kind aws-key, or --like EXAMPLE".into(),
+            "say what to mint: --kind jwt, --kind key, --kind aws-key, --like EXAMPLE, or --as FILE".into(),
         )),
     }
 }
 
-fn check_label(label: &str) -> Result<()> {
+pub(super) fn check_label(label: &str) -> Result<()> {
     if label.trim().is_empty() || label.len() > 200 || label.chars().any(char::is_control) {
         return Err(Error::Invalid("--label must be 1 to 200 printable characters".into()));
     }
@@ -205,6 +208,10 @@ pub fn minted_json(t: &TokenRecord) -> serde_json::Value {
 
 /// `mint`.
 pub async fn mint(ctx: &Context, a: MintArgs) -> Result<()> {
+    if a.file.file.is_some() {
+        return super::credfile::mint(ctx, &a).await;
+    }
+    a.file.check_unused()?;
     a.format.check(a.kind)?;
     check_label(&a.label)?;
     if a.kind == Some(TokenKind::AwsKey) {
@@ -469,6 +476,9 @@ pub async fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
             println!("state:       {}", t.state);
             println!("label:       {}", t.label);
             println!("location:    {}", t.location);
+            if let Some(f) = &t.file {
+                println!("file:        {} for {}", f.kind, f.endpoint);
+            }
             println!("created_at:  {} ({} ago)", t.created_at, age(&t.created_at));
             if !t.memo.is_empty() {
                 println!("memo:        {}", t.memo);

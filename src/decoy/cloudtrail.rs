@@ -234,6 +234,7 @@ mod tests {
             replaced_by: None,
             allow: vec![],
             aws_user: Some("ci-deploy".into()),
+            file: None,
         }
     }
 

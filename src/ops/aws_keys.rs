@@ -196,6 +196,7 @@ pub async fn mint(
             replaced_by: None,
             allow: Vec::new(),
             aws_user: Some(user.clone()),
+            file: None,
         };
         tokens.create(&record).await?;
         Ok::<_, Error>(Minted { record, key })

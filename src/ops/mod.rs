@@ -4,9 +4,12 @@
 
 pub mod analysis;
 pub mod aws_keys;
+pub mod credfile;
 pub mod plant;
 #[cfg(feature = "cli")]
 pub mod report;
 pub mod rotate;
 #[cfg(feature = "cli")]
 pub mod survey;
+#[cfg(feature = "cli")]
+pub mod survey_credfiles;

@@ -39,6 +39,8 @@ pub fn successor(key: &SigningKey, old: &TokenRecord, now: time::OffsetDateTime)
     let mut new = token::mint(key, &spec, &old.label, &old.location, &old.memo, now)?;
     new.replaces = Some(old.id.clone());
     new.allow = old.allow.clone();
+    // A credential file's twin points at the same server.
+    new.file = old.file.clone();
     Ok(new)
 }
 

@@ -79,6 +79,9 @@ pub enum Category {
     Config,
     /// Markdown with example API requests.
     Docs,
+    /// A tool's credential file (kubeconfig, Docker, npm, PyPI, git, Vault),
+    /// minted whole with `mint --as` (see [`super::survey_credfiles`]).
+    CredentialFile,
 }
 
 /// One place worth a honeytoken.
@@ -96,12 +99,17 @@ pub struct Finding {
     pub score: u32,
     /// Token kind to mint for it.
     pub kind: TokenKind,
-    /// Variable name to plant it under.
+    /// Variable name to plant it under; for a credential file, its kind
+    /// (what `plant` records as the placement's name).
     pub var: String,
     /// Syntax `plant` would use, or null where planting is by hand.
     pub format: Option<FileFormat>,
     /// Why it ranks where it does.
     pub reason: String,
+    /// The credential file to mint whole (`mint --as`) for a
+    /// [`Category::CredentialFile`] place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<crate::domain::token::credfile::FileKind>,
 }
 
 /// A survey's result.
@@ -196,7 +204,8 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
         }
         v
     };
-    for path in files {
+    for path in &files {
+        let path = path.clone();
         scanned += 1;
         progress(scanned);
         let rel = path.strip_prefix(root).unwrap_or(&path);
@@ -205,7 +214,8 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
         } else {
             rel
         };
-        if !interesting_name(rel) {
+        // A tool's credential file is suggested whole, below.
+        if !interesting_name(rel) || super::survey_credfiles::kind_of(&rel.to_string_lossy()).is_some() {
             continue;
         }
         let content = match read_prefix(&path) {
@@ -219,6 +229,7 @@ pub fn survey(root: &Path, opts: &Options, progress: &mut dyn FnMut(usize)) -> R
             out.push(f);
         }
     }
+    out.extend(super::survey_credfiles::findings(root, &files));
     out.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
@@ -700,6 +711,7 @@ pub fn classify(rel: &Path, content: &str, opts: &Options) -> Option<Finding> {
         var,
         format: rule.format,
         reason,
+        file: None,
     })
 }
 

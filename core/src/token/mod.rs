@@ -7,6 +7,7 @@
 
 pub mod alphabet;
 pub mod claims;
+pub mod credfile;
 mod curve;
 pub mod extract;
 pub mod jwt;
@@ -328,6 +329,10 @@ pub struct TokenRecord {
     /// For an AWS key: the IAM user that owns it (`retire` deletes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_user: Option<String>,
+    /// The credential file the token was minted as (`mint --as`), so hits
+    /// and alerts can say which file was used; absent for bare tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<credfile::CredFile>,
 }
 
 /// Builds the identity (id << 64 | tag) for an id.
@@ -458,6 +463,7 @@ fn mint_once(
         replaced_by: None,
         allow: Vec::new(),
         aws_user: None,
+        file: None,
     }))
 }
 

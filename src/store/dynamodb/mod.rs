@@ -687,6 +687,31 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_file_token_round_trips_and_an_item_without_its_file_still_reads() {
+        use crate::domain::token::credfile::{CredFile, FileKind};
+        let k = crate::domain::key::SigningKey::from_secret(&[5u8; 32]).unwrap();
+        let spec = crate::domain::token::MintSpec::Key(
+            crate::domain::token::KeyShape::plain("", crate::domain::token::Alphabet::Base62, 32).unwrap(),
+        );
+        let mut rec = crate::domain::token::mint(&k, &spec, "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        let old: Item = to_item(&rec).unwrap();
+        assert!(!old.contains_key("file"), "a bare token stores no file attribute");
+        rec.file = Some(CredFile {
+            kind: FileKind::DockerConfig,
+            endpoint: "https://registry.acme.io".into(),
+            ca_data: None,
+        });
+        let item: Item = to_item(&rec).unwrap();
+        assert_eq!(
+            item["file"].as_m().unwrap()["kind"],
+            AttributeValue::S("docker-config".into())
+        );
+        assert_eq!(decode::<TokenRecord>(item, "token").unwrap(), rec);
+        let back: TokenRecord = decode(old, "token").unwrap();
+        assert_eq!(back.file, None);
+    }
+
+    #[test]
     fn day_shards_spread_hit_ids() {
         let mut seen = [0u32; DAY_SHARDS as usize];
         for i in 0..400u128 {
