@@ -169,8 +169,12 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
 }
 
+/// Candidates kept before duplicates are looked up in a set.
+const SCAN_KEPT: usize = 16;
+
 struct Collector {
     out: Vec<Candidate>,
+    /// The kept values, filled once there are [`SCAN_KEPT`] of them.
     seen: std::collections::HashSet<Vec<u8>>,
     limit: usize,
     skipped: Vec<Skipped>,
@@ -202,9 +206,20 @@ impl Collector {
         if !super::may_be_ours(w) {
             return;
         }
-        // A set, not a scan of what was kept: thousands of words stay linear.
-        if !self.seen.insert(w.to_vec()) {
-            return;
+        // A scan of the few kept (most requests carry one candidate, and
+        // this costs no allocation), a set once they are many: thousands of
+        // words stay linear.
+        if self.out.len() < SCAN_KEPT {
+            if self.out.iter().any(|c| c.value == w) {
+                return;
+            }
+        } else {
+            if self.seen.is_empty() {
+                self.seen.extend(self.out.iter().map(|c| c.value.clone()));
+            }
+            if !self.seen.insert(w.to_vec()) {
+                return;
+            }
         }
         self.out.push(Candidate {
             value: w.to_vec(),
@@ -259,8 +274,10 @@ fn credential_name(name: &[u8]) -> bool {
         b"jwt",
         b"sig",
     ];
-    let lower = name.to_ascii_lowercase();
-    WORDS.iter().any(|w| lower.windows(w.len()).any(|x| x == *w))
+    // Called for every header of every request the guard proxies: no copy.
+    WORDS
+        .iter()
+        .any(|w| name.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
 }
 
 /// Extracts candidates from a request's head and (the first bytes of) its
@@ -681,6 +698,16 @@ mod tests {
     }
 
     #[test]
+    fn credential_names_are_told_whatever_their_case() {
+        for name in ["api_key", "X-API-KEY", "accessToken", "Session", "client_SECRET", "JWT"] {
+            assert!(credential_name(name.as_bytes()), "{name}");
+        }
+        for name in ["accept", "x-request-id", "Content-Type", "kex"] {
+            assert!(!credential_name(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
     fn non_utf8_bytes_separate_words() {
         let mut v = b"\xff\xfe".to_vec();
         v.extend_from_slice(K.as_bytes());
@@ -702,6 +729,18 @@ mod tests {
         }
         let c = candidates(&parts("/", &[]), &body, &Limits::default());
         assert_eq!(c.len(), 1_000);
+        // Each word once, however often it comes, below and past the
+        // number of candidates kept before a set takes over.
+        for words in [3, SCAN_KEPT - 1, SCAN_KEPT, SCAN_KEPT + 1, 200] {
+            let once = &body[..words * 31];
+            let mut thrice = once.to_vec();
+            thrice.extend_from_slice(once);
+            thrice.extend_from_slice(once);
+            let c = candidates(&parts("/", &[]), &thrice, &Limits::default());
+            assert_eq!(c.len(), words, "{words} words, each three times");
+            let distinct: std::collections::HashSet<&[u8]> = c.iter().map(|c| c.value.as_slice()).collect();
+            assert_eq!(distinct.len(), words);
+        }
         // A key beyond the scanned prefix of the body is not looked at.
         let mut big = vec![b' '; 70 * 1024];
         big.extend_from_slice(K.as_bytes());
