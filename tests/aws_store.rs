@@ -198,6 +198,20 @@ fn the_decoy_may_read_tokens_write_hits_and_nothing_else() {
             "test hits must never page: {b:?}"
         );
         admits_false |= test.iter().any(|v| v.as_str() == Some("false"));
+        // Low (a suspicious request, past the bounds with no token) never pages either.
+        let severity = b["severity"].as_sequence().expect("every branch constrains `severity`");
+        let sevs: Vec<&str> = severity.iter().filter_map(|v| v.as_str()).collect();
+        assert!(!sevs.contains(&"low") && !sevs.contains(&"info"), "{b:?}");
+        assert!(
+            sevs.contains(&"critical") && sevs.contains(&"high"),
+            "real hits page: {b:?}"
+        );
+        for sev in sevs {
+            assert!(
+                ["critical", "high"].contains(&sev),
+                "a severity the alerter never sets: {sev}"
+            );
+        }
     }
     assert!(admits_false, "real hits page");
     let secret = &r["SigningKeySecret"]["Properties"]["GenerateSecretString"];

@@ -86,7 +86,10 @@ fn every_alarm_pages_through_a_topic_without_a_filter() {
     let pd = &t["Resources"]["PagerDutySubscription"]["Properties"];
     assert_eq!(target(&pd["TopicArn"]), "AlertTopic");
     let policy: serde_json::Value = serde_json::to_value(&pd["FilterPolicy"]).unwrap();
-    assert_eq!(policy, serde_json::json!({"test": ["false"]}));
+    assert_eq!(
+        policy,
+        serde_json::json!({"test": ["false"], "severity": ["critical", "high"]})
+    );
     // Every failure the issue names has an alarm.
     let metrics: Vec<String> = alarms
         .iter()
