@@ -530,7 +530,9 @@ fn without_dry_run_it_deploys_each_region_and_names_the_ones_that_failed() {
 
 #[test]
 fn bad_input_is_refused_before_anything_is_deployed() {
-    let cases: [(&[&str], Vec<(&str, &str)>, &str); 4] = [
+    // (arguments, the home stack's outputs, what the error says)
+    type Case<'a> = (&'a [&'a str], Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 4] = [
         // A home region the account does not have enabled (a typo).
         (
             &["--home-stack", "hts", "--home-region", "eu-west-9"],
