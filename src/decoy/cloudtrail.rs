@@ -195,8 +195,11 @@ impl Recorder {
             .map(|t| t.id)
             .collect();
         let user = escape(user.as_bytes(), MAX_USER_NAME);
+        // Which version AWS attached: in the log for the responder (the hit
+        // carries the call, not its parameters).
+        let policy = field(event, &["detail", "requestParameters", "policyArn"], caps::AWS_FIELD);
         if keys.is_empty() {
-            tracing::info!(event = "aws_exposure_notice_ignored", user = %user, reason = "not a decoy key's user");
+            tracing::info!(event = "aws_exposure_notice_ignored", user = %user, policy = %policy, reason = "not a decoy key's user");
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity(keys.len());
@@ -209,6 +212,7 @@ impl Recorder {
                 token_id = %hit.token_id,
                 hit_id = %hit.hit_id,
                 user = %user,
+                policy = %policy,
                 kept = ?kept,
             );
             out.push((hit, kept));
