@@ -131,7 +131,11 @@ step_report_browser() {
 }
 
 step_sam_validate() {
-    without_aws "$VENV/bin/sam" validate --lint --template-file template.yaml
+    local f
+    # The home stack, and the template it deploys to every other region.
+    for f in template.yaml infra/aws-keys-region.yaml; do
+        without_aws "$VENV/bin/sam" validate --lint --template-file "$f"
+    done
 }
 
 # A rehearsal of the first deploy without an account (infra/rehearse.py):

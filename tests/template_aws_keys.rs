@@ -16,7 +16,11 @@ mod support;
 use serde_json::{Value as Json, json};
 use serde_norway::Value;
 
+use event_pattern::matches;
 use support::{tagged, target};
+
+#[path = "support/event_pattern.rs"]
+mod event_pattern;
 
 const ACCOUNT: &str = "111122223333";
 
@@ -74,42 +78,6 @@ fn resolved(t: &Value, v: &Value) -> Json {
 
 fn pattern(t: &Value) -> Json {
     resolved(t, &resource(t, "AwsKeyUseRule")["Properties"]["EventPattern"])
-}
-
-/// One element of a pattern array against one scalar of the event.
-fn element_matches(filter: &Json, value: Option<&Json>) -> bool {
-    match filter {
-        Json::Object(op) => {
-            assert_eq!(op.len(), 1, "one operator per filter: {filter}");
-            let (name, arg) = op.iter().next().unwrap();
-            match name.as_str() {
-                "prefix" => value
-                    .and_then(Json::as_str)
-                    .is_some_and(|s| s.starts_with(arg.as_str().expect("prefix is a string"))),
-                "exists" => value.is_some() == arg.as_bool().expect("exists is a boolean"),
-                other => panic!("operator {other} not modelled here: extend the matcher"),
-            }
-        }
-        literal => value == Some(literal),
-    }
-}
-
-/// EventBridge's matching of `pattern` against `event`.
-fn matches(pattern: &Json, event: &Json) -> bool {
-    let p = pattern.as_object().expect("a pattern is an object");
-    p.iter().all(|(k, want)| {
-        let got = event.get(k);
-        match want {
-            Json::Object(_) => got.is_some_and(|g| g.is_object() && matches(want, g)),
-            Json::Array(filters) => match got {
-                // An array in the event matches if any of its values does.
-                Some(Json::Array(vals)) => vals.iter().any(|v| filters.iter().any(|f| element_matches(f, Some(v)))),
-                Some(Json::Object(_)) => false,
-                other => filters.iter().any(|f| element_matches(f, other)),
-            },
-            other => panic!("pattern values are objects or arrays, not {other}"),
-        }
-    })
 }
 
 /// A CloudTrail event as EventBridge delivers it.
@@ -221,17 +189,22 @@ fn the_pattern_matches_decoy_users_calls_and_nothing_else() {
 }
 
 #[test]
-fn only_the_rule_may_invoke_the_function() {
+fn only_the_rules_may_invoke_the_function() {
     let t = support::template();
-    let rule = resource(&t, "AwsKeyUseRule");
-    let targets = rule["Properties"]["Targets"].as_sequence().unwrap();
-    assert_eq!(targets.len(), 1);
-    assert_eq!(target(&targets[0]["Arn"]), "CloudTrailFunction");
-    // Undeliverable events are kept, not dropped.
-    assert_eq!(
-        target(&targets[0]["DeadLetterConfig"]["Arn"]),
-        "CloudTrailDeadLetterQueue"
-    );
+    // The decoy users' calls, and AWS's exposure notices (issue 26).
+    let rules = ["AwsKeyUseRule", "AwsExposureNoticeRule"];
+    for id in rules {
+        let rule = resource(&t, id);
+        let targets = rule["Properties"]["Targets"].as_sequence().unwrap();
+        assert_eq!(targets.len(), 1, "{id}");
+        assert_eq!(target(&targets[0]["Arn"]), "CloudTrailFunction", "{id}");
+        // Undeliverable events are kept, not dropped.
+        assert_eq!(
+            target(&targets[0]["DeadLetterConfig"]["Arn"]),
+            "CloudTrailDeadLetterQueue",
+            "{id}"
+        );
+    }
     let perms: Vec<Value> = t["Resources"]
         .as_mapping()
         .unwrap()
@@ -240,11 +213,18 @@ fn only_the_rule_may_invoke_the_function() {
         .filter(|r| target(&r["Properties"]["FunctionName"]) == "CloudTrailFunction")
         .cloned()
         .collect();
-    assert_eq!(perms.len(), 1, "one invoke permission");
-    let p = &perms[0]["Properties"];
-    assert_eq!(p["Principal"].as_str(), Some("events.amazonaws.com"));
-    assert_eq!(p["Action"].as_str(), Some("lambda:InvokeFunction"));
-    assert_eq!(target(&p["SourceArn"]), "AwsKeyUseRule");
+    assert_eq!(perms.len(), rules.len(), "one invoke permission per rule");
+    let mut scoped: Vec<String> = Vec::new();
+    for p in &perms {
+        let p = &p["Properties"];
+        assert_eq!(p["Principal"].as_str(), Some("events.amazonaws.com"));
+        assert_eq!(p["Action"].as_str(), Some("lambda:InvokeFunction"));
+        scoped.push(target(&p["SourceArn"]));
+    }
+    scoped.sort();
+    let mut want: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+    want.sort();
+    assert_eq!(scoped, want);
     let f = resource(&t, "CloudTrailFunction");
     assert!(
         f["Properties"]["Events"].is_null(),
@@ -293,6 +273,8 @@ fn the_function_is_built_like_the_others_and_may_only_read_tokens_and_write_hits
         [
             ("dynamodb:GetItem".to_string(), "TokensTable".to_string()),
             ("dynamodb:PutItem".to_string(), "HitsTable".to_string()),
+            // An exposure notice names a user: its token is found by reading them all.
+            ("dynamodb:Scan".to_string(), "TokensTable".to_string()),
             ("dynamodb:UpdateItem".to_string(), "HitsTable".to_string()),
         ]
     );

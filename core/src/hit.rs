@@ -215,6 +215,10 @@ pub enum FoundIn {
     /// A decoy AWS access key used against an AWS API, seen in CloudTrail
     /// (`aws-api`).
     AwsApi,
+    /// AWS found the decoy AWS key in public and attached its
+    /// `AWSCompromisedKeyQuarantine…` policy to the key's user
+    /// (`aws-exposure-notice`).
+    AwsExposureNotice,
 }
 
 impl FoundIn {
@@ -234,6 +238,7 @@ impl std::fmt::Display for FoundIn {
             FoundIn::Body => f.write_str("body"),
             FoundIn::Path => f.write_str("path"),
             FoundIn::AwsApi => f.write_str("aws-api"),
+            FoundIn::AwsExposureNotice => f.write_str("aws-exposure-notice"),
         }
     }
 }
@@ -247,6 +252,8 @@ impl std::str::FromStr for FoundIn {
             FoundIn::Path
         } else if s == "aws-api" {
             FoundIn::AwsApi
+        } else if s == "aws-exposure-notice" {
+            FoundIn::AwsExposureNotice
         } else if s == "query" {
             FoundIn::Query(String::new())
         } else if let Some(n) = s.strip_prefix("query:") {
@@ -271,6 +278,7 @@ impl PartialEq<&str> for FoundIn {
             FoundIn::Body => *other == "body",
             FoundIn::Path => *other == "path",
             FoundIn::AwsApi => *other == "aws-api",
+            FoundIn::AwsExposureNotice => *other == "aws-exposure-notice",
         }
     }
 }
@@ -574,6 +582,16 @@ mod tests {
         assert_eq!(f, FoundIn::AwsApi);
         assert_eq!(f.to_string(), "aws-api");
         assert_eq!(serde_json::to_string(&f).unwrap(), "\"aws-api\"");
+    }
+
+    #[test]
+    fn aws_exposure_notice_round_trips_as_text() {
+        let f: FoundIn = "aws-exposure-notice".parse().unwrap();
+        assert_eq!(f, FoundIn::AwsExposureNotice);
+        assert_eq!(f, "aws-exposure-notice");
+        assert_eq!(serde_json::to_string(&f).unwrap(), "\"aws-exposure-notice\"");
+        let back: FoundIn = serde_json::from_str("\"aws-exposure-notice\"").unwrap();
+        assert_eq!(back, FoundIn::AwsExposureNotice);
     }
 
     #[test]

@@ -11,6 +11,13 @@
 //! events", CloudTrail user guide) inside EventBridge's envelope
 //! (`detail`).
 //!
+//! AWS's own exposure notice arrives the same way: when AWS finds an access
+//! key in public it attaches its `AWSCompromisedKeyQuarantine…` managed
+//! policy to the key's user, a call AWS makes, whose event names the user
+//! but not the key. [`Recorder::handle`] records it against every decoy
+//! token of that user (`found_in=aws-exposure-notice`) and ignores it for
+//! any other user.
+//!
 //! EventBridge delivers at least once. The hit id is derived from
 //! CloudTrail's `eventID` (a ULID whose time is the call's and whose random
 //! part is a hash of the id), so a redelivered event writes the same item
@@ -26,6 +33,7 @@ use crate::domain::flood::FloodRule;
 use crate::domain::hit::{AwsEvent, FoundIn, Hit, Via, caps};
 use crate::domain::sanitize::escape;
 use crate::domain::time::Timestamp;
+use crate::domain::token::TokenKind;
 use crate::error::Result;
 use crate::store::{HitStore, Kept, TokenStore};
 
@@ -34,6 +42,15 @@ pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// The token id of a hit whose event names no access key.
 pub const UNKNOWN_KEY: &str = "unknown-aws-key";
+
+/// The name every version of AWS's quarantine policy starts with
+/// (`AWSCompromisedKeyQuarantine`, `…V2`, `…V3`: AWS managed policy
+/// reference), under `arn:PARTITION:iam::aws:policy/`.
+pub const QUARANTINE_POLICY: &str = "AWSCompromisedKeyQuarantine";
+
+/// IAM user names are at most 64 characters (IAM API reference,
+/// CreateUser): a longer one in an event is no user of ours.
+const MAX_USER_NAME: usize = 64;
 
 /// A string field of `v` at `path`, escaped and capped at `cap` bytes;
 /// empty when missing or not a string.
@@ -97,6 +114,49 @@ pub fn hit_from_event(event: &Value, now: Timestamp) -> Hit {
     hit
 }
 
+/// Whether `arn` is one of AWS's quarantine policies, in any partition.
+fn is_quarantine_policy(arn: &str) -> bool {
+    arn.strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(_partition, rest)| rest.strip_prefix("iam::aws:policy/"))
+        .is_some_and(|name| name.starts_with(QUARANTINE_POLICY))
+}
+
+/// The user an exposure notice names: the event is AWS attaching its
+/// quarantine policy to a user (`AttachUserPolicy` on `iam.amazonaws.com`,
+/// a `policyArn` of [`QUARANTINE_POLICY`], no `errorCode`). A failed call
+/// is not AWS's (a decoy user may try the same call: the deny-all group
+/// refuses it, and it is that user's `aws-api` hit). `None` for any other
+/// event. The name is the event's raw string, only compared, never stored.
+pub fn exposure_notice_user(event: &Value) -> Option<&str> {
+    let detail = event.get("detail")?;
+    fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+        v.get(k).and_then(Value::as_str)
+    }
+    if s(detail, "eventSource") != Some("iam.amazonaws.com")
+        || s(detail, "eventName") != Some("AttachUserPolicy")
+        || detail.get("errorCode").is_some_and(|e| !e.is_null())
+    {
+        return None;
+    }
+    let params = detail.get("requestParameters")?;
+    if !s(params, "policyArn").is_some_and(is_quarantine_policy) {
+        return None;
+    }
+    s(params, "userName").filter(|u| !u.is_empty() && u.len() <= MAX_USER_NAME)
+}
+
+/// The hit an exposure notice stands for, for the decoy key `key_id` of
+/// the user it names: the call as [`hit_from_event`] reads it, with its
+/// own hit id per key (the same event for the same key is the same hit).
+pub fn exposure_hit(event: &Value, key_id: &str, now: Timestamp) -> Hit {
+    let mut hit = hit_from_event(event, now);
+    hit.hit_id = hit_id_for(&format!("{}/{key_id}", hit.hit_id), hit.received_at);
+    hit.token_id = escape(key_id.as_bytes(), caps::AWS_FIELD);
+    hit.found_in = FoundIn::AwsExposureNotice;
+    hit
+}
+
 /// Turns CloudTrail events of decoy AWS keys into stored hits.
 pub struct Recorder {
     tokens: Arc<dyn TokenStore>,
@@ -109,6 +169,55 @@ impl Recorder {
     /// `hits` under `flood`.
     pub fn new(tokens: Arc<dyn TokenStore>, hits: Arc<dyn HitStore>, flood: FloodRule) -> Self {
         Recorder { tokens, hits, flood }
+    }
+
+    /// Records one event the rules delivered: AWS's exposure notice as a
+    /// hit for each decoy key of the user it names (none when the user is
+    /// not a decoy's), any other event as [`Recorder::record`] does. An
+    /// error only when the tokens could not be read or a hit could not be
+    /// stored, so the caller can have the event delivered again.
+    pub async fn handle(&self, event: &Value) -> Result<Vec<(Hit, Kept)>> {
+        match exposure_notice_user(event) {
+            Some(user) => self.record_exposure(event, user).await,
+            None => Ok(vec![self.record(event).await?]),
+        }
+    }
+
+    async fn record_exposure(&self, event: &Value, user: &str) -> Result<Vec<(Hit, Kept)>> {
+        // The event carries the user's name, not its key: read the tokens
+        // (a few thousand at most: IAM's 5,000 users per account).
+        let keys: Vec<String> = self
+            .tokens
+            .list()
+            .await?
+            .into_iter()
+            .filter(|t| t.kind == TokenKind::AwsKey && t.aws_user.as_deref() == Some(user))
+            .map(|t| t.id)
+            .collect();
+        let user = escape(user.as_bytes(), MAX_USER_NAME);
+        // Which version AWS attached: in the log for the responder (the hit
+        // carries the call, not its parameters).
+        let policy = field(event, &["detail", "requestParameters", "policyArn"], caps::AWS_FIELD);
+        if keys.is_empty() {
+            tracing::info!(event = "aws_exposure_notice_ignored", user = %user, policy = %policy, reason = "not a decoy key's user");
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let mut hit = exposure_hit(event, &key, Timestamp::now());
+            super::attribute::attribute(self.tokens.as_ref(), &[], &mut hit, None).await;
+            let kept = self.hits.record(&hit, &self.flood).await?;
+            tracing::info!(
+                event = "aws_exposure_notice",
+                token_id = %hit.token_id,
+                hit_id = %hit.hit_id,
+                user = %user,
+                policy = %policy,
+                kept = ?kept,
+            );
+            out.push((hit, kept));
+        }
+        Ok(out)
     }
 
     /// Records one event: the hit, attributed to its token's record (an
@@ -365,6 +474,144 @@ mod tests {
             h.hit_id,
             hit_id_for("0b4d1c8e-7f0a-4b59-b5a3-2f8f3c6d9e10", h.received_at)
         );
+    }
+
+    /// AWS attaching `policy` to `user`, as CloudTrail records it in
+    /// us-east-1 (AWS, not the user, is the caller).
+    pub(crate) fn quarantine(user: &str, policy: &str, event_id: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": "0d5c1b2a-4e6f-4a3b-9c8d-7e6f5a4b3c2d",
+            "detail-type": DETAIL_TYPE,
+            "source": "aws.iam",
+            "account": "111122223333",
+            "time": "2026-12-04T21:00:05Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "AWSService", "invokedBy": "AWS Internal"},
+                "eventTime": "2026-12-04T21:00:00Z",
+                "eventSource": "iam.amazonaws.com",
+                "eventName": "AttachUserPolicy",
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "AWS Internal",
+                "userAgent": "AWS Internal",
+                "requestParameters": {"userName": user, "policyArn": policy},
+                "responseElements": null,
+                "requestID": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+                "eventID": event_id,
+                "readOnly": false,
+                "eventType": "AwsApiCall",
+                "managementEvent": true,
+                "recipientAccountId": "111122223333",
+                "eventCategory": "Management"
+            }
+        })
+    }
+
+    const V3: &str = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3";
+
+    #[test]
+    fn an_exposure_notice_is_told_from_other_attachments() {
+        for policy in [
+            V3,
+            "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2",
+            "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine",
+            "arn:aws-cn:iam::aws:policy/AWSCompromisedKeyQuarantineV2",
+        ] {
+            assert_eq!(
+                exposure_notice_user(&quarantine("ci-deploy", policy, "q")),
+                Some("ci-deploy"),
+                "{policy}"
+            );
+        }
+        for policy in [
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+            // A customer policy named like AWS's is not AWS's notice.
+            "arn:aws:iam::111122223333:policy/AWSCompromisedKeyQuarantineV3",
+            "AWSCompromisedKeyQuarantineV3",
+        ] {
+            assert_eq!(
+                exposure_notice_user(&quarantine("ci-deploy", policy, "q")),
+                None,
+                "{policy}"
+            );
+        }
+        let mut ev = quarantine("ci-deploy", V3, "q");
+        ev["detail"]["eventName"] = json!("AttachRolePolicy");
+        assert_eq!(exposure_notice_user(&ev), None);
+        // A failed attach is someone's attempt (a decoy user's is denied), not AWS's notice.
+        let mut ev = quarantine("ci-deploy", V3, "q");
+        ev["detail"]["errorCode"] = json!("AccessDenied");
+        assert_eq!(exposure_notice_user(&ev), None);
+        // No user, or a name IAM would never have made.
+        assert_eq!(exposure_notice_user(&quarantine("", V3, "q")), None);
+        assert_eq!(exposure_notice_user(&quarantine(&"u".repeat(65), V3, "q")), None);
+        assert_eq!(
+            exposure_notice_user(&event("AKIAIOSFODNN7EXAMPLE", "e", "203.0.113.7")),
+            None
+        );
+        assert_eq!(exposure_notice_user(&Value::Null), None);
+    }
+
+    #[test]
+    fn an_exposure_notice_maps_to_a_hit_per_key() {
+        let ev = quarantine("ci-deploy", V3, "q-1");
+        let h = exposure_hit(&ev, "AKIAIOSFODNN7EXAMPLE", Timestamp::now());
+        assert_eq!(h.token_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(h.found_in, FoundIn::AwsExposureNotice);
+        assert_eq!(h.source_ip, "AWS Internal");
+        assert_eq!(h.received_at.to_string(), "2026-12-04T21:00:00.000Z");
+        assert_eq!(
+            h.aws_event.as_ref().unwrap().to_string(),
+            "AttachUserPolicy on iam.amazonaws.com in us-east-1"
+        );
+        // Stable per (event, key), distinct per key.
+        assert_eq!(
+            h.hit_id,
+            exposure_hit(&ev, "AKIAIOSFODNN7EXAMPLE", Timestamp::now()).hit_id
+        );
+        assert_ne!(
+            h.hit_id,
+            exposure_hit(&ev, "AKIAOTHERKEY00000000", Timestamp::now()).hit_id
+        );
+        assert_ne!(h.hit_id, hit_from_event(&ev, Timestamp::now()).hit_id);
+    }
+
+    #[tokio::test]
+    async fn an_exposure_notice_alerts_for_the_decoy_user_named_and_no_other() {
+        let (mem, r) = recorder().await;
+        // Another token, of another user, stays untouched.
+        let mut other = record("AKIAOTHERKEY00000000");
+        other.aws_user = Some("build-runner".into());
+        mem.create(&other).await.unwrap();
+
+        let kept = r.handle(&quarantine("ci-deploy", V3, "q-1")).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 1);
+        let h = &hits[0];
+        assert_eq!(h.token_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(h.found_in, FoundIn::AwsExposureNotice);
+        assert_eq!(h.label, "deploy bot");
+        assert!(!h.orphan);
+        // Redelivered: the same hit.
+        r.handle(&quarantine("ci-deploy", V3, "q-1")).await.unwrap();
+        assert_eq!(all(&mem).await.len(), 1);
+
+        // A user that is no decoy's: nothing recorded.
+        assert!(r.handle(&quarantine("alice", V3, "q-2")).await.unwrap().is_empty());
+        assert_eq!(all(&mem).await.len(), 1);
+
+        // Any other event still goes the ordinary way.
+        let kept = r
+            .handle(&event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7"))
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0.found_in, FoundIn::AwsApi);
+        assert_eq!(all(&mem).await.len(), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Decoy AWS keys on AWS Lambda: each EventBridge event (a CloudTrail record
-//! of a call made by a decoy user, matched by the template's rule) becomes a
-//! hit through the library's recorder (`honeytoken::decoy::cloudtrail`).
+//! of a call made by a decoy user, or AWS's exposure notice, matched by the
+//! template's rules) becomes hits through the library's recorder
+//! (`honeytoken::decoy::cloudtrail`).
 //! The client is built once per cold start through `honeytoken::wiring`.
 //! A hit that cannot be stored fails the invocation, so Lambda retries it
 //! and, past its retries, sends the event to the dead-letter queue.
@@ -18,7 +19,7 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |ev: LambdaEvent<Value>| {
         let recorder = recorder.clone();
         async move {
-            recorder.record(&ev.payload).await?;
+            recorder.handle(&ev.payload).await?;
             Ok::<Value, Error>(Value::Null)
         }
     }))

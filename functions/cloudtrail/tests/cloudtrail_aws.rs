@@ -414,6 +414,101 @@ async fn the_function_binary_records_an_event_once_and_fails_when_it_cannot_stor
     );
 }
 
+/// AWS attaching its quarantine policy to `user`, as CloudTrail records it
+/// in us-east-1 and the exposure rule delivers it: AWS is the caller.
+fn quarantine(user: &str, event_id: &str) -> Value {
+    let at = honeytoken::domain::time::rfc3339(OffsetDateTime::now_utc() - time::Duration::minutes(4));
+    json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": "123456789012",
+        "time": at,
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AWSService", "invokedBy": "AWS Internal"},
+            "eventTime": at,
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "AttachUserPolicy",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "AWS Internal",
+            "userAgent": "AWS Internal",
+            "requestParameters": {
+                "userName": user,
+                "policyArn": "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+            },
+            "responseElements": null,
+            "requestID": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+            "eventID": event_id,
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012"
+        }
+    })
+}
+
+/// AWS's exposure notice through the function binary: a hit for the decoy
+/// key of the user it names (found through the tokens table), none for
+/// another decoy user or a user that is no decoy's; the alert reaches the
+/// SNS subscriber saying AWS reports the key public.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_exposure_notice_alerts_for_the_named_decoy_user_only() {
+    use runtime_api::{Function, RuntimeApi, workspace_bin};
+    let r = rig().await;
+    let now = OffsetDateTime::now_utc();
+    let leaked = aws_keys::mint(&r.keys, &r.store, "leaked", "github.com/acme/app", "", None, now)
+        .await
+        .unwrap();
+    let quiet = aws_keys::mint(&r.keys, &r.store, "quiet", "", "", None, now)
+        .await
+        .unwrap();
+    let api = RuntimeApi::start().await;
+    let mut env = support::function_env();
+    env.extend([
+        ("TOKENS_TABLE", r.tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", r.tables.name("HitsTable").to_string()),
+    ]);
+    let f = Function::spawn(&workspace_bin("cloudtrail"), "cloudtrail", &api, &env);
+    let user = leaked.record.aws_user.clone().unwrap();
+    // Redelivered once (the same bytes); then a notice for a user of the
+    // account that is no decoy's.
+    let notice = quarantine(&user, "q-1");
+    for ev in [notice.clone(), notice, quarantine("alice", "q-2")] {
+        api.invoke(ev)
+            .await
+            .unwrap_or_else(|e| panic!("cloudtrail failed: {e}\n{}", f.log_text()));
+    }
+    let all = r.store.query(&HitQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "{all:#?}\n{}", f.log_text());
+    let h = &all[0];
+    assert_eq!(h.token_id, leaked.key.id);
+    assert_ne!(h.token_id, quiet.key.id);
+    assert_eq!(h.found_in.to_string(), "aws-exposure-notice");
+    assert_eq!(h.label, "leaked");
+    assert_eq!(h.aws_event.as_ref().unwrap().name, "AttachUserPolicy");
+
+    let topic = Topic::create(&r.conf).await;
+    let env = alerts::alerter_env(&r.tables, &topic, &[]);
+    let p = pipeline(&r.conf, &env).await.unwrap();
+    let records = stream_records(&r.conf, r.tables.name("HitsTable")).await;
+    assert!(matches!(
+        deliver(&records, 0, 100, |e| invoke(&p, e)).await,
+        Delivered::All { .. }
+    ));
+    let got = topic.receive(1).await;
+    assert_eq!(got.len(), 1, "one alert: {got:#?}");
+    let a = &got[0].alert;
+    let summary = a["summary"].as_str().unwrap();
+    assert!(summary.contains("AWS reports this key exposed in public"), "{summary}");
+    assert!(summary.contains(&leaked.key.id), "{summary}");
+    assert_eq!(a["hit"]["found_in"], "aws-exposure-notice");
+    assert!(topic.receive(0).await.is_empty(), "nothing more");
+}
+
 /// `list` and `show` include AWS keys; without the stack's decoy-user
 /// outputs (tables named by hand), `mint --kind aws-key` and `retire` say
 /// what they need instead of half-working.

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::Alert;
-use crate::domain::hit::{Hit, Via};
+use crate::domain::hit::{FoundIn, Hit, Via};
 use crate::domain::time::Timestamp;
 
 /// `label` or a note that the token has no record.
@@ -115,6 +115,11 @@ pub fn request_text(h: &Hit) -> String {
     }
 }
 
+/// What an exposure notice's alerts say (`found_in=aws-exposure-notice`):
+/// AWS itself found the key in public, so it has leaked whoever uses it.
+pub const AWS_EXPOSURE_TEXT: &str = "AWS reports this key exposed in public: it attached its \
+     AWSCompromisedKeyQuarantine policy to the key's user";
+
 /// One line: what was used, from where, how. A guard's hit names the
 /// service ("used against payments-api from ..."); a decoy hit keeps the
 /// shorter form.
@@ -126,6 +131,14 @@ pub fn summary_line(hit: &Hit) -> String {
     };
     let mut s = if hit.is_suspicious() {
         format!("{}{against} from {}", suspicious_text(hit), hit.source_ip)
+    } else if hit.found_in == FoundIn::AwsExposureNotice {
+        // AWS made the call, not an attacker: no "used ... from".
+        let call = hit.aws_event.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
+        return format!(
+            "honeytoken {} ({}): {AWS_EXPOSURE_TEXT}{call}",
+            hit.token_id,
+            label_or_orphan(hit)
+        );
     } else {
         format!(
             "honeytoken {} ({}) used{against} from {}",
@@ -285,6 +298,11 @@ pub fn subject(a: &Alert) -> String {
     );
     if a.hit.is_suspicious() {
         s = format!("NOTICE: {}{against} from {}", suspicious_text(&a.hit), a.hit.source_ip);
+    } else if a.hit.found_in == FoundIn::AwsExposureNotice {
+        s = format!(
+            "ALARM: AWS reports honeytoken {} exposed in public",
+            label_or_orphan(&a.hit)
+        );
     } else if a.suppressed.is_some() {
         s = format!(
             "ALARM: {} more uses of honeytoken {}",
@@ -718,6 +736,40 @@ mod tests {
         assert!(email.contains("Found in:     aws-api"), "{email}");
         assert!(slack_text(&a).contains(call));
         assert!(terminal_line(&a).contains(call));
+    }
+
+    #[test]
+    fn an_exposure_notice_says_aws_reports_the_key_public() {
+        let mut h = Hit::sample("AKIAIOSFODNN7EXAMPLE", "AWS Internal", "2026-11-28T12:00:00.000Z");
+        h.label = "deploy bot".into();
+        h.found_in = FoundIn::AwsExposureNotice;
+        h.aws_event = Some(crate::domain::hit::AwsEvent {
+            name: "AttachUserPolicy".into(),
+            source: "iam.amazonaws.com".into(),
+            region: "us-east-1".into(),
+            error_code: None,
+        });
+        let a = Alert::for_hit(&h);
+        assert_eq!(
+            a.summary,
+            "honeytoken AKIAIOSFODNN7EXAMPLE (deploy bot): AWS reports this key exposed in public: it \
+             attached its AWSCompromisedKeyQuarantine policy to the key's user (AttachUserPolicy on \
+             iam.amazonaws.com in us-east-1)"
+        );
+        // Not an attacker's use "from" AWS's own address.
+        assert!(!a.summary.contains("from AWS Internal"), "{}", a.summary);
+        assert_eq!(
+            subject(&a),
+            "ALARM: AWS reports honeytoken deploy bot exposed in public"
+        );
+        let email = email_text(&a);
+        assert!(email.starts_with(&a.summary), "{email}");
+        assert!(email.contains("Found in:     aws-exposure-notice"), "{email}");
+        assert!(slack_text(&a).contains(AWS_EXPOSURE_TEXT));
+        assert!(terminal_line(&a).contains("found_in=aws-exposure-notice"));
+        // An ordinary use of the same key still reads as one.
+        h.found_in = FoundIn::AwsApi;
+        assert!(!Alert::for_hit(&h).summary.contains(AWS_EXPOSURE_TEXT));
     }
 
     #[test]
