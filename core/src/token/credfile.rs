@@ -525,6 +525,110 @@ mod tests {
         }
     }
 
+    /// Each file's token is found (and recognised) in the place its tool
+    /// sends it, by the extraction the decoy and the guard share: kubectl's
+    /// and npm's Bearer, a registry client's Basic `user:token` on `/v2/`
+    /// and at the token service (`GET /service/token?...`), twine's Basic
+    /// `__token__:…` or `user:pass`, git's Basic, and Vault's
+    /// `X-Vault-Token`.
+    #[test]
+    fn every_files_token_is_found_where_its_tool_sends_it() {
+        use crate::hit::FoundIn;
+        use crate::token::extract::{Limits, extract};
+        let k = key();
+        let ep = Endpoint::parse("https://tools.acme.io").unwrap();
+        let token = |kind| {
+            mint(
+                &k,
+                &spec(&k, kind, &ep).unwrap(),
+                "l",
+                "",
+                "",
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap()
+        };
+        let basic = |user: &str, t: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{t}"))
+            )
+        };
+        let places: Vec<(FileKind, &str, &str, Box<dyn Fn(&str) -> String>)> = vec![
+            (
+                FileKind::Kubeconfig,
+                "/api?timeout=32s",
+                "authorization",
+                Box::new(|t| format!("Bearer {t}")),
+            ),
+            (
+                FileKind::DockerConfig,
+                "/v2/",
+                "authorization",
+                Box::new(move |t| basic("robot$platform+ci", t)),
+            ),
+            (
+                FileKind::DockerConfig,
+                "/service/token?account=robot%24platform%2Bci&scope=repository%3Aplatform%2Fapp%3Apull&service=harbor-registry",
+                "authorization",
+                Box::new(move |t| basic("robot$platform+ci", t)),
+            ),
+            (
+                FileKind::Npmrc,
+                "/artifactory/api/npm/npm-virtual/-/whoami",
+                "authorization",
+                Box::new(|t| format!("Bearer {t}")),
+            ),
+            (
+                FileKind::Pypirc,
+                "/artifactory/api/pypi/pypi-local",
+                "authorization",
+                Box::new(move |t| basic("__token__", t)),
+            ),
+            (
+                FileKind::Pypirc,
+                "/artifactory/api/pypi/pypi-local",
+                "authorization",
+                Box::new(move |t| basic("ci-publisher", t)),
+            ),
+            (
+                FileKind::GitCredentials,
+                "/platform/infra.git/info/refs?service=git-upload-pack",
+                "authorization",
+                Box::new(move |t| basic("oauth2", t)),
+            ),
+            (
+                FileKind::Netrc,
+                "/platform/infra.git/git-upload-pack",
+                "authorization",
+                Box::new(move |t| basic("ci-bot", t)),
+            ),
+            (
+                FileKind::VaultEnv,
+                "/v1/auth/token/lookup-self",
+                "x-vault-token",
+                Box::new(|t| t.to_string()),
+            ),
+        ];
+        for (kind, uri, header, value) in places {
+            let rec = token(kind);
+            let parts = http::Request::builder()
+                .uri(uri)
+                .header(header, value(&rec.token))
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0;
+            let found: Vec<FoundIn> = extract(&parts, b"", &Limits::default())
+                .candidates
+                .into_iter()
+                .filter(|c| recognise(&k, &c.value).is_some_and(|r| r.token_id == rec.id))
+                .map(|c| c.found_in)
+                .collect();
+            assert_eq!(found, [FoundIn::Header(header.into())], "{kind} at {uri}");
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         /// Whatever the host, every file's token is recognised as its own.
