@@ -406,3 +406,51 @@ fn hvac_with_the_minted_vault_env() {
     // One call, one request.
     p.one_alert_and_every_request("vault", 1);
 }
+
+/// `--persona-host` answers every request to a named host as its tool,
+/// whatever the path, and other hosts as before; a tool that does not exist
+/// is a clear error; `serve --help` and the docs teach it.
+#[test]
+fn persona_hosts_pick_the_tool_by_host_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(dir.path(), &["--persona-host", "registry.acme.io=registry"]);
+    let ask = |host: &str| {
+        String::from_utf8_lossy(
+            &srv.raw(format!("GET /anything HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()),
+        )
+        .into_owned()
+    };
+    let named = ask("Registry.Acme.io:443");
+    assert!(named.starts_with("HTTP/1.1 401 "), "{named}");
+    assert!(
+        named.contains(
+            "Www-Authenticate: Bearer realm=\"http://Registry.Acme.io:443/service/token\",service=\"harbor-registry\""
+        ),
+        "{named}"
+    );
+    let other = ask("api.acme.io");
+    assert!(!other.contains("harbor-registry"), "{other}");
+
+    let o = common::run(
+        dir.path(),
+        &["serve", "--addr", "127.0.0.1:0", "--persona-host", "ci.acme.io=jenkins"],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("jenkins") && err.contains("kubernetes, registry, npm, pypi, git, vault"),
+        "{err}"
+    );
+
+    let help = ok(dir.path(), &["serve", "--help"]);
+    assert!(
+        help.contains("--persona-host") && help.contains("HONEYTOKEN_PERSONA_HOSTS"),
+        "{help}"
+    );
+    let docs = |f: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(f)).unwrap();
+    assert!(docs("docs/local-server.md").contains("--persona-host"));
+    let page = docs("docs/credential-files.md");
+    for words in ["--persona-host", "PersonaHosts", "create-api-mapping", "X-Vault-Token"] {
+        assert!(page.contains(words), "{words}");
+    }
+}
