@@ -20,7 +20,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, Request};
 
 use crate::decoy::persona::Persona;
@@ -260,7 +259,7 @@ impl Chooser {
     /// persona: the one named for its host, else (unless `own` has a route
     /// for it, which the operator learned or wrote) the one its shape
     /// belongs to.
-    pub fn choose(&self, req: &Request<Bytes>, own: &Persona) -> Option<Tool> {
+    pub fn choose<B: AsRef<[u8]>>(&self, req: &Request<B>, own: &Persona) -> Option<Tool> {
         let host = req
             .headers()
             .get(http::header::HOST)
@@ -273,7 +272,13 @@ impl Chooser {
             return None;
         }
         let uri = req.uri();
-        Tool::by_shape(req.method(), uri.path(), uri.query(), req.headers(), req.body())
+        Tool::by_shape(
+            req.method(),
+            uri.path(),
+            uri.query(),
+            req.headers(),
+            req.body().as_ref(),
+        )
     }
 }
 
@@ -281,6 +286,7 @@ impl Chooser {
 mod tests {
     use super::*;
     use crate::decoy::persona::RequestKind;
+    use bytes::Bytes;
 
     fn req(method: &str, uri: &str, headers: &[(&str, &str)], body: &[u8]) -> Request<Bytes> {
         let mut b = Request::builder().method(method).uri(uri);
