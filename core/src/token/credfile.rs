@@ -548,73 +548,75 @@ mod tests {
             )
             .unwrap()
         };
-        let basic = |user: &str, t: &str| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{t}"))
-            )
-        };
-        let places: Vec<(FileKind, &str, &str, Box<dyn Fn(&str) -> String>)> = vec![
+        // How the tool sends it: `Bearer`, Basic with this user, or the raw value.
+        let places: [(FileKind, &str, &str, Option<&str>); 9] = [
             (
                 FileKind::Kubeconfig,
                 "/api?timeout=32s",
                 "authorization",
-                Box::new(|t| format!("Bearer {t}")),
+                Some("Bearer"),
             ),
             (
                 FileKind::DockerConfig,
                 "/v2/",
                 "authorization",
-                Box::new(move |t| basic("robot$platform+ci", t)),
+                Some("Basic robot$platform+ci"),
             ),
             (
                 FileKind::DockerConfig,
                 "/service/token?account=robot%24platform%2Bci&scope=repository%3Aplatform%2Fapp%3Apull&service=harbor-registry",
                 "authorization",
-                Box::new(move |t| basic("robot$platform+ci", t)),
+                Some("Basic robot$platform+ci"),
             ),
             (
                 FileKind::Npmrc,
                 "/artifactory/api/npm/npm-virtual/-/whoami",
                 "authorization",
-                Box::new(|t| format!("Bearer {t}")),
+                Some("Bearer"),
             ),
             (
                 FileKind::Pypirc,
                 "/artifactory/api/pypi/pypi-local",
                 "authorization",
-                Box::new(move |t| basic("__token__", t)),
+                Some("Basic __token__"),
             ),
             (
                 FileKind::Pypirc,
                 "/artifactory/api/pypi/pypi-local",
                 "authorization",
-                Box::new(move |t| basic("ci-publisher", t)),
+                Some("Basic ci-publisher"),
             ),
             (
                 FileKind::GitCredentials,
                 "/platform/infra.git/info/refs?service=git-upload-pack",
                 "authorization",
-                Box::new(move |t| basic("oauth2", t)),
+                Some("Basic oauth2"),
             ),
             (
                 FileKind::Netrc,
                 "/platform/infra.git/git-upload-pack",
                 "authorization",
-                Box::new(move |t| basic("ci-bot", t)),
+                Some("Basic ci-bot"),
             ),
-            (
-                FileKind::VaultEnv,
-                "/v1/auth/token/lookup-self",
-                "x-vault-token",
-                Box::new(|t| t.to_string()),
-            ),
+            (FileKind::VaultEnv, "/v1/auth/token/lookup-self", "x-vault-token", None),
         ];
-        for (kind, uri, header, value) in places {
+        for (kind, uri, header, how) in places {
             let rec = token(kind);
+            let value = match how {
+                Some("Bearer") => format!("Bearer {}", rec.token),
+                Some(basic) => format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!(
+                        "{}:{}",
+                        basic.trim_start_matches("Basic "),
+                        rec.token
+                    ))
+                ),
+                None => rec.token.clone(),
+            };
             let parts = http::Request::builder()
                 .uri(uri)
-                .header(header, value(&rec.token))
+                .header(header, value)
                 .body(())
                 .unwrap()
                 .into_parts()
