@@ -274,6 +274,14 @@ impl Decoy {
         &self.persona
     }
 
+    /// The persona answering `req`: a tool's, chosen by its host or shape,
+    /// or this decoy's own.
+    pub fn persona_for<B: AsRef<[u8]>>(&self, req: &Request<B>) -> &Persona {
+        self.tools
+            .choose(req, &self.persona)
+            .map_or(&self.persona, |t| t.persona())
+    }
+
     /// Records the hits a request carries and returns them (stored or not).
     pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
         let tool = self.tools.choose(&req, &self.persona);

@@ -126,7 +126,7 @@ impl Tool {
         {
             return Some(Tool::Kubernetes);
         }
-        if headers.contains_key("npm-command") || path.contains("/-/") || path.contains("/api/npm/") {
+        if headers.contains_key("npm-command") || is_npm_endpoint(path) || path.contains("/api/npm/") {
             return Some(Tool::Npm);
         }
         if path.contains("/api/pypi/") || (method == Method::POST && is_pypi_upload(headers, body)) {
@@ -134,6 +134,17 @@ impl Tool {
         }
         None
     }
+}
+
+/// npm's own registry endpoints (`/-/whoami`, `/-/ping`, `/-/v1/login`,
+/// `/-/npm/v1/tokens`, `/-/user/org.couchdb.user:NAME`, `/-/package/…`),
+/// not any `/-/` path: GitLab's web paths have one too (`/group/repo/-/tree/main`).
+fn is_npm_endpoint(path: &str) -> bool {
+    path.ends_with("/-/whoami")
+        || path.ends_with("/-/ping")
+        || ["/-/v1/", "/-/npm/v1/", "/-/user/", "/-/package/"]
+            .iter()
+            .any(|p| path.contains(p))
 }
 
 /// How far into a body a PyPI upload's `:action` field is looked for: twine
@@ -472,6 +483,8 @@ mod tests {
                 None,
             ),
             (req("GET", "/v1/secret/data/x", &[], b""), None),
+            (req("GET", "/platform/infra/-/tree/main", &[], b""), None),
+            (req("PUT", "/-/user/org.couchdb.user:ci", &[], b""), Some(Tool::Npm)),
         ];
         let own = Persona::default();
         let chooser = Chooser::default();
