@@ -45,12 +45,14 @@ without_aws() {
 # shellcheck source=../infra/moto.sh
 source "$ROOT/infra/moto.sh"
 
-# The real clients whose parsers read the credential files `mint --as`
-# writes (tests/credfiles.rs), from Debian's packages when missing
+# The real clients that read the credential files `mint --as` writes and
+# run against the decoy's tool personas (tests/credfiles.rs,
+# tests/tool_clients.rs), from Debian's packages when missing
 # (kubernetes-client is Debian's kubectl; openssl makes the decoy CA the
-# kubeconfig test embeds). A test whose client is missing
-# says SKIPPED with the reason; it never passes silently.
-CLIENT_PACKAGES=(git:git kubectl:kubernetes-client npm:npm openssl:openssl)
+# kubeconfig tests embed; skopeo is the registry client). twine and hvac
+# come from PyPI with the pinned tools (step_tools). A test whose client is
+# missing says SKIPPED with the reason; it never passes silently.
+CLIENT_PACKAGES=(git:git kubectl:kubernetes-client npm:npm openssl:openssl skopeo:skopeo)
 need_clients() {
     local pair missing=()
     for pair in "${CLIENT_PACKAGES[@]}"; do

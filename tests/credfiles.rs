@@ -612,125 +612,15 @@ fn rotating_a_credential_file_swaps_its_token_where_the_file_writes_it() {
     }
 }
 
-/// A TLS front for `serve` (which speaks plain HTTP), as a custom domain's
-/// load balancer would be: Python's `ssl`, one thread pair per connection.
-const TLS_FRONT: &str = r#"
-import socket, ssl, sys, threading
-cert, key, upstream = sys.argv[1], sys.argv[2], int(sys.argv[3])
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(16)
-print(ls.getsockname()[1], flush=True)
-def pump(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-def serve(c):
-    try:
-        t = ctx.wrap_socket(c, server_side=True)
-    except (OSError, ssl.SSLError):
-        return
-    u = socket.create_connection(("127.0.0.1", upstream))
-    threading.Thread(target=pump, args=(t, u), daemon=True).start()
-    pump(u, t)
-while True:
-    c, _ = ls.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-"#;
-
 #[test]
 fn kubectl_sends_the_kubeconfigs_token_over_tls_checked_against_the_embedded_ca_and_it_alerts() {
     let Some(kubectl) = client("kubectl") else { return };
     let Some(openssl) = client("openssl") else { return };
     let Some(python) = client("python3") else { return };
     let d = tempfile::tempdir().unwrap();
-    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
-    // The decoy's own CA and a certificate it signed for the loopback address.
-    for args in [
-        vec![
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=decoy-ca",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-        ],
-        vec![
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            &p("srv.key"),
-            "-out",
-            &p("srv.csr"),
-        ],
-    ] {
-        success(Command::new(&openssl).args(&args).output().unwrap(), "openssl req");
-    }
-    std::fs::write(d.path().join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    success(
-        Command::new(&openssl)
-            .args([
-                "x509",
-                "-req",
-                "-in",
-                &p("srv.csr"),
-                "-CA",
-                &p("ca.pem"),
-                "-CAkey",
-                &p("ca.key"),
-            ])
-            .args([
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                &p("san.ext"),
-                "-out",
-                &p("srv.pem"),
-            ])
-            .output()
-            .unwrap(),
-        "openssl x509",
-    );
     let srv = Server::start(d.path(), &[]);
-    let mut front = Command::new(&python)
-        .args([
-            "-c",
-            TLS_FRONT,
-            &p("srv.pem"),
-            &p("srv.key"),
-            &srv.addr.port().to_string(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(front.stdout.take().unwrap()), &mut port).unwrap();
-    let endpoint = format!("https://127.0.0.1:{}", port.trim());
+    let front = common::TlsFront::start(d.path(), &openssl, &python, srv.addr);
+    let endpoint = format!("https://127.0.0.1:{}", front.port);
     let home = d.path().join("home");
     let cfg = home.join(".kube/config");
     let v = mint_file(
@@ -739,7 +629,7 @@ fn kubectl_sends_the_kubeconfigs_token_over_tls_checked_against_the_embedded_ca_
         &endpoint,
         &[
             "--ca-file",
-            &p("ca.pem"),
+            front.ca.to_str().unwrap(),
             "--out",
             cfg.to_str().unwrap(),
             "--location",

@@ -57,7 +57,8 @@ async fn handler_inputs_get_the_usual_answer() {
     let decoy = Decoy::new(key, store.clone(), store);
     for data in inputs("handler") {
         if let Some(req) = common::request(&data) {
-            let p = decoy.persona();
+            // A tool's request shape (`/v2/`, `/api`, ...) gets that tool's persona.
+            let p = decoy.persona_for(&req).clone();
             let kind = p.classify(req.method(), req.uri().path(), req.headers(), req.uri().query());
             let r = decoy.handle(req, RequestMeta::default()).await;
             assert!(p.matches(kind, &r), "{kind:?}: {r:?}");

@@ -406,18 +406,21 @@ async fn dynamodb_alert_state_keeps_the_contract() {
 /// Suspicious requests (no token, past the scan bounds) and hits naming
 /// skipped parts keep their `over_bounds` list in every store; under the
 /// suspicious rule, one whole record per source and bucket, the rest counted.
+/// The tool persona that answered (`persona`) reads back too, on the
+/// whole record and on the flood counter alike.
 async fn over_bounds_contract(s: &dyn HitStore, source: &str) {
     use honeytoken::domain::hit::{RequestFacts, SUSPICIOUS_REQUEST, Via};
     let (parts, _) = http::Request::builder().uri("/v1/users").body(()).unwrap().into_parts();
     let facts = RequestFacts::capture(&parts, source);
     let rule = FloodRule::default().for_suspicious();
     for _ in 0..3 {
-        let h = Hit::suspicious(
+        let mut h = Hit::suspicious(
             &facts,
             OffsetDateTime::now_utc().into(),
             vec!["cookies".into(), "body".into()],
             Via::Decoy,
         );
+        h.persona = Some("registry".into());
         s.record(&h, &rule).await.unwrap();
     }
     let got = s
@@ -433,9 +436,11 @@ async fn over_bounds_contract(s: &dyn HitStore, source: &str) {
     for h in &got {
         assert_eq!(h.over_bounds, ["cookies", "body"]);
         assert_eq!(h.label, "suspicious request, no token: cookies, body");
+        assert_eq!(h.persona.as_deref(), Some("registry"), "{h:?}");
     }
     let mut h = hit_at_time(&format!("{:016x}", rand_id()), source, OffsetDateTime::now_utc(), 1);
     h.over_bounds = vec!["credential-headers".into()];
+    h.persona = Some("vault".into());
     s.put(&h).await.unwrap();
     let back = s
         .query(&HitQuery {
@@ -467,6 +472,7 @@ async fn old_hit_reads(s: &dyn HitStore, token_id: &str) {
     assert_eq!(got[0].label, "old");
     assert_eq!(got[0].path, "/v1/charges");
     assert!(got[0].over_bounds.is_empty());
+    assert_eq!(got[0].persona, None, "before tool personas: none answered");
     assert!(!got[0].is_suspicious());
 }
 

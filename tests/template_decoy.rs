@@ -172,3 +172,47 @@ fn the_template_picks_a_builtin_persona() {
     let env = &t["Resources"]["DecoyFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(target(&env[honeytoken::wiring::stack::PERSONA_VAR]), "Persona");
 }
+
+/// `PersonaHosts` takes `HOST=TOOL` pairs naming exactly the decoy's tool
+/// personas, refuses what the decoy would not parse (CloudFormation matches
+/// `AllowedPattern` against the whole value), and reaches the decoy in the
+/// variable it reads.
+#[test]
+fn the_template_maps_hosts_to_the_decoys_tool_personas() {
+    use honeytoken::decoy::tools::{PersonaHosts, Tool};
+    let t = support::template();
+    let p = &t["Parameters"]["PersonaHosts"];
+    assert_eq!(p["Default"].as_str(), Some(""));
+    let pattern = regex::Regex::new(p["AllowedPattern"].as_str().unwrap()).unwrap();
+    let all = Tool::ALL
+        .iter()
+        .map(|t| format!("{}.acme.io={}", t.name(), t.name()))
+        .collect::<Vec<_>>()
+        .join(",");
+    for ok in [
+        "",
+        "registry.acme.io=registry",
+        "k8s.acme.io:6443=kubernetes",
+        all.as_str(),
+    ] {
+        assert!(pattern.is_match(ok), "{ok}");
+        assert_eq!(
+            PersonaHosts::parse(&[ok]).unwrap().entries().len(),
+            ok.matches('=').count()
+        );
+    }
+    for bad in [
+        "registry.acme.io",
+        "a.io=jenkins",
+        "a.io=git,",
+        "a b=git",
+        "a.io=git;b.io=npm",
+    ] {
+        assert!(!pattern.is_match(bad), "{bad}");
+    }
+    let env = &t["Resources"]["DecoyFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        target(&env[honeytoken::wiring::stack::PERSONA_HOSTS_VAR]),
+        "PersonaHosts"
+    );
+}

@@ -131,6 +131,12 @@ pub struct Hit {
     /// on an ordinary hit whose request went past the bounds as well.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub over_bounds: Vec<String>,
+    /// The tool persona that answered the request (`kubernetes`,
+    /// `registry`, `npm`, `pypi`, `git`, `vault`): which tool the attacker
+    /// ran. `None` when the decoy's own persona answered, and on the guard,
+    /// which never answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
 }
 
 /// The API call made with a decoy AWS access key, as CloudTrail recorded
@@ -329,6 +335,7 @@ impl Hit {
             flood,
             aws_event,
             over_bounds,
+            persona,
         } = self;
         Hit {
             token_id: token_id.clone(),
@@ -358,6 +365,7 @@ impl Hit {
             flood: flood.clone(),
             aws_event: aws_event.clone(),
             over_bounds: over_bounds.clone(),
+            persona: persona.clone(),
         }
     }
 
@@ -393,6 +401,7 @@ impl Hit {
             flood: None,
             aws_event: None,
             over_bounds,
+            persona: None,
         }
     }
 
@@ -509,6 +518,7 @@ impl Hit {
             flood: None,
             aws_event: None,
             over_bounds: Vec::new(),
+            persona: None,
         }
     }
 }

@@ -23,6 +23,18 @@ for the store; each channel has its own queue. Stop with Ctrl-C: in-flight
 requests finish, queued alerts are delivered, the spool is drained, and one
 line says whether any hit answered before its write was lost.
 
+Tool personas: a harvested credential file (`mint --as`) is used with its own
+tool, and the decoy answers as that tool's server refuses a credential:
+kubernetes (kubectl), registry (docker, skopeo), npm, pypi (twine), git, vault.
+A request gets one by its shape on any host (/v2/ and /service/token: registry;
+/api, /apis, /version: kubernetes; /info/refs?service=git-upload-pack: git; an
+X-Vault-Token header: vault; /-/whoami or an npm-command header: npm; a
+multipart upload with :action=file_upload: pypi), or by the host it was sent to:
+  --persona-host registry.acme.io=registry --persona-host k8s.acme.io=kubernetes
+(or HONEYTOKEN_PERSONA_HOSTS=registry.acme.io=registry,k8s.acme.io=kubernetes).
+Anything else gets the persona above. Each hit records the tool persona that
+answered, and its alert names it.
+
 Webhook receivers verify the x-honeytoken-signature header: sha256=HMAC-SHA256
 of the body, keyed with the secret in DATA_DIR/webhook.secret (or
 HONEYTOKEN_WEBHOOK_SECRET)."
@@ -48,6 +60,17 @@ pub struct ServeArgs {
     /// (the same at every start, different in every other installation).
     #[arg(long, value_name = "NAME|FILE", env = "HONEYTOKEN_PERSONA")]
     pub persona: Option<String>,
+    /// Answer every request sent to HOST as TOOL's server does (kubernetes,
+    /// registry, npm, pypi, git, vault), whatever its path: a host name per
+    /// tool, as a credential file's endpoint names it. Repeatable; the
+    /// variable takes a comma-separated list.
+    #[arg(
+        long = "persona-host",
+        value_name = "HOST=TOOL",
+        env = "HONEYTOKEN_PERSONA_HOSTS",
+        value_delimiter = ','
+    )]
+    pub persona_hosts: Vec<String>,
     /// MaxMind City database for geolocation of hits.
     #[arg(long, value_name = "PATH", env = "HONEYTOKEN_GEOIP_CITY")]
     pub geoip_city: Option<std::path::PathBuf>,
@@ -150,9 +173,14 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
     };
     let fanout =
         crate::wiring::local::fanout_with(&ctx, a.webhook.as_deref(), &extra, a.throttle_window, a.channel_queue)?;
+    let hosts = crate::decoy::tools::PersonaHosts::parse(&a.persona_hosts)?;
     let mut decoy = crate::wiring::decoy(&ctx, a.min_latency)
         .with_listener(fanout.listener.clone())
         .with_store_deadline(true)
+        .with_persona_hosts(hosts)
+        // serve speaks plain HTTP; a TLS front in front of it says
+        // X-Forwarded-Proto: https, which the answer follows.
+        .with_scheme("http")
         .with_persona(match &a.persona {
             Some(p) => crate::decoy::persona::Persona::load(p)?,
             None => crate::decoy::installation::persona(&ctx.key),

@@ -271,6 +271,7 @@ fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
         flood: None,
         aws_event: None,
         over_bounds: Vec::new(),
+        persona: None,
     }
 }
 

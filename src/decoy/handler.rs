@@ -38,6 +38,8 @@ pub struct Decoy {
     tokens: Arc<dyn TokenStore>,
     hits: Arc<dyn HitStore>,
     persona: Persona,
+    tools: crate::decoy::tools::Chooser,
+    scheme: &'static str,
     limits: Limits,
     listener: Option<HitListener>,
     enricher: Option<Arc<crate::decoy::enrich::Enricher>>,
@@ -63,6 +65,8 @@ impl Decoy {
             tokens,
             hits,
             persona: Persona::default(),
+            tools: crate::decoy::tools::Chooser::default(),
+            scheme: "https",
             limits: Limits::default(),
             listener: None,
             flood: None,
@@ -165,7 +169,10 @@ impl Decoy {
     pub async fn handle(&self, req: Request<Bytes>, meta: RequestMeta) -> Response<Bytes> {
         let start = tokio::time::Instant::now();
         // Decided from the request alone, never from what was recognised in it.
-        let asked = self.persona.ask(&req);
+        let tool = self.tools.choose(&req, &self.persona);
+        let persona = tool.map_or(&self.persona, |t| t.persona());
+        let mut asked = persona.ask(&req);
+        asked.default_scheme(self.scheme);
         let deadline = floor_deadline(start, self.min_latency);
         // With late alerts (Lambda) the write gets the first half of the
         // time to the answer, and a hit whose write has not finished by then
@@ -174,12 +181,29 @@ impl Decoy {
             Some(_) => deadline.map(|d| start + (d - start) / 2),
             None => deadline.filter(|_| self.store_deadline),
         };
-        self.record_until(req, meta, write_by, deadline).await;
+        self.record_until(req, meta, tool, write_by, deadline).await;
         if let Some(d) = deadline {
             tokio::time::sleep_until(d).await;
         }
         // Rendered after the wait, so clock fields say when it was sent.
-        self.persona.reply(&asked).into_response()
+        persona.reply(&asked).into_response()
+    }
+
+    /// Answers a request sent to one of `hosts` as that host's tool
+    /// persona, whatever its shape (a custom domain per tool). Requests to
+    /// other hosts get a tool persona by their shape, as without it.
+    pub fn with_persona_hosts(mut self, hosts: crate::decoy::tools::PersonaHosts) -> Self {
+        self.tools = crate::decoy::tools::Chooser::new(hosts);
+        self
+    }
+
+    /// How clients reach this decoy when a request does not say
+    /// (`X-Forwarded-Proto`): `{scheme}` in an answer, such as a registry's
+    /// token realm, which the client must be able to follow. `https` unless
+    /// set (API Gateway speaks nothing else); `serve` sets `http`.
+    pub fn with_scheme(mut self, scheme: &'static str) -> Self {
+        self.scheme = scheme;
+        self
     }
 
     /// Answers as `persona` (a built-in or a learned one) instead of the default.
@@ -250,9 +274,18 @@ impl Decoy {
         &self.persona
     }
 
+    /// The persona answering `req`: a tool's, chosen by its host or shape,
+    /// or this decoy's own.
+    pub fn persona_for<B: AsRef<[u8]>>(&self, req: &Request<B>) -> &Persona {
+        self.tools
+            .choose(req, &self.persona)
+            .map_or(&self.persona, |t| t.persona())
+    }
+
     /// Records the hits a request carries and returns them (stored or not).
     pub async fn record(&self, req: Request<Bytes>, meta: RequestMeta) -> Vec<Hit> {
-        self.record_until(req, meta, None, None).await
+        let tool = self.tools.choose(&req, &self.persona);
+        self.record_until(req, meta, tool, None, None).await
     }
 
     /// Stores `hit` (under the flood rule if set), waiting no later than
@@ -339,9 +372,11 @@ impl Decoy {
         &self,
         req: Request<Bytes>,
         meta: RequestMeta,
+        tool: Option<crate::decoy::tools::Tool>,
         deadline: Option<tokio::time::Instant>,
         answer_at: Option<tokio::time::Instant>,
     ) -> Vec<Hit> {
+        let persona = tool.map(|t| t.name().to_string());
         let (mut parts, body) = req.into_parts();
         // The front door's secret: checked, then dropped before anything is stored.
         let origin_header = parts.headers.remove(ORIGIN_VERIFY_HEADER);
@@ -403,6 +438,7 @@ impl Decoy {
             hit.asn = asn;
             hit.request_id = request_id;
             hit.origin_unverified = !origin_verified;
+            hit.persona = persona;
             crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, None).await;
             let rule = self.flood.unwrap_or_default().for_suspicious();
             let stored = self.store_under(&hit, Some(rule), deadline).await;
@@ -460,6 +496,7 @@ impl Decoy {
                 flood: None,
                 aws_event: None,
                 over_bounds: over_bounds.clone(),
+                persona: persona.clone(),
             };
             let attributed =
                 crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());

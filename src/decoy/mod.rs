@@ -6,6 +6,7 @@
 //! * [`persona`]: how the answer looks; [`learn`]: a persona from the operator's own API;
 //!   [`installation`]: the default persona, drawn per installation; [`refusal`]: the
 //!   persona's answer to a request its server refuses
+//! * [`tools`]: the tool personas (kubectl, registries, npm, PyPI, git, Vault) and which one answers a request
 //! * [`testmark`]: how `honeytoken test` marks a request as a test
 //! * [`allowlist`]: the cached global allowlist
 //! * [`cloudtrail`]: a decoy AWS key's use, from a CloudTrail event, as a hit
@@ -25,6 +26,7 @@ pub mod learn;
 pub mod persona;
 pub mod refusal;
 pub mod testmark;
+pub mod tools;
 
 pub use handler::{
     Decoy, LateWrites, LateWritesNow, ORIGIN_VERIFY_HEADER, RequestMeta, hits_answered_before_durable, hits_not_stored,

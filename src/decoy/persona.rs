@@ -7,6 +7,8 @@
 //!
 //! Answers are templates. Everything is fixed bytes but placeholders:
 //! `{host}` and `{path}` (the request's own, made safe to repeat),
+//! `{scheme}` (`http` or `https`, as the request arrived: a challenge's
+//! realm must name the scheme the client can reach),
 //! `{request_id}` and `{timestamp}` (the first persona format's two fields),
 //! and any number of named [`fields`](Persona::fields), each with its own
 //! [`FieldFormat`] and a fresh value per answer (one value per answer, so a
@@ -548,6 +550,7 @@ const CREDENTIAL_HEADERS: &[&str] = &[
     "x-access-token",
     "private-token",
     "x-token",
+    "x-vault-token",
 ];
 
 /// Whether a request carries something an API would take as a credential:
@@ -591,6 +594,7 @@ pub struct Asked {
     pub kind: RequestKind,
     route: Option<usize>,
     host: Option<String>,
+    scheme: Option<&'static str>,
     path: String,
 }
 
@@ -601,8 +605,16 @@ impl Asked {
             kind,
             route: None,
             host: None,
+            scheme: None,
             path: "/".into(),
         }
+    }
+
+    /// `{scheme}` when the request did not say how it arrived (no
+    /// `X-Forwarded-Proto` from a front, no absolute URI): how the server
+    /// answering it is reached (`serve`: `http`; API Gateway: `https`).
+    pub fn default_scheme(&mut self, scheme: &'static str) {
+        self.scheme.get_or_insert(scheme);
     }
 }
 
@@ -716,12 +728,32 @@ impl Persona {
                 !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
             })
             .map(str::to_string);
+        // Only the two values are taken: a hostile header picks between
+        // them, and nothing else it carries is repeated.
+        let scheme = uri
+            .scheme_str()
+            .or_else(|| req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()))
+            .and_then(|s| match s.trim() {
+                s if s.eq_ignore_ascii_case("https") => Some("https"),
+                s if s.eq_ignore_ascii_case("http") => Some("http"),
+                _ => None,
+            });
         Asked {
             kind,
             route,
             host,
+            scheme,
             path: safe_path(uri.path()),
         }
+    }
+
+    /// Whether one of this persona's routes matches `req` (a route the
+    /// operator learned or wrote answers before any tool persona).
+    pub fn routes_match<B>(&self, req: &Request<B>) -> bool {
+        let uri = req.uri();
+        self.routes
+            .iter()
+            .any(|r| r.matches(req.method(), uri.path(), req.headers(), uri.query()))
     }
 
     /// The answer to `req`, per-request fields fresh.
@@ -787,7 +819,7 @@ impl Persona {
 
     /// The placeholder a template can name at `name`'s start, if any.
     fn placeholder(&self, name: &str) -> bool {
-        matches!(name, "request_id" | "timestamp" | "host" | "path") || self.fields.contains_key(name)
+        matches!(name, "request_id" | "timestamp" | "host" | "path" | "scheme") || self.fields.contains_key(name)
     }
 
     fn render(&self, a: &Answer, asked: &Asked) -> Reply {
@@ -980,6 +1012,7 @@ impl Persona {
             kind: RequestKind::Credential,
             route: None,
             host: Some("example.com".into()),
+            scheme: None,
             path: "/".into(),
         };
         for a in self.answers() {
@@ -1034,6 +1067,7 @@ impl Values<'_> {
                 .clone()
                 .or_else(|| self.persona.host.clone())
                 .unwrap_or_else(|| "localhost".into()),
+            (None, "scheme") => self.asked.scheme.unwrap_or("https").to_string(),
             (None, _) => self.asked.path.clone(),
         };
         self.filled.push((name.to_string(), v.clone()));

@@ -249,6 +249,7 @@ pub async fn decoy_with(clients: &DecoyClients, env: &DecoyEnv) -> Result<Decoy>
     // One ECS line per hit in the function's log, for a SIEM subscription.
     let decoy = super::decoy(&ctx, std::time::Duration::from_millis(env.min_latency_ms))
         .with_persona(persona)
+        .with_persona_hosts(persona_hosts_from_env())
         .with_flood_rule(env.flood)
         .with_hit_log(crate::alerting::hitlog::stdout_listener());
     let decoy = match &env.alert_topic_arn {
@@ -295,6 +296,22 @@ pub async fn stored_persona(store: &dyn crate::store::PersonaStore) -> crate::de
 
 /// The variable naming the decoy's built-in persona (`api`, `stripe`, `github`).
 pub const PERSONA_VAR: &str = "HONEYTOKEN_PERSONA";
+
+/// The variable mapping host names to tool personas
+/// (`registry.acme.io=registry,k8s.acme.io=kubernetes`), the template's
+/// `PersonaHosts` parameter.
+pub const PERSONA_HOSTS_VAR: &str = "HONEYTOKEN_PERSONA_HOSTS";
+
+/// The tool personas the template names per host. A setting that does not
+/// parse is logged and ignored: the decoy still answers every request, the
+/// tools by their requests' shapes.
+pub fn persona_hosts_from_env() -> crate::decoy::tools::PersonaHosts {
+    let v = std::env::var(PERSONA_HOSTS_VAR).unwrap_or_default();
+    crate::decoy::tools::PersonaHosts::parse(&[v]).unwrap_or_else(|e| {
+        tracing::error!(event = "persona_hosts_unusable", error = %e, "tool personas are chosen by request shape only");
+        Default::default()
+    })
+}
 
 /// The persona the template names (the built-in `api` when unset). A name
 /// that is not a built-in is logged and the default used: a wrong setting

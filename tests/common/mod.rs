@@ -237,3 +237,141 @@ pub fn comparable(resp: &[u8]) -> (String, Vec<String>, Vec<u8>) {
         .collect();
     (status, headers, resp[split + 4..].to_vec())
 }
+
+/// A TLS front for `serve` (which speaks plain HTTP), as a custom domain's
+/// load balancer would be: Python's `ssl`, one thread pair per connection.
+const TLS_FRONT: &str = r#"
+import socket, ssl, sys, threading
+cert, key, upstream = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+print(ls.getsockname()[1], flush=True)
+def pump(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+def serve(c):
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+    except (OSError, ssl.SSLError):
+        return
+    u = socket.create_connection(("127.0.0.1", upstream))
+    threading.Thread(target=pump, args=(t, u), daemon=True).start()
+    pump(u, t)
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+/// [`TLS_FRONT`] running in front of a server, with the decoy's own CA and
+/// a certificate it signed for 127.0.0.1 (kubectl sends a kubeconfig's
+/// token only over TLS it verifies). Stopped by its own pid on drop.
+pub struct TlsFront {
+    child: Child,
+    /// The loopback port it listens on (it reported it: it is the one started).
+    pub port: u16,
+    /// The CA's PEM file, for `mint --ca-file`.
+    pub ca: PathBuf,
+}
+
+impl TlsFront {
+    /// Makes the CA and certificate in `dir` with `openssl`, then starts
+    /// the front (`python`) relaying to `upstream`.
+    pub fn start(dir: &Path, openssl: &Path, python: &Path, upstream: SocketAddr) -> TlsFront {
+        let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+        let run = |args: &[&str]| {
+            let o = Command::new(openssl).args(args).output().unwrap();
+            assert!(
+                o.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=decoy-ca",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &p("srv.key"),
+            "-out",
+            &p("srv.csr"),
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &p("srv.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("san.ext"),
+            "-out",
+            &p("srv.pem"),
+        ]);
+        let mut child = Command::new(python)
+            .args([
+                "-c",
+                TLS_FRONT,
+                &p("srv.pem"),
+                &p("srv.key"),
+                &upstream.port().to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        TlsFront {
+            child,
+            port: port.trim().parse().expect("the TLS front's port"),
+            ca: dir.join("ca.pem"),
+        }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -525,6 +525,112 @@ mod tests {
         }
     }
 
+    /// Each file's token is found (and recognised) in the place its tool
+    /// sends it, by the extraction the decoy and the guard share: kubectl's
+    /// and npm's Bearer, a registry client's Basic `user:token` on `/v2/`
+    /// and at the token service (`GET /service/token?...`), twine's Basic
+    /// `__token__:…` or `user:pass`, git's Basic, and Vault's
+    /// `X-Vault-Token`.
+    #[test]
+    fn every_files_token_is_found_where_its_tool_sends_it() {
+        use crate::hit::FoundIn;
+        use crate::token::extract::{Limits, extract};
+        let k = key();
+        let ep = Endpoint::parse("https://tools.acme.io").unwrap();
+        let token = |kind| {
+            mint(
+                &k,
+                &spec(&k, kind, &ep).unwrap(),
+                "l",
+                "",
+                "",
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap()
+        };
+        // How the tool sends it: `Bearer`, Basic with this user, or the raw value.
+        let places: [(FileKind, &str, &str, Option<&str>); 9] = [
+            (
+                FileKind::Kubeconfig,
+                "/api?timeout=32s",
+                "authorization",
+                Some("Bearer"),
+            ),
+            (
+                FileKind::DockerConfig,
+                "/v2/",
+                "authorization",
+                Some("Basic robot$platform+ci"),
+            ),
+            (
+                FileKind::DockerConfig,
+                "/service/token?account=robot%24platform%2Bci&scope=repository%3Aplatform%2Fapp%3Apull&service=harbor-registry",
+                "authorization",
+                Some("Basic robot$platform+ci"),
+            ),
+            (
+                FileKind::Npmrc,
+                "/artifactory/api/npm/npm-virtual/-/whoami",
+                "authorization",
+                Some("Bearer"),
+            ),
+            (
+                FileKind::Pypirc,
+                "/artifactory/api/pypi/pypi-local",
+                "authorization",
+                Some("Basic __token__"),
+            ),
+            (
+                FileKind::Pypirc,
+                "/artifactory/api/pypi/pypi-local",
+                "authorization",
+                Some("Basic ci-publisher"),
+            ),
+            (
+                FileKind::GitCredentials,
+                "/platform/infra.git/info/refs?service=git-upload-pack",
+                "authorization",
+                Some("Basic oauth2"),
+            ),
+            (
+                FileKind::Netrc,
+                "/platform/infra.git/git-upload-pack",
+                "authorization",
+                Some("Basic ci-bot"),
+            ),
+            (FileKind::VaultEnv, "/v1/auth/token/lookup-self", "x-vault-token", None),
+        ];
+        for (kind, uri, header, how) in places {
+            let rec = token(kind);
+            let value = match how {
+                Some("Bearer") => format!("Bearer {}", rec.token),
+                Some(basic) => format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!(
+                        "{}:{}",
+                        basic.trim_start_matches("Basic "),
+                        rec.token
+                    ))
+                ),
+                None => rec.token.clone(),
+            };
+            let parts = http::Request::builder()
+                .uri(uri)
+                .header(header, value)
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0;
+            let found: Vec<FoundIn> = extract(&parts, b"", &Limits::default())
+                .candidates
+                .into_iter()
+                .filter(|c| recognise(&k, &c.value).is_some_and(|r| r.token_id == rec.id))
+                .map(|c| c.found_in)
+                .collect();
+            assert_eq!(found, [FoundIn::Header(header.into())], "{kind} at {uri}");
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         /// Whatever the host, every file's token is recognised as its own.

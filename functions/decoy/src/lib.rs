@@ -157,12 +157,16 @@ impl<T> Retrying<T> {
 /// Prints the `honeytoken/DecoyNotReady` metric line (EMF, alarmed).
 pub async fn not_ready(
     persona: &honeytoken::decoy::persona::Persona,
+    tools: &honeytoken::decoy::tools::Chooser,
     floor: std::time::Duration,
     start: tokio::time::Instant,
     req: &Request,
 ) -> Response<Body> {
-    // Classified as the ready decoy would: nothing tells the two apart.
-    let asked = persona.ask(req);
+    // Classified as the ready decoy would, tool persona included: nothing
+    // tells the two apart.
+    let persona = tools.choose(req, persona).map_or(persona, |t| t.persona());
+    let mut asked = persona.ask(req);
+    asked.default_scheme("https");
     if let Some(line) = honeytoken::wiring::metric_line(&[("DecoyNotReady", 1)], "decoy_not_ready") {
         println!("{line}");
     }
@@ -422,5 +426,43 @@ mod tests {
         assert!(matches!(r.body(), Body::Binary(b) if b == b"\xff\xfe"));
         let r = to_lambda(http::Response::new(Bytes::from_static(b"{}")));
         assert!(matches!(r.body(), Body::Text(t) if t == "{}"));
+    }
+
+    /// A tool's request (here Vault's token header) gets that tool's
+    /// answer from the ready decoy and from the not-ready fallback alike,
+    /// and a host named for a tool gets its tool whatever the path.
+    #[tokio::test]
+    async fn ready_and_not_ready_answer_a_tools_request_as_that_tool() {
+        use honeytoken::decoy::tools::{Chooser, PersonaHosts};
+        use honeytoken::domain::key::SigningKey;
+        use honeytoken::store::memory::MemoryStore;
+        use std::sync::Arc;
+        let store = Arc::new(MemoryStore::new());
+        let key = SigningKey::from_secret(&[7u8; 32]).unwrap();
+        let hosts = PersonaHosts::parse(&["ci.acme.io=git"]).unwrap();
+        let decoy = Decoy::new(key, store.clone(), store.clone()).with_persona_hosts(hosts.clone());
+        let tools = Chooser::new(hosts);
+        let fallback = honeytoken::decoy::persona::Persona::default();
+        let event = |header: (&str, &str)| {
+            let mut req = lambda_http::request::from_str(&fixture()).unwrap();
+            req.headers_mut().remove("x-api-key");
+            req.headers_mut().insert(
+                http::HeaderName::from_bytes(header.0.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(header.1).unwrap(),
+            );
+            req
+        };
+        let answer = |r: Response<Body>| (r.status().as_u16(), r.body().to_vec());
+        let vault = ("x-vault-token", "hvs.CAESIabc");
+        let ready = answer(handle(&decoy, event(vault)).await);
+        let start = tokio::time::Instant::now();
+        let waiting = answer(not_ready(&fallback, &tools, std::time::Duration::ZERO, start, &event(vault)).await);
+        assert_eq!(ready, (403, b"{\"errors\":[\"permission denied\"]}\n".to_vec()));
+        assert_eq!(waiting, ready);
+        let git = ("host", "ci.acme.io");
+        let ready = answer(handle(&decoy, event(git)).await);
+        let waiting = answer(not_ready(&fallback, &tools, std::time::Duration::ZERO, start, &event(git)).await);
+        assert_eq!(ready.0, 401);
+        assert_eq!(waiting, ready, "the git persona's bare challenge, no credential sent");
     }
 }

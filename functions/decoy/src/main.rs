@@ -29,14 +29,15 @@ async fn main() -> Result<(), Error> {
     let _ = ready.get(setup).await;
     // Not ready (no key yet): the same persona answers, so nothing changes for a caller.
     let fallback = honeytoken::wiring::stack::persona_from_env();
+    let tools = honeytoken::decoy::tools::Chooser::new(honeytoken::wiring::stack::persona_hosts_from_env());
     let floor = fallback_floor(|k| std::env::var(k).ok());
     run(service_fn(move |req: Request| {
-        let (ready, fallback) = (ready.clone(), fallback.clone());
+        let (ready, fallback, tools) = (ready.clone(), fallback.clone(), tools.clone());
         async move {
             let start = tokio::time::Instant::now();
             let resp: Response<Body> = match ready.get(setup).await {
                 Some(d) => decoy::handle(d, req).await,
-                None => decoy::not_ready(&fallback, floor, start, &req).await,
+                None => decoy::not_ready(&fallback, &tools, floor, start, &req).await,
             };
             Ok::<_, std::convert::Infallible>(resp)
         }

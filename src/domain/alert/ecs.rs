@@ -117,6 +117,10 @@ pub fn event(hit: &Hit) -> Value {
     put(&mut ht, "location", non_empty(&hit.location));
     ht.insert("found_in".into(), json!(hit.found_in.to_string()));
     ht.insert("via".into(), json!(hit.via.to_string()));
+    if let Some(p) = &hit.persona {
+        // Which tool the credential was used with (the persona that answered).
+        ht.insert("persona".into(), json!(p));
+    }
     ht.insert("count".into(), json!(hit.count));
     ht.insert("tampered".into(), json!(hit.tampered));
     if !hit.tampered_claims.is_empty() {
@@ -278,6 +282,13 @@ mod tests {
         assert_eq!(v["honeytoken"]["label"], "payments-repo");
         assert_eq!(v["honeytoken"]["location"], "github.com/acme/payments/.env");
         assert_eq!(v["honeytoken"]["found_in"], "authorization");
+        assert!(
+            v["honeytoken"].get("persona").is_none(),
+            "the decoy's own persona answered"
+        );
+        let mut tool = h.clone();
+        tool.persona = Some("git".into());
+        assert_eq!(event(&tool)["honeytoken"]["persona"], "git");
         assert_eq!(v["honeytoken"]["count"], 1);
         assert_eq!(v["honeytoken"]["hits_command"], "honeytoken hits --token tok1");
         assert!(v.get("headers").is_none() && v["honeytoken"].get("headers").is_none());

@@ -88,15 +88,18 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     f
 }
 
-/// Where the token was used: "the decoy endpoint", or the real service a
-/// guard protects (an attacker trying the key where it really works).
+/// Where the token was used: "the decoy endpoint" (naming the tool
+/// persona that answered, which says which tool the attacker ran), or the
+/// real service a guard protects (an attacker trying the key where it
+/// really works).
 pub fn used_against(hit: &Hit) -> String {
     if let Some(e) = &hit.aws_event {
         return format!("AWS: {e}");
     }
-    match &hit.via {
-        Via::Decoy => "the decoy endpoint".to_string(),
-        Via::Guard { service } => service.clone(),
+    match (&hit.via, &hit.persona) {
+        (Via::Decoy, Some(p)) => format!("the decoy endpoint, answering as {p}"),
+        (Via::Decoy, None) => "the decoy endpoint".to_string(),
+        (Via::Guard { service }, _) => service.clone(),
     }
 }
 
@@ -126,7 +129,10 @@ pub const AWS_EXPOSURE_TEXT: &str = "AWS reports this key exposed in public: it 
 pub fn summary_line(hit: &Hit) -> String {
     let against = match (&hit.aws_event, &hit.via) {
         (Some(e), _) => format!(" against AWS ({e})"),
-        (None, Via::Decoy) => String::new(),
+        (None, Via::Decoy) => match &hit.persona {
+            Some(p) => format!(" against the decoy's {p} persona"),
+            None => String::new(),
+        },
         (None, Via::Guard { service }) => format!(" against {service}"),
     };
     let mut s = if hit.is_suspicious() {
@@ -537,6 +543,9 @@ pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
     f.push(("User agent", h.user_agent.clone()));
     f.push(("Request", request_text(h)));
     f.push(("Found in", h.found_in.to_string()));
+    if let Some(p) = &h.persona {
+        f.push(("Answered as", p.clone()));
+    }
     let flags = flags(h);
     if !flags.is_empty() {
         f.push(("Flags", flags.join(", ")));
@@ -791,5 +800,38 @@ mod tests {
         assert!(subject(&a).contains("against payments-api"), "{}", subject(&a));
         assert!(terminal_line(&a).contains("used_against=\"payments-api\""));
         assert!(Alert::summary(&h, 4, 900).summary.ends_with("against payments-api"));
+    }
+
+    /// A credential file used with its tool: the alert says which tool
+    /// persona answered beside where the file was planted.
+    #[test]
+    fn a_tool_persona_hit_names_the_tool_beside_the_planted_file() {
+        let mut h = Hit::sample("tok1", "203.0.113.9", "2026-11-28T12:00:00.000Z");
+        h.location = "ci runner ~/.docker/config.json (docker-config)".into();
+        h.persona = Some("registry".into());
+        let a = Alert::for_hit(&h);
+        assert!(
+            a.summary
+                .contains("used against the decoy's registry persona from 203.0.113.9"),
+            "{}",
+            a.summary
+        );
+        assert!(email_text(&a).contains("Used against: the decoy endpoint, answering as registry"));
+        let line = terminal_line(&a);
+        assert!(
+            line.contains("used_against=\"the decoy endpoint, answering as registry\""),
+            "{line}"
+        );
+        assert!(
+            line.contains("location=\"ci runner ~/.docker/config.json (docker-config)\""),
+            "{line}"
+        );
+        let f = facts(&a);
+        assert!(f.contains(&("Answered as", "registry".to_string())), "{f:?}");
+        assert!(
+            f.iter()
+                .any(|(k, v)| *k == "Planted at" && v.contains("(docker-config)"))
+        );
+        assert!(slack_text(&a).contains("registry persona"));
     }
 }
