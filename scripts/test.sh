@@ -69,6 +69,17 @@ need_clients() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Every client there (installed by need_clients, the Python ones by
+# step_tools): the tests then fail on a missing client instead of skipping.
+require_clients() {
+    local pair
+    for pair in "${CLIENT_PACKAGES[@]}"; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || return 0
+    done
+    [[ -x "$VENV/bin/twine" ]] && "$VENV/bin/python" -c 'import hvac' 2>/dev/null || return 0
+    export HONEYTOKEN_TEST_CLIENTS=required
+}
+
 # ------------------------------------------------------------------ steps
 
 # Python tools into .venv-tools (skipped when the pinned set is installed),
@@ -103,6 +114,7 @@ step_clippy() {
 
 step_test() {
     need_moto
+    require_clients
     # tests/e2e_lambda.rs runs the real function binaries (./target/debug)
     # under a Lambda Runtime API emulator. `cargo test` builds every binary
     # of a package that has integration tests, with the tests' feature set

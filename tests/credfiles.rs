@@ -45,9 +45,9 @@ fn client(name: &str) -> Option<std::path::PathBuf> {
     let found =
         std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()));
     if found.is_none() {
-        eprintln!(
-            "SKIPPED: {name} is not installed (scripts/test.sh installs it on Debian); its parser was not checked"
-        );
+        common::skip(&format!(
+            "{name} is not installed (scripts/test.sh installs it on Debian); its parser was not checked"
+        ));
     }
     found
 }

@@ -21,7 +21,9 @@ fn on_path(name: &str, install: &str) -> Option<PathBuf> {
     let found =
         std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()));
     if found.is_none() {
-        eprintln!("SKIPPED: {name} not installed ({install}; scripts/test.sh installs it)");
+        common::skip(&format!(
+            "{name} not installed ({install}; scripts/test.sh installs it)"
+        ));
     }
     found
 }
@@ -33,9 +35,9 @@ fn in_venv(name: &str, what: &str) -> Option<PathBuf> {
     if f.is_file() {
         Some(f)
     } else {
-        eprintln!(
-            "SKIPPED: {what} not installed (scripts/test.sh tools installs it into .venv-tools from infra/requirements-tools.txt)"
-        );
+        common::skip(&format!(
+            "{what} not installed (scripts/test.sh tools installs it into .venv-tools from infra/requirements-tools.txt)"
+        ));
         None
     }
 }
@@ -381,8 +383,8 @@ fn hvac_with_the_minted_vault_env() {
         .output()
         .is_ok_and(|o| o.status.success())
     {
-        eprintln!(
-            "SKIPPED: hvac not installed (scripts/test.sh tools installs it into .venv-tools from infra/requirements-tools.txt)"
+        common::skip(
+            "hvac not installed (scripts/test.sh tools installs it into .venv-tools from infra/requirements-tools.txt)",
         );
         return;
     }

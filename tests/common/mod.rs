@@ -375,3 +375,14 @@ impl Drop for TlsFront {
         let _ = self.child.wait();
     }
 }
+
+/// Says a test cannot run here because a client is missing, naming the
+/// reason. The test command (`scripts/test.sh`) installs every client and
+/// then sets `HONEYTOKEN_TEST_CLIENTS=required`: there a missing client is
+/// a failure, never a pass.
+pub fn skip(reason: &str) {
+    if std::env::var("HONEYTOKEN_TEST_CLIENTS").as_deref() == Ok("required") {
+        panic!("{reason}, and scripts/test.sh requires every client (HONEYTOKEN_TEST_CLIENTS=required)");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
