@@ -210,9 +210,136 @@ fn the_template_maps_hosts_to_the_decoys_tool_personas() {
     ] {
         assert!(!pattern.is_match(bad), "{bad}");
     }
+}
+
+/// The value of a template expression for the parameter values `params`
+/// (the template's defaults for the others): the intrinsic functions the
+/// decoy's persona hosts use (`Ref`, `Sub`, `If`, `Join`, and the
+/// conditions' `Equals`, `Not`, `And`, `Or`, `Condition`).
+fn eval(t: &Value, v: &Value, params: &[(&str, &str)]) -> Value {
+    let param = |name: &str| -> String {
+        params.iter().find(|(k, _)| *k == name).map_or_else(
+            || {
+                t["Parameters"][name]["Default"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("parameter {name}"))
+                    .to_string()
+            },
+            |(_, v)| v.to_string(),
+        )
+    };
+    let cond = |name: &str| eval(t, &t["Conditions"][name], params).as_bool().unwrap();
+    let Some((tag, inner)) = tagged(v) else {
+        return match v {
+            Value::Sequence(items) => Value::Sequence(items.iter().map(|i| eval(t, i, params)).collect()),
+            other => other.clone(),
+        };
+    };
+    let args = |i: usize| eval(t, &inner[i], params);
+    match tag.as_str() {
+        "Ref" => Value::String(param(inner.as_str().unwrap())),
+        "Sub" => {
+            let mut s = inner.as_str().unwrap().to_string();
+            while let Some(start) = s.find("${") {
+                let end = start + s[start..].find('}').unwrap();
+                s.replace_range(start..=end, &param(&s[start + 2..end]));
+            }
+            Value::String(s)
+        }
+        "If" => {
+            if cond(inner[0].as_str().unwrap()) {
+                args(1)
+            } else {
+                args(2)
+            }
+        }
+        "Join" => {
+            let parts: Vec<String> = args(1)
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+            Value::String(parts.join(inner[0].as_str().unwrap()))
+        }
+        "Equals" => Value::Bool(args(0) == args(1)),
+        "Not" => Value::Bool(!args(0).as_bool().unwrap()),
+        "And" => Value::Bool((0..inner.as_sequence().unwrap().len()).all(|i| args(i).as_bool().unwrap())),
+        "Or" => Value::Bool((0..inner.as_sequence().unwrap().len()).any(|i| args(i).as_bool().unwrap())),
+        "Condition" => Value::Bool(cond(inner.as_str().unwrap())),
+        other => panic!("intrinsic {other} is not evaluated here"),
+    }
+}
+
+/// A host per tool: each tool's domain parameter makes an API Gateway
+/// domain of the decoy's API (with the tools' certificate) and reaches the
+/// decoy as `HOST=TOOL` beside `PersonaHosts`; none is made without a
+/// certificate, and with no domain set the decoy gets `PersonaHosts` alone.
+#[test]
+fn each_tools_domain_is_a_custom_domain_the_decoy_answers_as_that_tool() {
+    use honeytoken::decoy::tools::{PersonaHosts, Tool};
+    let t = support::template();
     let env = &t["Resources"]["DecoyFunction"]["Properties"]["Environment"]["Variables"];
-    assert_eq!(
-        target(&env[honeytoken::wiring::stack::PERSONA_HOSTS_VAR]),
-        "PersonaHosts"
+    let hosts = &env[honeytoken::wiring::stack::PERSONA_HOSTS_VAR];
+    let decoy_hosts = |params: &[(&str, &str)]| {
+        let v = eval(&t, hosts, params);
+        PersonaHosts::parse(&[v.as_str().unwrap()]).unwrap().entries().to_vec()
+    };
+    let cert = (
+        "ToolCertificateArn",
+        "arn:aws:acm:eu-west-1:111122223333:certificate/abc",
     );
+    assert!(decoy_hosts(&[]).is_empty());
+    assert_eq!(
+        decoy_hosts(&[("PersonaHosts", "old.acme.io=git")]),
+        [("old.acme.io".to_string(), Tool::Git)]
+    );
+    for tool in Tool::ALL {
+        let name = tool.name();
+        let upper = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
+        let param = format!("{upper}DomainName");
+        let host = format!("{name}.acme.io");
+        assert!(t["Parameters"][param.as_str()].is_mapping(), "{param}");
+        let with = [
+            (param.as_str(), host.as_str()),
+            cert,
+            ("PersonaHosts", "old.acme.io=git"),
+        ];
+        assert_eq!(
+            decoy_hosts(&with),
+            [("old.acme.io".to_string(), Tool::Git), (host.clone(), tool)],
+            "{param}"
+        );
+        // The domain, its mapping to the decoy's API, made under the same condition.
+        let domain = &t["Resources"][format!("{upper}Domain").as_str()];
+        let condition = domain["Condition"].as_str().unwrap();
+        assert!(eval(&t, &t["Conditions"][condition], &with).as_bool().unwrap());
+        assert!(
+            !eval(&t, &t["Conditions"][condition], &[(param.as_str(), host.as_str())])
+                .as_bool()
+                .unwrap(),
+            "no domain without the certificate"
+        );
+        assert_eq!(target(&domain["Properties"]["DomainName"]), param);
+        assert_eq!(
+            target(&domain["Properties"]["DomainNameConfigurations"][0]["CertificateArn"]),
+            "ToolCertificateArn"
+        );
+        let mapping = &t["Resources"][format!("{upper}DomainMapping").as_str()];
+        assert_eq!(mapping["Condition"].as_str(), Some(condition));
+        assert_eq!(target(&mapping["Properties"]["ApiId"]), "HttpApi");
+        assert_eq!(target(&mapping["Properties"]["DomainName"]), format!("{upper}Domain"));
+        // A deploy with the domain and no certificate is refused up front.
+        let rule = &t["Rules"][format!("{upper}DomainNeedsACertificate").as_str()];
+        assert!(
+            eval(&t, &rule["RuleCondition"], &[(param.as_str(), host.as_str())])
+                .as_bool()
+                .unwrap()
+        );
+        assert!(
+            !eval(&t, &rule["Assertions"][0]["Assert"], &[(param.as_str(), host.as_str())])
+                .as_bool()
+                .unwrap()
+        );
+    }
 }
