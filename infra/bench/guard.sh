@@ -20,8 +20,8 @@
 #    requests wrk completed; added p99 is the proxied p99 minus the direct
 #    p99 of the same round.
 #
-# nginx: 2 worker processes (the guard runs one runtime thread per core,
-# 2 here), keep-alive connections to each upstream (`keepalive 32`,
+# nginx: 2 worker processes (the guard runs its default, one event loop;
+# HONEYTOKEN_GUARD_WORKERS=N runs N), keep-alive connections to each upstream (`keepalive 32`,
 # HTTP/1.1, `Connection ""`), access log off: a tuned production proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

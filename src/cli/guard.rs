@@ -38,8 +38,9 @@ streaming on meanwhile. A request carrying a honeytoken is recorded as a hit
 The upstream is spoken to in plain HTTP/1.1: run the guard beside the service
 (same host, pod or task) and terminate TLS in front of the guard.
 
-The guard runs --workers event loops (default: one per core), each a thread
-of its own that serves a connection from accept to close, as nginx's worker
+The guard runs --workers event loops (default one: it shares the host with
+the service, and one loop costs the least CPU per request), each a thread of
+its own that serves a connection from accept to close, as nginx's worker
 processes do (BENCHMARKS.md compares the two)."
 )]
 pub struct GuardArgs {
@@ -77,9 +78,12 @@ pub struct GuardArgs {
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub max_connections: usize,
     /// Worker threads, each an event loop serving its connections from
-    /// accept to close (default: one per core).
-    #[arg(long, value_name = "N", env = "HONEYTOKEN_GUARD_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub workers: Option<u16>,
+    /// accept to close. One by default: the guard shares its host with the
+    /// service it guards, and one loop costs the least CPU per request (it
+    /// handles several sockets' events per wake-up); raise it only where the
+    /// guard itself is the bottleneck (BENCHMARKS.md).
+    #[arg(long, value_name = "N", env = "HONEYTOKEN_GUARD_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: u16,
     /// The body of the 502 answered when the upstream cannot be reached
     /// (default: nginx's stock 502 page, as the reverse proxy most often
     /// found in front of an API answers).
@@ -160,10 +164,7 @@ pub async fn run(g: &Global, a: GuardArgs) -> Result<()> {
         .then(|| crate::decoy::installation::persona(&ctx.key).response());
     let upstream_error = proxy::upstream_error_answer(page, a.upstream_error_server.trim());
     let upstream = authority.clone();
-    let workers = match a.workers {
-        Some(n) => usize::from(n),
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let workers = usize::from(a.workers);
     let make = || {
         Proxy::new(
             guard.clone(),
