@@ -288,6 +288,7 @@ impl Guard {
                 flood: None,
                 aws_event: None,
                 over_bounds: Vec::new(),
+                scanner: None,
             })
             .collect()
     }

@@ -85,6 +85,9 @@ pub fn hit_from_event(event: &Value, now: Timestamp) -> Hit {
     // when a service made the call on the caller's behalf: kept as given.
     hit.source_ip = field(detail, &["sourceIPAddress"], caps::SOURCE_IP);
     hit.user_agent = field(detail, &["userAgent"], caps::USER_AGENT);
+    // A secret scanner verifying the key: labelled, recorded and alerted
+    // like any other call.
+    hit.scanner = crate::domain::scanner::scanner_for(&hit.user_agent).map(str::to_string);
     hit.found_in = FoundIn::AwsApi;
     hit.request_id = non_empty(field(detail, &["requestID"], caps::AWS_FIELD));
     hit.aws_event = Some(AwsEvent {
@@ -162,6 +165,7 @@ fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
         flood: None,
         aws_event: None,
         over_bounds: Vec::new(),
+        scanner: None,
     }
 }
 
@@ -271,6 +275,25 @@ mod tests {
             "GetCallerIdentity on sts.amazonaws.com in eu-west-1, AccessDenied"
         );
         assert_eq!(h.request_id.as_deref(), Some("1f0c7d43-2b0e-4a8e-9d9f-6c1a2d3e4f50"));
+    }
+
+    #[tokio::test]
+    async fn a_scanner_verification_is_labelled_and_kept() {
+        let (mem, r) = recorder().await;
+        let mut ev = event("AKIAIOSFODNN7EXAMPLE", "e-5", "198.51.100.4");
+        // As TruffleHog's AWS detector sends it (its own user agent in
+        // place of the SDK's), and as CloudTrail records it.
+        ev["detail"]["userAgent"] = json!("TruffleHog");
+        r.record(&ev).await.unwrap();
+        r.record(&event("AKIAIOSFODNN7EXAMPLE", "e-6", "198.51.100.4"))
+            .await
+            .unwrap();
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 2);
+        let scanned: Vec<_> = hits.iter().filter(|h| h.scanner.is_some()).collect();
+        assert_eq!(scanned.len(), 1);
+        assert_eq!(scanned[0].scanner.as_deref(), Some("TruffleHog"));
+        assert!(scanned[0].alerts());
     }
 
     #[tokio::test]

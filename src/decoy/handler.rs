@@ -460,6 +460,7 @@ impl Decoy {
                 flood: None,
                 aws_event: None,
                 over_bounds: over_bounds.clone(),
+                scanner: None,
             };
             let attributed =
                 crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());
