@@ -32,6 +32,19 @@ use crate::store::{HitStore, Kept, TokenStore};
 /// What `detail-type` says of a CloudTrail API call event.
 pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
+/// What `detail-type` says of an EventBridge schedule's event.
+pub const SCHEDULED_DETAIL_TYPE: &str = "Scheduled Event";
+
+/// Whether `event` is the safety net's schedule firing (an EventBridge
+/// scheduled event: `source` `aws.events`, `detail-type` "Scheduled
+/// Event"), rather than a CloudTrail record. Only the rules the template
+/// names may invoke the function, and a CloudTrail rule's events always
+/// have their own detail type, so the two cannot be mistaken.
+pub fn is_schedule(event: &Value) -> bool {
+    event.get("source").and_then(Value::as_str) == Some("aws.events")
+        && event.get("detail-type").and_then(Value::as_str) == Some(SCHEDULED_DETAIL_TYPE)
+}
+
 /// The token id of a hit whose event names no access key.
 pub const UNKNOWN_KEY: &str = "unknown-aws-key";
 
@@ -136,7 +149,7 @@ impl Recorder {
 
 /// A hit with only its identity and time set, every request field empty:
 /// CloudTrail's record is not an HTTP request.
-fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
+pub(crate) fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
     Hit {
         token_id: token_id.into(),
         hit_id: hit_id.into(),
@@ -354,6 +367,29 @@ mod tests {
             assert_eq!(h.found_in, FoundIn::AwsApi);
             assert_eq!(h.aws_event.as_ref().unwrap().name, "");
         }
+    }
+
+    #[test]
+    fn a_schedule_is_told_from_a_cloudtrail_record() {
+        // EventBridge's scheduled event, as documented ("Creating a rule
+        // that runs on a schedule", EventBridge user guide).
+        let scheduled = json!({
+            "version": "0",
+            "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2026-12-04T21:00:00Z",
+            "region": "eu-west-1",
+            "resources": ["arn:aws:events:eu-west-1:123456789012:rule/LastUsedCheck"],
+            "detail": {}
+        });
+        assert!(is_schedule(&scheduled));
+        assert!(!is_schedule(&event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7")));
+        let mut forged = event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7");
+        forged["source"] = json!("aws.events");
+        assert!(!is_schedule(&forged));
+        assert!(!is_schedule(&json!({})));
     }
 
     #[test]

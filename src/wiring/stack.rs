@@ -151,6 +151,10 @@ pub struct CloudTrailEnv {
     pub hit_ttl_days: u32,
     /// The flood rule, as [`DecoyEnv::flood`].
     pub flood: crate::domain::flood::FloodRule,
+    /// `LAST_USED_GRACE_MINUTES` (default 30, 5 to 1440): how old a key's
+    /// last use must be before the safety net records it
+    /// ([`crate::decoy::last_used`]).
+    pub last_used_grace: std::time::Duration,
 }
 
 impl CloudTrailEnv {
@@ -172,8 +176,33 @@ impl CloudTrailEnv {
                 "a positive number of days",
             )?,
             flood: flood_rule(&vars)?,
+            last_used_grace: std::time::Duration::from_secs(
+                60 * vars.number(
+                    "LAST_USED_GRACE_MINUTES",
+                    crate::decoy::last_used::DEFAULT_GRACE.as_secs() / 60,
+                    5..=24 * 60,
+                    "a number of minutes from 5 to 1440",
+                )?,
+            ),
         })
     }
+}
+
+/// The safety net the cloudtrail function runs on its schedule: decoy AWS
+/// keys' last uses from IAM against the stack's tables. Called once per
+/// cold start.
+pub fn last_used_net(conf: &SdkConfig, env: &CloudTrailEnv) -> crate::decoy::last_used::SafetyNet {
+    let store = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
+            .with_hit_ttl_days(env.hit_ttl_days),
+    );
+    crate::decoy::last_used::SafetyNet::new(
+        store.clone(),
+        store,
+        Arc::new(crate::store::iam::Iam::new(aws_sdk_iam::Client::new(conf))),
+        env.flood,
+        env.last_used_grace,
+    )
 }
 
 /// The recorder the cloudtrail function runs: CloudTrail events of decoy
