@@ -253,7 +253,7 @@ fn only_the_rule_may_invoke_the_function() {
 }
 
 #[test]
-fn the_function_is_built_like_the_others_and_may_only_read_tokens_and_write_hits() {
+fn the_function_is_built_like_the_others_and_may_only_read_tokens_write_hits_and_read_the_signing_key() {
     let t = support::template();
     let f = resource(&t, "CloudTrailFunction");
     assert_eq!(f["Type"].as_str(), Some("AWS::Serverless::Function"));
@@ -294,8 +294,14 @@ fn the_function_is_built_like_the_others_and_may_only_read_tokens_and_write_hits
             ("dynamodb:GetItem".to_string(), "TokensTable".to_string()),
             ("dynamodb:PutItem".to_string(), "HitsTable".to_string()),
             ("dynamodb:UpdateItem".to_string(), "HitsTable".to_string()),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                "SigningKeySecret".to_string()
+            ),
         ]
     );
+    // The signing key, to tell `honeytoken test`'s calls (src/decoy/testmark.rs).
+    assert_eq!(target(&env["SIGNING_KEY_SECRET_ARN"]), "SigningKeySecret");
 }
 
 #[test]

@@ -118,13 +118,28 @@ pub struct Recorder {
     tokens: Arc<dyn TokenStore>,
     hits: Arc<dyn HitStore>,
     flood: FloodRule,
+    test_key: Option<crate::domain::key::SigningKey>,
 }
 
 impl Recorder {
     /// Reads tokens (by access key id) from `tokens` and writes hits to
     /// `hits` under `flood`.
     pub fn new(tokens: Arc<dyn TokenStore>, hits: Arc<dyn HitStore>, flood: FloodRule) -> Self {
-        Recorder { tokens, hits, flood }
+        Recorder {
+            tokens,
+            hits,
+            flood,
+            test_key: None,
+        }
+    }
+
+    /// Recognises `honeytoken test`'s calls: a user agent carrying a test
+    /// mark ([`super::testmark::mark_in_user_agent`]) that verifies under
+    /// `key` for the key used, at the call's time, makes the hit a test
+    /// (`test: true`, which never pages), its mark kept spent.
+    pub fn with_test_key(mut self, key: crate::domain::key::SigningKey) -> Self {
+        self.test_key = Some(key);
+        self
     }
 
     /// Records one event: the hit, attributed to its token's record (an
@@ -133,6 +148,9 @@ impl Recorder {
     /// so the caller can have the event delivered again.
     pub async fn record(&self, event: &Value) -> Result<(Hit, Kept)> {
         let mut hit = hit_from_event(event, Timestamp::now());
+        if let Some(key) = &self.test_key {
+            mark_test(key, &mut hit);
+        }
         super::attribute::attribute(self.tokens.as_ref(), &[], &mut hit, None).await;
         let kept = self.hits.record(&hit, &self.flood).await?;
         tracing::info!(
@@ -144,6 +162,23 @@ impl Recorder {
             kept = ?kept,
         );
         Ok((hit, kept))
+    }
+}
+
+/// Makes `hit` a test when its user agent carries a mark that verifies for
+/// its key at its time; the mark is replaced by its spent form, so no stored
+/// hit or alert carries a mark, and `honeytoken test` still finds its hit.
+pub fn mark_test(key: &crate::domain::key::SigningKey, hit: &mut Hit) {
+    use super::testmark;
+    let Some(mark) = testmark::mark_in_user_agent(&hit.user_agent) else {
+        return;
+    };
+    let at = u64::try_from(hit.received_at.unix_ms() / 1000).unwrap_or(0);
+    if testmark::verify_mark_at(key, &mark, &hit.token_id, at) {
+        hit.test = true;
+        hit.user_agent = hit
+            .user_agent
+            .replace(testmark::app_name(&mark), &testmark::spent(&mark));
     }
 }
 
@@ -307,6 +342,38 @@ mod tests {
         assert_eq!(scanned.len(), 1);
         assert_eq!(scanned[0].scanner.as_deref(), Some("TruffleHog"));
         assert!(scanned[0].alerts());
+    }
+
+    #[tokio::test]
+    async fn a_test_call_is_a_test_hit_once_however_often_delivered() {
+        use crate::decoy::testmark;
+        let key = crate::domain::key::SigningKey::from_secret(&[5u8; 32]).unwrap();
+        let (mem, r) = recorder().await;
+        let r = r.with_test_key(key.clone());
+        let at = Timestamp::parse("2026-12-04T20:09:12.000Z").unwrap();
+        let mark = testmark::mark(&key, "AKIAIOSFODNN7EXAMPLE", (at.unix_ms() / 1000) as u64 - 2, 42);
+        let mut ev = event("AKIAIOSFODNN7EXAMPLE", "e-7", "203.0.113.7");
+        ev["detail"]["userAgent"] = json!(format!(
+            "aws-sdk-rust/1.3.9 ua/2.1 api/sts/1.124.0 os/linux lang/rust/1.95.0 app/{}",
+            testmark::app_name(&mark)
+        ));
+        for _ in 0..2 {
+            r.record(&ev).await.unwrap();
+        }
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].test);
+        assert!(
+            hits[0].user_agent.contains(&testmark::spent(&mark)),
+            "{}",
+            hits[0].user_agent
+        );
+        assert!(!hits[0].user_agent.contains(testmark::app_name(&mark)));
+        // Under another signing key, the same call is a real hit.
+        let (mem2, plain) = recorder().await;
+        let plain = plain.with_test_key(crate::domain::key::SigningKey::from_secret(&[6u8; 32]).unwrap());
+        plain.record(&ev).await.unwrap();
+        assert!(!all(&mem2).await[0].test);
     }
 
     #[tokio::test]

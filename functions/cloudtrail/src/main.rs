@@ -9,7 +9,7 @@
 
 use honeytoken::decoy::cloudtrail::is_schedule;
 use honeytoken::domain::time::Timestamp;
-use honeytoken::wiring::stack::{CloudTrailEnv, cloudtrail_recorder, last_used_net, sdk_config};
+use honeytoken::wiring::stack::{CloudTrailEnv, cloudtrail_function_recorder, last_used_net, sdk_config};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     honeytoken::wiring::init_lambda_tracing();
     let env = CloudTrailEnv::from_env()?;
     let conf = sdk_config().await;
-    let recorder = Arc::new(cloudtrail_recorder(&conf, &env));
+    let recorder = Arc::new(cloudtrail_function_recorder(&conf, &env).await?);
     let net = Arc::new(last_used_net(&conf, &env));
     run(service_fn(move |ev: LambdaEvent<Value>| {
         let (recorder, net) = (recorder.clone(), net.clone());

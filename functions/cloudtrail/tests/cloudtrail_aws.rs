@@ -466,3 +466,103 @@ async fn the_cli_lists_and_shows_aws_keys_and_needs_the_stack_to_make_one() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--stack"), "{o:?}");
     assert!(user_exists(&r.iam, m.record.aws_user.as_deref().unwrap()).await);
 }
+
+/// The safety net's IAM call through the real SDK client, and a run of it
+/// through the function binary on the schedule's event. moto's
+/// GetAccessKeyLastUsed cannot be given a date, so the three cases with a
+/// use are the library's unit tests (src/decoy/last_used.rs, a stub of
+/// `IamUsers`); here: a key never used and a key whose use CloudTrail
+/// delivered record nothing, and a key that no longer exists is no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_safety_net_reads_iam_and_records_nothing_for_keys_with_no_missed_use() {
+    use honeytoken::store::IamUsers;
+    use runtime_api::{Function, RuntimeApi, workspace_bin};
+    let r = rig().await;
+    let now = OffsetDateTime::now_utc();
+    let unused = aws_keys::mint(&r.keys, &r.store, "unused", "", "", None, now)
+        .await
+        .unwrap();
+    let used = aws_keys::mint(&r.keys, &r.store, "used", "", "", None, now)
+        .await
+        .unwrap();
+    recorder(&r)
+        .record(&event(
+            &used.key.id,
+            "e-net-1",
+            "203.0.113.7",
+            now - time::Duration::hours(2),
+        ))
+        .await
+        .unwrap();
+
+    // IAM's answer for a key never used: no date ("N/A" service and region).
+    let iam = honeytoken::store::iam::Iam::new(r.iam.clone());
+    assert_eq!(iam.access_key_last_used(&unused.key.id).await.unwrap(), None);
+    // A key deleted since (retire) is nothing to report, not an error.
+    assert_eq!(iam.access_key_last_used("AKIANOSUCHKEY0000000").await.unwrap(), None);
+
+    let count = || async {
+        let mut n = 0;
+        for id in [&unused.key.id, &used.key.id] {
+            n += r
+                .store
+                .query(&HitQuery {
+                    token_id: Some(id.clone()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .len();
+        }
+        n
+    };
+    let env = CloudTrailEnv::from_lookup(|k| match k {
+        "TOKENS_TABLE" => Some(r.tables.name("TokensTable").to_string()),
+        "HITS_TABLE" => Some(r.tables.name("HitsTable").to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let sweep = honeytoken::wiring::stack::last_used_net(&r.conf, &env)
+        .sweep(honeytoken::domain::time::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!((sweep.checked, sweep.recorded.len(), sweep.waiting), (2, 0, 0));
+    assert_eq!(count().await, 1, "only the CloudTrail hit");
+
+    // The binary tells the schedule's event from a CloudTrail record and
+    // runs the same check.
+    let api = RuntimeApi::start().await;
+    let mut fenv = support::function_env();
+    fenv.extend([
+        ("TOKENS_TABLE", r.tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", r.tables.name("HitsTable").to_string()),
+        ("LAST_USED_GRACE_MINUTES", "30".to_string()),
+    ]);
+    let f = Function::spawn(&workspace_bin("cloudtrail"), "cloudtrail", &api, &fenv);
+    let scheduled = json!({
+        "version": "0",
+        "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": honeytoken::domain::time::rfc3339(now),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/LastUsedCheckRule"],
+        "detail": {}
+    });
+    api.invoke(scheduled)
+        .await
+        .unwrap_or_else(|e| panic!("the safety net failed: {e}\n{}", f.log_text()));
+    assert_eq!(count().await, 1, "{}", f.log_text());
+    // Taken for a CloudTrail record, the schedule's event would have been
+    // recorded as a call of an unknown key.
+    let unknown = r
+        .store
+        .query(&HitQuery {
+            token_id: Some(honeytoken::decoy::cloudtrail::UNKNOWN_KEY.to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}\n{}", f.log_text());
+}
