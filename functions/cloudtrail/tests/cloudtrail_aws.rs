@@ -566,3 +566,219 @@ async fn the_safety_net_reads_iam_and_records_nothing_for_keys_with_no_missed_us
         .unwrap();
     assert!(unknown.is_empty(), "{unknown:?}\n{}", f.log_text());
 }
+
+/// A TCP forwarder on a loopback port of its own (bound here, so the one
+/// answering is ours) in front of moto, keeping every `User-Agent` line the
+/// client sends: the test mark rides in one, and CloudTrail would record it
+/// as the call's `userAgent`. Stopped when dropped.
+struct UaRecorder {
+    addr: std::net::SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl UaRecorder {
+    async fn start(upstream: &str) -> UaRecorder {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let up = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&up).await else {
+                    continue;
+                };
+                let keep = keep.clone();
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                    });
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut pending = String::new();
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+                        while let Some(end) = pending.find("\r\n") {
+                            let line: String = pending.drain(..end + 2).collect();
+                            if line.to_ascii_lowercase().starts_with("user-agent:") {
+                                keep.lock()
+                                    .unwrap()
+                                    .push(line["user-agent:".len()..].trim().to_string());
+                            }
+                        }
+                    }
+                    back.abort();
+                });
+            }
+        });
+        UaRecorder { addr, seen, task }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn with_app_name(&self) -> Option<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|ua| ua.contains(" app/"))
+            .cloned()
+    }
+}
+
+impl Drop for UaRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `honeytoken test` on a decoy AWS key: the real CLI calls moto's STS with
+/// the decoy key (the real SDK client), the mark in its user agent; the
+/// call's CloudTrail record (its user agent as sent) goes through the
+/// recorder as the cloudtrail function would write it; the CLI sees the
+/// test hit and reports each stage. The secret comes from the credentials
+/// file it was planted in and is printed nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_on_an_aws_key_calls_sts_with_the_mark_and_finds_its_test_hit() {
+    let r = rig().await;
+    let m = aws_keys::mint(
+        &r.keys,
+        &r.store,
+        "tested",
+        "ci/credentials",
+        "",
+        None,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let secret_arn = support::create_signing_secret(&r.conf).await;
+    let key = honeytoken::wiring::stack::signing_key(&aws_sdk_secretsmanager::Client::new(&r.conf), &secret_arn)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n\n{}",
+            aws_keys::credentials_block("ci-deploy", &m.key)
+        ),
+    )
+    .unwrap();
+
+    let proxy = UaRecorder::start(&support::endpoint()).await;
+    let mut c = std::process::Command::new(runtime_api::workspace_bin("honeytoken"));
+    c.args([
+        "--backend",
+        "aws",
+        "--tokens-table",
+        r.tables.name("TokensTable"),
+        "--hits-table",
+        r.tables.name("HitsTable"),
+        "--secret-arn",
+        &secret_arn,
+        "test",
+        &m.key.id,
+        "--credentials-file",
+        creds.to_str().unwrap(),
+        "--timeout",
+        "2m",
+    ]);
+    for (k, v) in support::function_env() {
+        c.env(k, v);
+    }
+    c.env("AWS_ENDPOINT_URL", proxy.endpoint());
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output());
+
+    // The STS call, as the CLI sent it, reaches "CloudTrail".
+    let mut ua = None;
+    for _ in 0..1200 {
+        ua = proxy.with_app_name();
+        if ua.is_some() || out.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let Some(ua) = ua else {
+        let o = out.await.unwrap().unwrap();
+        panic!(
+            "the CLI called AWS with no app name in its user agent: {:?}\n{}\n{}",
+            proxy.seen.lock().unwrap(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    assert!(ua.contains("api/sts"), "{ua}");
+    let mut ev = event(&m.key.id, "e-test-1", "203.0.113.7", OffsetDateTime::now_utc());
+    ev["detail"]["userAgent"] = json!(ua);
+    ev["detail"]["errorCode"] = Value::Null;
+    let (hit, _) = recorder(&r).with_test_key(key).record(&ev).await.unwrap();
+    assert!(hit.test, "{}", hit.user_agent);
+
+    let out = out.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for stage in [
+        "ok      aws call",
+        "ok      hit stored",
+        "flags=test",
+        "ok: the whole path works",
+    ] {
+        assert!(stdout.contains(stage), "{stage}: {stdout}");
+    }
+    assert!(stdout.contains(&hit.hit_id), "{stdout}");
+    assert!(!stdout.contains(&m.key.secret) && !stderr.contains(&m.key.secret));
+    // The stored hit keeps the mark spent, never usable again.
+    let stored = r
+        .store
+        .query(&HitQuery {
+            token_id: Some(m.key.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].test && stored[0].user_agent.contains("spent:"),
+        "{}",
+        stored[0].user_agent
+    );
+
+    // Without the secret, the command says where to find it and calls nothing.
+    let o = std::process::Command::new(runtime_api::workspace_bin("honeytoken"))
+        .args([
+            "--backend",
+            "aws",
+            "--tokens-table",
+            r.tables.name("TokensTable"),
+            "--hits-table",
+            r.tables.name("HitsTable"),
+            "--secret-arn",
+            &secret_arn,
+            "test",
+            &m.key.id,
+            "--credentials-file",
+            dir.path().join("missing").to_str().unwrap(),
+        ])
+        .envs(support::function_env())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--credentials-file"),
+        "{o:?}"
+    );
+}
