@@ -470,6 +470,46 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
     Ok(ctx)
 }
 
+/// `honeytoken test` on a decoy AWS key: `sts:GetCallerIdentity` signed
+/// with the decoy key itself, its user agent carrying `app_name` (the test
+/// mark: the only caller-chosen field CloudTrail records). GetCallerIdentity
+/// needs no permission, so even a deny-all user's call succeeds, and
+/// CloudTrail logs it. The caller's ARN on success.
+pub async fn call_with_decoy_key(conf: &SdkConfig, key: &crate::store::AccessKey, app_name: &str) -> Result<String> {
+    use aws_sdk_sts::config::{AppName, Credentials, Region};
+    let app = AppName::new(app_name.to_string()).map_err(|e| Error::Config(format!("app name: {e}")))?;
+    let mut b = aws_sdk_sts::config::Builder::from(conf)
+        .credentials_provider(Credentials::new(&key.id, &key.secret, None, None, "honeytoken-test"))
+        .app_name(app);
+    if conf.region().is_none() {
+        // STS's global endpoint is served (and logged) in us-east-1.
+        b = b.region(Region::new("us-east-1"));
+    }
+    let out = aws_sdk_sts::Client::from_conf(b.build())
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            let code = e
+                .as_service_error()
+                .and_then(|s| s.meta().code())
+                .unwrap_or_default()
+                .to_string();
+            let hint = match code.as_str() {
+                "InvalidClientTokenId" | "SignatureDoesNotMatch" => {
+                    "; the key or its secret is wrong (or the key was retired): AWS refuses it before \
+                     CloudTrail attributes the call to the user, so no hit would follow"
+                }
+                _ => "",
+            };
+            Error::Config(format!(
+                "sts:GetCallerIdentity with the decoy key: {}{hint}",
+                aws_sdk_sts::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    Ok(out.arn().unwrap_or_default().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,44 +551,4 @@ mod tests {
         .unwrap_err();
         assert!(bad.to_string().contains("HIT_TTL_DAYS"), "{bad}");
     }
-}
-
-/// `honeytoken test` on a decoy AWS key: `sts:GetCallerIdentity` signed
-/// with the decoy key itself, its user agent carrying `app_name` (the test
-/// mark: the only caller-chosen field CloudTrail records). GetCallerIdentity
-/// needs no permission, so even a deny-all user's call succeeds, and
-/// CloudTrail logs it. The caller's ARN on success.
-pub async fn call_with_decoy_key(conf: &SdkConfig, key: &crate::store::AccessKey, app_name: &str) -> Result<String> {
-    use aws_sdk_sts::config::{AppName, Credentials, Region};
-    let app = AppName::new(app_name.to_string()).map_err(|e| Error::Config(format!("app name: {e}")))?;
-    let mut b = aws_sdk_sts::config::Builder::from(conf)
-        .credentials_provider(Credentials::new(&key.id, &key.secret, None, None, "honeytoken-test"))
-        .app_name(app);
-    if conf.region().is_none() {
-        // STS's global endpoint is served (and logged) in us-east-1.
-        b = b.region(Region::new("us-east-1"));
-    }
-    let out = aws_sdk_sts::Client::from_conf(b.build())
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            let code = e
-                .as_service_error()
-                .and_then(|s| s.meta().code())
-                .unwrap_or_default()
-                .to_string();
-            let hint = match code.as_str() {
-                "InvalidClientTokenId" | "SignatureDoesNotMatch" => {
-                    "; the key or its secret is wrong (or the key was retired): AWS refuses it before \
-                     CloudTrail attributes the call to the user, so no hit would follow"
-                }
-                _ => "",
-            };
-            Error::Config(format!(
-                "sts:GetCallerIdentity with the decoy key: {}{hint}",
-                aws_sdk_sts::error::DisplayErrorContext(&e)
-            ))
-        })?;
-    Ok(out.arn().unwrap_or_default().to_string())
 }
