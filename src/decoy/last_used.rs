@@ -61,7 +61,7 @@ pub fn hit_id_for(key_id: &str, used: Timestamp) -> String {
 /// The hit a use known from IAM stands for, before its token's record is
 /// read. Pure.
 pub fn hit_from_last_used(key_id: &str, used: &KeyLastUsed) -> Hit {
-    let mut hit = Hit {
+    Hit {
         source_ip: UNKNOWN_SOURCE.into(),
         found_in: FoundIn::AwsLastUsed,
         aws_event: Some(AwsEvent {
@@ -72,9 +72,7 @@ pub fn hit_from_last_used(key_id: &str, used: &KeyLastUsed) -> Hit {
             error_code: None,
         }),
         ..super::cloudtrail::blank_hit(key_id, &hit_id_for(key_id, used.at), used.at)
-    };
-    hit.request_id = None;
-    hit
+    }
 }
 
 /// Whether IAM's last use of a key is one no hit stands for yet: newer than
