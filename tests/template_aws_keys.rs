@@ -233,7 +233,7 @@ fn only_the_rules_may_invoke_the_function() {
 }
 
 #[test]
-fn the_function_is_built_like_the_others_and_may_only_read_tokens_and_write_hits() {
+fn the_function_is_built_like_the_others_and_may_only_read_tokens_write_hits_and_read_the_signing_key() {
     let t = support::template();
     let f = resource(&t, "CloudTrailFunction");
     assert_eq!(f["Type"].as_str(), Some("AWS::Serverless::Function"));
@@ -276,8 +276,14 @@ fn the_function_is_built_like_the_others_and_may_only_read_tokens_and_write_hits
             // An exposure notice names a user: its token is found by reading them all.
             ("dynamodb:Scan".to_string(), "TokensTable".to_string()),
             ("dynamodb:UpdateItem".to_string(), "HitsTable".to_string()),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                "SigningKeySecret".to_string()
+            ),
         ]
     );
+    // The signing key, to tell `honeytoken test`'s calls (src/decoy/testmark.rs).
+    assert_eq!(target(&env["SIGNING_KEY_SECRET_ARN"]), "SigningKeySecret");
 }
 
 #[test]
@@ -394,4 +400,141 @@ fn the_matcher_itself_follows_eventbridge() {
     let e = json!({"d": [{"exists": false}]});
     assert!(matches(&e, &json!({})));
     assert!(!matches(&e, &json!({"d": 1})));
+}
+
+/// Every (action, resource) an inline policy of function `id` grants, the
+/// resource as the logical id it names or the `!Sub` string resolved.
+fn grants(t: &Value, id: &str) -> Vec<(String, String)> {
+    let f = resource(t, id);
+    let statements = f["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap();
+    let mut out = Vec::new();
+    for s in statements {
+        assert_eq!(s["Effect"].as_str(), Some("Allow"));
+        let actions: Vec<String> = match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Sequence(v) => v.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            other => panic!("{other:?}"),
+        };
+        let res = match tagged(&s["Resource"]) {
+            Some((tag, _)) if tag == "Sub" => sub(t, &s["Resource"]),
+            _ => target(&s["Resource"]),
+        };
+        for a in actions {
+            out.push((a, res.clone()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_safety_net_runs_hourly_by_default_and_only_the_schedule_invokes_it() {
+    let t = support::template();
+    let rule = resource(&t, "LastUsedCheckRule");
+    assert_eq!(rule["Type"].as_str(), Some("AWS::Events::Rule"));
+    assert_eq!(rule["Properties"]["State"].as_str(), Some("ENABLED"));
+    assert_eq!(target(&rule["Properties"]["ScheduleExpression"]), "LastUsedCheckRate");
+    assert!(
+        rule["Properties"]["EventPattern"].is_null(),
+        "a schedule, not a pattern"
+    );
+    let targets = rule["Properties"]["Targets"].as_sequence().unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(target(&targets[0]["Arn"]), "LastUsedFunction");
+    let perm = resource(&t, "LastUsedFunctionInvokePermission");
+    assert_eq!(target(&perm["Properties"]["FunctionName"]), "LastUsedFunction");
+    assert_eq!(perm["Properties"]["Principal"].as_str(), Some("events.amazonaws.com"));
+    assert_eq!(target(&perm["Properties"]["SourceArn"]), "LastUsedCheckRule");
+    let f = resource(&t, "LastUsedFunction");
+    assert!(
+        f["Properties"]["Events"].is_null(),
+        "no SAM event: a second, unscoped trigger"
+    );
+
+    // The rate parameter: hourly by default, and only what EventBridge
+    // accepts ("Rate expressions reference": singular unit for 1, plural
+    // above), as CloudFormation applies AllowedPattern (the whole value).
+    let p = &t["Parameters"]["LastUsedCheckRate"];
+    assert_eq!(p["Default"].as_str(), Some("rate(1 hour)"));
+    let re = regex::Regex::new(&format!("^(?:{})$", p["AllowedPattern"].as_str().unwrap())).unwrap();
+    for ok in [
+        "rate(1 hour)",
+        "rate(1 minute)",
+        "rate(1 day)",
+        "rate(30 minutes)",
+        "rate(2 hours)",
+        "rate(7 days)",
+    ] {
+        assert!(re.is_match(ok), "{ok}");
+    }
+    for bad in [
+        "rate(1 hours)",
+        "rate(5 hour)",
+        "rate(0 minutes)",
+        "rate(01 hour)",
+        "cron(0 * * * ? *)",
+        "rate(1 hour) ",
+        "",
+    ] {
+        assert!(!re.is_match(bad), "{bad}");
+    }
+}
+
+#[test]
+fn the_safety_net_waits_longer_than_cloudtrail_and_may_read_only_what_it_uses() {
+    let t = support::template();
+    let f = resource(&t, "LastUsedFunction");
+    // The cloudtrail binary, which tells the schedule's event apart.
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("cloudtrail"));
+    assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("functions/cloudtrail"));
+    let env = &f["Properties"]["Environment"]["Variables"];
+    assert_eq!(target(&env["TOKENS_TABLE"]), "TokensTable");
+    assert_eq!(target(&env["HITS_TABLE"]), "HitsTable");
+    assert_eq!(target(&env["LAST_USED_GRACE_MINUTES"]), "LastUsedGraceMinutes");
+    let decoy_env = &resource(&t, "DecoyFunction")["Properties"]["Environment"]["Variables"];
+    for k in ["FLOOD_WHOLE_HITS", "THROTTLE_WINDOW_MINUTES", "HIT_TTL_DAYS"] {
+        assert_eq!(env[k], decoy_env[k], "{k}");
+    }
+    // CloudTrail delivers "within an average of about 5 minutes" (CloudTrail
+    // user guide): the grace period is longer, by default and at least.
+    let grace = &t["Parameters"]["LastUsedGraceMinutes"];
+    assert_eq!(grace["Default"].as_u64(), Some(30));
+    assert!(grace["MinValue"].as_u64().unwrap() >= 5);
+    // The function reads the same default when the variable is missing.
+    let lib = honeytoken::wiring::stack::CloudTrailEnv::from_lookup(|k| match k {
+        "TOKENS_TABLE" | "HITS_TABLE" => Some("t".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(lib.last_used_grace.as_secs(), 30 * 60);
+    assert_eq!(
+        target(&f["Properties"]["DeadLetterQueue"]["TargetArn"]),
+        "CloudTrailDeadLetterQueue"
+    );
+
+    let path_users = format!("arn:aws:iam::{ACCOUNT}:user/svc/*");
+    assert_eq!(
+        grants(&t, "LastUsedFunction"),
+        [
+            ("dynamodb:BatchGetItem".to_string(), "HitsTable".to_string()),
+            ("dynamodb:GetItem".to_string(), "TokensTable".to_string()),
+            ("dynamodb:PutItem".to_string(), "HitsTable".to_string()),
+            ("dynamodb:Query".to_string(), "HitsTable".to_string()),
+            ("dynamodb:Scan".to_string(), "TokensTable".to_string()),
+            ("dynamodb:UpdateItem".to_string(), "HitsTable".to_string()),
+            ("iam:GetAccessKeyLastUsed".to_string(), path_users.clone()),
+        ]
+    );
+    // The IAM grant is the rule's own prefix (the decoy path), never every user.
+    let rule_prefix = pattern(&t)["detail"]["userIdentity"]["arn"][0]["prefix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(format!("{rule_prefix}*"), path_users);
+    // The CloudTrail function gained nothing from sharing the binary.
+    assert!(
+        grants(&t, "CloudTrailFunction")
+            .iter()
+            .all(|(a, _)| !a.starts_with("iam:") && a != "dynamodb:Scan")
+    );
 }

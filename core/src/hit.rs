@@ -137,6 +137,11 @@ pub struct Hit {
     /// which never answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona: Option<String>,
+    /// The secret scanner whose verification call this was
+    /// ([`crate::scanner::scanner_for`], from the user agent): the key has
+    /// leaked to where scanners look. Still a hit, and still alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanner: Option<String>,
 }
 
 /// The API call made with a decoy AWS access key, as CloudTrail recorded
@@ -204,7 +209,8 @@ impl std::fmt::Display for Via {
 }
 
 /// Where in a request a token was found. Its text form (`authorization`,
-/// any header name, `query:NAME`, `cookie:NAME`, `body`, `path`, `aws-api`) is what JSON,
+/// any header name, `query:NAME`, `cookie:NAME`, `body`, `path`, `aws-api`,
+/// `aws-last-used`) is what JSON,
 /// stores and alerts show.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FoundIn {
@@ -225,6 +231,10 @@ pub enum FoundIn {
     /// `AWSCompromisedKeyQuarantine…` policy to the key's user
     /// (`aws-exposure-notice`).
     AwsExposureNotice,
+    /// A decoy AWS access key whose last use IAM reports
+    /// (`iam:GetAccessKeyLastUsed`) with no hit recorded for it: the
+    /// safety net for a call CloudTrail did not deliver (`aws-last-used`).
+    AwsLastUsed,
 }
 
 impl FoundIn {
@@ -245,6 +255,7 @@ impl std::fmt::Display for FoundIn {
             FoundIn::Path => f.write_str("path"),
             FoundIn::AwsApi => f.write_str("aws-api"),
             FoundIn::AwsExposureNotice => f.write_str("aws-exposure-notice"),
+            FoundIn::AwsLastUsed => f.write_str("aws-last-used"),
         }
     }
 }
@@ -260,6 +271,8 @@ impl std::str::FromStr for FoundIn {
             FoundIn::AwsApi
         } else if s == "aws-exposure-notice" {
             FoundIn::AwsExposureNotice
+        } else if s == "aws-last-used" {
+            FoundIn::AwsLastUsed
         } else if s == "query" {
             FoundIn::Query(String::new())
         } else if let Some(n) = s.strip_prefix("query:") {
@@ -285,6 +298,7 @@ impl PartialEq<&str> for FoundIn {
             FoundIn::Path => *other == "path",
             FoundIn::AwsApi => *other == "aws-api",
             FoundIn::AwsExposureNotice => *other == "aws-exposure-notice",
+            FoundIn::AwsLastUsed => *other == "aws-last-used",
         }
     }
 }
@@ -336,6 +350,7 @@ impl Hit {
             aws_event,
             over_bounds,
             persona,
+            scanner,
         } = self;
         Hit {
             token_id: token_id.clone(),
@@ -366,6 +381,7 @@ impl Hit {
             aws_event: aws_event.clone(),
             over_bounds: over_bounds.clone(),
             persona: persona.clone(),
+            scanner: scanner.clone(),
         }
     }
 
@@ -402,6 +418,7 @@ impl Hit {
             aws_event: None,
             over_bounds,
             persona: None,
+            scanner: None,
         }
     }
 
@@ -519,6 +536,7 @@ impl Hit {
             aws_event: None,
             over_bounds: Vec::new(),
             persona: None,
+            scanner: None,
         }
     }
 }
@@ -592,6 +610,25 @@ mod tests {
         assert_eq!(f, FoundIn::AwsApi);
         assert_eq!(f.to_string(), "aws-api");
         assert_eq!(serde_json::to_string(&f).unwrap(), "\"aws-api\"");
+        let f: FoundIn = "aws-last-used".parse().unwrap();
+        assert_eq!(f, FoundIn::AwsLastUsed);
+        assert_eq!(f.to_string(), "aws-last-used");
+        assert!(f == "aws-last-used");
+    }
+
+    #[test]
+    fn a_scanner_label_is_kept_only_when_there_is_one() {
+        let mut h = crate::testkit::hit_at("t", "203.0.113.7", 0, 0);
+        let plain = serde_json::to_value(&h).unwrap();
+        assert!(plain.get("scanner").is_none());
+        h.scanner = Some("TruffleHog".into());
+        let v = serde_json::to_value(&h).unwrap();
+        assert_eq!(v["scanner"], "TruffleHog");
+        let back: Hit = serde_json::from_value(v).unwrap();
+        assert_eq!(back.scanner.as_deref(), Some("TruffleHog"));
+        // A hit stored before the field existed reads back without one.
+        let old: Hit = serde_json::from_value(plain).unwrap();
+        assert_eq!(old.scanner, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! * [`key`]: the deployment's signing key
 //! * [`hit`]: the record of one request that carried a honeytoken
 //! * [`allow`]: allowlist entries and address matching
+//! * [`scanner`]: known secret scanners, by the user agent of their verification call
 //! * [`flood`]: how many hits of a pair are kept whole, and the counter for the rest
 //! * [`sanitize`], [`time`]: escaping hostile bytes, RFC 3339 at the edges
 
@@ -20,6 +21,7 @@ pub mod flood;
 pub mod hit;
 pub mod key;
 pub mod sanitize;
+pub mod scanner;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;

@@ -289,6 +289,7 @@ impl Guard {
                 aws_event: None,
                 over_bounds: Vec::new(),
                 persona: None,
+                scanner: None,
             })
             .collect()
     }

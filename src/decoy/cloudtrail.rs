@@ -40,6 +40,19 @@ use crate::store::{HitStore, Kept, TokenStore};
 /// What `detail-type` says of a CloudTrail API call event.
 pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
+/// What `detail-type` says of an EventBridge schedule's event.
+pub const SCHEDULED_DETAIL_TYPE: &str = "Scheduled Event";
+
+/// Whether `event` is the safety net's schedule firing (an EventBridge
+/// scheduled event: `source` `aws.events`, `detail-type` "Scheduled
+/// Event"), rather than a CloudTrail record. Only the rules the template
+/// names may invoke the function, and a CloudTrail rule's events always
+/// have their own detail type, so the two cannot be mistaken.
+pub fn is_schedule(event: &Value) -> bool {
+    event.get("source").and_then(Value::as_str) == Some("aws.events")
+        && event.get("detail-type").and_then(Value::as_str) == Some(SCHEDULED_DETAIL_TYPE)
+}
+
 /// The token id of a hit whose event names no access key.
 pub const UNKNOWN_KEY: &str = "unknown-aws-key";
 
@@ -102,6 +115,9 @@ pub fn hit_from_event(event: &Value, now: Timestamp) -> Hit {
     // when a service made the call on the caller's behalf: kept as given.
     hit.source_ip = field(detail, &["sourceIPAddress"], caps::SOURCE_IP);
     hit.user_agent = field(detail, &["userAgent"], caps::USER_AGENT);
+    // A secret scanner verifying the key: labelled, recorded and alerted
+    // like any other call.
+    hit.scanner = crate::domain::scanner::scanner_for(&hit.user_agent).map(str::to_string);
     hit.found_in = FoundIn::AwsApi;
     hit.request_id = non_empty(field(detail, &["requestID"], caps::AWS_FIELD));
     hit.aws_event = Some(AwsEvent {
@@ -162,13 +178,28 @@ pub struct Recorder {
     tokens: Arc<dyn TokenStore>,
     hits: Arc<dyn HitStore>,
     flood: FloodRule,
+    test_key: Option<crate::domain::key::SigningKey>,
 }
 
 impl Recorder {
     /// Reads tokens (by access key id) from `tokens` and writes hits to
     /// `hits` under `flood`.
     pub fn new(tokens: Arc<dyn TokenStore>, hits: Arc<dyn HitStore>, flood: FloodRule) -> Self {
-        Recorder { tokens, hits, flood }
+        Recorder {
+            tokens,
+            hits,
+            flood,
+            test_key: None,
+        }
+    }
+
+    /// Recognises `honeytoken test`'s calls: a user agent carrying a test
+    /// mark ([`super::testmark::mark_in_user_agent`]) that verifies under
+    /// `key` for the key used, at the call's time, makes the hit a test
+    /// (`test: true`, which never pages), its mark kept spent.
+    pub fn with_test_key(mut self, key: crate::domain::key::SigningKey) -> Self {
+        self.test_key = Some(key);
+        self
     }
 
     /// Records one event the rules delivered: AWS's exposure notice as a
@@ -226,6 +257,9 @@ impl Recorder {
     /// so the caller can have the event delivered again.
     pub async fn record(&self, event: &Value) -> Result<(Hit, Kept)> {
         let mut hit = hit_from_event(event, Timestamp::now());
+        if let Some(key) = &self.test_key {
+            mark_test(key, &mut hit);
+        }
         super::attribute::attribute(self.tokens.as_ref(), &[], &mut hit, None).await;
         let kept = self.hits.record(&hit, &self.flood).await?;
         tracing::info!(
@@ -240,9 +274,26 @@ impl Recorder {
     }
 }
 
+/// Makes `hit` a test when its user agent carries a mark that verifies for
+/// its key at its time; the mark is replaced by its spent form, so no stored
+/// hit or alert carries a mark, and `honeytoken test` still finds its hit.
+pub fn mark_test(key: &crate::domain::key::SigningKey, hit: &mut Hit) {
+    use super::testmark;
+    let Some(mark) = testmark::mark_in_user_agent(&hit.user_agent) else {
+        return;
+    };
+    let at = u64::try_from(hit.received_at.unix_ms() / 1000).unwrap_or(0);
+    if testmark::verify_mark_at(key, &mark, &hit.token_id, at) {
+        hit.test = true;
+        hit.user_agent = hit
+            .user_agent
+            .replace(testmark::app_name(&mark), &testmark::spent(&mark));
+    }
+}
+
 /// A hit with only its identity and time set, every request field empty:
 /// CloudTrail's record is not an HTTP request.
-fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
+pub(crate) fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
     Hit {
         token_id: token_id.into(),
         hit_id: hit_id.into(),
@@ -272,6 +323,7 @@ fn blank_hit(token_id: &str, hit_id: &str, at: Timestamp) -> Hit {
         aws_event: None,
         over_bounds: Vec::new(),
         persona: None,
+        scanner: None,
     }
 }
 
@@ -384,6 +436,57 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_scanner_verification_is_labelled_and_kept() {
+        let (mem, r) = recorder().await;
+        let mut ev = event("AKIAIOSFODNN7EXAMPLE", "e-5", "198.51.100.4");
+        // As TruffleHog's AWS detector sends it (its own user agent in
+        // place of the SDK's), and as CloudTrail records it.
+        ev["detail"]["userAgent"] = json!("TruffleHog");
+        r.record(&ev).await.unwrap();
+        r.record(&event("AKIAIOSFODNN7EXAMPLE", "e-6", "198.51.100.4"))
+            .await
+            .unwrap();
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 2);
+        let scanned: Vec<_> = hits.iter().filter(|h| h.scanner.is_some()).collect();
+        assert_eq!(scanned.len(), 1);
+        assert_eq!(scanned[0].scanner.as_deref(), Some("TruffleHog"));
+        assert!(scanned[0].alerts());
+    }
+
+    #[tokio::test]
+    async fn a_test_call_is_a_test_hit_once_however_often_delivered() {
+        use crate::decoy::testmark;
+        let key = crate::domain::key::SigningKey::from_secret(&[5u8; 32]).unwrap();
+        let (mem, r) = recorder().await;
+        let r = r.with_test_key(key.clone());
+        let at = Timestamp::parse("2026-12-04T20:09:12.000Z").unwrap();
+        let mark = testmark::mark(&key, "AKIAIOSFODNN7EXAMPLE", (at.unix_ms() / 1000) as u64 - 2, 42);
+        let mut ev = event("AKIAIOSFODNN7EXAMPLE", "e-7", "203.0.113.7");
+        ev["detail"]["userAgent"] = json!(format!(
+            "aws-sdk-rust/1.3.9 ua/2.1 api/sts/1.124.0 os/linux lang/rust/1.95.0 app/{}",
+            testmark::app_name(&mark)
+        ));
+        for _ in 0..2 {
+            r.record(&ev).await.unwrap();
+        }
+        let hits = all(&mem).await;
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].test);
+        assert!(
+            hits[0].user_agent.contains(&testmark::spent(&mark)),
+            "{}",
+            hits[0].user_agent
+        );
+        assert!(!hits[0].user_agent.contains(testmark::app_name(&mark)));
+        // Under another signing key, the same call is a real hit.
+        let (mem2, plain) = recorder().await;
+        let plain = plain.with_test_key(crate::domain::key::SigningKey::from_secret(&[6u8; 32]).unwrap());
+        plain.record(&ev).await.unwrap();
+        assert!(!all(&mem2).await[0].test);
+    }
+
+    #[tokio::test]
     async fn a_redelivered_event_is_one_hit() {
         let (mem, r) = recorder().await;
         let ev = event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7");
@@ -441,6 +544,29 @@ mod tests {
             assert_eq!(h.found_in, FoundIn::AwsApi);
             assert_eq!(h.aws_event.as_ref().unwrap().name, "");
         }
+    }
+
+    #[test]
+    fn a_schedule_is_told_from_a_cloudtrail_record() {
+        // EventBridge's scheduled event, as documented ("Creating a rule
+        // that runs on a schedule", EventBridge user guide).
+        let scheduled = json!({
+            "version": "0",
+            "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2026-12-04T21:00:00Z",
+            "region": "eu-west-1",
+            "resources": ["arn:aws:events:eu-west-1:123456789012:rule/LastUsedCheck"],
+            "detail": {}
+        });
+        assert!(is_schedule(&scheduled));
+        assert!(!is_schedule(&event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7")));
+        let mut forged = event("AKIAIOSFODNN7EXAMPLE", "e-1", "203.0.113.7");
+        forged["source"] = json!("aws.events");
+        assert!(!is_schedule(&forged));
+        assert!(!is_schedule(&json!({})));
     }
 
     #[test]

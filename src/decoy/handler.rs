@@ -497,6 +497,7 @@ impl Decoy {
                 aws_event: None,
                 over_bounds: over_bounds.clone(),
                 persona: persona.clone(),
+                scanner: None,
             };
             let attributed =
                 crate::decoy::attribute::attribute(self.tokens.as_ref(), &global_allow, &mut hit, r.jwt.as_ref());

@@ -10,6 +10,7 @@
 //! * [`testmark`]: how `honeytoken test` marks a request as a test
 //! * [`allowlist`]: the cached global allowlist
 //! * [`cloudtrail`]: a decoy AWS key's use, from a CloudTrail event, as a hit
+//! * [`last_used`]: the safety net, a decoy AWS key's last use in IAM with no hit yet
 //! * [`enrich`]: geolocation and network owner of the source address
 //! * `guard` (feature `guard`): the store side of the guard crate, so hits
 //!   from a real API land where the decoy's do
@@ -22,6 +23,7 @@ pub mod enrich;
 pub mod guard;
 pub mod handler;
 pub mod installation;
+pub mod last_used;
 pub mod learn;
 pub mod persona;
 pub mod refusal;

@@ -88,6 +88,45 @@ fn parse(value: &[u8]) -> Option<([u8; MAC_LEN], [u8; 8])> {
     Some((trace, parent))
 }
 
+/// The user-agent product a test of a decoy AWS key carries its mark in:
+/// the SDK's app name, which it sends as `app/NAME` ("AppName", AWS SDK for
+/// Rust). The User-Agent is the only caller-chosen field CloudTrail records
+/// (`userAgent`).
+pub const USER_AGENT_PRODUCT: &str = "app/";
+
+/// A mark as an app name: its trace and parent ids (`<32 hex>-<16 hex>`,
+/// 49 characters, within the 50 the SDK recommends for an app name),
+/// without the `traceparent` version and flags.
+pub fn app_name(mark: &str) -> &str {
+    mark.get(3..52).unwrap_or(mark)
+}
+
+/// The mark a user agent carries as its app name ([`app_name`]), back in
+/// its `traceparent` form, if it carries one of the right shape (not yet
+/// verified).
+pub fn mark_in_user_agent(user_agent: &str) -> Option<String> {
+    user_agent
+        .split_ascii_whitespace()
+        .take(64)
+        .filter_map(|p| p.strip_prefix(USER_AGENT_PRODUCT))
+        .map(|m| format!("00-{m}-01"))
+        .find(|m| parse(m.as_bytes()).is_some())
+}
+
+/// Whether `mark` is a valid mark for `token_id` made within
+/// [`MAX_SKEW_SECS`] of `at_secs` (the call's own time, as CloudTrail
+/// recorded it). No replay memory: CloudTrail delivers an event at least
+/// once, and its redelivery must be judged as the first delivery was. A
+/// mark is seen only by those who read the account's CloudTrail, is bound
+/// to its token and expires with the window.
+pub fn verify_mark_at(key: &SigningKey, mark: &str, token_id: &str, at_secs: u64) -> bool {
+    let Some((trace, parent)) = parse(mark.as_bytes()) else {
+        return false;
+    };
+    let ts = u32::from_be_bytes(parent[..4].try_into().expect("4 bytes")) as u64;
+    ts.abs_diff(at_secs) <= MAX_SKEW_SECS && crate::domain::key::ct_eq(&trace, &mac(key, &parent, token_id))
+}
+
 /// Checks test marks; one per decoy process, remembering marks it accepted.
 #[derive(Debug, Default)]
 pub struct Verifier {
@@ -183,6 +222,39 @@ mod tests {
 
     fn key() -> SigningKey {
         SigningKey::from_secret(&[9u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn a_mark_rides_in_an_sdk_user_agent_and_verifies_at_the_calls_time() {
+        let k = key();
+        let m = mark(&k, "AKIAIOSFODNN7EXAMPLE", 1_800_000_000, 7);
+        assert_eq!(app_name(&m).len(), 49);
+        // As the AWS SDK for Rust sends an app name, and CloudTrail records it.
+        let ua = format!(
+            "aws-sdk-rust/1.3.9 ua/2.1 api/sts/1.124.0 os/linux lang/rust/1.95.0 {USER_AGENT_PRODUCT}{}",
+            app_name(&m)
+        );
+        let found = mark_in_user_agent(&ua).unwrap();
+        assert_eq!(found, m);
+        assert!(verify_mark_at(&k, &found, "AKIAIOSFODNN7EXAMPLE", 1_800_000_000 + 240));
+        // Redelivered, the same event is judged the same.
+        assert!(verify_mark_at(&k, &found, "AKIAIOSFODNN7EXAMPLE", 1_800_000_000 + 240));
+        // Another token, another key, outside the window, a forged mark: no.
+        assert!(!verify_mark_at(&k, &found, "AKIAI44QH8DHBEXAMPLE", 1_800_000_000));
+        let other = SigningKey::from_secret(&[8u8; 32]).unwrap();
+        assert!(!verify_mark_at(&other, &found, "AKIAIOSFODNN7EXAMPLE", 1_800_000_000));
+        assert!(!verify_mark_at(
+            &k,
+            &found,
+            "AKIAIOSFODNN7EXAMPLE",
+            1_800_000_000 + MAX_SKEW_SECS + 1
+        ));
+        let forged = format!("00-{}-{}-01", "0".repeat(32), &m[36..52]);
+        assert!(!verify_mark_at(&k, &forged, "AKIAIOSFODNN7EXAMPLE", 1_800_000_000));
+        // Ordinary user agents carry none.
+        for ua in ["aws-cli/2.22.0 md/arch#x86_64", "TruffleHog", "app/myapp", ""] {
+            assert_eq!(mark_in_user_agent(ua), None, "{ua}");
+        }
     }
 
     fn headers(v: &str) -> HeaderMap {

@@ -2,7 +2,7 @@
 //! allowlist entries, and the alert a hit becomes. Nothing here does I/O or
 //! imports another layer of the library.
 
-pub use honeytoken_core::{allow, flood, hit, key, sanitize, time, token};
+pub use honeytoken_core::{allow, flood, hit, key, sanitize, scanner, time, token};
 
 pub mod alert;
 

@@ -196,7 +196,7 @@ impl SecurityHub {
             )
             .build();
         let hits_command = render::hits_command(a);
-        AwsSecurityFinding::builder()
+        let finding = AwsSecurityFinding::builder()
             .schema_version("2018-10-08")
             .id(Self::finding_id(a))
             .product_arn(self.product.arn())
@@ -287,8 +287,13 @@ impl SecurityHub {
             )
             .product_fields("honeytoken/user_agent", cut(&h.user_agent, 1024))
             .product_fields("honeytoken/hits_command", hits_command)
-            .record_state(RecordState::Active)
-            .build()
+            .record_state(RecordState::Active);
+        // A secret scanner's verification: the key has leaked where
+        // scanners look (the summary in the description says so too).
+        match &h.scanner {
+            Some(s) => finding.product_fields("honeytoken/scanner", cut(s, 1024)).build(),
+            None => finding.build(),
+        }
     }
 }
 

@@ -260,6 +260,69 @@ pub async fn retire(k: &AwsKeys, tokens: &dyn TokenStore, id: &str) -> Result<To
     Ok(t)
 }
 
+/// The secret access key paired with `key_id` in a file holding decoy
+/// credentials: a shared credentials file (the profile `profile`, else the
+/// profile whose `aws_access_key_id` is `key_id`), or a file `mint --into`
+/// planted them in (`.env`, YAML, JSON, TOML: the line naming a secret
+/// beside the key id). The secret is never stored by us, so `honeytoken
+/// test` needs it back from where it was planted. Errors never show it.
+pub fn secret_from_file(content: &str, key_id: &str, profile: Option<&str>) -> Result<String> {
+    // INI sections when the file has any, else the whole file as one block.
+    let mut blocks: Vec<(Option<String>, Vec<&str>)> = vec![(None, Vec::new())];
+    for line in content.lines() {
+        let t = line.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            let name = t[1..t.len() - 1].trim();
+            let name = name.strip_prefix("profile ").unwrap_or(name).trim();
+            blocks.push((Some(name.to_string()), Vec::new()));
+        } else if let Some(b) = blocks.last_mut() {
+            b.1.push(line);
+        }
+    }
+    // `name = value`, `NAME=value`, `export NAME=value`, `name: value`,
+    // `"name": "value",`: the value, unquoted.
+    fn value(line: &str) -> Option<(String, String)> {
+        let t = line.trim().trim_start_matches("export ").trim_start_matches("- ");
+        let at = t.find(['=', ':'])?;
+        let name = t[..at].trim().trim_matches(['"', '\'', '{']).to_ascii_lowercase();
+        let v = t[at + 1..]
+            .trim()
+            .trim_end_matches([',', '}', ']', ';'])
+            .trim()
+            .trim_matches(['"', '\'']);
+        Some((name, v.to_string()))
+    }
+    let is_secret = |v: &str| v.len() == 40 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+');
+    let holds_key = |lines: &[&str]| lines.iter().any(|l| value(l).is_some_and(|(_, v)| v == key_id));
+    let chosen: Vec<&(Option<String>, Vec<&str>)> = match profile {
+        Some(p) => blocks.iter().filter(|b| b.0.as_deref() == Some(p)).collect(),
+        None => blocks.iter().filter(|b| holds_key(&b.1)).collect(),
+    };
+    let Some(block) = chosen.first() else {
+        return Err(Error::Invalid(match profile {
+            Some(p) => format!("the credentials file has no profile [{p}]"),
+            None => format!("the credentials file holds no access key {key_id}; pass the file it was planted in"),
+        }));
+    };
+    if !holds_key(&block.1) {
+        return Err(Error::Invalid(format!(
+            "profile [{}] is not access key {key_id}",
+            block.0.as_deref().unwrap_or("")
+        )));
+    }
+    block
+        .1
+        .iter()
+        .filter_map(|l| value(l))
+        .find(|(n, v)| n.contains("secret") && is_secret(v))
+        .map(|(_, v)| v)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "no secret access key beside access key {key_id} in the credentials file"
+            ))
+        })
+}
+
 /// An `~/.aws/credentials` profile block.
 pub fn credentials_block(profile: &str, key: &AccessKey) -> String {
     format!(
@@ -374,6 +437,39 @@ pub async fn plant_into(tokens: &dyn TokenStore, minted: &mut Minted, path: &Pat
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_secret_is_found_where_mint_planted_it() {
+        let key = AccessKey {
+            id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        };
+        let other = "[default]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n";
+        let ini = format!("{other}\n{}", credentials_block("ci-deploy", &key));
+        assert_eq!(secret_from_file(&ini, &key.id, None).unwrap(), key.secret);
+        assert_eq!(secret_from_file(&ini, &key.id, Some("ci-deploy")).unwrap(), key.secret);
+        let err = secret_from_file(&ini, &key.id, Some("default"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not access key"), "{err}");
+        assert!(!err.contains(&key.secret) && !err.contains("je7MtGbClwBF"));
+        assert_eq!(secret_from_file(&env_lines(&key), &key.id, None).unwrap(), key.secret);
+        let yaml = format!(
+            "env:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: \"{}\"\n",
+            key.id, key.secret
+        );
+        assert_eq!(secret_from_file(&yaml, &key.id, None).unwrap(), key.secret);
+        let json = format!(
+            "{{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\"}}",
+            key.id, key.secret
+        );
+        let json = json.replace(", ", ",\n");
+        assert_eq!(secret_from_file(&json, &key.id, None).unwrap(), key.secret);
+        let err = secret_from_file(other, &key.id, None).unwrap_err().to_string();
+        assert!(err.contains("holds no access key AKIAIOSFODNN7EXAMPLE"), "{err}");
+        assert!(!err.contains("je7MtGbClwBF"));
+    }
+
     use super::*;
 
     fn key() -> AccessKey {

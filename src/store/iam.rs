@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use super::{AccessKey, IamUsers};
+use super::{AccessKey, IamUsers, KeyLastUsed};
 use crate::error::{Error, Result};
 
 /// IAM through the SDK client.
@@ -80,6 +80,39 @@ impl IamUsers for Iam {
             id: k.access_key_id().to_string(),
             secret: k.secret_access_key().to_string(),
         })
+    }
+
+    async fn access_key_last_used(&self, key_id: &str) -> Result<Option<KeyLastUsed>> {
+        let out = match self
+            .client
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            // A key deleted since (retire): nothing more to learn of it.
+            Err(e) if code(&e) == "NoSuchEntity" => return Ok(None),
+            Err(e) => return Err(iam_error("GetAccessKeyLastUsed", e)),
+        };
+        // LastUsedDate is null, and ServiceName and Region "N/A", for a key
+        // never used ("AccessKeyLastUsed", IAM API reference).
+        let Some(used) = out.access_key_last_used() else {
+            return Ok(None);
+        };
+        let Some(date) = used.last_used_date() else {
+            return Ok(None);
+        };
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(date.secs()) * 1_000_000_000 + i128::from(date.subsec_nanos()),
+        )
+        .map_err(|e| Error::Store(format!("IAM GetAccessKeyLastUsed: a date out of range: {e}")))?;
+        let named = |s: &str| if s == "N/A" { String::new() } else { s.to_string() };
+        Ok(Some(KeyLastUsed {
+            at: at.into(),
+            service: named(used.service_name()),
+            region: named(used.region()),
+        }))
     }
 
     async fn delete_user(&self, user: &str) -> Result<()> {

@@ -208,4 +208,18 @@ pub trait IamUsers: Send + Sync {
     /// Deletes `user` with its access keys and group memberships; a user
     /// that does not exist is no error (a retry after a partial delete).
     async fn delete_user(&self, user: &str) -> Result<()>;
+    /// When access key `key_id` was last used, with which service and in
+    /// which region; `None` when it never was (or no longer exists).
+    async fn access_key_last_used(&self, key_id: &str) -> Result<Option<KeyLastUsed>>;
+}
+
+/// An access key's last use as IAM reports it (`GetAccessKeyLastUsed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLastUsed {
+    /// When.
+    pub at: crate::domain::time::Timestamp,
+    /// The service (`sts`, `s3`), as IAM names it.
+    pub service: String,
+    /// The region that served it (`eu-west-1`).
+    pub region: String,
 }

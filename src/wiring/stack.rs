@@ -151,6 +151,13 @@ pub struct CloudTrailEnv {
     pub hit_ttl_days: u32,
     /// The flood rule, as [`DecoyEnv::flood`].
     pub flood: crate::domain::flood::FloodRule,
+    /// `SIGNING_KEY_SECRET_ARN`, when set: the signing key's secret, to
+    /// recognise `honeytoken test`'s calls ([`crate::decoy::cloudtrail::Recorder::with_test_key`]).
+    pub signing_key_secret_arn: Option<String>,
+    /// `LAST_USED_GRACE_MINUTES` (default 30, 5 to 1440): how old a key's
+    /// last use must be before the safety net records it
+    /// ([`crate::decoy::last_used`]).
+    pub last_used_grace: std::time::Duration,
 }
 
 impl CloudTrailEnv {
@@ -172,8 +179,47 @@ impl CloudTrailEnv {
                 "a positive number of days",
             )?,
             flood: flood_rule(&vars)?,
+            signing_key_secret_arn: vars.opt("SIGNING_KEY_SECRET_ARN"),
+            last_used_grace: std::time::Duration::from_secs(
+                60 * vars.number(
+                    "LAST_USED_GRACE_MINUTES",
+                    crate::decoy::last_used::DEFAULT_GRACE.as_secs() / 60,
+                    5..=24 * 60,
+                    "a number of minutes from 5 to 1440",
+                )?,
+            ),
         })
     }
+}
+
+/// The recorder the cloudtrail function runs, recognising test calls when
+/// the environment names the signing key's secret. Called once per cold start.
+pub async fn cloudtrail_function_recorder(
+    conf: &SdkConfig,
+    env: &CloudTrailEnv,
+) -> Result<crate::decoy::cloudtrail::Recorder> {
+    let recorder = cloudtrail_recorder(conf, env);
+    Ok(match &env.signing_key_secret_arn {
+        Some(arn) => recorder.with_test_key(signing_key(&aws_sdk_secretsmanager::Client::new(conf), arn).await?),
+        None => recorder,
+    })
+}
+
+/// The safety net the cloudtrail function runs on its schedule: decoy AWS
+/// keys' last uses from IAM against the stack's tables. Called once per
+/// cold start.
+pub fn last_used_net(conf: &SdkConfig, env: &CloudTrailEnv) -> crate::decoy::last_used::SafetyNet {
+    let store = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &env.tokens_table, &env.hits_table)
+            .with_hit_ttl_days(env.hit_ttl_days),
+    );
+    crate::decoy::last_used::SafetyNet::new(
+        store.clone(),
+        store,
+        Arc::new(crate::store::iam::Iam::new(aws_sdk_iam::Client::new(conf))),
+        env.flood,
+        env.last_used_grace,
+    )
 }
 
 /// The recorder the cloudtrail function runs: CloudTrail events of decoy
@@ -439,6 +485,46 @@ pub async fn open(g: &super::StackSelect) -> Result<super::Context> {
     ctx.persona = Some(store);
     ctx.aws_keys = decoy_users;
     Ok(ctx)
+}
+
+/// `honeytoken test` on a decoy AWS key: `sts:GetCallerIdentity` signed
+/// with the decoy key itself, its user agent carrying `app_name` (the test
+/// mark: the only caller-chosen field CloudTrail records). GetCallerIdentity
+/// needs no permission, so even a deny-all user's call succeeds, and
+/// CloudTrail logs it. The caller's ARN on success.
+pub async fn call_with_decoy_key(conf: &SdkConfig, key: &crate::store::AccessKey, app_name: &str) -> Result<String> {
+    use aws_sdk_sts::config::{AppName, Credentials, Region};
+    let app = AppName::new(app_name.to_string()).map_err(|e| Error::Config(format!("app name: {e}")))?;
+    let mut b = aws_sdk_sts::config::Builder::from(conf)
+        .credentials_provider(Credentials::new(&key.id, &key.secret, None, None, "honeytoken-test"))
+        .app_name(app);
+    if conf.region().is_none() {
+        // STS's global endpoint is served (and logged) in us-east-1.
+        b = b.region(Region::new("us-east-1"));
+    }
+    let out = aws_sdk_sts::Client::from_conf(b.build())
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            let code = e
+                .as_service_error()
+                .and_then(|s| s.meta().code())
+                .unwrap_or_default()
+                .to_string();
+            let hint = match code.as_str() {
+                "InvalidClientTokenId" | "SignatureDoesNotMatch" => {
+                    "; the key or its secret is wrong (or the key was retired): AWS refuses it before \
+                     CloudTrail attributes the call to the user, so no hit would follow"
+                }
+                _ => "",
+            };
+            Error::Config(format!(
+                "sts:GetCallerIdentity with the decoy key: {}{hint}",
+                aws_sdk_sts::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    Ok(out.arn().unwrap_or_default().to_string())
 }
 
 #[cfg(test)]

@@ -561,3 +561,319 @@ async fn the_cli_lists_and_shows_aws_keys_and_needs_the_stack_to_make_one() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--stack"), "{o:?}");
     assert!(user_exists(&r.iam, m.record.aws_user.as_deref().unwrap()).await);
 }
+
+/// The safety net's IAM call through the real SDK client, and a run of it
+/// through the function binary on the schedule's event. moto's
+/// GetAccessKeyLastUsed cannot be given a date, so the three cases with a
+/// use are the library's unit tests (src/decoy/last_used.rs, a stub of
+/// `IamUsers`); here: a key never used and a key whose use CloudTrail
+/// delivered record nothing, and a key that no longer exists is no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_safety_net_reads_iam_and_records_nothing_for_keys_with_no_missed_use() {
+    use honeytoken::store::IamUsers;
+    use runtime_api::{Function, RuntimeApi, workspace_bin};
+    let r = rig().await;
+    let now = OffsetDateTime::now_utc();
+    let unused = aws_keys::mint(&r.keys, &r.store, "unused", "", "", None, now)
+        .await
+        .unwrap();
+    let used = aws_keys::mint(&r.keys, &r.store, "used", "", "", None, now)
+        .await
+        .unwrap();
+    recorder(&r)
+        .record(&event(
+            &used.key.id,
+            "e-net-1",
+            "203.0.113.7",
+            now - time::Duration::hours(2),
+        ))
+        .await
+        .unwrap();
+
+    // IAM's answer for a key never used: no date ("N/A" service and region).
+    let iam = honeytoken::store::iam::Iam::new(r.iam.clone());
+    assert_eq!(iam.access_key_last_used(&unused.key.id).await.unwrap(), None);
+    // A key deleted since (retire) is nothing to report, not an error.
+    assert_eq!(iam.access_key_last_used("AKIANOSUCHKEY0000000").await.unwrap(), None);
+
+    let count = || async {
+        let mut n = 0;
+        for id in [&unused.key.id, &used.key.id] {
+            n += r
+                .store
+                .query(&HitQuery {
+                    token_id: Some(id.clone()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .len();
+        }
+        n
+    };
+    let env = CloudTrailEnv::from_lookup(|k| match k {
+        "TOKENS_TABLE" => Some(r.tables.name("TokensTable").to_string()),
+        "HITS_TABLE" => Some(r.tables.name("HitsTable").to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let sweep = honeytoken::wiring::stack::last_used_net(&r.conf, &env)
+        .sweep(honeytoken::domain::time::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!((sweep.checked, sweep.recorded.len(), sweep.waiting), (2, 0, 0));
+    assert_eq!(count().await, 1, "only the CloudTrail hit");
+
+    // The binary tells the schedule's event from a CloudTrail record and
+    // runs the same check.
+    let api = RuntimeApi::start().await;
+    let mut fenv = support::function_env();
+    fenv.extend([
+        ("TOKENS_TABLE", r.tables.name("TokensTable").to_string()),
+        ("HITS_TABLE", r.tables.name("HitsTable").to_string()),
+        ("LAST_USED_GRACE_MINUTES", "30".to_string()),
+    ]);
+    let f = Function::spawn(&workspace_bin("cloudtrail"), "cloudtrail", &api, &fenv);
+    let scheduled = json!({
+        "version": "0",
+        "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": honeytoken::domain::time::rfc3339(now),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/LastUsedCheckRule"],
+        "detail": {}
+    });
+    api.invoke(scheduled)
+        .await
+        .unwrap_or_else(|e| panic!("the safety net failed: {e}\n{}", f.log_text()));
+    assert_eq!(count().await, 1, "{}", f.log_text());
+    // Taken for a CloudTrail record, the schedule's event would have been
+    // recorded as a call of an unknown key.
+    let unknown = r
+        .store
+        .query(&HitQuery {
+            token_id: Some(honeytoken::decoy::cloudtrail::UNKNOWN_KEY.to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}\n{}", f.log_text());
+}
+
+/// A TCP forwarder on a loopback port of its own (bound here, so the one
+/// answering is ours) in front of moto, keeping every `User-Agent` line the
+/// client sends: the test mark rides in one, and CloudTrail would record it
+/// as the call's `userAgent`. Stopped when dropped.
+struct UaRecorder {
+    addr: std::net::SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl UaRecorder {
+    async fn start(upstream: &str) -> UaRecorder {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let up = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&up).await else {
+                    continue;
+                };
+                let keep = keep.clone();
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                    });
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut pending = String::new();
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+                        while let Some(end) = pending.find("\r\n") {
+                            let line: String = pending.drain(..end + 2).collect();
+                            if line.to_ascii_lowercase().starts_with("user-agent:") {
+                                keep.lock()
+                                    .unwrap()
+                                    .push(line["user-agent:".len()..].trim().to_string());
+                            }
+                        }
+                    }
+                    back.abort();
+                });
+            }
+        });
+        UaRecorder { addr, seen, task }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn with_app_name(&self) -> Option<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|ua| ua.contains(" app/"))
+            .cloned()
+    }
+}
+
+impl Drop for UaRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `honeytoken test` on a decoy AWS key: the real CLI calls moto's STS with
+/// the decoy key (the real SDK client), the mark in its user agent; the
+/// call's CloudTrail record (its user agent as sent) goes through the
+/// recorder as the cloudtrail function would write it; the CLI sees the
+/// test hit and reports each stage. The secret comes from the credentials
+/// file it was planted in and is printed nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_on_an_aws_key_calls_sts_with_the_mark_and_finds_its_test_hit() {
+    let r = rig().await;
+    let m = aws_keys::mint(
+        &r.keys,
+        &r.store,
+        "tested",
+        "ci/credentials",
+        "",
+        None,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let secret_arn = support::create_signing_secret(&r.conf).await;
+    let key = honeytoken::wiring::stack::signing_key(&aws_sdk_secretsmanager::Client::new(&r.conf), &secret_arn)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n\n{}",
+            aws_keys::credentials_block("ci-deploy", &m.key)
+        ),
+    )
+    .unwrap();
+
+    let proxy = UaRecorder::start(&support::endpoint()).await;
+    let mut c = std::process::Command::new(runtime_api::workspace_bin("honeytoken"));
+    c.args([
+        "--backend",
+        "aws",
+        "--tokens-table",
+        r.tables.name("TokensTable"),
+        "--hits-table",
+        r.tables.name("HitsTable"),
+        "--secret-arn",
+        &secret_arn,
+        "test",
+        &m.key.id,
+        "--credentials-file",
+        creds.to_str().unwrap(),
+        "--timeout",
+        "2m",
+    ]);
+    for (k, v) in support::function_env() {
+        c.env(k, v);
+    }
+    c.env("AWS_ENDPOINT_URL", proxy.endpoint());
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output());
+
+    // The STS call, as the CLI sent it, reaches "CloudTrail".
+    let mut ua = None;
+    for _ in 0..1200 {
+        ua = proxy.with_app_name();
+        if ua.is_some() || out.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let Some(ua) = ua else {
+        let o = out.await.unwrap().unwrap();
+        panic!(
+            "the CLI called AWS with no app name in its user agent: {:?}\n{}\n{}",
+            proxy.seen.lock().unwrap(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    assert!(ua.contains("api/sts"), "{ua}");
+    let mut ev = event(&m.key.id, "e-test-1", "203.0.113.7", OffsetDateTime::now_utc());
+    ev["detail"]["userAgent"] = json!(ua);
+    ev["detail"]["errorCode"] = Value::Null;
+    let (hit, _) = recorder(&r).with_test_key(key).record(&ev).await.unwrap();
+    assert!(hit.test, "{}", hit.user_agent);
+
+    let out = out.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for stage in [
+        "ok      aws call",
+        "ok      hit stored",
+        "flags=test",
+        "ok: the whole path works",
+    ] {
+        assert!(stdout.contains(stage), "{stage}: {stdout}");
+    }
+    assert!(stdout.contains(&hit.hit_id), "{stdout}");
+    assert!(!stdout.contains(&m.key.secret) && !stderr.contains(&m.key.secret));
+    // The stored hit keeps the mark spent, never usable again.
+    let stored = r
+        .store
+        .query(&HitQuery {
+            token_id: Some(m.key.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].test && stored[0].user_agent.contains("spent:"),
+        "{}",
+        stored[0].user_agent
+    );
+
+    // Without the secret, the command says where to find it and calls nothing.
+    let o = std::process::Command::new(runtime_api::workspace_bin("honeytoken"))
+        .args([
+            "--backend",
+            "aws",
+            "--tokens-table",
+            r.tables.name("TokensTable"),
+            "--hits-table",
+            r.tables.name("HitsTable"),
+            "--secret-arn",
+            &secret_arn,
+            "test",
+            &m.key.id,
+            "--credentials-file",
+            dir.path().join("missing").to_str().unwrap(),
+        ])
+        .envs(support::function_env())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--credentials-file"),
+        "{o:?}"
+    );
+}

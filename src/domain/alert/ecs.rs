@@ -105,6 +105,7 @@ pub fn event(hit: &Hit) -> Value {
         (hit.ignored, "ignored"),
         (hit.flood.is_some(), "flood"),
         (!hit.over_bounds.is_empty(), "over-bounds"),
+        (hit.scanner.is_some(), "secret-scanner"),
     ] {
         if on {
             tags.push(tag);
@@ -139,6 +140,9 @@ pub fn event(hit: &Hit) -> Value {
     }
     if !hit.over_bounds.is_empty() {
         ht.insert("over_bounds".into(), json!(hit.over_bounds));
+    }
+    if let Some(s) = &hit.scanner {
+        ht.insert("scanner".into(), json!(s));
     }
     ht.insert(
         "hits_command".into(),

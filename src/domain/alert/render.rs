@@ -80,6 +80,9 @@ pub fn flags(hit: &Hit) -> Vec<String> {
     if !hit.over_bounds.is_empty() {
         f.push(format!("over-bounds({})", hit.over_bounds.join(",")));
     }
+    if let Some(s) = &hit.scanner {
+        f.push(format!("scanner({s})"));
+    }
     if let Some(s) = hit.token_state
         && s != crate::domain::token::TokenState::Active
     {
@@ -162,7 +165,18 @@ pub fn summary_line(hit: &Hit) -> String {
             let _ = write!(s, " ({})", place.join(", "));
         }
     }
+    if let Some(line) = scanner_line(hit) {
+        let _ = write!(s, "; {line}");
+    }
     s
+}
+
+/// For a secret scanner's verification call, what it means: "a secret
+/// scanner (TruffleHog) verified the key: it has leaked".
+pub fn scanner_line(hit: &Hit) -> Option<String> {
+    hit.scanner
+        .as_ref()
+        .map(|s| format!("a secret scanner ({s}) verified the key: it has leaked"))
 }
 
 /// The terminal flag for a hit not (yet) in the store: its note, then
@@ -254,6 +268,9 @@ pub fn email_text(a: &Alert) -> String {
         let _ = writeln!(s, "Network:      AS{} {}", asn.number, asn.org.as_deref().unwrap_or(""));
     }
     let _ = writeln!(s, "User agent:   {}", h.user_agent);
+    if let Some(line) = scanner_line(h) {
+        let _ = writeln!(s, "Scanner:      {line}");
+    }
     let _ = writeln!(s, "Request:      {}", request_text(h));
     let _ = writeln!(s, "Found in:     {}", h.found_in);
     let _ = writeln!(s, "Used against: {}", used_against(h));
@@ -724,6 +741,32 @@ mod tests {
             assert!(flag.contains(says), "{flag}");
         }
         assert_eq!(stored_flag("other"), "NOT-YET-STORED(other)");
+    }
+
+    #[test]
+    fn a_scanner_verification_alerts_and_says_the_key_leaked() {
+        let mut h = Hit::sample("AKIAIOSFODNN7EXAMPLE", "203.0.113.7", "2026-11-28T12:00:00.000Z");
+        h.user_agent = "TruffleHog".into();
+        h.scanner = Some("TruffleHog".into());
+        assert!(h.alerts());
+        let a = Alert::for_hit(&h);
+        let said = "a secret scanner (TruffleHog) verified the key: it has leaked";
+        assert!(a.summary.ends_with(said), "{}", a.summary);
+        assert!(email_text(&a).contains(&format!("Scanner:      {said}")));
+        assert!(slack_text(&a).contains(said));
+        assert!(
+            terminal_line(&a).contains("scanner(TruffleHog)"),
+            "{}",
+            terminal_line(&a)
+        );
+        let ecs = super::super::ecs::event(&h);
+        assert_eq!(ecs["honeytoken"]["scanner"], "TruffleHog");
+        assert!(ecs["tags"].as_array().unwrap().contains(&"secret-scanner".into()));
+        // Without the label, none of it.
+        h.scanner = None;
+        let a = Alert::for_hit(&h);
+        assert!(!a.summary.contains("secret scanner"));
+        assert!(!terminal_line(&a).contains("scanner("));
     }
 
     #[test]
