@@ -452,7 +452,13 @@ fn persona_hosts_pick_the_tool_by_host_and_bad_ones_are_refused() {
     let docs = |f: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(f)).unwrap();
     assert!(docs("docs/local-server.md").contains("--persona-host"));
     let page = docs("docs/credential-files.md");
-    for words in ["--persona-host", "PersonaHosts", "create-api-mapping", "X-Vault-Token"] {
+    for words in [
+        "--persona-host",
+        "PersonaHosts",
+        "ToolCertificateArn",
+        "KubernetesDomainName",
+        "X-Vault-Token",
+    ] {
         assert!(page.contains(words), "{words}");
     }
 }
