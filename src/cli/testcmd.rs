@@ -73,6 +73,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `test` waits by default for a decoy AWS key: CloudTrail
 /// delivers "within an average of about 5 minutes" and best-effort
 /// (CloudTrail user guide), so three times that.
+#[cfg(feature = "aws")]
 pub const AWS_KEY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The path under the endpoint the test request goes to.
