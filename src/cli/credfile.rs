@@ -9,7 +9,7 @@ use super::output;
 use super::plant::PlantArgs;
 use super::tokens::{MintArgs, MintFormat};
 use crate::domain::token::credfile::{self, CredFile, Endpoint, FileKind};
-use crate::domain::token::{self, Placement, TokenRecord};
+use crate::domain::token::{self, TokenRecord};
 use crate::error::{Error, Result};
 use crate::ops::credfile::{FileParts, merge, render};
 
@@ -162,15 +162,7 @@ pub async fn mint(ctx: &Context, a: &MintArgs) -> Result<()> {
     let content = render(&parts);
     if let Some(out) = &f.out {
         let path = out.display().to_string();
-        if rec.location.is_empty() {
-            // Alerts show the location: say which file this copy is.
-            rec.location = format!("{path} ({kind})");
-        }
-        rec.placements.push(Placement {
-            path: path.clone(),
-            var: kind.to_string(),
-            planted_at: crate::domain::time::now(),
-        });
+        rec.add_placement(&path, &kind.to_string(), crate::domain::time::now());
         // Stored first: a file whose token has no record would alert as an orphan.
         ctx.tokens.create(&rec).await?;
         create_private(out, &content)?;
@@ -268,14 +260,7 @@ pub async fn plant(ctx: &Context, mut token: TokenRecord, a: &PlantArgs) -> Resu
         create_private(&a.into, &planted)?;
     }
     let kind = parts.kind.to_string();
-    token.placements.push(Placement {
-        path: path.clone(),
-        var: kind.clone(),
-        planted_at: crate::domain::time::now(),
-    });
-    if token.location.is_empty() {
-        token.location = format!("{path} ({kind})");
-    }
+    token.add_placement(&path, &kind, crate::domain::time::now());
     ctx.tokens.update(&token).await?;
     eprintln!(
         "{} {kind} token {} into {path}; an attacker would run `{}`, and an alert for it will say so.",

@@ -4,7 +4,7 @@ use clap::Args;
 use std::path::PathBuf;
 
 use super::Context;
-use crate::domain::token::{Placement, TokenState};
+use crate::domain::token::TokenState;
 use crate::error::{Error, Result};
 use crate::ops::plant::{self, FileFormat, NameStyle, Plant, YamlFlavour};
 
@@ -181,15 +181,7 @@ pub async fn run(ctx: &Context, a: PlantArgs) -> Result<()> {
         return Ok(());
     }
     plant::write_in_place(&a.into, &planted)?;
-    token.placements.push(Placement {
-        path: path.clone(),
-        var: var.clone(),
-        planted_at: crate::domain::time::now(),
-    });
-    if token.location.is_empty() {
-        // Alerts show the location: say where this copy lives.
-        token.location = format!("{path} ({var})");
-    }
+    token.add_placement(&path, &var, crate::domain::time::now());
     ctx.tokens.update(&token).await?;
     eprintln!(
         "{} token {} into {path} as {var}; an alert for it will say so.",

@@ -11,7 +11,7 @@ use rand::seq::IndexedRandom;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::domain::token::{Placement, TokenKind, TokenRecord, TokenState};
+use crate::domain::token::{TokenKind, TokenRecord, TokenState};
 use crate::error::{Error, Result};
 use crate::ops::plant::{self, FileFormat, Plant, YamlFlavour};
 use crate::store::{AccessKey, IamUsers, TokenStore};
@@ -423,14 +423,7 @@ pub async fn plant_into(tokens: &dyn TokenStore, minted: &mut Minted, path: &Pat
     let (planted, var) = plant_credentials(path, &content, profile, &minted.key)?;
     plant::write_in_place(path, &planted)?;
     let shown = path.display().to_string();
-    minted.record.placements.push(Placement {
-        path: shown.clone(),
-        var: var.clone(),
-        planted_at: crate::domain::time::now(),
-    });
-    if minted.record.location.is_empty() {
-        minted.record.location = format!("{shown} ({var})");
-    }
+    minted.record.add_placement(&shown, &var, crate::domain::time::now());
     tokens.update(&minted.record).await?;
     Ok(var)
 }

@@ -335,6 +335,22 @@ pub struct TokenRecord {
     pub file: Option<credfile::CredFile>,
 }
 
+impl TokenRecord {
+    /// Records that a copy of the token now lives at `path` under `var`.
+    /// A token with no location yet takes this one, because alerts show the
+    /// location and an empty one would not say which copy was used.
+    pub fn add_placement(&mut self, path: &str, var: &str, planted_at: String) {
+        self.placements.push(Placement {
+            path: path.to_string(),
+            var: var.to_string(),
+            planted_at,
+        });
+        if self.location.is_empty() {
+            self.location = format!("{path} ({var})");
+        }
+    }
+}
+
 /// Builds the identity (id << 64 | tag) for an id.
 pub fn identity_for(key: &SigningKey, id: u64) -> u128 {
     ((id as u128) << 64) | key.tag(id) as u128
@@ -669,6 +685,25 @@ mod tests {
             let r = recognise(&k, rec.token.as_bytes()).expect("recognised");
             assert_eq!(r.token_id, rec.id);
         }
+    }
+
+    #[test]
+    fn a_placement_names_the_location_only_of_a_token_without_one() {
+        let k = key();
+        let shape = KeyShape::plain("sk_live_", Alphabet::Base62, 40).unwrap();
+        let mut rec = mint(&k, &MintSpec::Key(shape), "l", "", "", time::OffsetDateTime::now_utc()).unwrap();
+        rec.add_placement("repo/.env", "STRIPE_KEY", "t1".into());
+        rec.add_placement("ci.yml", "env.STRIPE_KEY", "t2".into());
+        assert_eq!(rec.location, "repo/.env (STRIPE_KEY)");
+        let paths: Vec<_> = rec
+            .placements
+            .iter()
+            .map(|p| (p.path.as_str(), p.var.as_str(), p.planted_at.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [("repo/.env", "STRIPE_KEY", "t1"), ("ci.yml", "env.STRIPE_KEY", "t2")]
+        );
     }
 
     #[test]
